@@ -1,0 +1,15 @@
+// dkimkit/dkimkit.hpp: the whole public API.
+//
+//   #include <dkimkit/dkimkit.hpp>
+//   auto results = dkimkit::verify(message, opts);
+//   std::cout << dkimkit::format_auth_results("mx.example.net", results) << "\r\n";
+#pragma once
+
+#include <dkimkit/auth_results.hpp>
+#include <dkimkit/error.hpp>
+#include <dkimkit/key_record.hpp>
+#include <dkimkit/message.hpp>
+#include <dkimkit/resolver.hpp>
+#include <dkimkit/signature.hpp>
+#include <dkimkit/signer.hpp>
+#include <dkimkit/verifier.hpp>

@@ -1,0 +1,72 @@
+// dkimkit/key_record.hpp: the DKIM key record published in DNS (RFC 6376 §3.6.1), parsed.
+//
+//   auto rec = dkimkit::parse_key_record("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+//   if (rec && rec->key) std::cout << dkimkit::to_string(rec->type) << " " << rec->key->bits();
+//   if (!rec) std::cout << rec.error().message();   // the signature's result is permerror
+//
+// A key_record owns its data. public_key is immutable and may be shared between threads.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <dkimkit/error.hpp>
+#include <dkimkit/signature.hpp>
+
+namespace dkimkit {
+
+namespace detail {
+struct public_key_impl;
+}
+
+// A public key ready for verification (RSA or Ed25519). Opaque: no OpenSSL type is exposed.
+class public_key {
+ public:
+  // RSA: SubjectPublicKeyInfo DER, or (tolerated) a bare PKCS#1 RSAPublicKey.
+  // Ed25519: the raw 32-byte key. Trailing bytes after the DER structure are refused.
+  [[nodiscard]] static result<std::shared_ptr<const public_key>> from_der(key_type type,
+                                                                          std::string_view data);
+  [[nodiscard]] key_type type() const noexcept { return type_; }
+  [[nodiscard]] unsigned bits() const noexcept { return bits_; }  // 256 for Ed25519
+  // Verifies `sig` over `digest` (the hash of the header data, already computed with `hash`):
+  // RSASSA-PKCS1-v1_5 for RSA, Ed25519 over the digest bytes for Ed25519 (RFC 8463 §3).
+  [[nodiscard]] bool verify_digest(hash_algorithm hash, std::string_view digest,
+                                   std::string_view sig) const;
+  [[nodiscard]] const detail::public_key_impl& impl() const noexcept { return *impl_; }
+
+  public_key(std::shared_ptr<detail::public_key_impl> impl, key_type type, unsigned bits)
+      : impl_(std::move(impl)), type_(type), bits_(bits) {}
+
+ private:
+  std::shared_ptr<detail::public_key_impl> impl_;
+  key_type type_;
+  unsigned bits_;
+};
+
+struct key_limits {
+  std::size_t max_record_bytes = 8192;  // the joined TXT record
+  unsigned max_rsa_bits = 8192;         // larger RSA keys are refused (denial-of-service guard)
+};
+
+struct key_record {
+  key_type type = key_type::rsa;             // k= (default rsa)
+  std::vector<hash_algorithm> hashes;        // h= (known ones only); empty means any
+  bool testing = false;                      // t=y
+  bool strict = false;                       // t=s: i= must not be a subdomain of d=
+  std::string notes;                         // n=
+  std::shared_ptr<const public_key> key;     // p=, decoded
+};
+
+// Parses one TXT record. Every error is permanent (permerror); an empty p= gives key_revoked.
+[[nodiscard]] result<key_record> parse_key_record(std::string_view txt,
+                                                  const key_limits& limits = {});
+
+// Whether a TXT record at a key name is meant as a DKIM key record (starts with v=DKIM or has a
+// p= tag). Other TXT records at the name are ignored (RFC 6376 §3.6.2.2).
+[[nodiscard]] bool looks_like_key_record(std::string_view txt) noexcept;
+
+}  // namespace dkimkit

@@ -1,0 +1,69 @@
+// dkimkit/signature.hpp: the DKIM-Signature header field (RFC 6376 §3.5), parsed.
+//
+//   auto sig = dkimkit::parse_signature(field.value);
+//   if (sig) std::cout << sig->sdid << " " << sig->selector << "\n";
+//   else std::cout << sig.error().message() << "\n";   // the signature is neutral
+//
+// A parsed signature owns its strings; it does not point into the message.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <dkimkit/error.hpp>
+
+namespace dkimkit {
+
+enum class algorithm { rsa_sha1, rsa_sha256, ed25519_sha256 };
+enum class canonicalization { simple, relaxed };
+enum class key_type { rsa, ed25519 };
+enum class hash_algorithm { sha1, sha256 };
+
+[[nodiscard]] std::string_view to_string(algorithm a) noexcept;         // "rsa-sha256"
+[[nodiscard]] std::string_view to_string(canonicalization c) noexcept;  // "relaxed"
+[[nodiscard]] std::string_view to_string(key_type k) noexcept;          // "ed25519"
+[[nodiscard]] std::string_view to_string(hash_algorithm h) noexcept;    // "sha256"
+[[nodiscard]] std::optional<algorithm> parse_algorithm(std::string_view s) noexcept;
+[[nodiscard]] hash_algorithm hash_of(algorithm a) noexcept;
+[[nodiscard]] key_type key_type_of(algorithm a) noexcept;
+[[nodiscard]] std::size_t digest_size(hash_algorithm h) noexcept;  // 20 or 32
+
+struct signature_limits {
+  std::size_t max_field_bytes = 64 * 1024;  // the DKIM-Signature field
+  std::size_t max_signed_headers = 1024;    // names in h=
+};
+
+struct signature {
+  algorithm algo = algorithm::rsa_sha256;   // a=
+  std::string signature_data;               // b=, decoded
+  std::string signature_b64;                // b=, base64 without white space (for header.b)
+  std::string body_hash;                    // bh=, decoded
+  canonicalization header_canon = canonicalization::simple;  // c=, before the slash
+  canonicalization body_canon = canonicalization::simple;    // c=, after the slash
+  std::string sdid;                         // d=, lowercased
+  std::string selector;                     // s=, lowercased
+  std::vector<std::string> signed_headers;  // h=, in order, as written
+  std::optional<std::string> auid;          // i=, as written
+  std::optional<std::uint64_t> body_length; // l=
+  std::optional<std::uint64_t> timestamp;   // t=
+  std::optional<std::uint64_t> expiration;  // x=
+  bool query_dns_txt = true;                // q= (only dns/txt exists)
+
+  // "selector._domainkey.sdid": where the key record lives.
+  [[nodiscard]] std::string key_name() const;
+  // The domain part of auid, or sdid when i= is absent.
+  [[nodiscard]] std::string auid_domain() const;
+};
+
+// Parses the value of a DKIM-Signature field (everything after the colon, folding included).
+// Every error here is a syntax error: the signature's result is neutral.
+[[nodiscard]] result<signature> parse_signature(std::string_view value,
+                                                const signature_limits& limits = {});
+
+// Whether `sub` equals `domain` or is a subdomain of it (case-insensitive).
+[[nodiscard]] bool is_same_or_subdomain(std::string_view sub, std::string_view domain) noexcept;
+
+}  // namespace dkimkit

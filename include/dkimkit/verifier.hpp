@@ -1,0 +1,98 @@
+// dkimkit/verifier.hpp: verifying the DKIM signatures of a message (RFC 6376 §6).
+//
+//   dkimkit::verify_options o; o.resolver = &dns; o.now = [] { return std::uint64_t(time(nullptr)); };
+//   for (const auto& v : dkimkit::verify(message, o))
+//     std::cout << dkimkit::to_string(v.status) << " " << v.sdid << " " << v.reason << "\n";
+//
+// One verification per DKIM-Signature field, in header order (topmost first). Whether a signature
+// verified is data, not an error. The resolver given in the options must outlive the verifier.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <dkimkit/error.hpp>
+#include <dkimkit/key_record.hpp>
+#include <dkimkit/message.hpp>
+#include <dkimkit/resolver.hpp>
+#include <dkimkit/signature.hpp>
+
+namespace dkimkit {
+
+// RFC 8601 §2.7.1 result words.
+enum class status { none, pass, fail, policy, neutral, temperror, permerror };
+[[nodiscard]] std::string_view to_string(status s) noexcept;
+// The word each reason gives (README: "Results").
+[[nodiscard]] status status_of(errc code) noexcept;
+// Rank for choosing a message's overall result: pass, temperror, policy, fail, neutral, permerror.
+[[nodiscard]] int rank(status s) noexcept;
+
+struct verify_options {
+  const txt_resolver* resolver = nullptr;  // required to verify anything; null: temperror
+  std::function<std::uint64_t()> now;      // Unix time; unset: t= and x= are not checked
+  std::size_t max_signatures = 5;          // evaluated per message; the rest: policy, no DNS query
+  unsigned min_rsa_bits = 1024;            // smaller keys: policy (RFC 8301)
+  bool allow_sha1 = false;                 // rsa-sha1: policy unless allowed (RFC 8301)
+  bool allow_partial_body = false;         // l= shorter than the body: policy unless allowed
+  std::uint64_t max_clock_skew = 300;      // seconds of tolerance on t= and x=
+  header_limits header{};
+  signature_limits signature{};
+  key_limits key{};
+};
+
+struct verification {
+  dkimkit::status status = dkimkit::status::none;
+  errc code = errc::ok;       // the reason, as a stable code
+  std::string reason;         // human-readable; empty on pass
+  std::size_t field_index = 0;  // index of the DKIM-Signature among the header fields
+  // Known as far as the signature could be parsed (empty otherwise):
+  std::string sdid;           // d=
+  std::string selector;       // s=
+  std::string auid;           // i= (or "@" + d= when absent)
+  std::string algorithm;      // a=, as written when unknown
+  std::string b_prefix;       // the first 8 characters of b= (RFC 6008 header.b)
+  std::optional<dkimkit::key_type> key_type;
+  unsigned key_bits = 0;      // 0 when no key was used
+  bool testing = false;       // the key record has t=y
+  std::optional<std::uint64_t> body_length;  // l=
+  dnssec_status dnssec = dnssec_status::unknown;
+};
+
+// The best status of a message: pass, temperror, policy, fail, neutral, permerror; none if empty.
+[[nodiscard]] status overall(const std::vector<verification>& results) noexcept;
+
+// Streaming verifier: feed the message in chunks of any size, then finish(). The result never
+// depends on how the input was cut. Only the header block is buffered.
+class verifier {
+ public:
+  explicit verifier(verify_options opts);
+  verifier(verifier&&) noexcept;
+  verifier& operator=(verifier&&) noexcept;
+  ~verifier();
+
+  // Raw message bytes (CRLF or bare-LF line endings).
+  void update(std::string_view chunk);
+  // Or, as a milter does: header fields one by one ("Name: value", folding included, without
+  // the final line ending), then end_of_header(), then body chunks.
+  void add_header_field(std::string_view raw_field);
+  void end_of_header();
+  void add_body(std::string_view chunk);
+
+  [[nodiscard]] std::vector<verification> finish();
+
+ private:
+  struct state;
+  std::unique_ptr<state> s_;
+};
+
+// One-shot wrapper around verifier.
+[[nodiscard]] std::vector<verification> verify(std::string_view message,
+                                               const verify_options& opts);
+
+}  // namespace dkimkit

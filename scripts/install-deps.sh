@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages dkimkit needs to build and test, when they are missing.
+# Run as root (make demo / make test call it). Does nothing when everything is present.
+set -euo pipefail
+
+packages=(
+  g++ cmake make pkg-config git ca-certificates openssl
+  libssl-dev libldns-dev libexpected-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libgtest-dev libbenchmark-dev
+  python3 python3-dkim libmail-dkim-perl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "dkimkit: installing missing packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "dkimkit: not root; run: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-y -q -o DPkg::Lock::Timeout=600)
+apt-get -q -o DPkg::Lock::Timeout=600 update
+apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}"

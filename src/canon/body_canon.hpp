@@ -1,0 +1,35 @@
+// Body canonicalization (RFC 6376 §3.4.3, §3.4.4) as a streaming state machine.
+// Input is CRLF-normalised body bytes in chunks of any size; output is appended to `out`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <dkimkit/signature.hpp>
+
+namespace dkimkit::detail {
+
+class body_canonicalizer {
+ public:
+  explicit body_canonicalizer(canonicalization c) noexcept : relaxed_(c == canonicalization::relaxed) {}
+  void update(std::string_view in, std::string& out);
+  // Ends the body: trailing empty lines are dropped; simple adds CRLF to a body that does not end
+  // in one (and makes an empty body "CRLF"); relaxed leaves an empty body empty.
+  void finish(std::string& out);
+
+ private:
+  void flush_held(std::string& out) {
+    for (; held_crlf_ > 0; --held_crlf_) out.append("\r\n", 2);
+  }
+  void update_simple(std::string_view in, std::string& out);
+  void update_relaxed(std::string_view in, std::string& out);
+
+  bool relaxed_;
+  bool cr_pending_ = false;   // a CR was seen last; its meaning depends on the next byte
+  bool wsp_pending_ = false;  // relaxed: a run of WSP awaits the next content byte
+  bool had_output_ = false;   // relaxed: some content was emitted
+  std::uint64_t held_crlf_ = 0;  // CRLFs held back: they may be trailing empty lines
+};
+
+}  // namespace dkimkit::detail

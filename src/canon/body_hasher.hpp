@@ -1,0 +1,61 @@
+// One body hash: canonicalization, hash algorithm and optional length limit (RFC 6376 §3.7).
+// The verifier and the signer keep one per distinct (canonicalization, hash, l=).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "canon/body_canon.hpp"
+#include "crypto/crypto.hpp"
+
+namespace dkimkit::detail {
+
+class body_hasher {
+ public:
+  body_hasher(canonicalization c, hash_algorithm h, std::optional<std::uint64_t> limit)
+      : canon_(c), hash_(h), c_(c), h_(h), limit_(limit) {}
+
+  [[nodiscard]] bool matches(canonicalization c, hash_algorithm h,
+                             std::optional<std::uint64_t> limit) const noexcept {
+    return c == c_ && h == h_ && limit == limit_;
+  }
+  // CRLF-normalised body bytes. `scratch` is a buffer the caller reuses between calls.
+  void update(std::string_view body, std::string& scratch) {
+    scratch.clear();
+    canon_.update(body, scratch);
+    consume(scratch);
+  }
+  void finish(std::string& scratch) {
+    scratch.clear();
+    canon_.finish(scratch);
+    consume(scratch);
+    digest_ = hash_.finish();
+  }
+  [[nodiscard]] const std::string& digest() const noexcept { return digest_; }
+  // Octets of canonicalized body seen in all, counting those beyond the limit.
+  [[nodiscard]] std::uint64_t canonical_length() const noexcept { return total_; }
+
+ private:
+  void consume(std::string_view canon) {
+    std::uint64_t n = canon.size();
+    if (limit_ && total_ < *limit_) {
+      std::uint64_t take = std::min<std::uint64_t>(n, *limit_ - total_);
+      hash_.update(canon.substr(0, static_cast<std::size_t>(take)));
+    } else if (!limit_) {
+      hash_.update(canon);
+    }
+    total_ += n;
+  }
+
+  body_canonicalizer canon_;
+  hasher hash_;
+  canonicalization c_;
+  hash_algorithm h_;
+  std::optional<std::uint64_t> limit_;
+  std::uint64_t total_ = 0;
+  std::string digest_;
+};
+
+}  // namespace dkimkit::detail

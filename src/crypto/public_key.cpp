@@ -1,0 +1,92 @@
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <dkimkit/key_record.hpp>
+
+#include "crypto/keys.hpp"
+
+namespace dkimkit {
+namespace {
+
+struct bn_deleter {
+  void operator()(BIGNUM* p) const noexcept { BN_free(p); }
+};
+
+// RFC 8017 allows any odd e >= 3; we also bound its size, since a huge exponent only costs time.
+result<void> check_rsa_exponent(EVP_PKEY* pkey) {
+  BIGNUM* raw = nullptr;
+  if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &raw) != 1)
+    return fail(errc::key_bad, "cannot read the RSA exponent: " + detail::drain_openssl_errors());
+  std::unique_ptr<BIGNUM, bn_deleter> e(raw);
+  if (!BN_is_odd(e.get()) || BN_is_one(e.get()))
+    return fail(errc::key_bad, "RSA public exponent must be odd and at least 3");
+  if (BN_num_bits(e.get()) > 64)
+    return fail(errc::key_bad, "RSA public exponent of " + std::to_string(BN_num_bits(e.get())) +
+                                   " bits is too large");
+  return {};
+}
+
+}  // namespace
+
+result<std::shared_ptr<const public_key>> public_key::from_der(key_type type,
+                                                               std::string_view data) {
+  auto impl = std::make_shared<detail::public_key_impl>();
+  if (type == key_type::ed25519) {
+    if (data.size() != 32)
+      return fail(errc::key_bad, "an Ed25519 key must be 32 bytes, this one has " +
+                                     std::to_string(data.size()));
+    impl->pkey.reset(EVP_PKEY_new_raw_public_key(
+        EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(data.data()), 32));
+    if (!impl->pkey)
+      return fail(errc::key_bad, "unusable Ed25519 key: " + detail::drain_openssl_errors());
+    return std::make_shared<const public_key>(std::move(impl), type, 256u);
+  }
+  if (data.empty() || data.size() > 16384) return fail(errc::key_bad, "RSA key of impossible size");
+  const auto* begin = reinterpret_cast<const unsigned char*>(data.data());
+  const long len = static_cast<long>(data.size());
+  // SubjectPublicKeyInfo first, then a bare PKCS#1 RSAPublicKey as many verifiers tolerate.
+  const unsigned char* p = begin;
+  impl->pkey.reset(d2i_PUBKEY(nullptr, &p, len));
+  if (!impl->pkey || p != begin + len) {
+    ERR_clear_error();
+    p = begin;
+    impl->pkey.reset(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, len));
+    if (!impl->pkey) {
+      ERR_clear_error();
+      return fail(errc::key_bad, "p= is neither an RSA SubjectPublicKeyInfo nor an RSAPublicKey");
+    }
+    if (p != begin + len) return fail(errc::key_bad, "trailing bytes after the RSA key");
+  }
+  if (EVP_PKEY_get_base_id(impl->pkey.get()) != EVP_PKEY_RSA)
+    return fail(errc::key_type_mismatch, "p= holds a key that is not RSA, but k= says rsa");
+  if (auto ok = check_rsa_exponent(impl->pkey.get()); !ok) return tl::unexpected(ok.error());
+  int bits = EVP_PKEY_get_bits(impl->pkey.get());
+  if (bits <= 0) return fail(errc::key_bad, "cannot tell the RSA key size");
+  return std::make_shared<const public_key>(std::move(impl), type, static_cast<unsigned>(bits));
+}
+
+bool public_key::verify_digest(hash_algorithm hash, std::string_view digest,
+                               std::string_view sig) const {
+  const auto* sig_p = reinterpret_cast<const unsigned char*>(sig.data());
+  const auto* dig_p = reinterpret_cast<const unsigned char*>(digest.data());
+  bool ok = false;
+  if (type_ == key_type::ed25519) {
+    detail::md_ctx_ptr ctx(EVP_MD_CTX_new());
+    ok = ctx &&
+         EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, impl_->pkey.get()) == 1 &&
+         EVP_DigestVerify(ctx.get(), sig_p, sig.size(), dig_p, digest.size()) == 1;
+  } else {
+    detail::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, impl_->pkey.get(), nullptr));
+    ok = ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
+         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::evp_md(hash)) == 1 &&
+         EVP_PKEY_verify(ctx.get(), sig_p, sig.size(), dig_p, digest.size()) == 1;
+  }
+  ERR_clear_error();
+  return ok;
+}
+
+}  // namespace dkimkit

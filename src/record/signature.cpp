@@ -1,0 +1,183 @@
+#include <dkimkit/message.hpp>
+#include <dkimkit/signature.hpp>
+
+#include "tag_list/tag_list.hpp"
+#include "util/base64.hpp"
+#include "util/strings.hpp"
+
+namespace dkimkit {
+
+std::string_view to_string(algorithm a) noexcept {
+  switch (a) {
+    case algorithm::rsa_sha1: return "rsa-sha1";
+    case algorithm::rsa_sha256: return "rsa-sha256";
+    case algorithm::ed25519_sha256: return "ed25519-sha256";
+  }
+  return "?";
+}
+std::string_view to_string(canonicalization c) noexcept {
+  return c == canonicalization::simple ? "simple" : "relaxed";
+}
+std::string_view to_string(key_type k) noexcept { return k == key_type::rsa ? "rsa" : "ed25519"; }
+std::string_view to_string(hash_algorithm h) noexcept {
+  return h == hash_algorithm::sha1 ? "sha1" : "sha256";
+}
+std::optional<algorithm> parse_algorithm(std::string_view s) noexcept {
+  if (s == "rsa-sha256") return algorithm::rsa_sha256;
+  if (s == "ed25519-sha256") return algorithm::ed25519_sha256;
+  if (s == "rsa-sha1") return algorithm::rsa_sha1;
+  return std::nullopt;
+}
+hash_algorithm hash_of(algorithm a) noexcept {
+  return a == algorithm::rsa_sha1 ? hash_algorithm::sha1 : hash_algorithm::sha256;
+}
+key_type key_type_of(algorithm a) noexcept {
+  return a == algorithm::ed25519_sha256 ? key_type::ed25519 : key_type::rsa;
+}
+std::size_t digest_size(hash_algorithm h) noexcept { return h == hash_algorithm::sha1 ? 20 : 32; }
+
+std::string signature::key_name() const { return selector + "._domainkey." + sdid; }
+
+std::string signature::auid_domain() const {
+  if (!auid) return sdid;
+  std::size_t at = auid->rfind('@');
+  return detail::lowercase(at == std::string::npos ? *auid : auid->substr(at + 1));
+}
+
+bool is_same_or_subdomain(std::string_view sub, std::string_view domain) noexcept {
+  if (domain.empty()) return false;
+  if (sub.size() == domain.size()) return iequals(sub, domain);
+  if (sub.size() < domain.size() + 1) return false;
+  return sub[sub.size() - domain.size() - 1] == '.' &&
+         iequals(sub.substr(sub.size() - domain.size()), domain);
+}
+
+namespace {
+
+result<canonicalization> parse_canon(std::string_view s) {
+  if (s == "simple") return canonicalization::simple;
+  if (s == "relaxed") return canonicalization::relaxed;
+  return fail(errc::bad_canonicalization, "unknown canonicalization '" + std::string(s) + "'");
+}
+
+result<std::string> decode_b64_tag(const detail::tag& t) {
+  auto v = detail::base64_decode(detail::strip_fws(t.value));
+  if (!v) return fail(errc::bad_base64, std::string(t.name) + "= is not valid base64");
+  return std::move(*v);
+}
+
+}  // namespace
+
+result<signature> parse_signature(std::string_view value, const signature_limits& limits) {
+  if (value.size() > limits.max_field_bytes)
+    return fail(errc::signature_too_large, "DKIM-Signature of " + std::to_string(value.size()) +
+                                               " bytes exceeds the limit of " +
+                                               std::to_string(limits.max_field_bytes));
+  auto tags = detail::parse_tag_list(value);
+  if (!tags) return tl::unexpected(tags.error());
+  for (const char* required : {"v", "a", "b", "bh", "d", "h", "s"})
+    if (!detail::find_tag(*tags, required))
+      return fail(errc::tag_missing, std::string("required tag '") + required + "' is missing");
+
+  signature sig;
+  auto get = [&](std::string_view name) { return detail::find_tag(*tags, name); };
+
+  if (get("v")->value != "1")
+    return fail(errc::bad_version, "v=" + std::string(get("v")->value.substr(0, 20)) + " is not 1");
+
+  auto algo = parse_algorithm(get("a")->value);
+  if (!algo)
+    return fail(errc::unsupported_algorithm,
+                "unknown algorithm a=" + std::string(get("a")->value.substr(0, 40)));
+  sig.algo = *algo;
+
+  std::string b_clean = detail::strip_fws(get("b")->value);
+  if (b_clean.empty()) return fail(errc::bad_base64, "b= is empty");
+  auto b = detail::base64_decode(b_clean);
+  if (!b) return fail(errc::bad_base64, "b= is not valid base64");
+  sig.signature_data = std::move(*b);
+  sig.signature_b64 = std::move(b_clean);
+
+  auto bh = decode_b64_tag(*get("bh"));
+  if (!bh) return tl::unexpected(bh.error());
+  if (bh->size() != digest_size(hash_of(sig.algo)))
+    return fail(errc::bad_body_hash_length,
+                "bh= decodes to " + std::to_string(bh->size()) + " bytes, " +
+                    std::string(to_string(hash_of(sig.algo))) + " needs " +
+                    std::to_string(digest_size(hash_of(sig.algo))));
+  sig.body_hash = std::move(*bh);
+
+  if (const auto* c = get("c")) {
+    std::string_view v = c->value;
+    std::size_t slash = v.find('/');
+    auto hc = parse_canon(v.substr(0, slash));
+    if (!hc) return tl::unexpected(hc.error());
+    sig.header_canon = *hc;
+    if (slash != std::string_view::npos) {
+      auto bc = parse_canon(v.substr(slash + 1));
+      if (!bc) return tl::unexpected(bc.error());
+      sig.body_canon = *bc;
+    }
+  }
+
+  std::string_view d = get("d")->value;
+  if (!detail::is_dns_name(d, 2))
+    return fail(errc::bad_domain, "d= is not a domain name");
+  sig.sdid = detail::lowercase(d);
+
+  std::string_view s = get("s")->value;
+  if (!detail::is_dns_name(s, 1)) return fail(errc::bad_selector, "s= is not a selector");
+  sig.selector = detail::lowercase(s);
+  if (sig.selector.size() + sizeof("._domainkey.") - 1 + sig.sdid.size() > 253)
+    return fail(errc::bad_selector, "the key's DNS name would exceed 253 octets");
+
+  auto names = detail::split(get("h")->value, ':');
+  if (names.size() > limits.max_signed_headers)
+    return fail(errc::bad_header_list, "h= lists " + std::to_string(names.size()) +
+                                           " names, more than the limit of " +
+                                           std::to_string(limits.max_signed_headers));
+  for (std::string_view n : names) {
+    n = detail::trim_fws(n);
+    if (n.empty()) return fail(errc::bad_header_list, "h= has an empty field name");
+    for (char ch : n)
+      if (ch < 0x21 || ch > 0x7e)
+        return fail(errc::bad_header_list, "h= has an invalid field name");
+    sig.signed_headers.emplace_back(n);
+  }
+
+  if (const auto* i = get("i")) {
+    std::string_view v = i->value;
+    std::size_t at = v.rfind('@');
+    if (at == std::string_view::npos || !detail::is_dns_name(v.substr(at + 1), 1))
+      return fail(errc::bad_auid, "i= is not an identity of the form [local-part]@domain");
+    sig.auid = std::string(v);
+  }
+
+  if (const auto* l = get("l")) {
+    sig.body_length = detail::parse_decimal(l->value, 76);
+    if (!sig.body_length) return fail(errc::bad_length, "l= is not a decimal number that fits");
+  }
+
+  if (const auto* q = get("q")) {
+    bool known = false;
+    for (std::string_view m : detail::split(q->value, ':'))
+      if (iequals(detail::trim_fws(m), "dns/txt")) known = true;
+    if (!known)
+      return fail(errc::unsupported_query_method,
+                  "q=" + std::string(q->value.substr(0, 40)) + " names no known query method");
+  }
+
+  if (const auto* t = get("t")) {
+    sig.timestamp = detail::parse_decimal(t->value, 12);
+    if (!sig.timestamp) return fail(errc::bad_timestamp, "t= is not a timestamp");
+  }
+  if (const auto* x = get("x")) {
+    sig.expiration = detail::parse_decimal(x->value, 12);
+    if (!sig.expiration) return fail(errc::bad_timestamp, "x= is not a timestamp");
+    if (sig.timestamp && *sig.expiration <= *sig.timestamp)
+      return fail(errc::bad_timestamp, "x= is not after t= (RFC 6376 §3.5)");
+  }
+  return sig;
+}
+
+}  // namespace dkimkit

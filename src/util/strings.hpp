@@ -1,0 +1,40 @@
+// Small ASCII string helpers. Never locale-dependent.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dkimkit::detail {
+
+[[nodiscard]] constexpr bool is_wsp(char c) noexcept { return c == ' ' || c == '\t'; }
+// White space as it may appear inside a folded header value: SP, HTAB, CR, LF.
+[[nodiscard]] constexpr bool is_fws(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+[[nodiscard]] constexpr char to_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+[[nodiscard]] constexpr bool is_alpha(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+[[nodiscard]] constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+[[nodiscard]] std::string lowercase(std::string_view s);
+[[nodiscard]] std::string_view trim_fws(std::string_view s) noexcept;
+// Removes every SP, HTAB, CR and LF.
+[[nodiscard]] std::string strip_fws(std::string_view s);
+// Splits on `sep`, keeping empty pieces.
+[[nodiscard]] std::vector<std::string_view> split(std::string_view s, char sep);
+// 1..max_digits decimal digits, no sign, no white space; nullopt on anything else or overflow.
+[[nodiscard]] std::optional<std::uint64_t> parse_decimal(std::string_view s,
+                                                         std::size_t max_digits);
+// A DNS name usable for a query: labels of letters, digits, '-' and '_' (1..63 octets each),
+// 253 octets at most, no empty label. `min_labels` is 2 for d= (RFC 6376 domain-name).
+[[nodiscard]] bool is_dns_name(std::string_view s, std::size_t min_labels) noexcept;
+// Printable ASCII only (0x20..0x7E).
+[[nodiscard]] bool is_printable_ascii(std::string_view s) noexcept;
+
+}  // namespace dkimkit::detail

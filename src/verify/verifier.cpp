@@ -1,0 +1,326 @@
+#include <dkimkit/verifier.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include <openssl/crypto.h>
+
+#include "canon/body_hasher.hpp"
+#include "canon/header_canon.hpp"
+#include "message/fields.hpp"
+#include "message/line_endings.hpp"
+#include "message/reader.hpp"
+#include "tag_list/tag_list.hpp"
+#include "util/strings.hpp"
+
+namespace dkimkit {
+namespace {
+
+constexpr std::size_t kNoBody = static_cast<std::size_t>(-1);
+
+// A value fit to be reported (JSON, Authentication-Results): printable ASCII, not too long.
+std::string reportable(std::string_view v, std::size_t max = 253) {
+  if (v.size() > max || !detail::is_printable_ascii(v)) return {};
+  return std::string(v);
+}
+
+struct pending_signature {
+  verification result;
+  bool decided = false;   // result is final before the body is seen
+  signature sig;
+  std::size_t b_offset = 0, b_length = 0;  // the b= value inside the field's value
+  std::size_t body = kNoBody;              // index into the body hashers
+  std::string key_name;
+};
+
+void decide(pending_signature& p, errc code, std::string detail) {
+  p.decided = true;
+  p.result.status = status_of(code);
+  p.result.code = code;
+  p.result.reason = error{code, std::move(detail)}.message();
+}
+
+}  // namespace
+
+struct verifier::state {
+  explicit state(verify_options o) : opts(std::move(o)), reader(opts.header.max_header_bytes) {}
+
+  verify_options opts;
+  detail::crlf_normalizer norm;
+  detail::header_reader reader;
+  bool in_body = false;
+  bool finished = false;
+  std::vector<header_field> fields;
+  std::vector<pending_signature> sigs;
+  std::vector<detail::body_hasher> bodies;
+  std::map<std::string, std::shared_future<txt_answer>> lookups;
+  std::string scratch;
+
+  void feed(std::string_view piece) {
+    if (!in_body) {
+      auto body_start = reader.feed(piece);
+      if (!body_start) return;
+      start_body();
+      piece.remove_prefix(std::min(*body_start, piece.size()));
+    }
+    for (auto& b : bodies) b.update(piece, scratch);
+  }
+
+  void start_body();
+  void check_key(pending_signature& p, const result<key_record>& rec, std::uint64_t body_len);
+  std::vector<verification> finish();
+};
+
+void verifier::state::start_body() {
+  in_body = true;
+  std::string_view block = reader.block();
+  std::optional<error> message_error;
+  if (reader.overflow()) {
+    message_error = error{errc::header_too_large, "the header block exceeds the limit of " +
+                                                      std::to_string(opts.header.max_header_bytes) +
+                                                      " bytes"};
+  }
+  if (!message_error) {
+    auto parsed = parse_header_block(block, opts.header);
+    if (parsed)
+      fields = std::move(*parsed);
+    else
+      message_error = parsed.error();
+  }
+  if (message_error) fields = detail::split_fields_lenient(block, opts.header.max_fields);
+  if (!message_error) {
+    std::size_t from = 0;
+    for (const auto& f : fields)
+      if (iequals(f.name, "From")) ++from;
+    if (from == 0) message_error = error{errc::no_from, ""};
+    if (from > 1)
+      message_error = error{errc::multiple_from, std::to_string(from) + " From fields"};
+  }
+
+  std::optional<std::uint64_t> now;
+  if (opts.now) now = opts.now();
+
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const header_field& f = fields[i];
+    if (!iequals(f.name, "DKIM-Signature")) continue;
+    pending_signature p;
+    p.result.field_index = i;
+    // What can be reported even from a broken signature.
+    auto tags = detail::parse_tag_list(f.value);
+    if (tags) {
+      auto raw = [&](std::string_view n) -> std::string {
+        const auto* t = detail::find_tag(*tags, n);
+        return t ? reportable(t->value) : std::string();
+      };
+      p.result.sdid = detail::lowercase(raw("d"));
+      p.result.selector = detail::lowercase(raw("s"));
+      p.result.algorithm = raw("a");
+      p.result.auid = raw("i");
+      if (const auto* b = detail::find_tag(*tags, "b")) {
+        // From just after "=" to the end of the value (RFC 6376 §3.7), as dkimpy does.
+        std::size_t start = b->value_offset;
+        while (start > 0 && detail::is_fws(f.value[start - 1])) --start;
+        p.b_offset = start;
+        p.b_length = b->value_offset + b->value.size() - start;
+        p.result.b_prefix = reportable(detail::strip_fws(b->value).substr(0, 8));
+      }
+    }
+    if (p.result.auid.empty() && !p.result.sdid.empty()) p.result.auid = "@" + p.result.sdid;
+
+    if (sigs.size() >= opts.max_signatures) {
+      decide(p, errc::not_evaluated,
+             "more than " + std::to_string(opts.max_signatures) + " signatures in the message");
+      sigs.push_back(std::move(p));
+      continue;
+    }
+    auto sig = parse_signature(f.value, opts.signature);
+    if (!sig) {
+      decide(p, sig.error().code, sig.error().detail);
+      sigs.push_back(std::move(p));
+      continue;
+    }
+    p.sig = std::move(*sig);
+    p.result.body_length = p.sig.body_length;
+    const signature& s = p.sig;
+    bool from_signed = std::any_of(s.signed_headers.begin(), s.signed_headers.end(),
+                                   [](const std::string& n) { return iequals(n, "From"); });
+    if (message_error) {
+      decide(p, message_error->code, message_error->detail);
+    } else if (!from_signed) {
+      decide(p, errc::from_not_signed, "h= does not list From (RFC 6376 §5.4)");
+    } else if (s.auid && !is_same_or_subdomain(s.auid_domain(), s.sdid)) {
+      decide(p, errc::auid_outside_sdid, "i= domain " + reportable(s.auid_domain()) +
+                                             " is not d=" + s.sdid + " nor under it");
+    } else if (s.algo == algorithm::rsa_sha1 && !opts.allow_sha1) {
+      decide(p, errc::sha1_not_allowed, "RFC 8301 §3.1");
+    } else if (now && s.expiration && *now > *s.expiration + opts.max_clock_skew) {
+      decide(p, errc::signature_expired,
+             "x=" + std::to_string(*s.expiration) + " passed " +
+                 std::to_string(*now - *s.expiration) + " s ago");
+    } else if (now && s.timestamp && *s.timestamp > *now + opts.max_clock_skew) {
+      decide(p, errc::signature_in_future,
+             "t=" + std::to_string(*s.timestamp) + " is " + std::to_string(*s.timestamp - *now) +
+                 " s ahead, more than the allowed " + std::to_string(opts.max_clock_skew));
+    }
+    if (!p.decided) {
+      hash_algorithm h = hash_of(s.algo);
+      std::size_t idx = 0;
+      while (idx < bodies.size() && !bodies[idx].matches(s.body_canon, h, s.body_length)) ++idx;
+      if (idx == bodies.size()) bodies.emplace_back(s.body_canon, h, s.body_length);
+      p.body = idx;
+      p.key_name = s.key_name();
+      if (opts.resolver && !lookups.count(p.key_name))
+        lookups.emplace(p.key_name, opts.resolver->lookup_txt_async(p.key_name));
+    }
+    sigs.push_back(std::move(p));
+  }
+  if (sigs.empty() && reader.overflow()) {
+    pending_signature p;
+    p.result.field_index = fields.size();
+    decide(p, message_error->code, message_error->detail);
+    sigs.push_back(std::move(p));
+  }
+}
+
+void verifier::state::check_key(pending_signature& p, const result<key_record>& rec,
+                                std::uint64_t body_len) {
+  const signature& s = p.sig;
+  if (!rec) return decide(p, rec.error().code, rec.error().detail);
+  const key_record& k = *rec;
+  p.result.key_type = k.type;
+  p.result.key_bits = k.key->bits();
+  p.result.testing = k.testing;
+  if (k.type != key_type_of(s.algo))
+    return decide(p, errc::key_type_mismatch, "a=" + std::string(to_string(s.algo)) +
+                                                  " with a k=" + std::string(to_string(k.type)) +
+                                                  " key");
+  if (!k.hashes.empty() &&
+      std::find(k.hashes.begin(), k.hashes.end(), hash_of(s.algo)) == k.hashes.end())
+    return decide(p, errc::key_hash_mismatch,
+                  "the key's h= does not list " + std::string(to_string(hash_of(s.algo))));
+  if (k.strict && s.auid && !iequals(s.auid_domain(), s.sdid))
+    return decide(p, errc::key_strict_subdomain, "key t=s and i= is in a subdomain of d=");
+  if (k.type == key_type::rsa && k.key->bits() < opts.min_rsa_bits)
+    return decide(p, errc::key_too_small, std::to_string(k.key->bits()) + "-bit RSA key, " +
+                                              std::to_string(opts.min_rsa_bits) +
+                                              " needed (RFC 8301 §3.2)");
+  if (s.body_length && *s.body_length > body_len)
+    return decide(p, errc::body_length_exceeds, "l=" + std::to_string(*s.body_length) +
+                                                    " but the canonicalized body has " +
+                                                    std::to_string(body_len) + " octets");
+  if (s.body_length && *s.body_length < body_len && !opts.allow_partial_body)
+    return decide(p, errc::body_length_partial,
+                  "l=" + std::to_string(*s.body_length) + " signs " +
+                      std::to_string(*s.body_length) + " of " + std::to_string(body_len) +
+                      " octets");
+}
+
+std::vector<verification> verifier::state::finish() {
+  if (!in_body) start_body();
+  for (auto& b : bodies) b.finish(scratch);
+
+  std::map<std::string, result<key_record>> keys;
+  std::string data;
+  std::vector<verification> out;
+  out.reserve(sigs.size());
+  for (pending_signature& p : sigs) {
+    if (!p.decided) {
+      const signature& s = p.sig;
+      auto it = keys.find(p.key_name);
+      if (it == keys.end()) {
+        result<key_record> rec = fail(errc::dns_temporary, "no resolver configured");
+        auto lk = lookups.find(p.key_name);
+        if (lk != lookups.end()) {
+          txt_answer ans = lk->second.get();
+          p.result.dnssec = ans.dnssec;
+          switch (ans.status) {
+            case dns_status::temporary:
+              rec = fail(errc::dns_temporary, p.key_name + ": " + ans.detail);
+              break;
+            case dns_status::nxdomain:
+              rec = fail(errc::key_not_found, p.key_name + " does not exist (NXDOMAIN)");
+              break;
+            case dns_status::nodata:
+              rec = fail(errc::key_not_found, p.key_name + " has no TXT record");
+              break;
+            case dns_status::found: {
+              std::vector<const std::string*> cand;
+              for (const auto& r : ans.records)
+                if (looks_like_key_record(r)) cand.push_back(&r);
+              if (cand.empty())
+                rec = fail(errc::key_not_found, p.key_name + " has no DKIM key record");
+              else if (cand.size() > 1)
+                rec = fail(errc::key_ambiguous, p.key_name + " has " +
+                                                    std::to_string(cand.size()) +
+                                                    " DKIM key records");
+              else
+                rec = parse_key_record(*cand[0], opts.key);
+              break;
+            }
+          }
+        }
+        it = keys.emplace(p.key_name, std::move(rec)).first;
+      }
+      const detail::body_hasher& body = bodies[p.body];
+      check_key(p, it->second, body.canonical_length());
+      if (!p.decided) {
+        if (body.digest().size() != s.body_hash.size() ||
+            CRYPTO_memcmp(body.digest().data(), s.body_hash.data(), s.body_hash.size()) != 0) {
+          decide(p, errc::body_hash_mismatch, "the body was changed after signing");
+        } else {
+          data.clear();
+          detail::canonicalize_signed_headers(s.header_canon, fields, s.signed_headers, data);
+          detail::canonicalize_signature_field(s.header_canon, fields[p.result.field_index],
+                                               p.b_offset, p.b_length, data);
+          hash_algorithm h = hash_of(s.algo);
+          std::string digest = detail::digest(h, data);
+          if (it->second->key->verify_digest(h, digest, s.signature_data)) {
+            p.decided = true;
+            p.result.status = status::pass;
+            p.result.code = errc::ok;
+          } else {
+            decide(p, errc::signature_mismatch, "the signed header fields were changed or the key does not match");
+          }
+        }
+      }
+    }
+    out.push_back(std::move(p.result));
+  }
+  finished = true;
+  return out;
+}
+
+verifier::verifier(verify_options opts) : s_(std::make_unique<state>(std::move(opts))) {}
+verifier::verifier(verifier&&) noexcept = default;
+verifier& verifier::operator=(verifier&&) noexcept = default;
+verifier::~verifier() = default;
+
+void verifier::update(std::string_view chunk) {
+  s_->norm.update(chunk, [this](std::string_view piece) { s_->feed(piece); });
+}
+
+void verifier::add_header_field(std::string_view raw_field) {
+  std::string norm = normalize_line_endings(raw_field);
+  s_->reader.add_field(norm);
+}
+
+void verifier::end_of_header() {
+  if (!s_->in_body) s_->start_body();
+}
+
+void verifier::add_body(std::string_view chunk) {
+  if (!s_->in_body) s_->start_body();
+  s_->norm.update(chunk, [this](std::string_view piece) {
+    for (auto& b : s_->bodies) b.update(piece, s_->scratch);
+  });
+}
+
+std::vector<verification> verifier::finish() { return s_->finish(); }
+
+std::vector<verification> verify(std::string_view message, const verify_options& opts) {
+  verifier v(opts);
+  v.update(message);
+  return v.finish();
+}
+
+}  // namespace dkimkit

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Behaviour of the dkimkit command line: output formats, exit statuses, files it writes.
+# Usage: cli_test.sh PATH_TO_dkimkit WORKDIR
+set -uo pipefail
+dk=$(readlink -f "$1")
+work=$2
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+passed=0
+failed=0
+check() {  # check NAME COMMAND...: the command must succeed
+  local name=$1
+  shift
+  if "$@" >/dev/null 2>&1; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"
+  fi
+}
+status_is() {  # status_is WANT COMMAND...
+  local want=$1
+  shift
+  "$@" >/dev/null 2>&1
+  [ $? -eq "$want" ]
+}
+py() { /usr/bin/python3 -c "$@"; }
+
+"$dk" keygen -d example.com -s rsa -o . >keygen.out 2>keygen.err
+"$dk" keygen -d example.com -s ed -t ed25519 -o . >/dev/null 2>&1
+{ echo '$TTL 300'; cat rsa.txt ed.txt; } > zone
+printf 'From: a@example.com\nTo: b@example.org\nSubject: test\n\nbody line  \n\n' > lf.eml
+printf 'From: a@example.com\r\nTo: b@example.org\r\nSubject: test\r\n\r\nbody\r\n' > crlf.eml
+
+check "keygen writes the key with mode 0600" test "$(stat -c %a rsa.private)" = 600
+check "keygen prints the zone line it writes" cmp -s keygen.out rsa.txt
+check "keygen splits the TXT value into strings of at most 255 bytes" \
+  py 'import re,sys; s=re.findall(r"\"([^\"]*)\"", open("rsa.txt").read()); sys.exit(not (len(s) >= 2 and all(len(x) <= 255 for x in s)))'
+check "keygen refuses to overwrite without --force" status_is 73 "$dk" keygen -d example.com -s rsa -o .
+check "keygen refuses RSA under 1024 bits" status_is 64 "$dk" keygen -d example.com -s x -b 512 -o .
+
+"$dk" sign -k rsa.private -d example.com -s rsa lf.eml > lf.signed
+check "sign keeps the input bytes unchanged after the new field" \
+  py 'import sys; a=open("lf.signed","rb").read(); b=open("lf.eml","rb").read(); sys.exit(not a.endswith(b))'
+check "sign writes the field with the input's LF line endings" \
+  py 'import sys; sys.exit(b"\r" in open("lf.signed","rb").read())'
+"$dk" sign -k rsa.private -d example.com -s rsa crlf.eml > crlf.signed
+check "sign writes CRLF for a CRLF message" \
+  py 'import sys; d=open("crlf.signed","rb").read(); h=d.split(b"From:")[0]; sys.exit(not (h.count(b"\r\n") >= 1 and h.count(b"\n") == h.count(b"\r\n")))'
+check "a signed LF message verifies" grep -q '"result":"pass"' <("$dk" verify --json --zone zone lf.signed)
+check "a signed CRLF message verifies" grep -q '"result":"pass"' <("$dk" verify --json --zone zone crlf.signed)
+check "sign reads standard input" grep -q '"result":"pass"' <("$dk" sign -k ed.private -d example.com -s ed < lf.eml | "$dk" verify --json --zone zone)
+"$dk" sign -k rsa.private -k ed.private -d example.com -s rsa -s ed lf.eml > dual.signed
+check "two keys give two signatures that both pass" \
+  py 'import json,subprocess,sys; o=json.loads(subprocess.run(["'"$dk"'","verify","--json","--zone","zone","dual.signed"],capture_output=True).stdout); sys.exit(not ([s["result"] for s in o["signatures"]]==["pass","pass"] and [s["algorithm"] for s in o["signatures"]]==["rsa-sha256","ed25519-sha256"]))'
+check "--headers sets h=" grep -q 'h=from:subject;' <("$dk" sign -k ed.private -d example.com -s ed --headers from:subject lf.eml)
+check "--expire adds x=" grep -q 'x=1000000600;' <("$dk" sign -k ed.private -d example.com -s ed --now 1000000000 --expire 600 lf.eml)
+check "--body-length adds l=" grep -q 'l=' <("$dk" sign -k ed.private -d example.com -s ed --body-length lf.eml)
+check "sign refuses rsa-sha1" status_is 65 "$dk" sign -k rsa.private -d example.com -s rsa -a rsa-sha1 lf.eml
+check "sign refuses a key/algorithm mismatch" status_is 64 "$dk" sign -k ed.private -d example.com -s ed -a rsa-sha256 lf.eml
+printf 'To: b@example.org\n\nno from\n' > nofrom.eml
+check "sign refuses a message without From (exit 65)" status_is 65 "$dk" sign -k rsa.private -d example.com -s rsa nofrom.eml
+check "sign names the problem for a message without From" grep -q "From" <("$dk" sign -k rsa.private -d example.com -s rsa nofrom.eml 2>&1)
+printf -- '-----BEGIN PRIVATE KEY-----\nnot base64 at all!\n-----END PRIVATE KEY-----\n' > bad.pem
+check "sign refuses a broken PEM key (exit 65) naming the file" \
+  bash -c '"$0" sign -k bad.pem -d example.com -s x lf.eml 2>&1 >/dev/null | grep -q bad.pem; [ ${PIPESTATUS[0]} -eq 65 ]' "$dk"
+check "sign: missing key file exits 66" status_is 66 "$dk" sign -k nope.pem -d example.com -s x lf.eml
+check "sign: missing message exits 66" status_is 66 "$dk" sign -k rsa.private -d example.com -s rsa nope.eml
+cp rsa.private open.private && chmod 644 open.private
+check "sign warns about a key readable by others" grep -q "other users" <("$dk" sign -k open.private -d example.com -s rsa lf.eml 2>&1 >/dev/null)
+
+check "verify: unsigned message gives none" grep -q '"result":"none","signatures":\[\]' <("$dk" verify --json --zone zone lf.eml)
+check "verify: Authentication-Results with dkim=pass" grep -q '^Authentication-Results: mx.test;' <("$dk" verify --authserv-id mx.test --zone zone lf.signed)
+sed 's/body line/body lime/' lf.signed > tampered.eml
+check "verify: tampered body gives fail" grep -q 'dkim=fail (body hash mismatch' <("$dk" verify --zone zone tampered.eml)
+check "verify: JSON lists one object per file" test "$("$dk" verify --json --zone zone lf.signed tampered.eml | wc -l)" = 2
+check "verify: missing file exits 66" status_is 66 "$dk" verify --zone zone nope.eml
+check "verify: a missing file does not stop the others" grep -q pass <("$dk" verify --json --zone zone nope.eml lf.signed 2>/dev/null)
+check "verify: unreadable zone file exits 66" status_is 66 "$dk" verify --zone nope.zone lf.signed
+printf 'bad zone line here (\n' > bad.zone
+check "verify: malformed zone file exits 65" status_is 65 "$dk" verify --zone bad.zone lf.signed
+check "usage error exits 64" status_is 64 "$dk" verify --no-such-option
+check "no subcommand is a usage error" status_is 64 "$dk"
+check "--help exits 0" status_is 0 "$dk" sign --help
+check "--help documents the exit statuses" grep -q "Exit status" <("$dk" --help)
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

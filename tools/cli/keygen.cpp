@@ -1,0 +1,111 @@
+// dkimkit keygen: make a key pair and the DNS record to publish.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <dkimkit/signer.hpp>
+
+#include "common.hpp"
+
+namespace dkimkit::cli {
+namespace {
+
+struct keygen_args {
+  std::string domain, selector, type = "rsa", dir = ".";
+  unsigned bits = 2048;
+  bool force = false;
+};
+
+// The zone-file line: the TXT value as quoted strings of at most 255 bytes.
+std::string zone_line(const std::string& owner, const std::string& record) {
+  std::string out = owner + " IN TXT (";
+  for (std::size_t i = 0; i < record.size(); i += 255) out += " \"" + record.substr(i, 255) + "\"";
+  out += " )";
+  return out;
+}
+
+bool write_file(const std::string& path, const std::string& data, mode_t mode, bool force,
+                std::string& why) {
+  int flags = O_WRONLY | O_CREAT | O_TRUNC | (force ? 0 : O_EXCL);
+  int fd = ::open(path.c_str(), flags, mode);
+  if (fd < 0) {
+    why = path + ": " + std::strerror(errno) + (errno == EEXIST ? " (use --force)" : "");
+    return false;
+  }
+  ::fchmod(fd, mode);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      why = path + ": " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    why = path + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+int run_keygen(const keygen_args& a) {
+  key_type type;
+  if (a.type == "rsa")
+    type = key_type::rsa;
+  else if (a.type == "ed25519")
+    type = key_type::ed25519;
+  else {
+    complain("-t must be rsa or ed25519");
+    return exit_usage;
+  }
+  if (type == key_type::rsa && (a.bits < 1024 || a.bits > 8192)) {
+    complain("RSA keys must have 1024 to 8192 bits (RFC 8301); 2048 is advised");
+    return exit_usage;
+  }
+  auto key = private_key::generate(type, a.bits);
+  if (!key) {
+    complain(key.error().message());
+    return exit_software;
+  }
+  std::string owner = a.selector + "._domainkey." + a.domain + ".";
+  std::string line = zone_line(owner, key->public_record()) + "  ; dkimkit " +
+                     std::string(to_string(type)) + " key " + a.selector + " for " + a.domain +
+                     "\n";
+  std::string why;
+  std::string base = a.dir + "/" + a.selector;
+  if (!write_file(base + ".private", key->to_pem(), 0600, a.force, why) ||
+      !write_file(base + ".txt", line, 0644, a.force, why)) {
+    complain(why);
+    return exit_cantcreat;
+  }
+  std::cerr << "dkimkit: wrote " << base << ".private (mode 0600) and " << base
+            << ".txt; publish this record:\n";
+  std::cout << line;
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_keygen_command(CLI::App& app, int& status) {
+  auto args = std::make_shared<keygen_args>();
+  CLI::App* cmd = app.add_subcommand(
+      "keygen", "Generate a key pair: SELECTOR.private (PEM) and SELECTOR.txt (the DNS record)");
+  cmd->add_option("-d,--domain", args->domain, "signing domain")->required();
+  cmd->add_option("-s,--selector", args->selector, "selector")->required();
+  cmd->add_option("-t,--type", args->type, "rsa or ed25519")->capture_default_str();
+  cmd->add_option("-b,--bits", args->bits, "RSA key size")->capture_default_str();
+  cmd->add_option("-o,--output-dir", args->dir, "directory for the files")->capture_default_str();
+  cmd->add_flag("--force", args->force, "overwrite existing files");
+  cmd->callback([args, &status] { status = run_keygen(*args); });
+}
+
+}  // namespace dkimkit::cli

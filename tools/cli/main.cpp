@@ -1,0 +1,39 @@
+// dkimkit: sign and verify email with DKIM (RFC 6376, RFC 8301, RFC 8463).
+#include <iostream>
+
+#include "common.hpp"
+
+int main(int argc, char** argv) {
+  using namespace dkimkit::cli;
+  CLI::App app{"dkimkit: sign and verify email with DomainKeys Identified Mail (RFC 6376)"};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit status: 0 every input was read and judged (whatever the DKIM result); 64 usage error;\n"
+      "65 unusable data (key, zone file, message that cannot be signed); 66 input cannot be read;\n"
+      "70 internal error; 73 output file cannot be created; 74 write error.");
+  int status = exit_ok;
+  add_sign_command(app, status);
+  add_verify_command(app, status);
+  add_keygen_command(app, status);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return exit_usage;
+  } catch (const std::exception& e) {
+    complain(std::string("internal error: ") + e.what());
+    return exit_software;
+  }
+  std::cout.flush();
+  if (!std::cout) {
+    complain("write error on standard output");
+    return exit_ioerr;
+  }
+  return status;
+}
