@@ -357,6 +357,29 @@ def dkimpy_to_dkimkit(report, dkimkit, workdir):
                                  all_signatures(result, "fail"), detail)
 
 
+# --- the RFC 8463 Appendix A example -----------------------------------------------------------
+
+def rfc8463_fixture(report, dkimkit):
+    """dkimpy and dkimkit both verify tests/data/rfc/rfc8463.eml (ed25519 and rsa signatures)."""
+    rfc_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "rfc")
+    eml = os.path.join(rfc_dir, "rfc8463.eml")
+    zone = os.path.join(rfc_dir, "rfc8463.zone")
+    try:
+        message = open(eml, "rb").read()
+        zone_text = open(zone, encoding="ascii").read()
+    except OSError as e:
+        report.check("RFC 8463 fixture is readable", False, str(e))
+        return
+    records = {}
+    for m in re.finditer(r"^(\S+)\s+IN\s+TXT\s+\(([^)]*)\)", zone_text, flags=re.M):
+        records[m.group(1).lower().encode()] = txt_value_from_zone_line(m.group(2)).encode()
+    ok, detail = dkimpy_verify_all(message, records)
+    report.check("dkimpy verifies the RFC 8463 fixture (both signatures)", ok, detail)
+    result, detail = dkimkit_verify(dkimkit, zone, eml)
+    ok = all_signatures(result, "pass") and len(result["signatures"]) == 2
+    report.check("dkimkit verifies the RFC 8463 fixture (both signatures)", ok, detail)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dkimkit", required=True, help="path to the dkimkit program")
@@ -371,6 +394,7 @@ def main():
     if not os.access(dkimkit, os.X_OK):
         report.check("dkimkit program is executable", False, "not found: %s" % dkimkit)
     else:
+        rfc8463_fixture(report, dkimkit)
         dkimkit_to_dkimpy(report, dkimkit, workdir)
         dkimpy_to_dkimkit(report, dkimkit, workdir)
     print("%d passed, %d failed" % (report.passed, report.failed))
