@@ -65,6 +65,25 @@ struct key_record {
 [[nodiscard]] result<key_record> parse_key_record(std::string_view txt,
                                                   const key_limits& limits = {});
 
+// A bounded, thread-safe cache of parsed key records keyed by the record's text, so that a key
+// many messages use is decoded once (decoding an RSA key costs about as much as verifying with it).
+// Errors are cached too. Share one between verifiers through verify_options::keys.
+class key_cache {
+ public:
+  explicit key_cache(std::size_t capacity = 1024);
+  key_cache(const key_cache&) = delete;
+  key_cache& operator=(const key_cache&) = delete;
+  ~key_cache();
+  // parse_key_record(txt, limits), or the cached outcome of an earlier call.
+  [[nodiscard]] result<key_record> parse(std::string_view txt, const key_limits& limits = {});
+  [[nodiscard]] std::size_t hits() const noexcept;
+  [[nodiscard]] std::size_t misses() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
 // Whether a TXT record at a key name is meant as a DKIM key record (starts with v=DKIM or has a
 // p= tag). Other TXT records at the name are ignored (RFC 6376 §3.6.2.2).
 [[nodiscard]] bool looks_like_key_record(std::string_view txt) noexcept;

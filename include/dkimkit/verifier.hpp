@@ -35,6 +35,7 @@ enum class status { none, pass, fail, policy, neutral, temperror, permerror };
 
 struct verify_options {
   const txt_resolver* resolver = nullptr;  // required to verify anything; null: temperror
+  key_cache* keys = nullptr;               // optional: reuse parsed keys across messages
   std::function<std::uint64_t()> now;      // Unix time; unset: t= and x= are not checked
   std::size_t max_signatures = 5;          // evaluated per message; the rest: policy, no DNS query
   unsigned min_rsa_bits = 1024;            // smaller keys: policy (RFC 8301)

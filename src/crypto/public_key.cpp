@@ -1,4 +1,6 @@
+#include <openssl/asn1.h>
 #include <openssl/bn.h>
+#include <openssl/objects.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
@@ -10,6 +12,39 @@
 
 namespace dkimkit {
 namespace {
+
+struct seq_deleter {
+  void operator()(ASN1_SEQUENCE_ANY* p) const noexcept { sk_ASN1_TYPE_pop_free(p, ASN1_TYPE_free); }
+};
+using seq_ptr = std::unique_ptr<ASN1_SEQUENCE_ANY, seq_deleter>;
+
+enum class spki_outcome { rsa, other_algorithm, not_spki };
+
+// Reads a SubjectPublicKeyInfo with OpenSSL's generic DER parser and hands the RSAPublicKey inside
+// to d2i_PublicKey(). OpenSSL 3.0's d2i_PUBKEY() goes through the decoder framework and costs
+// about 100 us per key, five times an RSA-2048 verification; this path costs about 1.5 us.
+spki_outcome parse_rsa_spki(const unsigned char* der, long len, detail::pkey_ptr& out) {
+  const unsigned char* p = der;
+  seq_ptr spki(d2i_ASN1_SEQUENCE_ANY(nullptr, &p, len));
+  if (!spki || p != der + len || sk_ASN1_TYPE_num(spki.get()) != 2) return spki_outcome::not_spki;
+  const ASN1_TYPE* alg = sk_ASN1_TYPE_value(spki.get(), 0);
+  const ASN1_TYPE* bits = sk_ASN1_TYPE_value(spki.get(), 1);
+  if (alg->type != V_ASN1_SEQUENCE || bits->type != V_ASN1_BIT_STRING) return spki_outcome::not_spki;
+  const unsigned char* q = alg->value.sequence->data;
+  seq_ptr algo(d2i_ASN1_SEQUENCE_ANY(nullptr, &q, alg->value.sequence->length));
+  if (!algo || sk_ASN1_TYPE_num(algo.get()) < 1) return spki_outcome::not_spki;
+  const ASN1_TYPE* oid = sk_ASN1_TYPE_value(algo.get(), 0);
+  if (oid->type != V_ASN1_OBJECT) return spki_outcome::not_spki;
+  if (OBJ_obj2nid(oid->value.object) != NID_rsaEncryption) return spki_outcome::other_algorithm;
+  const unsigned char* r = bits->value.bit_string->data;
+  const long rlen = bits->value.bit_string->length;
+  out.reset(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &r, rlen));
+  if (!out || r != bits->value.bit_string->data + rlen) {
+    out.reset();
+    return spki_outcome::not_spki;
+  }
+  return spki_outcome::rsa;
+}
 
 struct bn_deleter {
   void operator()(BIGNUM* p) const noexcept { BN_free(p); }
@@ -48,23 +83,35 @@ result<std::shared_ptr<const public_key>> public_key::from_der(key_type type,
   const auto* begin = reinterpret_cast<const unsigned char*>(data.data());
   const long len = static_cast<long>(data.size());
   // SubjectPublicKeyInfo first, then a bare PKCS#1 RSAPublicKey as many verifiers tolerate.
-  const unsigned char* p = begin;
-  impl->pkey.reset(d2i_PUBKEY(nullptr, &p, len));
-  if (!impl->pkey || p != begin + len) {
-    ERR_clear_error();
-    p = begin;
-    impl->pkey.reset(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, len));
-    if (!impl->pkey) {
+  switch (parse_rsa_spki(begin, len, impl->pkey)) {
+    case spki_outcome::rsa:
+      break;
+    case spki_outcome::other_algorithm:
       ERR_clear_error();
-      return fail(errc::key_bad, "p= is neither an RSA SubjectPublicKeyInfo nor an RSAPublicKey");
+      return fail(errc::key_type_mismatch, "p= holds a key that is not RSA, but k= says rsa");
+    case spki_outcome::not_spki: {
+      ERR_clear_error();
+      const unsigned char* p = begin;
+      impl->pkey.reset(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, len));
+      if (!impl->pkey) {
+        ERR_clear_error();
+        return fail(errc::key_bad,
+                    "p= is neither an RSA SubjectPublicKeyInfo nor an RSAPublicKey");
+      }
+      if (p != begin + len) return fail(errc::key_bad, "trailing bytes after the RSA key");
+      break;
     }
-    if (p != begin + len) return fail(errc::key_bad, "trailing bytes after the RSA key");
   }
   if (EVP_PKEY_get_base_id(impl->pkey.get()) != EVP_PKEY_RSA)
     return fail(errc::key_type_mismatch, "p= holds a key that is not RSA, but k= says rsa");
   if (auto ok = check_rsa_exponent(impl->pkey.get()); !ok) return tl::unexpected(ok.error());
   int bits = EVP_PKEY_get_bits(impl->pkey.get());
   if (bits <= 0) return fail(errc::key_bad, "cannot tell the RSA key size");
+  // The key came in through the legacy decoder; export it to the provider now, once, so that
+  // verifications in several threads share the exported form instead of racing to make it.
+  detail::pkey_ctx_ptr warm(EVP_PKEY_CTX_new_from_pkey(nullptr, impl->pkey.get(), nullptr));
+  if (!warm || EVP_PKEY_verify_init(warm.get()) != 1)
+    return fail(errc::key_bad, "unusable RSA key: " + detail::drain_openssl_errors());
   return std::make_shared<const public_key>(std::move(impl), type, static_cast<unsigned>(bits));
 }
 

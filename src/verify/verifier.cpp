@@ -254,7 +254,8 @@ std::vector<verification> verifier::state::finish() {
                                                     std::to_string(cand.size()) +
                                                     " DKIM key records");
               else
-                rec = parse_key_record(*cand[0], opts.key);
+                rec = opts.keys ? opts.keys->parse(*cand[0], opts.key)
+                                : parse_key_record(*cand[0], opts.key);
               break;
             }
           }

@@ -1,6 +1,7 @@
 // Shared pieces of the dkimkit command line.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,11 @@ enum exit_code : int {
 
 // Reads a whole file ("-" is standard input). nullopt (with `why` set) when it cannot.
 std::optional<std::string> read_input(const std::string& path, std::string& why);
+
+// Reads a file ("-" is standard input) in chunks, passing each to `sink`. false (with `why` set)
+// when it cannot be opened or read.
+bool read_chunks(const std::string& path, const std::function<void(std::string_view)>& sink,
+                 std::string& why);
 
 // "CRLF" when the input's first line ends in CRLF, otherwise "LF".
 bool uses_crlf(std::string_view message);

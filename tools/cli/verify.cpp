@@ -66,6 +66,8 @@ int run_verify(verify_args& a) {
   }
   verify_options opts;
   opts.resolver = resolver.get();
+  key_cache keys;
+  opts.keys = &keys;
   std::uint64_t now = a.now.value_or(static_cast<std::uint64_t>(std::time(nullptr)));
   opts.now = [now] { return now; };
   opts.allow_sha1 = a.allow_sha1;
@@ -77,14 +79,15 @@ int run_verify(verify_args& a) {
 
   int status = exit_ok;
   for (const auto& file : a.files) {
+    // Streamed in chunks: memory stays bounded by the header block, whatever the body's size.
+    verifier v(opts);
     std::string why;
-    auto message = read_input(file, why);
-    if (!message) {
+    if (!read_chunks(file, [&](std::string_view chunk) { v.update(chunk); }, why)) {
       complain(why);
       status = exit_noinput;
       continue;
     }
-    auto results = verify(*message, opts);
+    auto results = v.finish();
     if (a.json) {
       std::cout << to_json(file, results).dump() << "\n";
     } else {

@@ -1,0 +1,95 @@
+// key_cache: parsed key records reused across messages (RFC 6376 §3.6.1 records).
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <dkimkit/key_record.hpp>
+#include <dkimkit/verifier.hpp>
+
+#include "support/test_keys.hpp"
+
+namespace dkimkit {
+namespace {
+
+TEST(key_cache, second_parse_of_the_same_record_is_a_hit) {
+  key_cache cache;
+  std::string rec = test::ed25519().public_record();
+  auto a = cache.parse(rec);
+  auto b = cache.parse(rec);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->key, b->key);  // the same decoded key object
+  EXPECT_EQ(cache.misses(), 1u);
+  EXPECT_EQ(cache.hits(), 1u);
+}
+
+TEST(key_cache, errors_are_cached_with_their_code) {
+  key_cache cache;
+  auto a = cache.parse("v=DKIM1; p=");
+  auto b = cache.parse("v=DKIM1; p=");
+  ASSERT_FALSE(a);
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, errc::key_revoked);
+  EXPECT_EQ(cache.hits(), 1u);
+}
+
+TEST(key_cache, limits_are_part_of_the_key) {
+  key_cache cache;
+  std::string rec = test::rsa2048().public_record();
+  key_limits small;
+  small.max_rsa_bits = 1024;
+  EXPECT_TRUE(cache.parse(rec));
+  auto r = cache.parse(rec, small);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::key_too_large);
+}
+
+TEST(key_cache, evicts_the_least_recently_used_beyond_capacity) {
+  key_cache cache(2);
+  std::string a = "v=DKIM1; p=";
+  std::string b = "v=DKIM1; k=rsa; p=";
+  std::string c = "v=DKIM1; k=ed25519; p=";
+  (void)cache.parse(a);
+  (void)cache.parse(b);
+  (void)cache.parse(a);  // a is now the most recent
+  (void)cache.parse(c);  // evicts b
+  (void)cache.parse(a);
+  EXPECT_EQ(cache.hits(), 2u);
+  (void)cache.parse(b);
+  EXPECT_EQ(cache.misses(), 4u);
+}
+
+TEST(key_cache, shared_between_threads) {
+  key_cache cache;
+  std::string rec = test::rsa2048().public_record();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i)
+        if (cache.parse(rec)) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 200);
+  EXPECT_EQ(cache.hits() + cache.misses(), 200u);
+  EXPECT_LE(cache.misses(), 4u);
+}
+
+TEST(key_cache, verifier_uses_it_across_messages) {
+  static_resolver dns;
+  dns.add("sel._domainkey.example.com", test::rsa2048().public_record());
+  key_cache cache;
+  verify_options o = test::options_for(dns);
+  o.keys = &cache;
+  std::string signed_msg = test::sign_with(test::sample_message(), test::rsa2048(), "sel");
+  for (int i = 0; i < 3; ++i) {
+    auto r = verify(signed_msg, o);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, status::pass) << r[0].reason;
+  }
+  EXPECT_EQ(cache.misses(), 1u);
+  EXPECT_EQ(cache.hits(), 2u);
+}
+
+}  // namespace
+}  // namespace dkimkit
