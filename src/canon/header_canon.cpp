@@ -14,20 +14,31 @@ void relaxed(std::string_view name, std::string_view value, std::string& out) {
   out.push_back(':');
   bool wsp = false;
   bool started = false;
-  for (std::size_t i = 0; i < value.size(); ++i) {
+  std::size_t i = 0;
+  const std::size_t n = value.size();
+  while (i < n) {
     char c = value[i];
-    if (c == '\r' && i + 1 < value.size() && value[i + 1] == '\n') {
-      ++i;  // unfold: the CRLF goes, the WSP after it counts as WSP
+    if (c == '\r' && i + 1 < n && value[i + 1] == '\n') {
+      i += 2;  // unfold: the CRLF goes, the WSP after it counts as WSP
       continue;
     }
     if (is_wsp(c)) {
       wsp = true;
+      ++i;
       continue;
     }
+    // A run of bytes copied as they are: up to the next WSP or CR.
+    std::size_t j = i + 1;
+    while (j < n && !is_wsp(value[j]) && value[j] != '\r') ++j;
     if (wsp && started) out.push_back(' ');
     wsp = false;
     started = true;
-    out.push_back(c);
+    out.append(value.data() + i, j - i);
+    if (j < n && value[j] == '\r' && !(j + 1 < n && value[j + 1] == '\n')) {
+      out.push_back('\r');  // a lone CR is content
+      ++j;
+    }
+    i = j;
   }
 }
 

@@ -126,11 +126,27 @@ bool public_key::verify_digest(hash_algorithm hash, std::string_view digest,
          EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, impl_->pkey.get()) == 1 &&
          EVP_DigestVerify(ctx.get(), sig_p, sig.size(), dig_p, digest.size()) == 1;
   } else {
-    detail::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, impl_->pkey.get(), nullptr));
-    ok = ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
-         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1 &&
-         EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::evp_md(hash)) == 1 &&
-         EVP_PKEY_verify(ctx.get(), sig_p, sig.size(), dig_p, digest.size()) == 1;
+    auto& pool = impl_->pool[hash == hash_algorithm::sha1 ? 0 : 1];
+    detail::pkey_ctx_ptr ctx;
+    {
+      std::lock_guard lock(impl_->pool_mutex);
+      if (!pool.empty()) {
+        ctx = std::move(pool.back());
+        pool.pop_back();
+      }
+    }
+    if (!ctx) {
+      ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, impl_->pkey.get(), nullptr));
+      if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
+          EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+          EVP_PKEY_CTX_set_signature_md(ctx.get(), detail::evp_md(hash)) != 1)
+        ctx.reset();
+    }
+    ok = ctx && EVP_PKEY_verify(ctx.get(), sig_p, sig.size(), dig_p, digest.size()) == 1;
+    if (ctx) {
+      std::lock_guard lock(impl_->pool_mutex);
+      if (pool.size() < 16) pool.push_back(std::move(ctx));
+    }
   }
   ERR_clear_error();
   return ok;

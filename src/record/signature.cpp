@@ -1,6 +1,7 @@
 #include <dkimkit/message.hpp>
 #include <dkimkit/signature.hpp>
 
+#include "record/signature_tags.hpp"
 #include "tag_list/tag_list.hpp"
 #include "util/base64.hpp"
 #include "util/strings.hpp"
@@ -75,6 +76,14 @@ result<signature> parse_signature(std::string_view value, const signature_limits
                                                std::to_string(limits.max_field_bytes));
   auto tags = detail::parse_tag_list(value);
   if (!tags) return tl::unexpected(tags.error());
+  return detail::signature_from_tags(*tags, limits);
+}
+
+namespace detail {
+
+result<signature> signature_from_tags(const std::vector<tag>& tag_list,
+                                      const signature_limits& limits) {
+  const std::vector<tag>* tags = &tag_list;
   for (const char* required : {"v", "a", "b", "bh", "d", "h", "s"})
     if (!detail::find_tag(*tags, required))
       return fail(errc::tag_missing, std::string("required tag '") + required + "' is missing");
@@ -180,4 +189,5 @@ result<signature> parse_signature(std::string_view value, const signature_limits
   return sig;
 }
 
+}  // namespace detail
 }  // namespace dkimkit

@@ -10,6 +10,7 @@
 #include "message/fields.hpp"
 #include "message/line_endings.hpp"
 #include "message/reader.hpp"
+#include "record/signature_tags.hpp"
 #include "tag_list/tag_list.hpp"
 #include "util/strings.hpp"
 
@@ -122,7 +123,12 @@ void verifier::state::start_body() {
         while (start > 0 && detail::is_fws(f.value[start - 1])) --start;
         p.b_offset = start;
         p.b_length = b->value_offset + b->value.size() - start;
-        p.result.b_prefix = reportable(detail::strip_fws(b->value).substr(0, 8));
+        std::string prefix;  // the first 8 characters of b=, white space skipped
+        for (char c : b->value) {
+          if (prefix.size() == 8) break;
+          if (!detail::is_fws(c)) prefix += c;
+        }
+        p.result.b_prefix = reportable(prefix);
       }
     }
     if (p.result.auid.empty() && !p.result.sdid.empty()) p.result.auid = "@" + p.result.sdid;
@@ -133,13 +139,18 @@ void verifier::state::start_body() {
       sigs.push_back(std::move(p));
       continue;
     }
-    auto sig = parse_signature(f.value, opts.signature);
+    // The tag list is parsed once, above; parse_signature() would parse it again.
+    auto sig = f.value.size() > opts.signature.max_field_bytes
+                   ? parse_signature(f.value, opts.signature)  // reports the size limit
+               : !tags ? result<signature>(tl::unexpected(tags.error()))
+                       : detail::signature_from_tags(*tags, opts.signature);
     if (!sig) {
       decide(p, sig.error().code, sig.error().detail);
       sigs.push_back(std::move(p));
       continue;
     }
     p.sig = std::move(*sig);
+    p.result.b_prefix = p.sig.signature_b64.substr(0, 8);
     p.result.body_length = p.sig.body_length;
     const signature& s = p.sig;
     bool from_signed = std::any_of(s.signed_headers.begin(), s.signed_headers.end(),

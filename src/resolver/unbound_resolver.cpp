@@ -1,0 +1,345 @@
+#include <dkimkit/unbound_resolver.hpp>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <unbound.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "util/strings.hpp"
+
+namespace dkimkit {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct ub_ctx_deleter {
+  void operator()(ub_ctx* p) const noexcept { ub_ctx_delete(p); }
+};
+struct ub_result_deleter {
+  void operator()(ub_result* p) const noexcept { ub_resolve_free(p); }
+};
+using ub_ctx_ptr = std::unique_ptr<ub_ctx, ub_ctx_deleter>;
+using ub_result_ptr = std::unique_ptr<ub_result, ub_result_deleter>;
+
+constexpr int kTypeTxt = 16;
+constexpr int kClassIn = 1;
+
+std::string normalise(std::string_view name) {
+  while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return detail::lowercase(name);
+}
+
+std::string rcode_name(int rcode) {
+  switch (rcode) {
+    case 1: return "FORMERR";
+    case 2: return "SERVFAIL";
+    case 4: return "NOTIMP";
+    case 5: return "REFUSED";
+    default: return "rcode " + std::to_string(rcode);
+  }
+}
+
+// TXT RDATA is one or more <length><bytes> strings; a record is their concatenation
+// (RFC 6376 §3.6.2.2).
+std::optional<std::string> join_txt(const char* data, int len) {
+  std::string out;
+  std::size_t i = 0;
+  const auto n = static_cast<std::size_t>(len);
+  while (i < n) {
+    auto l = static_cast<unsigned char>(data[i]);
+    if (i + 1 + l > n) return std::nullopt;
+    out.append(data + i + 1, l);
+    i += 1 + static_cast<std::size_t>(l);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct unbound_resolver::impl {
+  struct pending {
+    std::promise<txt_answer> promise;
+    std::shared_future<txt_answer> future;
+    clock::time_point deadline;
+    int async_id = 0;
+  };
+  struct cached {
+    txt_answer answer;
+    clock::time_point expires;
+  };
+
+  unbound_options opts;
+  bool validating = false;
+  ub_ctx_ptr ctx;
+  int wake_fd = -1;  // eventfd: new deadline or shutdown
+  std::thread thread;
+
+  mutable std::mutex mutex;
+  bool stopping = false;
+  std::unordered_map<std::string, std::unique_ptr<pending>> in_flight;
+  std::unordered_map<std::string, cached> cache;
+  resolver_stats counters;
+
+  ~impl() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    wake();
+    if (thread.joinable()) thread.join();
+    for (auto& [name, p] : in_flight) {
+      if (p->async_id) ub_cancel(ctx.get(), p->async_id);
+      p->promise.set_value(txt_answer{dns_status::temporary, {}, "resolver shut down", {}});
+    }
+    in_flight.clear();
+    ctx.reset();
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  void wake() const {
+    std::uint64_t one = 1;
+    if (wake_fd >= 0) (void)!::write(wake_fd, &one, sizeof one);
+  }
+
+  txt_answer translate(int err, ub_result* r) const {
+    txt_answer a;
+    if (err != 0 || r == nullptr) {
+      a.status = dns_status::temporary;
+      a.detail = std::string("resolver error: ") + ub_strerror(err);
+      return a;
+    }
+    if (validating) a.dnssec = r->secure ? dnssec_status::secure
+                               : r->bogus ? dnssec_status::bogus
+                                          : dnssec_status::insecure;
+    if (r->bogus) {
+      a.status = dns_status::temporary;
+      a.detail = std::string("DNSSEC validation failed: ") +
+                 (r->why_bogus ? r->why_bogus : "bogus answer");
+      return a;
+    }
+    if (r->nxdomain) {
+      a.status = dns_status::nxdomain;
+      return a;
+    }
+    if (r->rcode != 0) {
+      a.status = dns_status::temporary;
+      a.detail = rcode_name(r->rcode);
+      return a;
+    }
+    if (!r->havedata) {
+      a.status = dns_status::nodata;
+      return a;
+    }
+    a.status = dns_status::found;
+    for (int i = 0; r->data[i] != nullptr; ++i) {
+      auto txt = join_txt(r->data[i], r->len[i]);
+      if (!txt) {
+        a.status = dns_status::temporary;
+        a.detail = "malformed TXT record in the answer";
+        a.records.clear();
+        return a;
+      }
+      a.records.push_back(std::move(*txt));
+    }
+    return a;
+  }
+
+  // Called by libunbound from ub_process(), in the resolver's thread. The name comes back in the
+  // result; an error without a result leaves the lookup to its deadline.
+  static void on_result(void* arg, int err, ub_result* raw) {
+    ub_result_ptr r(raw);
+    if (r == nullptr || r->qname == nullptr) return;
+    static_cast<impl*>(arg)->complete(r->qname, err, r.get());
+  }
+
+  void complete(const std::string& name, int err, ub_result* r) {
+    txt_answer a = translate(err, r);
+    std::unique_ptr<pending> p;
+    {
+      std::lock_guard lock(mutex);
+      auto it = in_flight.find(name);
+      if (it == in_flight.end()) return;  // timed out already
+      p = std::move(it->second);
+      in_flight.erase(it);
+      if (a.status != dns_status::temporary && r != nullptr && r->ttl > 0) {
+        auto ttl = std::min<std::chrono::seconds>(std::chrono::seconds(r->ttl), opts.max_ttl);
+        store(name, a, clock::now() + ttl);
+      }
+    }
+    p->promise.set_value(std::move(a));
+  }
+
+  void store(const std::string& name, const txt_answer& a, clock::time_point expires) {
+    if (opts.cache_entries == 0) return;
+    if (cache.size() >= opts.cache_entries) {
+      auto now = clock::now();
+      for (auto it = cache.begin(); it != cache.end();)
+        it = it->second.expires <= now ? cache.erase(it) : std::next(it);
+      while (cache.size() >= opts.cache_entries) {
+        auto oldest = cache.begin();
+        for (auto it = cache.begin(); it != cache.end(); ++it)
+          if (it->second.expires < oldest->second.expires) oldest = it;
+        cache.erase(oldest);
+      }
+    }
+    cache[name] = cached{a, expires};
+  }
+
+  void run() {
+    const int ub = ub_fd(ctx.get());
+    for (;;) {
+      int timeout_ms = -1;
+      std::vector<std::pair<std::string, std::unique_ptr<pending>>> expired;
+      {
+        std::lock_guard lock(mutex);
+        if (stopping) return;
+        auto now = clock::now();
+        for (auto it = in_flight.begin(); it != in_flight.end();) {
+          if (it->second->deadline <= now) {
+            expired.emplace_back(it->first, std::move(it->second));
+            it = in_flight.erase(it);
+            ++counters.timeouts;
+          } else {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            it->second->deadline - now).count() + 1;
+            if (timeout_ms < 0 || left < timeout_ms) timeout_ms = static_cast<int>(left);
+            ++it;
+          }
+        }
+      }
+      for (auto& [name, p] : expired) {
+        if (p->async_id) ub_cancel(ctx.get(), p->async_id);
+        p->promise.set_value(txt_answer{
+            dns_status::temporary, {},
+            "timeout after " + std::to_string(opts.timeout.count()) + " ms", {}});
+      }
+      pollfd fds[2] = {{ub, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      int n = ::poll(fds, 2, timeout_ms);
+      if (n < 0 && errno != EINTR) return;
+      if (fds[1].revents & POLLIN) {
+        std::uint64_t v;
+        (void)!::read(wake_fd, &v, sizeof v);
+      }
+      if (fds[0].revents & POLLIN) ub_process(ctx.get());
+    }
+  }
+
+};
+
+unbound_resolver::unbound_resolver(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+unbound_resolver::~unbound_resolver() = default;
+
+result<std::unique_ptr<unbound_resolver>> unbound_resolver::create(unbound_options opts) {
+  auto p = std::make_unique<impl>();
+  p->opts = std::move(opts);
+  p->ctx.reset(ub_ctx_create());
+  if (!p->ctx) return fail(errc::io_error, "cannot create a libunbound context");
+  auto check = [](int err, const std::string& what) -> result<void> {
+    if (err != 0) return fail(errc::invalid_argument, what + ": " + ub_strerror(err));
+    return {};
+  };
+  ub_ctx* ctx = p->ctx.get();
+  if (p->opts.servers.empty()) {
+    if (auto ok = check(ub_ctx_resolvconf(ctx, p->opts.resolv_conf.c_str()),
+                        p->opts.resolv_conf);
+        !ok)
+      return tl::unexpected(ok.error());
+  }
+  for (const auto& server : p->opts.servers)
+    if (auto ok = check(ub_ctx_set_fwd(ctx, server.c_str()), "resolver " + server); !ok)
+      return tl::unexpected(ok.error());
+  if (!p->opts.trust_anchor_file.empty()) {
+    if (auto ok = check(ub_ctx_add_ta_file(ctx, p->opts.trust_anchor_file.c_str()),
+                        "trust anchor file " + p->opts.trust_anchor_file);
+        !ok)
+      return tl::unexpected(ok.error());
+    p->validating = true;
+  }
+  // unbound answers every name under test. (RFC 6761) NXDOMAIN itself; test rigs publish keys
+  // there, so such names go to the configured servers like any other.
+  (void)ub_ctx_zone_add(ctx, "test.", "transparent");
+  if (auto ok = check(ub_ctx_async(ctx, 1), "asynchronous mode"); !ok)
+    return tl::unexpected(ok.error());
+  p->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (p->wake_fd < 0) return fail(errc::io_error, std::string("eventfd: ") + std::strerror(errno));
+  // Make libunbound start its worker now, so that ub_fd() is valid for the loop.
+  if (ub_fd(ctx) < 0) return fail(errc::io_error, "libunbound gave no file descriptor");
+  impl* raw = p.get();
+  p->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<unbound_resolver>(new unbound_resolver(std::move(p)));
+}
+
+std::shared_future<txt_answer> unbound_resolver::lookup_txt_async(const std::string& raw_name) const {
+  impl& m = *impl_;
+  std::string name = normalise(raw_name);
+  auto* p = new impl::pending;
+  std::unique_ptr<impl::pending> owned(p);
+  std::shared_future<txt_answer> result;
+  {
+    std::lock_guard lock(m.mutex);
+    ++m.counters.lookups;
+    auto c = m.cache.find(name);
+    if (c != m.cache.end()) {
+      if (c->second.expires > clock::now()) {
+        ++m.counters.cache_hits;
+        std::promise<txt_answer> done;
+        done.set_value(c->second.answer);
+        return done.get_future().share();
+      }
+      m.cache.erase(c);
+    }
+    auto f = m.in_flight.find(name);
+    if (f != m.in_flight.end()) {
+      ++m.counters.joined;
+      return f->second->future;
+    }
+    if (m.stopping) {
+      std::promise<txt_answer> done;
+      done.set_value(txt_answer{dns_status::temporary, {}, "resolver shut down", {}});
+      return done.get_future().share();
+    }
+    ++m.counters.queries;
+    p->future = p->promise.get_future().share();
+    p->deadline = clock::now() + m.opts.timeout;
+    result = p->future;
+    m.in_flight.emplace(name, std::move(owned));
+  }
+  int id = 0;
+  int err = ub_resolve_async(m.ctx.get(), name.c_str(), kTypeTxt, kClassIn, impl_.get(),
+                             &impl::on_result, &id);
+  {
+    std::lock_guard lock(m.mutex);
+    auto f = m.in_flight.find(name);
+    if (f != m.in_flight.end() && f->second.get() == p) {
+      if (err != 0) {
+        p->promise.set_value(txt_answer{dns_status::temporary, {},
+                                        std::string("resolver error: ") + ub_strerror(err), {}});
+        m.in_flight.erase(f);
+      } else {
+        p->async_id = id;
+      }
+    }
+  }
+  m.wake();  // the loop recomputes its timeout with the new deadline
+  return result;
+}
+
+txt_answer unbound_resolver::lookup_txt(const std::string& name) const {
+  return lookup_txt_async(name).get();
+}
+
+resolver_stats unbound_resolver::stats() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->counters;
+}
+
+}  // namespace dkimkit
