@@ -36,7 +36,6 @@ enum class errc {
   // Local checks and message structure (permerror)
   from_not_signed,       // h= does not list From
   auid_outside_sdid,     // i= is not d= nor a subdomain of it
-  too_many_signed_headers,  // h= lists more names than the limit
   no_from,               // the message has no From field
   multiple_from,         // the message has more than one From field (RFC 6376 §8.15)
   malformed_header,      // the header block is not a sequence of fields

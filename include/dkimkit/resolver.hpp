@@ -29,6 +29,7 @@ enum class dns_status {
 
 // DNSSEC state of an answer, where the resolver validates.
 enum class dnssec_status { unknown, secure, insecure, bogus };
+[[nodiscard]] std::string_view to_string(dnssec_status s) noexcept;  // "secure", ...
 
 struct txt_answer {
   dns_status status = dns_status::nxdomain;

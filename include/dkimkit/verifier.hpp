@@ -4,8 +4,9 @@
 //   for (const auto& v : dkimkit::verify(message, o))
 //     std::cout << dkimkit::to_string(v.status) << " " << v.sdid << " " << v.reason << "\n";
 //
-// One verification per DKIM-Signature field, in header order (topmost first). Whether a signature
-// verified is data, not an error. The resolver given in the options must outlive the verifier.
+// One verification per DKIM-Signature field, in header order (topmost first); a message whose
+// header exceeds a limit and shows no signature in the part read gets one permerror
+// (header_too_large) instead of none. Whether a signature verified is data, not an error. The resolver given in the options must outlive the verifier.
 #pragma once
 
 #include <cstddef>

@@ -65,9 +65,14 @@ std::string format_auth_results(std::string_view authserv_id,
                std::string(v.key_type ? to_string(*v.key_type) : "") + " key";
       }
       if (v.testing) what += what.empty() ? "testing key" : ", testing";
+      if (v.dnssec != dnssec_status::unknown)
+        what += (what.empty() ? "DNSSEC " : "; DNSSEC ") + std::string(to_string(v.dnssec));
       if (!what.empty()) out += ' ' + comment(what);
-    } else if (!v.reason.empty()) {
-      out += ' ' + comment(v.reason);
+    } else {
+      std::string what = v.reason;
+      if (v.dnssec != dnssec_status::unknown)
+        what += (what.empty() ? "DNSSEC " : "; DNSSEC ") + std::string(to_string(v.dnssec));
+      if (!what.empty()) out += ' ' + comment(what);
     }
     add_property(out, "header.d", v.sdid);
     add_property(out, "header.i", v.auid);

@@ -47,6 +47,7 @@ std::optional<std::size_t> header_reader::feed(std::string_view piece) {
     if (block_len > cap_) {
       overflow_ = true;
       if (cap_ > old) header_.append(piece.substr(0, cap_ - old));
+      if (header_.size() > cap_) header_.resize(cap_);
     } else if (block_len >= old) {
       header_.append(piece.substr(0, block_len - old));
     } else {
@@ -54,12 +55,16 @@ std::optional<std::size_t> header_reader::feed(std::string_view piece) {
     }
     return static_cast<std::size_t>(*end + 4);
   }
-  if (old + piece.size() <= cap_) {
+  // Up to 3 bytes past the limit may be the start of the empty line that ends a block which
+  // fits: keep them until the next piece tells. With cap_ + 3 bytes and no end in them, the block
+  // is longer than cap_.
+  if (old + piece.size() <= cap_ + 3) {
     header_.append(piece);
     return std::nullopt;
   }
   overflow_ = true;
   if (cap_ > old) header_.append(piece.substr(0, cap_ - old));
+  if (header_.size() > cap_) header_.resize(cap_);
   std::string t(last3(header_));
   t.append(last3(piece));
   tail_ = std::string(last3(t));

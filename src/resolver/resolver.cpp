@@ -4,6 +4,16 @@
 
 namespace dkimkit {
 
+std::string_view to_string(dnssec_status s) noexcept {
+  switch (s) {
+    case dnssec_status::secure: return "secure";
+    case dnssec_status::insecure: return "insecure";
+    case dnssec_status::bogus: return "bogus";
+    case dnssec_status::unknown: break;
+  }
+  return "unknown";
+}
+
 std::shared_future<txt_answer> txt_resolver::lookup_txt_async(const std::string& name) const {
   std::promise<txt_answer> p;
   p.set_value(lookup_txt(name));

@@ -264,11 +264,12 @@ result<std::unique_ptr<unbound_resolver>> unbound_resolver::create(unbound_optio
       return tl::unexpected(ok.error());
     p->validating = true;
   }
-  // unbound answers every name under test. (RFC 6761) NXDOMAIN itself; test rigs publish keys
-  // there, so such names go to the configured servers like any other.
-  (void)ub_ctx_zone_add(ctx, "test.", "transparent");
   if (auto ok = check(ub_ctx_async(ctx, 1), "asynchronous mode"); !ok)
     return tl::unexpected(ok.error());
+  // unbound answers every name under test. (RFC 6761) NXDOMAIN itself; test rigs publish keys
+  // there, so such names go to the configured servers like any other.
+  // (This finalizes the context: every setting comes before it.)
+  (void)ub_ctx_zone_add(ctx, "test.", "transparent");
   p->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (p->wake_fd < 0) return fail(errc::io_error, std::string("eventfd: ") + std::strerror(errno));
   // Make libunbound start its worker now, so that ub_fd() is valid for the loop.

@@ -123,6 +123,8 @@ result<signer> signer::create(std::vector<sign_options> opts, std::uint64_t now,
     if (o.key.type() == key_type::rsa && o.key.bits() < 1024)
       return fail(errc::key_too_small, "refusing to sign with a " + std::to_string(o.key.bits()) +
                                            "-bit RSA key (RFC 8301 needs 1024 at least)");
+    if (o.expire_after && *o.expire_after == 0)
+      return fail(errc::invalid_argument, "x= must come after t=: the lifetime must be at least 1 s");
     if (o.auid) {
       std::size_t at = o.auid->rfind('@');
       if (at == std::string::npos || !is_same_or_subdomain(o.auid->substr(at + 1), o.sdid) ||

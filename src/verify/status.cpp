@@ -24,7 +24,6 @@ std::string_view to_string(errc code) noexcept {
     case errc::signature_too_large: return "signature field too large";
     case errc::from_not_signed: return "From field not signed";
     case errc::auid_outside_sdid: return "identity outside the signing domain";
-    case errc::too_many_signed_headers: return "too many signed header fields";
     case errc::no_from: return "message has no From field";
     case errc::multiple_from: return "message has more than one From field";
     case errc::malformed_header: return "malformed message header";

@@ -19,6 +19,10 @@ namespace {
 
 constexpr std::size_t kNoBody = static_cast<std::size_t>(-1);
 
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 // A value fit to be reported (JSON, Authentication-Results): printable ASCII, not too long.
 std::string reportable(std::string_view v, std::size_t max = 253) {
   if (v.size() > max || !detail::is_printable_ascii(v)) return {};
@@ -164,11 +168,11 @@ void verifier::state::start_body() {
                                              " is not d=" + s.sdid + " nor under it");
     } else if (s.algo == algorithm::rsa_sha1 && !opts.allow_sha1) {
       decide(p, errc::sha1_not_allowed, "RFC 8301 §3.1");
-    } else if (now && s.expiration && *now > *s.expiration + opts.max_clock_skew) {
+    } else if (now && s.expiration && *now > saturating_add(*s.expiration, opts.max_clock_skew)) {
       decide(p, errc::signature_expired,
              "x=" + std::to_string(*s.expiration) + " passed " +
                  std::to_string(*now - *s.expiration) + " s ago");
-    } else if (now && s.timestamp && *s.timestamp > *now + opts.max_clock_skew) {
+    } else if (now && s.timestamp && *s.timestamp > saturating_add(*now, opts.max_clock_skew)) {
       decide(p, errc::signature_in_future,
              "t=" + std::to_string(*s.timestamp) + " is " + std::to_string(*s.timestamp - *now) +
                  " s ahead, more than the allowed " + std::to_string(opts.max_clock_skew));
@@ -185,7 +189,8 @@ void verifier::state::start_body() {
     }
     sigs.push_back(std::move(p));
   }
-  if (sigs.empty() && reader.overflow()) {
+  // A header over a limit may hide signatures beyond the part read: say so rather than "none".
+  if (sigs.empty() && message_error && message_error->code == errc::header_too_large) {
     pending_signature p;
     p.result.field_index = fields.size();
     decide(p, message_error->code, message_error->detail);

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <deque>
 #include <iostream>
 #include <memory>
 
@@ -9,6 +10,7 @@
 
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/verifier.hpp>
+#include <dkimkit/unbound_resolver.hpp>
 #include <dkimkit/zone_resolver.hpp>
 
 #include "common.hpp"
@@ -19,6 +21,10 @@ namespace {
 struct verify_args {
   std::vector<std::string> files;
   std::string zone;
+  std::vector<std::string> resolvers;
+  std::string trust_anchor;
+  unsigned dns_timeout_ms = 5000;
+  bool stats = false;
   bool json = false;
   std::string authserv_id;
   bool allow_sha1 = false;
@@ -46,24 +52,45 @@ nlohmann::json to_json(const std::string& file, const std::vector<verification>&
     if (v.key_bits) s["key_bits"] = v.key_bits;
     if (v.testing) s["testing"] = true;
     if (v.body_length) s["body_length"] = *v.body_length;
+    if (v.dnssec != dnssec_status::unknown) s["dnssec"] = to_string(v.dnssec);
     sigs.push_back(std::move(s));
   }
   return {{"file", file}, {"result", to_string(overall(results))}, {"signatures", sigs}};
 }
 
-int run_verify(verify_args& a) {
-  std::unique_ptr<txt_resolver> resolver;
+// Where keys come from: a zone file (offline), or DNS through libunbound.
+std::unique_ptr<txt_resolver> make_resolver(const verify_args& a, int& status) {
   if (!a.zone.empty()) {
+    if (!a.resolvers.empty() || !a.trust_anchor.empty()) {
+      complain("--zone reads keys from a file; it does not go with --resolver or --trust-anchor");
+      status = exit_usage;
+      return nullptr;
+    }
     auto z = zone_resolver::load_file(a.zone);
     if (!z) {
       complain(z.error().detail.empty() ? z.error().message() : z.error().detail);
-      return z.error().code == errc::io_error ? exit_noinput : exit_data;
+      status = z.error().code == errc::io_error ? exit_noinput : exit_data;
+      return nullptr;
     }
-    resolver = std::make_unique<zone_resolver>(std::move(*z));
-  } else {
-    complain("no key source: give --zone FILE (DNS lookups come with the resolver work)");
-    return exit_usage;
+    return std::make_unique<zone_resolver>(std::move(*z));
   }
+  unbound_options o;
+  o.servers = a.resolvers;
+  o.trust_anchor_file = a.trust_anchor;
+  o.timeout = std::chrono::milliseconds(a.dns_timeout_ms);
+  auto dns = unbound_resolver::create(std::move(o));
+  if (!dns) {
+    complain(dns.error().message());
+    status = exit_usage;
+    return nullptr;
+  }
+  return std::move(*dns);
+}
+
+int run_verify(verify_args& a) {
+  int status = exit_ok;
+  std::unique_ptr<txt_resolver> resolver = make_resolver(a, status);
+  if (!resolver) return status;
   verify_options opts;
   opts.resolver = resolver.get();
   key_cache keys;
@@ -77,7 +104,19 @@ int run_verify(verify_args& a) {
   if (a.authserv_id.empty()) a.authserv_id = hostname();
   if (a.files.empty()) a.files.push_back("-");
 
-  int status = exit_ok;
+  auto print = [&](const std::string& file, const std::vector<verification>& results) {
+    if (a.json) {
+      std::cout << to_json(file, results).dump() << "\n";
+    } else {
+      if (a.files.size() > 1) std::cout << "# " << file << "\n";
+      std::cout << with_line_endings(format_auth_results(a.authserv_id, results), false) << "\n";
+    }
+  };
+  // Each message's key lookups start when its header has been read; up to kWindow messages are
+  // read ahead before the oldest is finished, so that the lookups of a batch overlap. Results are
+  // printed in the order of the files.
+  constexpr std::size_t kWindow = 256;
+  std::deque<std::pair<std::string, verifier>> pending;
   for (const auto& file : a.files) {
     // Streamed in chunks: memory stays bounded by the header block, whatever the body's size.
     verifier v(opts);
@@ -87,12 +126,21 @@ int run_verify(verify_args& a) {
       status = exit_noinput;
       continue;
     }
-    auto results = v.finish();
-    if (a.json) {
-      std::cout << to_json(file, results).dump() << "\n";
-    } else {
-      if (a.files.size() > 1) std::cout << "# " << file << "\n";
-      std::cout << with_line_endings(format_auth_results(a.authserv_id, results), false) << "\n";
+    pending.emplace_back(file, std::move(v));
+    if (pending.size() >= kWindow) {
+      print(pending.front().first, pending.front().second.finish());
+      pending.pop_front();
+    }
+  }
+  for (auto& [file, v] : pending) print(file, v.finish());
+  if (a.stats) {
+    std::cerr << "dkimkit: key cache: " << keys.hits() << " hits, " << keys.misses()
+              << " misses\n";
+    if (const auto* u = dynamic_cast<const unbound_resolver*>(resolver.get())) {
+      resolver_stats s = u->stats();
+      std::cerr << "dkimkit: DNS: " << s.lookups << " lookups, " << s.cache_hits
+                << " cache hits, " << s.joined << " joined in flight, " << s.queries
+                << " queries, " << s.timeouts << " timeouts\n";
     }
   }
   return status;
@@ -106,8 +154,16 @@ void add_verify_command(CLI::App& app, int& status) {
       "verify", "Verify the DKIM signatures of messages; print Authentication-Results or JSON");
   cmd->add_option("FILE", args->files, "messages to verify (default: standard input)");
   cmd->add_option("--zone", args->zone,
-                  "RFC 1035 zone file holding the key records (offline keys)")
-      ->required();
+                  "read key records from this RFC 1035 zone file instead of DNS (offline)");
+  cmd->add_option("--resolver", args->resolvers,
+                  "DNS server to ask, IP or IP@PORT; repeatable (default: /etc/resolv.conf)")
+      ->allow_extra_args(false);
+  cmd->add_option("--dns-timeout", args->dns_timeout_ms,
+                  "milliseconds one key lookup may take before it is a temperror")
+      ->capture_default_str();
+  cmd->add_option("--trust-anchor", args->trust_anchor,
+                  "DNSSEC trust anchors (DS or DNSKEY records); validates every key lookup");
+  cmd->add_flag("--stats", args->stats, "print key cache and DNS statistics on stderr");
   cmd->add_flag("--json", args->json,
                 "one JSON object per message: {file, result, signatures: [...]}");
   cmd->add_option("--authserv-id", args->authserv_id,

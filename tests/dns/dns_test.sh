@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Key lookups in real DNS: dkimkit (libunbound) against NSD on 127.0.0.1, directly or through
+# tests/dns/dns_relay.py (which delays, drops or counts queries). Everything started here runs on
+# loopback and is stopped by its PID on exit.
+# Usage: dns_test.sh PATH_TO_dkimkit PATH_TO_dns_probe WORKDIR
+set -uo pipefail
+dk=$(readlink -f "$1")
+probe=$(readlink -f "$2")
+work=$3
+here=$(cd "$(dirname "$0")" && pwd)
+relay_py=$here/dns_relay.py
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+work=$(pwd)
+chmod 755 "$work"
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  done
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+lt() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$1" "$2"; }
+free_port() {
+  python3 -c 'import socket
+for _ in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); p = u.getsockname()[1]
+    t = socket.socket(); 
+    try:
+        t.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass
+    finally: t.close(); u.close()'
+}
+result_of() {  # the message's overall result from dkimkit verify --json output
+  python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["result"])'
+}
+
+# --- Keys and the zone -------------------------------------------------------------------
+mkdir -p keys msgs
+"$dk" keygen -d example.com -s rsa1 -o keys >/dev/null 2>&1            # split over 2 strings
+for i in $(seq 1 200); do "$dk" keygen -d example.com -s "s$i" -t ed25519 -o keys >/dev/null 2>&1; done
+"$dk" keygen -d example.com -s short -t ed25519 -o keys >/dev/null 2>&1
+{
+  echo '$ORIGIN example.com.'
+  echo '$TTL 3600'
+  echo '@ IN SOA ns.example.com. hostmaster.example.com. ( 1 3600 600 86400 60 )'
+  echo '@ IN NS ns.example.com.'
+  echo 'ns IN A 127.0.0.1'
+  cat keys/rsa1.txt
+  for i in $(seq 1 200); do cat "keys/s$i.txt"; done
+  # An answer that expires after 2 seconds.
+  sed 's/^\(short\._domainkey\.example\.com\.\) IN TXT/\1 2 IN TXT/' keys/short.txt
+  echo 'notdkim._domainkey.example.com. IN TXT "v=spf1 -all"'
+} > example.com.zone
+
+printf 'From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: dns test\r\n\r\nHello over DNS.\r\n' > plain.eml
+"$dk" sign -k keys/rsa1.private -d example.com -s rsa1 plain.eml > msgs/rsa1.eml 2>/dev/null
+"$dk" sign -k keys/s1.private -d example.com -s missing plain.eml > msgs/missing.eml 2>/dev/null
+for i in $(seq 1 200); do
+  "$dk" sign -k "keys/s$i.private" -d example.com -s "s$i" plain.eml > "msgs/s$i.eml" 2>/dev/null
+done
+
+# --- NSD on loopback -----------------------------------------------------------------------
+nsd_port=$(free_port)
+cat > nsd.conf <<CONF
+server:
+  ip-address: 127.0.0.1@$nsd_port
+  port: $nsd_port
+  username: ""
+  chroot: ""
+  zonesdir: "$work"
+  pidfile: "$work/nsd.pid"
+  logfile: "$work/nsd.log"
+  database: ""
+  xfrdfile: "$work/xfrd.state"
+  zonelistfile: "$work/zone.list"
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: example.com
+  zonefile: example.com.zone
+CONF
+nsd-checkzone example.com example.com.zone >/dev/null || { echo "FAIL zone file"; echo "0 passed, 1 failed"; exit 1; }
+nsd -c nsd.conf || { echo "FAIL nsd did not start"; cat nsd.log; echo "0 passed, 1 failed"; exit 1; }
+for _ in $(seq 50); do [ -s nsd.pid ] && break; sleep 0.1; done
+nsd_pid=$(cat nsd.pid)
+pids+=("$nsd_pid")
+direct="127.0.0.1@$nsd_port"
+
+start_relay() {  # start_relay NAME ARGS...: sets $port to the relay's port
+  local name=$1
+  shift
+  port=$(free_port)
+  python3 "$relay_py" --listen "127.0.0.1:$port" --upstream "127.0.0.1:$nsd_port" \
+    --log "$work/$name.log" --pidfile "$work/$name.pid" "$@" >"$work/$name.out" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 50); do [ -s "$work/$name.pid" ] && break; sleep 0.1; done
+}
+queries_in() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
+
+# Wait until NSD answers.
+for _ in $(seq 50); do
+  "$probe" --resolver "$direct" --timeout 500 rsa1._domainkey.example.com | grep -q found && break
+  sleep 0.2
+done
+
+# --- Results through real DNS ------------------------------------------------------------
+r=$("$dk" verify --resolver "$direct" --json msgs/rsa1.eml | result_of)
+[ "$r" = pass ] && ok "pass with a key that exists only in the DNS server" || bad "pass through DNS" "$r"
+strings=$(grep -o '"[^"]*"' keys/rsa1.txt | wc -l)
+[ "$strings" -ge 2 ] && [ "$r" = pass ] && ok "a key split over $strings strings is joined" || bad "split key" "$strings strings, $r"
+r=$("$dk" verify --resolver "$direct" --json msgs/missing.eml)
+echo "$r" | grep -q '"result":"permerror"' && echo "$r" | grep -q 'no key for signature' &&
+  ok "a missing key gives permerror (no key for signature)" || bad "missing key" "$r"
+out=$("$probe" --resolver "$direct" notdkim._domainkey.example.com)
+echo "$out" | grep -q "found" && ok "non-DKIM TXT records are returned to the verifier, which ignores them" || bad "non-DKIM TXT" "$out"
+
+# --- The cache: TTLs and counts --------------------------------------------------------------
+start_relay ttl
+out=$("$probe" --resolver "127.0.0.1@$port" short._domainkey.example.com s1._domainkey.example.com \
+  sleep:3 short._domainkey.example.com s1._domainkey.example.com)
+short_q=$(grep -c ' short._domainkey.example.com$' ttl.log)
+s1_q=$(grep -c ' s1._domainkey.example.com$' ttl.log)
+[ "$short_q" -eq 2 ] && ok "an answer past its TTL (2 s) is fetched again" || bad "TTL expiry" "$short_q queries; $out"
+[ "$s1_q" -eq 1 ] && echo "$out" | grep -q "cache_hits=1" &&
+  ok "an answer within its TTL comes from the cache" || bad "TTL cache" "$s1_q queries; $out"
+
+start_relay count
+mkdir -p batch
+for i in $(seq 1 50); do for k in $(seq 1 20); do cp "msgs/s$i.eml" "batch/m$i-$k.eml"; done; done
+start=$(now)
+"$dk" verify --resolver "127.0.0.1@$port" --json --stats batch/*.eml > count.out 2> count.err
+end=$(now)
+n=$(grep -c '"result":"pass"' count.out)
+q=$(queries_in count.log)
+[ "$n" -eq 1000 ] && [ "$q" -le 50 ] &&
+  ok "1000 messages under 50 selectors: $n pass, $q queries reached the server ($(elapsed "$start" "$end") s)" ||
+  bad "1000 messages under 50 selectors" "$n pass, $q queries; $(cat count.err)"
+
+# --- Overlapping lookups -------------------------------------------------------------------
+start_relay slow --delay-ms 100
+start=$(now)
+"$dk" verify --resolver "127.0.0.1@$port" --json msgs/s{1..200}.eml > slow.out 2>&1
+end=$(now)
+n=$(grep -c '"result":"pass"' slow.out)
+t=$(elapsed "$start" "$end")
+[ "$n" -eq 200 ] && lt "$t" 2 &&
+  ok "200 messages, 200 selectors, 100 ms per query: $t s (one after another: 20 s)" ||
+  bad "overlapping lookups" "$n pass in $t s"
+echo "overlap_seconds=$t" > overlap.txt
+
+# --- Failures ------------------------------------------------------------------------------
+start_relay hole --blackhole
+start=$(now)
+r=$("$dk" verify --resolver "127.0.0.1@$port" --dns-timeout 2000 --json msgs/rsa1.eml)
+end=$(now)
+t=$(elapsed "$start" "$end")
+echo "$r" | grep -q '"result":"temperror"' && echo "$r" | grep -q 'timeout' && lt "$t" 3 &&
+  ok "a server that never answers: temperror in $t s (deadline 2 s)" || bad "black hole" "$t s: $r"
+
+kill "$nsd_pid"
+for _ in $(seq 50); do kill -0 "$nsd_pid" 2>/dev/null || break; sleep 0.1; done
+start=$(now)
+r=$("$dk" verify --resolver "$direct" --json msgs/rsa1.eml)
+end=$(now)
+t=$(elapsed "$start" "$end")
+echo "$r" | grep -q '"result":"temperror"' && lt "$t" 6 &&
+  ok "DNS server stopped: temperror in $t s (default deadline 5 s)" || bad "server stopped" "$t s: $r"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
