@@ -7,7 +7,7 @@ packages=(
   g++ cmake make pkg-config git ca-certificates openssl
   libssl-dev libldns-dev libunbound-dev libexpected-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libbenchmark-dev
-  python3 python3-dkim libmail-dkim-perl nsd
+  python3 python3-dkim libmail-dkim-perl nsd ldnsutils
 )
 
 missing=()

@@ -61,9 +61,33 @@ for i in $(seq 1 200); do "$dk" keygen -d example.com -s "s$i" -t ed25519 -o key
   echo 'notdkim._domainkey.example.com. IN TXT "v=spf1 -all"'
 } > example.com.zone
 
+# DNSSEC: example.net is signed (secure), example.org is signed with signatures that expired
+# in 2020 (bogus); the trust anchors are their DS records. example.com stays unsigned (insecure).
+: > trust-anchors
+for z in example.net example.org; do
+  mkdir -p "keys/$z"
+  "$dk" keygen -d "$z" -s sec -t ed25519 -o "keys/$z" >/dev/null 2>&1
+  {
+    echo "\$ORIGIN $z."
+    echo '$TTL 3600'
+    echo "@ IN SOA ns.$z. hostmaster.$z. ( 1 3600 600 86400 60 )"
+    echo "@ IN NS ns.$z."
+    echo "ns IN A 127.0.0.1"
+    cat "keys/$z/sec.txt"
+  } > "$z.zone"
+  k=$(cd "keys/$z" && ldns-keygen -a ED25519 -k "$z") || { echo "FAIL ldns-keygen"; exit 1; }
+  cat "keys/$z/$k.ds" >> trust-anchors
+  if [ "$z" = example.org ]; then validity=(-i 20190101000000 -e 20200101000000); else validity=(); fi
+  ldns-signzone "${validity[@]}" -f "$z.zone.signed" "$z.zone" "keys/$z/$k" ||
+    { echo "FAIL ldns-signzone $z"; exit 1; }
+done
+
 printf 'From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: dns test\r\n\r\nHello over DNS.\r\n' > plain.eml
 "$dk" sign -k keys/rsa1.private -d example.com -s rsa1 plain.eml > msgs/rsa1.eml 2>/dev/null
 "$dk" sign -k keys/s1.private -d example.com -s missing plain.eml > msgs/missing.eml 2>/dev/null
+for z in example.net example.org; do
+  "$dk" sign -k "keys/$z/sec.private" -d "$z" -s sec plain.eml > "msgs/$z.eml" 2>/dev/null
+done
 for i in $(seq 1 200); do
   "$dk" sign -k "keys/s$i.private" -d example.com -s "s$i" plain.eml > "msgs/s$i.eml" 2>/dev/null
 done
@@ -88,6 +112,12 @@ remote-control:
 zone:
   name: example.com
   zonefile: example.com.zone
+zone:
+  name: example.net
+  zonefile: example.net.zone.signed
+zone:
+  name: example.org
+  zonefile: example.org.zone.signed
 CONF
 nsd-checkzone example.com example.com.zone >/dev/null || { echo "FAIL zone file"; echo "0 passed, 1 failed"; exit 1; }
 nsd -c nsd.conf || { echo "FAIL nsd did not start"; cat nsd.log; echo "0 passed, 1 failed"; exit 1; }
@@ -124,15 +154,35 @@ echo "$r" | grep -q '"result":"permerror"' && echo "$r" | grep -q 'no key for si
 out=$("$probe" --resolver "$direct" notdkim._domainkey.example.com)
 echo "$out" | grep -q "found" && ok "non-DKIM TXT records are returned to the verifier, which ignores them" || bad "non-DKIM TXT" "$out"
 
+# --- DNSSEC -------------------------------------------------------------------------------
+dnssec_of() {  # dnssec_of MESSAGE: "result dnssec reason" of its first signature
+  "$dk" verify --resolver "$direct" --trust-anchor trust-anchors --json "$1" |
+    python3 -c 'import json,sys; s=json.loads(sys.stdin.readline())["signatures"][0]; print(s["result"], s.get("dnssec","-"), s["reason"])'
+}
+r=$(dnssec_of msgs/example.net.eml)
+[ "${r%% *}" = pass ] && echo "$r" | grep -q '^pass secure' && ok "signed zone: pass, dnssec secure" || bad "DNSSEC secure" "$r"
+r=$(dnssec_of msgs/rsa1.eml)
+echo "$r" | grep -q '^pass insecure' && ok "unsigned zone: pass, dnssec insecure" || bad "DNSSEC insecure" "$r"
+r=$(dnssec_of msgs/example.org.eml)
+echo "$r" | grep -q '^temperror bogus .*DNSSEC validation failed' &&
+  ok "expired signatures: the bogus answer is not used (temperror, bogus)" || bad "DNSSEC bogus" "$r"
+ar=$("$dk" verify --resolver "$direct" --trust-anchor trust-anchors msgs/example.net.eml)
+echo "$ar" | grep -q 'dkim=pass (256-bit ed25519 key; DNSSEC secure)' &&
+  ok "Authentication-Results carries the DNSSEC state as a comment" || bad "A-R DNSSEC comment" "$ar"
+
 # --- The cache: TTLs and counts --------------------------------------------------------------
 start_relay ttl
 out=$("$probe" --resolver "127.0.0.1@$port" short._domainkey.example.com s1._domainkey.example.com \
-  sleep:3 short._domainkey.example.com s1._domainkey.example.com)
+  nokey._domainkey.example.com sleep:3 short._domainkey.example.com s1._domainkey.example.com \
+  nokey._domainkey.example.com)
 short_q=$(grep -c ' short._domainkey.example.com$' ttl.log)
 s1_q=$(grep -c ' s1._domainkey.example.com$' ttl.log)
 [ "$short_q" -eq 2 ] && ok "an answer past its TTL (2 s) is fetched again" || bad "TTL expiry" "$short_q queries; $out"
-[ "$s1_q" -eq 1 ] && echo "$out" | grep -q "cache_hits=1" &&
+nokey_q=$(grep -c ' nokey._domainkey.example.com$' ttl.log)
+[ "$s1_q" -eq 1 ] && echo "$out" | grep -q "cache_hits=2" &&
   ok "an answer within its TTL comes from the cache" || bad "TTL cache" "$s1_q queries; $out"
+[ "$nokey_q" -eq 1 ] && echo "$out" | grep -q "^nokey._domainkey.example.com nxdomain" &&
+  ok "a negative answer (NXDOMAIN) is cached too" || bad "negative cache" "$nokey_q queries; $out"
 
 start_relay count
 mkdir -p batch
