@@ -18,12 +18,15 @@ struct seq_deleter {
 };
 using seq_ptr = std::unique_ptr<ASN1_SEQUENCE_ANY, seq_deleter>;
 
-enum class spki_outcome { rsa, other_algorithm, not_spki };
+enum class spki_outcome { rsa, other_algorithm, bad_exponent, not_spki };
+
+result<void> check_rsa_exponent(const unsigned char* der, long len);
 
 // Reads a SubjectPublicKeyInfo with OpenSSL's generic DER parser and hands the RSAPublicKey inside
 // to d2i_PublicKey(). OpenSSL 3.0's d2i_PUBKEY() goes through the decoder framework and costs
 // about 100 us per key, five times an RSA-2048 verification; this path costs about 1.5 us.
-spki_outcome parse_rsa_spki(const unsigned char* der, long len, detail::pkey_ptr& out) {
+spki_outcome parse_rsa_spki(const unsigned char* der, long len, detail::pkey_ptr& out,
+                            error& why) {
   const unsigned char* p = der;
   seq_ptr spki(d2i_ASN1_SEQUENCE_ANY(nullptr, &p, len));
   if (!spki || p != der + len || sk_ASN1_TYPE_num(spki.get()) != 2) return spki_outcome::not_spki;
@@ -38,6 +41,10 @@ spki_outcome parse_rsa_spki(const unsigned char* der, long len, detail::pkey_ptr
   if (OBJ_obj2nid(oid->value.object) != NID_rsaEncryption) return spki_outcome::other_algorithm;
   const unsigned char* r = bits->value.bit_string->data;
   const long rlen = bits->value.bit_string->length;
+  if (auto ok = check_rsa_exponent(r, rlen); !ok) {
+    why = ok.error();
+    return spki_outcome::bad_exponent;
+  }
   out.reset(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &r, rlen));
   if (!out || r != bits->value.bit_string->data + rlen) {
     out.reset();
@@ -46,21 +53,27 @@ spki_outcome parse_rsa_spki(const unsigned char* der, long len, detail::pkey_ptr
   return spki_outcome::rsa;
 }
 
-struct bn_deleter {
-  void operator()(BIGNUM* p) const noexcept { BN_free(p); }
-};
-
 // RFC 8017 allows any odd e >= 3; we also bound its size, since a huge exponent only costs time.
-result<void> check_rsa_exponent(EVP_PKEY* pkey) {
-  BIGNUM* raw = nullptr;
-  if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &raw) != 1)
-    return fail(errc::key_bad, "cannot read the RSA exponent: " + detail::drain_openssl_errors());
-  std::unique_ptr<BIGNUM, bn_deleter> e(raw);
-  if (!BN_is_odd(e.get()) || BN_is_one(e.get()))
+// Read from the RSAPublicKey DER (SEQUENCE { n INTEGER, e INTEGER }) with OpenSSL's generic
+// parser: EVP_PKEY_get_bn_param() on the decoded key costs several microseconds.
+result<void> check_rsa_exponent(const unsigned char* der, long len) {
+  const unsigned char* p = der;
+  seq_ptr seq(d2i_ASN1_SEQUENCE_ANY(nullptr, &p, len));
+  if (!seq || sk_ASN1_TYPE_num(seq.get()) != 2)
+    return fail(errc::key_bad, "the RSA key is not a SEQUENCE of modulus and exponent");
+  const ASN1_TYPE* e = sk_ASN1_TYPE_value(seq.get(), 1);
+  if (e->type != V_ASN1_INTEGER) return fail(errc::key_bad, "the RSA exponent is not positive");
+  const unsigned char* d = e->value.integer->data;
+  int n = e->value.integer->length;
+  while (n > 0 && *d == 0) {
+    ++d;
+    --n;
+  }
+  if (n == 0 || (d[n - 1] & 1) == 0 || (n == 1 && d[0] == 1))
     return fail(errc::key_bad, "RSA public exponent must be odd and at least 3");
-  if (BN_num_bits(e.get()) > 64)
-    return fail(errc::key_bad, "RSA public exponent of " + std::to_string(BN_num_bits(e.get())) +
-                                   " bits is too large");
+  if (n > 8)
+    return fail(errc::key_bad,
+                "RSA public exponent of " + std::to_string(n * 8) + " bits is too large");
   return {};
 }
 
@@ -83,9 +96,12 @@ result<std::shared_ptr<const public_key>> public_key::from_der(key_type type,
   const auto* begin = reinterpret_cast<const unsigned char*>(data.data());
   const long len = static_cast<long>(data.size());
   // SubjectPublicKeyInfo first, then a bare PKCS#1 RSAPublicKey as many verifiers tolerate.
-  switch (parse_rsa_spki(begin, len, impl->pkey)) {
+  error why;
+  switch (parse_rsa_spki(begin, len, impl->pkey, why)) {
     case spki_outcome::rsa:
       break;
+    case spki_outcome::bad_exponent:
+      return tl::unexpected(why);
     case spki_outcome::other_algorithm:
       ERR_clear_error();
       return fail(errc::key_type_mismatch, "p= holds a key that is not RSA, but k= says rsa");
@@ -99,19 +115,23 @@ result<std::shared_ptr<const public_key>> public_key::from_der(key_type type,
                     "p= is neither an RSA SubjectPublicKeyInfo nor an RSAPublicKey");
       }
       if (p != begin + len) return fail(errc::key_bad, "trailing bytes after the RSA key");
+      if (auto ok = check_rsa_exponent(begin, len); !ok) return tl::unexpected(ok.error());
       break;
     }
   }
   if (EVP_PKEY_get_base_id(impl->pkey.get()) != EVP_PKEY_RSA)
     return fail(errc::key_type_mismatch, "p= holds a key that is not RSA, but k= says rsa");
-  if (auto ok = check_rsa_exponent(impl->pkey.get()); !ok) return tl::unexpected(ok.error());
   int bits = EVP_PKEY_get_bits(impl->pkey.get());
   if (bits <= 0) return fail(errc::key_bad, "cannot tell the RSA key size");
   // The key came in through the legacy decoder; export it to the provider now, once, so that
-  // verifications in several threads share the exported form instead of racing to make it.
+  // verifications in several threads share the exported form instead of racing to make it. The
+  // context made for that is the first in the key's pool (rsa-sha256 is what signers use).
   detail::pkey_ctx_ptr warm(EVP_PKEY_CTX_new_from_pkey(nullptr, impl->pkey.get(), nullptr));
-  if (!warm || EVP_PKEY_verify_init(warm.get()) != 1)
+  if (!warm || EVP_PKEY_verify_init(warm.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(warm.get(), RSA_PKCS1_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_signature_md(warm.get(), detail::evp_md(hash_algorithm::sha256)) != 1)
     return fail(errc::key_bad, "unusable RSA key: " + detail::drain_openssl_errors());
+  impl->pool[1].push_back(std::move(warm));
   return std::make_shared<const public_key>(std::move(impl), type, static_cast<unsigned>(bits));
 }
 
