@@ -41,7 +41,10 @@ openssl speed -mr -seconds 2 -bytes 16384 sha256 2>/dev/null | tee "$out/openssl
 
 echo "== $bin"
 # --benchmark_min_time as a plain number of seconds: libbenchmark 1.7 (Debian 12) wants that form.
+# Repetitions of all benchmarks are interleaved at random, so that a slow spell of this shared
+# machine falls on dkimkit and on the baselines alike.
 "$bin" --benchmark_filter="$filter" --benchmark_min_time="$min_time" \
+  --benchmark_enable_random_interleaving=true \
   --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/bench.json" --benchmark_out_format=json
 

@@ -224,7 +224,19 @@ struct unbound_resolver::impl {
       }
       pollfd fds[2] = {{ub, POLLIN, 0}, {wake_fd, POLLIN, 0}};
       int n = ::poll(fds, 2, timeout_ms);
-      if (n < 0 && errno != EINTR) return;
+      if (n < 0 && errno != EINTR) {
+        // Nothing would expire lookups any more: fail them, and every later one, at once.
+        std::string why = std::string("resolver loop failed: ") + std::strerror(errno);
+        std::unordered_map<std::string, std::unique_ptr<pending>> failed;
+        {
+          std::lock_guard lock(mutex);
+          stopping = true;
+          failed.swap(in_flight);
+        }
+        for (auto& [name, p] : failed)
+          p->promise.set_value(txt_answer{dns_status::temporary, {}, why, {}});
+        return;
+      }
       if (fds[1].revents & POLLIN) {
         std::uint64_t v;
         (void)!::read(wake_fd, &v, sizeof v);
