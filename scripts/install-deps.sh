@@ -5,9 +5,10 @@ set -euo pipefail
 
 packages=(
   g++ cmake make pkg-config git ca-certificates openssl
-  libssl-dev libldns-dev libunbound-dev libexpected-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libssl-dev libldns-dev libunbound-dev libmilter-dev libtomlplusplus-dev libexpected-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   python3 python3-dkim libmail-dkim-perl nsd ldnsutils
+  postfix swaks opendkim
 )
 
 missing=()
@@ -24,6 +25,9 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix from Debian asks how to set itself up: the tests run their own instances from their own
+# configuration directories, so the system one stays unconfigured.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt_opts=(-y -q -o DPkg::Lock::Timeout=600)
 apt-get -q -o DPkg::Lock::Timeout=600 update
 apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}"

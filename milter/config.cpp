@@ -1,0 +1,381 @@
+#include "config.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include <toml++/toml.h>
+
+namespace dkimkit::milter {
+namespace {
+
+// "FILE:LINE: problem" for a node, or "FILE: problem" when the node has no position.
+struct problems {
+  std::string file;
+  template <class Node>
+  error at(const Node& node, const std::string& what) const {
+    auto line = node.source().begin.line;
+    return error{errc::invalid_argument,
+                 line ? file + ":" + std::to_string(line) + ": " + what : file + ": " + what};
+  }
+  error plain(const std::string& what) const { return error{errc::invalid_argument, file + ": " + what}; }
+};
+
+result<std::string> get_string(const problems& p, const toml::node& n, std::string_view name) {
+  if (auto v = n.value<std::string>()) return *v;
+  return tl::unexpected(p.at(n, std::string(name) + " must be a string"));
+}
+
+result<action> get_action(const problems& p, const toml::node& n, std::string_view name,
+                          std::initializer_list<action> allowed) {
+  auto s = get_string(p, n, name);
+  if (!s) return tl::unexpected(s.error());
+  action a;
+  if (*s == "accept") a = action::accept;
+  else if (*s == "tempfail") a = action::tempfail;
+  else if (*s == "reject") a = action::reject;
+  else return tl::unexpected(p.at(n, std::string(name) + ": unknown action '" + *s + "'"));
+  for (action ok : allowed)
+    if (ok == a) return a;
+  return tl::unexpected(p.at(n, std::string(name) + " cannot be '" + *s + "'"));
+}
+
+result<std::vector<std::string>> get_strings(const problems& p, const toml::node& n,
+                                             std::string_view name) {
+  const auto* arr = n.as_array();
+  if (!arr) return tl::unexpected(p.at(n, std::string(name) + " must be an array of strings"));
+  std::vector<std::string> out;
+  for (const auto& e : *arr) {
+    auto s = e.value<std::string>();
+    if (!s) return tl::unexpected(p.at(e, std::string(name) + " must hold strings only"));
+    out.push_back(*s);
+  }
+  return out;
+}
+
+// Every key of `t` must be one of `known`: a misspelt setting is an error, not a silent default.
+result<void> only_known(const problems& p, const toml::table& t,
+                        std::initializer_list<std::string_view> known, std::string_view where) {
+  for (const auto& [k, v] : t) {
+    bool ok = false;
+    for (auto name : known) ok = ok || k.str() == name;
+    if (!ok)
+      return tl::unexpected(p.at(v, "unknown setting '" + std::string(k.str()) + "'" +
+                                        (where.empty() ? "" : " in [" + std::string(where) + "]")));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<network> parse_network(std::string_view cidr) {
+  network n;
+  std::string s(cidr);
+  std::size_t slash = s.find('/');
+  std::string addr = s.substr(0, slash);
+  if (inet_pton(AF_INET, addr.c_str(), n.addr) == 1) {
+    n.family = AF_INET;
+    n.prefix = 32;
+  } else if (inet_pton(AF_INET6, addr.c_str(), n.addr) == 1) {
+    n.family = AF_INET6;
+    n.prefix = 128;
+  } else {
+    return std::nullopt;
+  }
+  if (slash != std::string::npos) {
+    std::string bits = s.substr(slash + 1);
+    if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    unsigned b = static_cast<unsigned>(std::stoul(bits));
+    if (b > n.prefix) return std::nullopt;
+    n.prefix = b;
+  }
+  return n;
+}
+
+bool in_networks(const std::vector<network>& nets, int family, const unsigned char* addr) {
+  unsigned char mapped[16];
+  for (const auto& n : nets) {
+    const unsigned char* a = addr;
+    if (n.family == AF_INET && family == AF_INET6) {
+      // ::ffff:a.b.c.d counts as a.b.c.d
+      static const unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+      if (std::memcmp(addr, prefix, 12) != 0) continue;
+      std::memcpy(mapped, addr + 12, 4);
+      a = mapped;
+    } else if (n.family != family) {
+      continue;
+    }
+    unsigned full = n.prefix / 8, rest = n.prefix % 8;
+    if (std::memcmp(a, n.addr, full) != 0) continue;
+    if (rest != 0) {
+      auto mask = static_cast<unsigned char>(0xff << (8 - rest));
+      if ((a[full] & mask) != (n.addr[full] & mask)) continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+result<config> load_config(const std::string& path) {
+  problems p{path};
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    auto line = e.source().begin.line;
+    std::string where = line ? path + ":" + std::to_string(line) : path;
+    std::string what(e.description());
+    if (what.find("ould not open") != std::string::npos || what.find("not exist") != std::string::npos)
+      return fail(errc::io_error, path + ": cannot read the configuration file");
+    return fail(errc::invalid_argument, where + ": " + what);
+  }
+  config c;
+  c.path = path;
+  if (auto ok = only_known(p, t, {"authserv_id", "mode", "socket", "pid_file", "sign", "dns",
+                                  "limits", "policy"}, "");
+      !ok)
+    return tl::unexpected(ok.error());
+
+  if (auto n = t.get("authserv_id")) {
+    auto s = get_string(p, *n, "authserv_id");
+    if (!s) return tl::unexpected(s.error());
+    if (s->empty() || s->find_first_of(" \t\r\n;()") != std::string::npos)
+      return tl::unexpected(p.at(*n, "authserv_id must be a host name"));
+    c.authserv_id = *s;
+  } else {
+    return tl::unexpected(p.plain("authserv_id is required (the name of this mail server)"));
+  }
+  if (auto n = t.get("mode")) {
+    auto s = get_string(p, *n, "mode");
+    if (!s) return tl::unexpected(s.error());
+    if (*s == "sign") c.mode = mode::sign;
+    else if (*s == "verify") c.mode = mode::verify;
+    else if (*s == "both") c.mode = mode::both;
+    else return tl::unexpected(p.at(*n, "mode must be sign, verify or both"));
+  }
+  if (auto n = t.get("socket")) {
+    auto s = get_string(p, *n, "socket");
+    if (!s) return tl::unexpected(s.error());
+    if (s->rfind("inet:", 0) != 0 && s->rfind("inet6:", 0) != 0 && s->rfind("unix:", 0) != 0 &&
+        s->rfind("local:", 0) != 0)
+      return tl::unexpected(p.at(*n, "socket must be inet:PORT@HOST, inet6:PORT@HOST or unix:PATH"));
+    c.socket = *s;
+  }
+  if (auto n = t.get("pid_file")) {
+    auto s = get_string(p, *n, "pid_file");
+    if (!s) return tl::unexpected(s.error());
+    c.pid_file = *s;
+  }
+
+  if (auto n = t.get("sign")) {
+    const auto* s = n->as_table();
+    if (!s) return tl::unexpected(p.at(*n, "[sign] must be a table"));
+    if (auto ok = only_known(p, *s, {"internal_networks", "sign_authenticated", "canonicalization",
+                                     "headers", "expire", "keys"}, "sign");
+        !ok)
+      return tl::unexpected(ok.error());
+    if (auto m = s->get("internal_networks")) {
+      auto list = get_strings(p, *m, "internal_networks");
+      if (!list) return tl::unexpected(list.error());
+      for (const auto& cidr : *list) {
+        auto net = parse_network(cidr);
+        if (!net) return tl::unexpected(p.at(*m, "'" + cidr + "' is not a network (CIDR)"));
+        c.internal_networks.push_back(*net);
+      }
+    } else {
+      c.internal_networks = {*parse_network("127.0.0.0/8"), *parse_network("::1/128")};
+    }
+    if (auto m = s->get("sign_authenticated")) {
+      auto b = m->value<bool>();
+      if (!b) return tl::unexpected(p.at(*m, "sign_authenticated must be true or false"));
+      c.sign_authenticated = *b;
+    }
+    if (auto m = s->get("canonicalization")) {
+      auto v = get_string(p, *m, "canonicalization");
+      if (!v) return tl::unexpected(v.error());
+      auto one = [](std::string_view x) -> std::optional<canonicalization> {
+        if (x == "simple") return canonicalization::simple;
+        if (x == "relaxed") return canonicalization::relaxed;
+        return std::nullopt;
+      };
+      std::size_t slash = v->find('/');
+      auto h = one(std::string_view(*v).substr(0, slash));
+      auto b = slash == std::string::npos ? std::optional(canonicalization::simple)
+                                          : one(std::string_view(*v).substr(slash + 1));
+      if (!h || !b) return tl::unexpected(p.at(*m, "canonicalization must be like relaxed/relaxed"));
+      c.header_canon = *h;
+      c.body_canon = *b;
+    }
+    if (auto m = s->get("headers")) {
+      auto list = get_strings(p, *m, "headers");
+      if (!list) return tl::unexpected(list.error());
+      bool from = false;
+      for (const auto& h : *list) from = from || iequals(h, "From");
+      if (!from) return tl::unexpected(p.at(*m, "headers must include From"));
+      c.headers = *list;
+    }
+    if (auto m = s->get("expire")) {
+      auto v = m->value<std::int64_t>();
+      if (!v || *v < 1) return tl::unexpected(p.at(*m, "expire must be a number of seconds >= 1"));
+      c.expire_after = static_cast<std::uint64_t>(*v);
+    }
+    if (auto m = s->get("keys")) {
+      const auto* arr = m->as_array();
+      if (!arr) return tl::unexpected(p.at(*m, "[[sign.keys]] must be an array of tables"));
+      for (const auto& e : *arr) {
+        const auto* kt = e.as_table();
+        if (!kt) return tl::unexpected(p.at(e, "each [[sign.keys]] must be a table"));
+        if (auto ok = only_known(p, *kt, {"domain", "selector", "key_file", "algorithm"}, "sign.keys");
+            !ok)
+          return tl::unexpected(ok.error());
+        signing_key k;
+        for (auto [name, dest] : {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
+                                  std::pair{"key_file", &k.key_file}}) {
+          auto v = kt->get(name);
+          if (!v) return tl::unexpected(p.at(e, std::string(name) + " is required in [[sign.keys]]"));
+          auto sv = get_string(p, *v, name);
+          if (!sv) return tl::unexpected(sv.error());
+          *dest = *sv;
+        }
+        for (char& ch : k.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (auto a = kt->get("algorithm")) {
+          auto sv = get_string(p, *a, "algorithm");
+          if (!sv) return tl::unexpected(sv.error());
+          auto alg = parse_algorithm(*sv);
+          if (!alg || *alg == algorithm::rsa_sha1)
+            return tl::unexpected(p.at(*a, "algorithm must be rsa-sha256 or ed25519-sha256"));
+          k.algo = *alg;
+        }
+        auto key = private_key::load_file(k.key_file);
+        if (!key) return tl::unexpected(p.at(*kt->get("key_file"), key.error().detail));
+        if (key->type() == key_type::rsa && key->bits() < 1024)
+          return tl::unexpected(p.at(*kt->get("key_file"), k.key_file + ": RSA key of " +
+                                                               std::to_string(key->bits()) +
+                                                               " bits; 1024 at least"));
+        if (k.algo && key_type_of(*k.algo) != key->type())
+          return tl::unexpected(p.at(e, "algorithm does not match the key in " + k.key_file));
+        // Sign a test digest now: a key that cannot sign is refused at start, not per message.
+        auto probe = key->sign_digest(hash_algorithm::sha256, std::string(32, '\0'));
+        if (!probe) return tl::unexpected(p.at(e, k.key_file + ": " + probe.error().message()));
+        k.key = std::move(*key);
+        c.keys.push_back(std::move(k));
+      }
+    }
+  } else {
+    c.internal_networks = {*parse_network("127.0.0.0/8"), *parse_network("::1/128")};
+  }
+  if (c.mode != mode::verify && c.keys.empty())
+    return tl::unexpected(p.plain("mode " + std::string(c.mode == mode::sign ? "sign" : "both") +
+                                  " needs at least one [[sign.keys]]"));
+
+  if (auto n = t.get("dns")) {
+    const auto* d = n->as_table();
+    if (!d) return tl::unexpected(p.at(*n, "[dns] must be a table"));
+    if (auto ok = only_known(p, *d, {"resolvers", "timeout_ms", "trust_anchor"}, "dns"); !ok)
+      return tl::unexpected(ok.error());
+    if (auto m = d->get("resolvers")) {
+      auto list = get_strings(p, *m, "resolvers");
+      if (!list) return tl::unexpected(list.error());
+      c.resolvers = *list;
+    }
+    if (auto m = d->get("timeout_ms")) {
+      auto v = m->value<std::int64_t>();
+      if (!v || *v < 1 || *v > 600000)
+        return tl::unexpected(p.at(*m, "timeout_ms must be between 1 and 600000"));
+      c.dns_timeout = std::chrono::milliseconds(*v);
+    }
+    if (auto m = d->get("trust_anchor")) {
+      auto v = get_string(p, *m, "trust_anchor");
+      if (!v) return tl::unexpected(v.error());
+      c.trust_anchor = *v;
+    }
+  }
+  if (auto n = t.get("limits")) {
+    const auto* l = n->as_table();
+    if (!l) return tl::unexpected(p.at(*n, "[limits] must be a table"));
+    if (auto ok = only_known(p, *l, {"max_signatures", "max_header_bytes", "min_rsa_bits",
+                                     "allow_sha1"}, "limits");
+        !ok)
+      return tl::unexpected(ok.error());
+    auto number = [&](std::string_view name, std::int64_t lo, std::int64_t hi) -> result<std::int64_t> {
+      const auto* m = l->get(name);
+      auto v = m->value<std::int64_t>();
+      if (!v || *v < lo || *v > hi)
+        return tl::unexpected(p.at(*m, std::string(name) + " must be between " +
+                                           std::to_string(lo) + " and " + std::to_string(hi)));
+      return *v;
+    };
+    if (l->get("max_signatures")) {
+      auto v = number("max_signatures", 1, 100);
+      if (!v) return tl::unexpected(v.error());
+      c.max_signatures = static_cast<std::size_t>(*v);
+    }
+    if (l->get("max_header_bytes")) {
+      auto v = number("max_header_bytes", 4096, 64 * 1024 * 1024);
+      if (!v) return tl::unexpected(v.error());
+      c.max_header_bytes = static_cast<std::size_t>(*v);
+    }
+    if (l->get("min_rsa_bits")) {
+      auto v = number("min_rsa_bits", 512, 8192);
+      if (!v) return tl::unexpected(v.error());
+      c.min_rsa_bits = static_cast<unsigned>(*v);
+    }
+    if (auto m = l->get("allow_sha1")) {
+      auto b = m->value<bool>();
+      if (!b) return tl::unexpected(p.at(*m, "allow_sha1 must be true or false"));
+      c.allow_sha1 = *b;
+    }
+  }
+  if (auto n = t.get("policy")) {
+    const auto* pol = n->as_table();
+    if (!pol) return tl::unexpected(p.at(*n, "[policy] must be a table"));
+    if (auto ok = only_known(p, *pol, {"on_no_pass", "on_dns_error", "on_internal_error", "require"},
+                             "policy");
+        !ok)
+      return tl::unexpected(ok.error());
+    if (auto m = pol->get("on_no_pass")) {
+      auto a = get_action(p, *m, "on_no_pass", {action::accept, action::reject});
+      if (!a) return tl::unexpected(a.error());
+      c.on_no_pass = *a;
+    }
+    if (auto m = pol->get("on_dns_error")) {
+      auto a = get_action(p, *m, "on_dns_error", {action::accept, action::tempfail});
+      if (!a) return tl::unexpected(a.error());
+      c.on_dns_error = *a;
+    }
+    if (auto m = pol->get("on_internal_error")) {
+      auto a = get_action(p, *m, "on_internal_error", {action::accept, action::tempfail});
+      if (!a) return tl::unexpected(a.error());
+      c.on_internal_error = *a;
+    }
+    if (auto m = pol->get("require")) {
+      const auto* arr = m->as_array();
+      if (!arr) return tl::unexpected(p.at(*m, "[[policy.require]] must be an array of tables"));
+      for (const auto& e : *arr) {
+        const auto* rt = e.as_table();
+        if (!rt) return tl::unexpected(p.at(e, "each [[policy.require]] must be a table"));
+        if (auto ok = only_known(p, *rt, {"from_domain", "signed_by"}, "policy.require"); !ok)
+          return tl::unexpected(ok.error());
+        requirement r;
+        auto fd = rt->get("from_domain");
+        if (!fd) return tl::unexpected(p.at(e, "from_domain is required in [[policy.require]]"));
+        auto v = get_string(p, *fd, "from_domain");
+        if (!v) return tl::unexpected(v.error());
+        r.from_domain = *v;
+        r.sdid = *v;
+        if (auto sb = rt->get("signed_by")) {
+          auto w = get_string(p, *sb, "signed_by");
+          if (!w) return tl::unexpected(w.error());
+          r.sdid = *w;
+        }
+        for (auto* s : {&r.from_domain, &r.sdid})
+          for (char& ch : *s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        c.requirements.push_back(std::move(r));
+      }
+    }
+  }
+  return c;
+}
+
+}  // namespace dkimkit::milter

@@ -1,0 +1,78 @@
+// dkimkit-milter's configuration: a TOML file, checked in full before anything starts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <dkimkit/error.hpp>
+#include <dkimkit/signer.hpp>
+#include <dkimkit/verifier.hpp>
+
+namespace dkimkit::milter {
+
+enum class mode { sign, verify, both };
+enum class action { accept, tempfail, reject };
+
+// A network in CIDR notation (IPv4 or IPv6).
+struct network {
+  int family = 0;                 // AF_INET or AF_INET6
+  unsigned char addr[16] = {};    // network byte order
+  unsigned prefix = 0;
+};
+
+struct signing_key {
+  std::string domain;    // signs mail whose From domain is this one or under it
+  std::string selector;
+  std::string key_file;
+  std::optional<algorithm> algo;
+  private_key key;       // loaded
+};
+
+// "Mail whose From domain is `from_domain` must carry a passing signature of `sdid`."
+struct requirement {
+  std::string from_domain;
+  std::string sdid;
+};
+
+struct config {
+  std::string path;
+  std::string authserv_id;
+  milter::mode mode = milter::mode::both;
+  std::string socket = "inet:8891@127.0.0.1";
+  std::string pid_file;
+  // Signing
+  std::vector<network> internal_networks;
+  bool sign_authenticated = true;
+  canonicalization header_canon = canonicalization::relaxed;
+  canonicalization body_canon = canonicalization::relaxed;
+  std::optional<std::vector<std::string>> headers;
+  std::optional<std::uint64_t> expire_after;
+  std::vector<signing_key> keys;
+  // DNS
+  std::vector<std::string> resolvers;
+  std::chrono::milliseconds dns_timeout{5000};
+  std::string trust_anchor;
+  // Limits and verification
+  std::size_t max_signatures = 5;
+  std::size_t max_header_bytes = 1024 * 1024;
+  unsigned min_rsa_bits = 1024;
+  bool allow_sha1 = false;
+  // Policy
+  action on_no_pass = action::accept;       // accept or reject (550 5.7.20)
+  action on_dns_error = action::tempfail;   // tempfail (451 4.7.5) or accept
+  action on_internal_error = action::tempfail;
+  std::vector<requirement> requirements;    // 550 5.7.22 / 5.7.21 when unmet
+};
+
+// Reads and checks the whole file: every key file is loaded. Errors read "FILE:LINE: problem".
+[[nodiscard]] result<config> load_config(const std::string& path);
+
+// Whether the address (AF_INET/AF_INET6 bytes) is in one of the networks.
+[[nodiscard]] bool in_networks(const std::vector<network>& nets, int family,
+                               const unsigned char* addr);
+[[nodiscard]] std::optional<network> parse_network(std::string_view cidr);
+
+}  // namespace dkimkit::milter

@@ -1,0 +1,26 @@
+// The libmilter callbacks: they adapt the MTA's events to dkimkit::signer and dkimkit::verifier.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "config.hpp"
+
+namespace dkimkit::milter {
+
+// Registers the callbacks with libmilter; `cfg` becomes the running configuration.
+// Returns false (with `why`) when libmilter refuses.
+bool register_filter(std::shared_ptr<config> cfg, bool foreground, std::string& why);
+
+// Replaces the running configuration (SIGHUP); messages already started keep the one they began
+// with. Returns false (with `why`) when the file is not valid; the old configuration stays.
+bool reload(const std::string& path, std::string& why);
+
+// Connections currently open (to wait for them at shutdown).
+[[nodiscard]] int open_connections() noexcept;
+
+// Logs a line to syslog, or to stderr in the foreground.
+void log_line(int priority, const std::string& line);
+
+}  // namespace dkimkit::milter

@@ -1,0 +1,179 @@
+// dkimkit-milter: DKIM signing and verification for Postfix and Sendmail (the milter protocol).
+//
+// Process layout: a small supervisor process owns the signals, and a child runs libmilter.
+// libmilter stops on SIGHUP, so the supervisor takes SIGHUP, checks the new configuration and
+// tells the child to reload it (SIGUSR1) without closing connections; SIGTERM and SIGINT are
+// passed on, and the child stops accepting, finishes the messages in flight and exits.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <libmilter/mfapi.h>
+
+#include "config.hpp"
+#include "filter.hpp"
+
+namespace {
+
+constexpr int kExitConfig = 78;  // EX_CONFIG
+constexpr int kExitSoftware = 70;
+
+using namespace dkimkit::milter;
+
+int run_child(const std::string& path, std::shared_ptr<config> cfg, bool foreground) {
+  std::string why;
+  if (!register_filter(cfg, foreground, why)) {
+    log_line(LOG_ERR, why);
+    return kExitConfig;
+  }
+  std::string socket = cfg->socket;
+  if (socket.rfind("unix:", 0) == 0) socket = "local:" + socket.substr(5);
+  if (smfi_setconn(socket.data()) != MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS) {
+    log_line(LOG_ERR, "cannot listen on " + cfg->socket);
+    return kExitConfig;
+  }
+  smfi_settimeout(600);
+  std::thread([path] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      std::string problem;
+      if (reload(path, problem))
+        log_line(LOG_INFO, "configuration and keys reloaded from " + path);
+      else
+        log_line(LOG_ERR, "reload refused, the old configuration stays: " + problem);
+    }
+  }).detach();
+  log_line(LOG_INFO, "listening on " + cfg->socket + " (mode " +
+                         (cfg->mode == mode::sign ? "sign" : cfg->mode == mode::verify ? "verify" : "both") + ")");
+  int rc = smfi_main();
+  // libmilter has stopped accepting; let the messages in flight finish (at most 60 s).
+  for (int i = 0; i < 600 && open_connections() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  log_line(LOG_INFO, "stopped");
+  return rc == MI_SUCCESS ? 0 : kExitSoftware;
+}
+
+void daemonize() {
+  if (pid_t p = fork(); p < 0) {
+    std::perror("dkimkit-milter: fork");
+    std::exit(kExitSoftware);
+  } else if (p > 0) {
+    std::exit(0);
+  }
+  setsid();
+  if (pid_t p = fork(); p < 0) {
+    std::exit(kExitSoftware);
+  } else if (p > 0) {
+    std::exit(0);
+  }
+  if (chdir("/") != 0) std::exit(kExitSoftware);
+  int null = open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    if (null > 2) close(null);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dkimkit-milter: DKIM signing and verification for Postfix and Sendmail"};
+  std::string config_path, check_path;
+  bool foreground = false;
+  app.add_option("-c,--config", config_path, "the TOML configuration file");
+  app.add_option("--check-config", check_path,
+                 "check a configuration file (and load its keys), then exit: 0 when valid");
+  app.add_flag("-f,--foreground", foreground, "stay in the foreground and log to stderr");
+  app.footer(
+      "Signals: SIGHUP reloads the configuration and keys (an invalid file is refused and the\n"
+      "old one stays); SIGTERM stops accepting, finishes the messages in flight and exits.\n"
+      "Exit status: 0 done; 64 usage; 78 invalid configuration; 70 internal error.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 64;
+  }
+  if (!check_path.empty()) {
+    auto cfg = load_config(check_path);
+    if (!cfg) {
+      std::cerr << "dkimkit-milter: " << cfg.error().detail << "\n";
+      return kExitConfig;
+    }
+    std::cout << check_path << ": valid (" << cfg->keys.size() << " signing keys)\n";
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::cerr << "dkimkit-milter: --config FILE is required\n";
+    return 64;
+  }
+  auto loaded = load_config(config_path);
+  if (!loaded) {
+    std::cerr << "dkimkit-milter: " << loaded.error().detail << "\n";
+    return kExitConfig;
+  }
+  auto cfg = std::make_shared<config>(std::move(*loaded));
+  if (!foreground) {
+    daemonize();
+    openlog("dkimkit-milter", LOG_PID, LOG_MAIL);
+  }
+  if (!cfg->pid_file.empty()) {
+    std::ofstream pf(cfg->pid_file, std::ios::trunc);
+    pf << getpid() << "\n";
+  }
+
+  // The supervisor waits for signals; every thread of both processes has them blocked.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  pid_t child = fork();
+  if (child < 0) {
+    std::perror("dkimkit-milter: fork");
+    return kExitSoftware;
+  }
+  if (child == 0) return run_child(config_path, cfg, foreground);
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      auto next = load_config(config_path);
+      if (next) {
+        kill(child, SIGUSR1);
+      } else {
+        std::string line = "reload refused, the old configuration stays: " + next.error().detail;
+        if (foreground) std::cerr << "dkimkit-milter: " << line << std::endl;
+        else syslog(LOG_ERR, "%s", line.c_str());
+      }
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      kill(child, SIGTERM);
+    } else if (sig == SIGCHLD) {
+      int st = 0;
+      pid_t p = waitpid(child, &st, WNOHANG);
+      if (p == child) {
+        if (!cfg->pid_file.empty()) unlink(cfg->pid_file.c_str());
+        return WIFEXITED(st) ? WEXITSTATUS(st) : kExitSoftware;
+      }
+    }
+  }
+}

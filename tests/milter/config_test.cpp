@@ -1,0 +1,134 @@
+// dkimkit-milter's configuration: valid files load, invalid ones are refused with FILE:LINE.
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "config.hpp"
+#include "support/test_keys.hpp"
+
+namespace dkimkit::milter {
+namespace {
+
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char tmpl[] = "/tmp/dkimkit-config-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~temp_dir() { std::system(("rm -rf " + path).c_str()); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::string p = path + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+  }
+};
+
+std::string key_file(const temp_dir& d) { return d.write("k.pem", test::ed25519().to_pem()); }
+
+TEST(milter_config, complete_file_loads) {
+  temp_dir d;
+  std::string k = key_file(d);
+  auto c = load_config(d.write("c.toml", R"(
+authserv_id = "mx.example.org"
+mode = "both"
+socket = "unix:/tmp/x.sock"
+[sign]
+internal_networks = ["10.0.0.0/8", "2001:db8::/32"]
+canonicalization = "relaxed/simple"
+[[sign.keys]]
+domain = "Example.COM"
+selector = "ed"
+key_file = ")" + k + R"("
+[dns]
+resolvers = ["127.0.0.1@5353"]
+timeout_ms = 1500
+[policy]
+on_no_pass = "reject"
+on_dns_error = "accept"
+[[policy.require]]
+from_domain = "example.com"
+)"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->mode, mode::both);
+  EXPECT_EQ(c->keys.size(), 1u);
+  EXPECT_EQ(c->keys[0].domain, "example.com");
+  EXPECT_EQ(c->body_canon, canonicalization::simple);
+  EXPECT_EQ(c->dns_timeout.count(), 1500);
+  EXPECT_EQ(c->on_no_pass, action::reject);
+  EXPECT_EQ(c->on_dns_error, action::accept);
+  ASSERT_EQ(c->requirements.size(), 1u);
+  EXPECT_EQ(c->requirements[0].sdid, "example.com");
+}
+
+TEST(milter_config, errors_name_file_and_line) {
+  temp_dir d;
+  struct row {
+    std::string text, expect;
+  } rows[] = {
+      {"authserv_id = \"x\"\nmode = \"sgn\"\n", ":2: mode must be sign, verify or both"},
+      {"authserv_id = \"x\"\nmode = \"verify\"\nsokcet = \"inet:1@127.0.0.1\"\n",
+       ":3: unknown setting 'sokcet'"},
+      {"mode = \"verify\"\n", "authserv_id is required"},
+      {"authserv_id = \"x\"\nmode = \"sign\"\n", "needs at least one [[sign.keys]]"},
+      {"authserv_id = \"x\"\nmode = \"verify\"\n[policy]\non_no_pass = \"tempfail\"\n",
+       ":4: on_no_pass cannot be 'tempfail'"},
+      {"authserv_id = \"x\"\nmode = \"verify\"\n[sign]\ninternal_networks = [\"10.0.0.0/33\"]\n",
+       ":4: '10.0.0.0/33' is not a network"},
+      {"authserv_id = \"x\"\nmode = \"sign\"\n[[sign.keys]]\ndomain = \"a.com\"\nselector = "
+       "\"s\"\nkey_file = \"/nonexistent/key\"\n",
+       ":6: /nonexistent/key: cannot open"},
+      {"authserv_id = \"x\"\nmode = [\n", ":"},  // TOML syntax error
+  };
+  for (const auto& r : rows) {
+    std::string path = d.write("bad.toml", r.text);
+    auto c = load_config(path);
+    ASSERT_FALSE(c) << r.text;
+    EXPECT_NE(c.error().detail.find(path), std::string::npos) << c.error().detail;
+    EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
+  }
+}
+
+TEST(milter_config, key_that_is_not_a_key_is_refused_at_start) {
+  temp_dir d;
+  std::string k = d.write("bad.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  auto c = load_config(d.write("c.toml", "authserv_id = \"x\"\nmode = \"sign\"\n[[sign.keys]]\n"
+                                         "domain = \"a.com\"\nselector = \"s\"\nkey_file = \"" +
+                                             k + "\"\n"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().detail.find(":6: "), std::string::npos) << c.error().detail;
+}
+
+TEST(milter_config, networks_match_v4_v6_and_mapped) {
+  std::vector<network> nets = {*parse_network("192.0.2.0/24"), *parse_network("2001:db8::/32")};
+  unsigned char v4[4] = {192, 0, 2, 77}, v4_out[4] = {192, 0, 3, 1};
+  EXPECT_TRUE(in_networks(nets, AF_INET, v4));
+  EXPECT_FALSE(in_networks(nets, AF_INET, v4_out));
+  unsigned char mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
+  EXPECT_TRUE(in_networks(nets, AF_INET6, mapped));
+  unsigned char v6[16] = {0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_TRUE(in_networks(nets, AF_INET6, v6));
+  v6[3] = 0xb9;
+  EXPECT_FALSE(in_networks(nets, AF_INET6, v6));
+  EXPECT_FALSE(parse_network("300.1.1.1"));
+  EXPECT_FALSE(parse_network("10.0.0.0/"));
+}
+
+TEST(milter_config, shipped_example_is_valid_but_for_its_key_paths) {
+  temp_dir d;
+  std::string k = key_file(d);
+  std::ifstream in(std::string(DKIMKIT_TEST_DATA_DIR) + "/../../packaging/milter.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  for (const char* p : {"/etc/dkimkit/keys/rsa2026.private", "/etc/dkimkit/keys/ed2026.private"})
+    text.replace(text.find(p), std::string(p).size(), k);
+  auto c = load_config(d.write("example.toml", text));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->keys.size(), 2u);
+}
+
+}  // namespace
+}  // namespace dkimkit::milter
