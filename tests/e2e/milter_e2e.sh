@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# End to end: Postfix (its own configuration directory), NSD holding the keys, and dkimkit-milter,
+# all on 127.0.0.1 at free ports; everything started here is stopped by its PID on exit.
+#   swaks -> :submit smtpd --milter--> dkimkit-milter (sign)
+#            | content_filter -> :inbound smtpd --milter--> dkimkit-milter (verify) --DNS--> NSD
+#            | relayhost -> smtp-sink (one file per message)
+#   :strict smtpd --milter--> dkimkit-milter (verify, on_no_pass = reject)
+# Usage: milter_e2e.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter WORKDIR
+set -uo pipefail
+dk=$(readlink -f "$1")
+milter=$(readlink -f "$2")
+work=$3
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+work=$(pwd)
+chmod 755 "$work"
+
+pids=()
+postfix_started=""
+cleanup() {
+  if [ -n "$postfix_started" ]; then
+    postfix -c "$work/postfix/etc" stop >/dev/null 2>&1
+    mpid=$(tr -d ' ' < "$work/postfix/spool/pid/master.pid" 2>/dev/null)
+    for _ in $(seq 50); do [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  done
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+free_port() {
+  python3 -c 'import socket
+for _ in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); p = u.getsockname()[1]
+    t = socket.socket()
+    try:
+        t.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass
+    finally: t.close(); u.close()'
+}
+wait_port() {  # wait_port PORT: until something listens on 127.0.0.1:PORT (10 s at most)
+  for _ in $(seq 100); do
+    python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))))' "$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# The delivered message whose Subject carries TOKEN, without smtp-sink's own lines.
+delivered() {
+  local f
+  for _ in $(seq 100); do
+    f=$(grep -l "^Subject: .*$1" sink/* 2>/dev/null | head -1)
+    [ -n "$f" ] && break
+    sleep 0.1
+  done
+  [ -n "$f" ] || return 1
+  # smtp-sink writes X-Client-Addr .. X-Rcpt-Args and a Received: field of its own first.
+  awk 'NR == 1, /^Received: .*smtp-sink|^\tby smtp-sink/ { if ($0 ~ /smtp-sink/) hdr = 1; next }
+       hdr && /^[ \t]/ { next } { hdr = 0; print }' "$f"
+}
+
+# --- Keys, zone, NSD ----------------------------------------------------------------------
+mkdir -p keys sink
+"$dk" keygen -d example.com -s e2e -o keys >/dev/null 2>&1
+"$dk" keygen -d example.com -s e2ed -t ed25519 -o keys >/dev/null 2>&1
+"$dk" keygen -d example.org -s ext -o keys >/dev/null 2>&1
+{
+  echo '$ORIGIN example.com.'
+  echo '$TTL 300'
+  echo '@ IN SOA ns.example.com. hostmaster.example.com. ( 1 3600 600 86400 60 )'
+  echo '@ IN NS ns.example.com.'
+  echo 'ns IN A 127.0.0.1'
+  cat keys/e2e.txt keys/e2ed.txt
+} > example.com.zone
+{
+  echo '$ORIGIN example.org.'
+  echo '$TTL 300'
+  echo '@ IN SOA ns.example.org. hostmaster.example.org. ( 1 3600 600 86400 60 )'
+  echo '@ IN NS ns.example.org.'
+  echo 'ns IN A 127.0.0.1'
+  cat keys/ext.txt
+} > example.org.zone
+nsd_port=$(free_port)
+cat > nsd.conf <<CONF
+server:
+  ip-address: 127.0.0.1@$nsd_port
+  port: $nsd_port
+  username: ""
+  chroot: ""
+  zonesdir: "$work"
+  pidfile: "$work/nsd.pid"
+  logfile: "$work/nsd.log"
+  database: ""
+  xfrdfile: "$work/xfrd.state"
+  zonelistfile: "$work/zone.list"
+remote-control:
+  control-enable: no
+zone:
+  name: example.com
+  zonefile: example.com.zone
+zone:
+  name: example.org
+  zonefile: example.org.zone
+CONF
+nsd -c nsd.conf || { echo "FAIL nsd"; echo "0 passed, 1 failed"; exit 1; }
+for _ in $(seq 50); do [ -s nsd.pid ] && break; sleep 0.1; done
+nsd_pid=$(cat nsd.pid)
+pids+=("$nsd_pid")
+
+# --- Milters -------------------------------------------------------------------------------
+sign_port=$(free_port); verify_port=$(free_port); strict_port=$(free_port)
+cat > sign.toml <<CONF
+authserv_id = "mx.example.net"
+mode = "sign"
+socket = "inet:$sign_port@127.0.0.1"
+[sign]
+internal_networks = ["127.0.0.0/8"]
+[[sign.keys]]
+domain = "example.com"
+selector = "e2e"
+key_file = "$work/keys/e2e.private"
+[[sign.keys]]
+domain = "example.com"
+selector = "e2ed"
+key_file = "$work/keys/e2ed.private"
+CONF
+verify_conf() {  # verify_conf PORT ON_NO_PASS
+  cat <<CONF
+authserv_id = "mx.example.net"
+mode = "verify"
+socket = "inet:$1@127.0.0.1"
+[dns]
+resolvers = ["127.0.0.1@$nsd_port"]
+timeout_ms = 1500
+[policy]
+on_no_pass = "$2"
+on_dns_error = "tempfail"
+CONF
+}
+verify_conf "$verify_port" accept > verify.toml
+verify_conf "$strict_port" reject > strict.toml
+for c in sign verify strict; do
+  "$milter" --check-config "$c.toml" >/dev/null 2>"$c.check" || bad "check-config $c" "$(cat "$c.check")"
+  "$milter" --config "$c.toml" --foreground >"$c.log" 2>&1 &
+  pids+=("$!")
+  eval "${c}_pid=$!"
+done
+for p in $sign_port $verify_port $strict_port; do wait_port "$p" || bad "milter on port $p did not start"; done
+
+# --- Postfix ---------------------------------------------------------------------------------
+sink_port=$(free_port); submit_port=$(free_port); inbound_port=$(free_port); strict_smtp=$(free_port)
+smtp-sink -u nobody -d "$work/sink/%M." "127.0.0.1:$sink_port" 100 >sink.log 2>&1 &
+pids+=("$!")
+chown nobody sink
+pf=$work/postfix
+mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$pf/log"
+chown postfix "$pf/data"
+cat > "$pf/etc/main.cf" <<CONF
+queue_directory = $pf/spool
+data_directory = $pf/data
+mail_owner = postfix
+myhostname = mx.example.net
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$sink_port
+maillog_file = $pf/log/postfix.log
+maillog_file_prefixes = $pf/log
+milter_protocol = 6
+milter_default_action = tempfail
+in_flow_delay = 0
+compatibility_level = 3.6
+smtputf8_enable = no
+CONF
+cat > "$pf/etc/master.cf" <<CONF
+127.0.0.1:$submit_port inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$sign_port -o content_filter=smtp:[127.0.0.1]:$inbound_port
+127.0.0.1:$inbound_port inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$verify_port
+127.0.0.1:$strict_smtp inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$strict_port
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CONF
+postfix -c "$pf/etc" check >/dev/null 2>&1 || { echo "FAIL postfix check"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "FAIL postfix start"; cat "$pf/log/postfix.log"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+postfix_started=1
+pids+=("$(tr -d ' ' < "$pf/spool/pid/master.pid")")
+wait_port "$submit_port" && wait_port "$inbound_port" || bad "postfix did not listen"
+
+send() {  # send PORT FILE_OR_- [swaks args...]: the SMTP dialogue on stdout
+  local port=$1 data=$2
+  shift 2
+  if [ "$data" = - ]; then
+    swaks --server "127.0.0.1:$port" --from alice@example.com --to bob@example.org "$@" 2>&1
+  else
+    swaks --server "127.0.0.1:$port" --from alice@example.com --to bob@example.org --data "$data" "$@" 2>&1
+  fi
+}
+msg() {  # msg TOKEN [EXTRA HEADER LINE]: a small CRLF message
+  printf 'From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: e2e %s\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s@example.com>\r\n%bMIME-Version: 1.0\r\n\r\nHello Bob,\r\nthis is %s.\r\n' "$1" "$1" "${2:-}" "$1"
+}
+ar_of() { grep -m1 -A4 '^Authentication-Results: mx.example.net' | tr -d '\r\n\t'; }
+
+# --- Outbound: signed by the milter, verified downstream and by dkimpy / Mail::DKIM ---------
+msg outbound1 > out.eml
+out=$(send "$submit_port" out.eml)
+echo "$out" | grep -q '^<-  250 2.0.0 Ok: queued' || bad "outbound accepted" "$out"
+delivered outbound1 > outbound1.eml
+if grep -q '^DKIM-Signature: v=1; a=rsa-sha256' outbound1.eml && grep -q '^DKIM-Signature: v=1; a=ed25519-sha256' outbound1.eml; then
+  ok "outbound mail arrives signed (rsa-sha256 and ed25519-sha256)"
+else
+  bad "outbound mail signed" "$(head -5 outbound1.eml)"
+fi
+ar=$(ar_of < outbound1.eml)
+echo "$ar" | grep -q 'dkim=pass.*header.s=e2e.*dkim=pass.*header.s=e2ed' &&
+  ok "the verifying milter downstream says dkim=pass for both" || bad "downstream verification" "$ar"
+# The signatures cover what the signer saw: drop the Authentication-Results added after it.
+awk '/^Authentication-Results: mx.example.net/ { skip = 1; next } skip && /^[ \t]/ { next } { skip = 0; print }' outbound1.eml > outbound1.clean.eml
+/usr/bin/python3 - outbound1.clean.eml keys/e2e.txt keys/e2ed.txt <<'PY' && ok "dkimpy verifies both signatures as pass" || bad "dkimpy verification"
+import re, sys, dkim
+recs = {}
+for f in sys.argv[2:]:
+    t = open(f).read()
+    m = re.match(r'(\S+) IN TXT \((.*)\)', t)
+    recs[m.group(1).encode()] = "".join(re.findall(r'"([^"]*)"', m.group(2))).encode()
+msg = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+d = dkim.DKIM(msg)
+res = [d.verify(idx=i, dnsfunc=lambda n, timeout=5: recs.get(n if n.endswith(b".") else n + b".")) for i in range(2)]
+sys.exit(0 if all(res) else 1)
+PY
+perl - outbound1.clean.eml keys/e2e.txt <<'PL' && ok "Mail::DKIM verifies the rsa-sha256 signature as pass" || bad "Mail::DKIM verification"
+use strict; use warnings;
+use Mail::DKIM::Verifier;
+my ($file, $txt) = @ARGV;
+open my $t, '<', $txt or die; my $line = do { local $/; <$t> };
+my ($name) = $line =~ /^(\S+)\.\s/; my $rec = join '', $line =~ /"([^"]*)"/g;
+{ package FakeRR; sub new { bless { d => $_[1] }, $_[0] } sub type { 'TXT' } sub txtdata { $_[0]{d} } sub char_str_list { ($_[0]{d}) } }
+no warnings 'redefine';
+*Mail::DKIM::DNS::query = sub { my ($n, $type) = @_; return lc($n) eq lc($name) ? (FakeRR->new($rec)) : do { $@ = 'NXDOMAIN'; () } };
+my $v = Mail::DKIM::Verifier->new;
+open my $m, '<', $file or die;
+while (<$m>) { s/\r?\n\z/\r\n/; $v->PRINT($_) }
+$v->CLOSE;
+my @ok = grep { $_->result eq 'pass' && $_->algorithm eq 'rsa-sha256' } $v->signatures;
+exit(@ok ? 0 : 1);
+PL
+
+# --- Inbound verification --------------------------------------------------------------------
+msg inbound-pass > in.eml
+"$dk" sign -k keys/e2e.private -d example.com -s e2e in.eml > in.signed.eml 2>/dev/null
+send "$inbound_port" in.signed.eml >/dev/null
+ar=$(delivered inbound-pass | ar_of)
+echo "$ar" | grep -q '^Authentication-Results: mx.example.net;dkim=pass' && ok "inbound signed mail: dkim=pass" || bad "inbound pass" "$ar"
+msg inbound-tampered > t.eml
+"$dk" sign -k keys/e2e.private -d example.com -s e2e t.eml 2>/dev/null | sed 's/this is inbound-tampered/this is inbound-tampered, changed/' > t.signed.eml
+send "$inbound_port" t.signed.eml >/dev/null
+ar=$(delivered inbound-tampered | ar_of)
+echo "$ar" | grep -q 'dkim=fail (body hash mismatch' && ok "a tampered copy: dkim=fail" || bad "inbound fail" "$ar"
+msg inbound-unsigned > u.eml
+send "$inbound_port" u.eml >/dev/null
+ar=$(delivered inbound-unsigned | ar_of)
+echo "$ar" | grep -q 'mx.example.net; *dkim=none' && ok "unsigned mail: dkim=none" || bad "inbound none" "$ar"
+msg inbound-forged 'Authentication-Results: mx.example.net; dkim=pass header.d=forged.example\r\nAuthentication-Results: other.example; dkim=pass header.d=kept.example\r\n' > f.eml
+send "$inbound_port" f.eml >/dev/null
+delivered inbound-forged > forged.eml
+if ! grep -q 'header.d=forged' forged.eml && grep -q 'kept.example' forged.eml &&
+   [ "$(grep -c '^Authentication-Results: mx.example.net' forged.eml)" -eq 1 ]; then
+  ok "a forged Authentication-Results with our authserv-id is removed, others kept"
+else
+  bad "forged Authentication-Results" "$(grep -A1 Authentication-Results forged.eml)"
+fi
+
+# --- Policy --------------------------------------------------------------------------------
+msg strict-unsigned > s.eml
+out=$(send "$strict_smtp" s.eml)
+echo "$out" | grep -q '550 5.7.20 No passing DKIM signature found' &&
+  ok "reject policy: unsigned mail gets 550 5.7.20" || bad "reject policy" "$(echo "$out" | grep '^<-' | tail -3)"
+
+# --- Reload ----------------------------------------------------------------------------------
+kill -HUP "$sign_pid"
+sleep 0.5
+msg after-reload > r.eml
+send "$submit_port" r.eml >/dev/null
+delivered after-reload | grep -q '^DKIM-Signature:' && grep -q 'reloaded' sign.log &&
+  ok "SIGHUP reloads the signer; it goes on signing" || bad "reload" "$(tail -3 sign.log)"
+cp sign.toml sign.good && echo 'mode = "nonsense"' >> sign.toml
+kill -HUP "$sign_pid"
+sleep 0.5
+msg after-bad-reload > r2.eml
+send "$submit_port" r2.eml >/dev/null
+delivered after-bad-reload | grep -q '^DKIM-Signature:' && grep -q 'reload refused' sign.log &&
+  ok "an invalid file on SIGHUP is refused; the old configuration goes on" || bad "bad reload" "$(tail -3 sign.log)"
+cp sign.good sign.toml
+
+# --- DNS down --------------------------------------------------------------------------------
+kill "$nsd_pid"
+for _ in $(seq 50); do kill -0 "$nsd_pid" 2>/dev/null || break; sleep 0.1; done
+msg dns-down > d.eml
+"$dk" sign -k keys/ext.private -d example.org -s ext d.eml > d.signed.eml 2>/dev/null
+out=$(send "$inbound_port" d.signed.eml)
+echo "$out" | grep -q '451 4.7.5' && ok "DNS server stopped: 451 4.7.5" || bad "DNS down" "$(echo "$out" | grep '^<-' | tail -3)"
+
+# --- Logs and shutdown -----------------------------------------------------------------------
+grep -Eq '^dkimkit-milter: [0-9A-F]+: dir=sign d=example.com s=e2e .*result=signed ms=[0-9]+' sign.log &&
+  grep -Eq '^dkimkit-milter: [0-9A-F]+: dir=verify result=pass .*ms=[0-9]+' verify.log &&
+  ok "one log line per message with queue id, direction, result, domain, selector and ms" ||
+  bad "log lines" "$(tail -2 sign.log verify.log)"
+cleanup
+pids_left=""
+for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && pids_left="$pids_left $p"; done
+[ -z "$pids_left" ] && ok "everything started is stopped" || bad "processes left" "$pids_left"
+postfix_started=""
+pids=()
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
