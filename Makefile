@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo test test-release test-asan bench clean
+.PHONY: all deps build demo test test-release test-asan bench bench-milter clean
 
 all: build
 
@@ -34,6 +34,10 @@ test-asan: deps
 
 bench: build
 	@scripts/bench.sh $(BUILD)
+
+# Postfix + dkimkit-milter vs Postfix + OpenDKIM vs Postfix alone: 2000 x 10 KiB, concurrency 20.
+bench-milter: build
+	@bench/milter/load.sh $(BUILD) 2000 20
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

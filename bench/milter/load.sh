@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Load through a real Postfix: N messages of 10 KiB at concurrency C, signed by dkimkit-milter,
+# then by Debian's OpenDKIM (Mode s, the same RSA-2048 key, relaxed/relaxed), then with no milter
+# (the control), all over TCP on 127.0.0.1 in one run. For each: seconds from the first message
+# sent to the last one delivered to smtp-sink, messages per second, delivered and signed counts.
+# Usage: bench/milter/load.sh BUILD_DIR [MESSAGES=2000] [CONCURRENCY=20]
+set -uo pipefail
+build=$(readlink -f "${1:?usage: load.sh BUILD_DIR [MESSAGES] [CONCURRENCY]}")
+n=${2:-2000}
+conc=${3:-20}
+dk=$build/tools/cli/dkimkit
+milter=$build/milter/dkimkit-milter
+for b in "$dk" "$milter"; do [ -x "$b" ] || { echo "load.sh: $b not built" >&2; exit 2; }; done
+for t in postfix smtp-source smtp-sink opendkim; do
+  command -v "$t" >/dev/null || { echo "load.sh: $t is required (make deps)" >&2; exit 2; }
+done
+work=$(mktemp -d /var/tmp/dkimkit-load.XXXXXX)
+chmod 755 "$work"
+cd "$work" || exit 1
+pids=()
+postfix_started=""
+cleanup() {
+  [ -n "$postfix_started" ] && postfix -c "$work/postfix/etc" stop >/dev/null 2>&1
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_port() {
+  for _ in $(seq 100); do
+    python3 -c 'import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))))' "$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+mkdir -p keys sink
+"$dk" keygen -d example.com -s load -o keys >/dev/null 2>&1
+chmod 700 keys
+# A 10 KiB message: headers and a text body of 76-character lines.
+{
+  printf 'From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: load test\r\n'
+  printf 'Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n'
+  python3 -c '
+import random
+random.seed(1)
+words = "the quarterly figures show steady growth in all regions and we plan to expand".split()
+out, size = [], 0
+while size < 10000:
+    line = " ".join(random.choice(words) for _ in range(12))[:76]
+    out.append(line); size += len(line) + 2
+print("\r\n".join(out), end="\r\n")'
+} > msg.eml
+
+dkm_port=$(free_port); odk_port=$(free_port)
+cat > dkimkit.toml <<CONF
+authserv_id = "mx.example.net"
+mode = "sign"
+socket = "inet:$dkm_port@127.0.0.1"
+[sign]
+internal_networks = ["127.0.0.0/8"]
+canonicalization = "relaxed/relaxed"
+[[sign.keys]]
+domain = "example.com"
+selector = "load"
+key_file = "$work/keys/load.private"
+CONF
+cat > opendkim.conf <<CONF
+Mode s
+Domain example.com
+Selector load
+KeyFile $work/keys/load.private
+Socket inet:$odk_port@127.0.0.1
+Canonicalization relaxed/relaxed
+SignatureAlgorithm rsa-sha256
+InternalHosts 127.0.0.1
+RequireSafeKeys false
+Syslog no
+CONF
+"$milter" --config dkimkit.toml --foreground > dkimkit-milter.log 2>&1 &
+pids+=("$!")
+opendkim -f -x opendkim.conf > opendkim.log 2>&1 &
+pids+=("$!")
+wait_port "$dkm_port" && wait_port "$odk_port" || { echo "load.sh: a milter did not start" >&2; cat ./*.log >&2; exit 1; }
+
+sink_port=$(free_port); p_dkm=$(free_port); p_odk=$(free_port); p_none=$(free_port)
+smtp-sink -u nobody -d "$work/sink/%M." "127.0.0.1:$sink_port" 256 > sink.log 2>&1 &
+pids+=("$!")
+chown nobody sink
+pf=$work/postfix
+mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$pf/log"
+chown postfix "$pf/data"
+cat > "$pf/etc/main.cf" <<CONF
+queue_directory = $pf/spool
+data_directory = $pf/data
+mail_owner = postfix
+myhostname = mx.example.net
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$sink_port
+maillog_file = $pf/log/postfix.log
+maillog_file_prefixes = $pf/log
+milter_protocol = 6
+milter_default_action = tempfail
+in_flow_delay = 0
+default_process_limit = 200
+smtp_destination_concurrency_limit = 50
+compatibility_level = 3.6
+smtputf8_enable = no
+CONF
+cat > "$pf/etc/master.cf" <<CONF
+127.0.0.1:$p_dkm inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$dkm_port
+127.0.0.1:$p_odk inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$odk_port
+127.0.0.1:$p_none inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CONF
+postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "load.sh: postfix did not start" >&2; cat "$pf/log/postfix.log" >&2; exit 1; }
+postfix_started=1
+wait_port "$p_dkm" || exit 1
+
+run() {  # run LABEL PORT
+  local label=$1 port=$2 start end got signed
+  rm -f sink/*
+  start=$(date +%s.%N)
+  smtp-source -s "$conc" -m "$n" -F msg.eml -f alice@example.com -t bob@example.org "127.0.0.1:$port" \
+    > "source-$label.log" 2>&1
+  for _ in $(seq 1200); do
+    got=$(find sink -type f | wc -l)
+    [ "$got" -ge "$n" ] && break
+    sleep 0.1
+  done
+  end=$(date +%s.%N)
+  signed=$(grep -l '^DKIM-Signature:' sink/* 2>/dev/null | wc -l)
+  python3 -c 'import sys; l,n,s,e,g,sg=sys.argv[1:]; t=float(e)-float(s); print("%-22s %6s msgs %8.2f s %9.1f msg/s   delivered %5s   signed %5s" % (l, n, t, int(g)/t, g, sg))' \
+    "$label" "$n" "$start" "$end" "$got" "$signed"
+}
+echo "# $n messages of $(wc -c < msg.eml) bytes, concurrency $conc, Postfix $(postconf -d -h mail_version 2>/dev/null), TCP milters"
+run dkimkit-milter "$p_dkm"
+run opendkim "$p_odk"
+run no-milter "$p_none"
