@@ -37,7 +37,7 @@ bench: build
 
 # Postfix + dkimkit-milter vs Postfix + OpenDKIM vs Postfix alone: 2000 x 10 KiB, concurrency 20.
 bench-milter: build
-	@bench/milter/load.sh $(BUILD) 2000 20
+	@bench/milter/postfix_load.sh $(BUILD) 2000 20
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

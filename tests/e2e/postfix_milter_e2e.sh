@@ -5,7 +5,7 @@
 #            | content_filter -> :inbound smtpd --milter--> dkimkit-milter (verify) --DNS--> NSD
 #            | relayhost -> smtp-sink (one file per message)
 #   :strict smtpd --milter--> dkimkit-milter (verify, on_no_pass = reject)
-# Usage: milter_e2e.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter WORKDIR
+# Usage: postfix_milter_e2e.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter WORKDIR
 set -uo pipefail
 dk=$(readlink -f "$1")
 milter=$(readlink -f "$2")
@@ -145,6 +145,8 @@ CONF
 }
 verify_conf "$verify_port" accept > verify.toml
 verify_conf "$strict_port" reject > strict.toml
+# Mail whose From is example.com must carry a passing signature of example.com itself.
+printf '[[policy.require]]\nfrom_domain = "example.com"\n' >> strict.toml
 for c in sign verify strict; do
   "$milter" --check-config "$c.toml" >/dev/null 2>"$c.check" || bad "check-config $c" "$(cat "$c.check")"
   "$milter" --config "$c.toml" --foreground >"$c.log" 2>&1 &
@@ -297,6 +299,18 @@ msg strict-unsigned > s.eml
 out=$(send "$strict_smtp" s.eml)
 echo "$out" | grep -q '550 5.7.20 No passing DKIM signature found' &&
   ok "reject policy: unsigned mail gets 550 5.7.20" || bad "reject policy" "$(echo "$out" | grep '^<-' | tail -3)"
+
+msg strict-foreign > sf.eml
+"$dk" sign -k keys/ext.private -d example.org -s ext sf.eml > sf.signed.eml 2>/dev/null
+out=$(send "$strict_smtp" sf.signed.eml)
+echo "$out" | grep -q '550 5.7.22 No valid author-matched DKIM signature found' &&
+  ok "From example.com with only an example.org signature: 550 5.7.22" ||
+  bad "author-matched requirement" "$(echo "$out" | grep '^<-' | tail -3)"
+msg strict-own > so.eml
+"$dk" sign -k keys/e2e.private -d example.com -s e2e so.eml > so.signed.eml 2>/dev/null
+out=$(send "$strict_smtp" so.signed.eml)
+echo "$out" | grep -q '^<-  250 2.0.0 Ok: queued' && ok "From example.com signed by example.com: accepted" ||
+  bad "requirement met" "$(echo "$out" | grep '^<-' | tail -3)"
 
 # --- Reload ----------------------------------------------------------------------------------
 kill -HUP "$sign_pid"

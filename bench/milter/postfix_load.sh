@@ -3,16 +3,16 @@
 # then by Debian's OpenDKIM (Mode s, the same RSA-2048 key, relaxed/relaxed), then with no milter
 # (the control), all over TCP on 127.0.0.1 in one run. For each: seconds from the first message
 # sent to the last one delivered to smtp-sink, messages per second, delivered and signed counts.
-# Usage: bench/milter/load.sh BUILD_DIR [MESSAGES=2000] [CONCURRENCY=20]
+# Usage: bench/milter/postfix_load.sh BUILD_DIR [MESSAGES=2000] [CONCURRENCY=20]
 set -uo pipefail
-build=$(readlink -f "${1:?usage: load.sh BUILD_DIR [MESSAGES] [CONCURRENCY]}")
+build=$(readlink -f "${1:?usage: postfix_load.sh BUILD_DIR [MESSAGES] [CONCURRENCY]}")
 n=${2:-2000}
 conc=${3:-20}
 dk=$build/tools/cli/dkimkit
 milter=$build/milter/dkimkit-milter
-for b in "$dk" "$milter"; do [ -x "$b" ] || { echo "load.sh: $b not built" >&2; exit 2; }; done
+for b in "$dk" "$milter"; do [ -x "$b" ] || { echo "postfix_load.sh: $b not built" >&2; exit 2; }; done
 for t in postfix smtp-source smtp-sink opendkim; do
-  command -v "$t" >/dev/null || { echo "load.sh: $t is required (make deps)" >&2; exit 2; }
+  command -v "$t" >/dev/null || { echo "postfix_load.sh: $t is required (make deps)" >&2; exit 2; }
 done
 work=$(mktemp -d /var/tmp/dkimkit-load.XXXXXX)
 chmod 755 "$work"
@@ -84,7 +84,7 @@ CONF
 pids+=("$!")
 opendkim -f -x opendkim.conf > opendkim.log 2>&1 &
 pids+=("$!")
-wait_port "$dkm_port" && wait_port "$odk_port" || { echo "load.sh: a milter did not start" >&2; cat ./*.log >&2; exit 1; }
+wait_port "$dkm_port" && wait_port "$odk_port" || { echo "postfix_load.sh: a milter did not start" >&2; cat ./*.log >&2; exit 1; }
 
 sink_port=$(free_port); p_dkm=$(free_port); p_odk=$(free_port); p_none=$(free_port)
 smtp-sink -u nobody -d "$work/sink/%M." "127.0.0.1:$sink_port" 256 > sink.log 2>&1 &
@@ -137,7 +137,7 @@ anvil     unix  - - n - 1 anvil
 scache    unix  - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 CONF
-postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "load.sh: postfix did not start" >&2; cat "$pf/log/postfix.log" >&2; exit 1; }
+postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "postfix_load.sh: postfix did not start" >&2; cat "$pf/log/postfix.log" >&2; exit 1; }
 postfix_started=1
 wait_port "$p_dkm" || exit 1
 
