@@ -336,6 +336,57 @@ msg dns-down > d.eml
 out=$(send "$inbound_port" d.signed.eml)
 echo "$out" | grep -q '451 4.7.5' && ok "DNS server stopped: 451 4.7.5" || bad "DNS down" "$(echo "$out" | grep '^<-' | tail -3)"
 
+# --- SIGTERM with a message in flight --------------------------------------------------------
+# A client sends half a message, the signer gets SIGTERM, the client sends the rest. Postfix
+# opens the content-phase milter connection at the end of DATA, when the signer no longer
+# accepts: the message must be deferred (4xx, so the client keeps it), never relayed unsigned;
+# and the signer exits once the connections it has are done.
+python3 - "$submit_port" "$work" <<'PY' &
+import os, socket, sys, time
+port, work = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port))
+f = s.makefile("rb")
+def cmd(line):
+    if line is not None:
+        s.sendall(line.encode() + b"\r\n")
+    return f.readline().decode()
+cmd(None)
+cmd("HELO client.example")
+cmd("MAIL FROM:<alice@example.com>")
+cmd("RCPT TO:<bob@example.org>")
+cmd("DATA")
+s.sendall(b"From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: e2e in-flight\r\n\r\n")
+s.sendall(b"first half of the body\r\n" * 200)
+open(work + "/half-sent", "w").close()
+while not os.path.exists(work + "/go"):
+    time.sleep(0.05)
+s.sendall(b"second half of the body\r\n" * 200 + b".\r\n")
+open(work + "/in-flight.reply", "w").write(f.readline().decode())
+cmd("QUIT")
+PY
+client=$!
+for _ in $(seq 100); do [ -e half-sent ] && break; sleep 0.1; done
+kill -TERM "$sign_pid"
+sleep 1
+touch go
+wait "$client"
+reply=$(cat in-flight.reply 2>/dev/null)
+sleep 1
+if echo "$reply" | grep -q '^4'; then
+  ! grep -lq 'Subject: e2e in-flight' sink/* 2>/dev/null &&
+    ok "SIGTERM during DATA: the message is deferred ($(echo "$reply" | cut -c1-9)), not relayed unsigned" ||
+    bad "in-flight message relayed after a 4xx"
+elif echo "$reply" | grep -q '^250'; then
+  delivered in-flight | grep -q '^DKIM-Signature: v=1; a=rsa-sha256' &&
+    ok "SIGTERM during DATA: the message was still signed and delivered" ||
+    bad "in-flight message relayed unsigned"
+else
+  bad "in-flight message at SIGTERM" "$reply"
+fi
+for _ in $(seq 100); do kill -0 "$sign_pid" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$sign_pid" 2>/dev/null && grep -q 'stopped' sign.log &&
+  ok "after SIGTERM the signer exits once its connections are done" || bad "signer did not exit" "$(tail -3 sign.log)"
+
 # --- Logs and shutdown -----------------------------------------------------------------------
 grep -Eq '^dkimkit-milter: [0-9A-F]+: dir=sign d=example.com s=e2e .*result=signed ms=[0-9]+' sign.log &&
   grep -Eq '^dkimkit-milter: [0-9A-F]+: dir=verify result=pass .*ms=[0-9]+' verify.log &&
