@@ -88,6 +88,10 @@ class verifier {
 
   [[nodiscard]] std::vector<verification> finish();
 
+  // The value of the message's From field as received (after the header has ended), or "" when
+  // there is none or more than one. For alignment and local policy (dkimkit/policy.hpp).
+  [[nodiscard]] std::string from_field() const;
+
  private:
   struct state;
   std::unique_ptr<state> s_;

@@ -56,6 +56,7 @@ struct verifier::state {
   bool in_body = false;
   bool finished = false;
   std::vector<header_field> fields;
+  std::string from_value;  // the single From field's value
   std::vector<pending_signature> sigs;
   std::vector<detail::body_hasher> bodies;
   std::map<std::string, std::shared_future<txt_answer>> lookups;
@@ -97,6 +98,9 @@ void verifier::state::start_body() {
     std::size_t from = 0;
     for (const auto& f : fields)
       if (iequals(f.name, "From")) ++from;
+    if (from == 1)
+      for (const auto& f : fields)
+        if (iequals(f.name, "From")) from_value = std::string(f.value);
     if (from == 0) message_error = error{errc::no_from, ""};
     if (from > 1)
       message_error = error{errc::multiple_from, std::to_string(from) + " From fields"};
@@ -333,6 +337,8 @@ void verifier::add_body(std::string_view chunk) {
 }
 
 std::vector<verification> verifier::finish() { return s_->finish(); }
+
+std::string verifier::from_field() const { return s_->from_value; }
 
 std::vector<verification> verify(std::string_view message, const verify_options& opts) {
   verifier v(opts);

@@ -77,6 +77,14 @@ check "verify: a missing file does not stop the others" grep -q pass <("$dk" ver
 check "verify: unreadable zone file exits 66" status_is 66 "$dk" verify --zone nope.zone lf.signed
 printf 'bad zone line here (\n' > bad.zone
 check "verify: malformed zone file exits 65" status_is 65 "$dk" verify --zone bad.zone lf.signed
+check "verify --json reports alignment of a passing signature" grep -q '"aligned":"strict"' <("$dk" verify --json --zone zone lf.signed)
+check "--require aligned accepts an aligned pass (exit 0)" status_is 0 "$dk" verify --zone zone --require aligned lf.signed
+check "--require any on an unsigned message: 550 5.7.20, exit 1" \
+  bash -c '"$0" verify --zone zone --require any lf.eml | grep -q "^550 5.7.20 No passing DKIM signature found$"; [ ${PIPESTATUS[0]} -eq 1 ]' "$dk"
+check "--require DOMAIN not among the signers: 550 5.7.21" grep -q '"reply":"550 5.7.21' <("$dk" verify --json --zone zone --require example.net lf.signed)
+printf 'From: a@example.net\nTo: b@example.org\nSubject: test\n\nbody\n' > other.eml
+"$dk" sign -k rsa.private -d example.com -s rsa other.eml > other.signed 2>/dev/null
+check "--require aligned with a pass not aligned to From: 550 5.7.22" grep -q '"reply":"550 5.7.22' <("$dk" verify --json --zone zone --require aligned other.signed)
 check "usage error exits 64" status_is 64 "$dk" verify --no-such-option
 check "no subcommand is a usage error" status_is 64 "$dk"
 check "--help exits 0" status_is 0 "$dk" sign --help

@@ -8,7 +8,8 @@ int main(int argc, char** argv) {
   CLI::App app{"dkimkit: sign and verify email with DomainKeys Identified Mail (RFC 6376)"};
   app.require_subcommand(1);
   app.footer(
-      "Exit status: 0 every input was read and judged (whatever the DKIM result); 64 usage error;\n"
+      "Exit status: 0 every input was read and judged (whatever the DKIM result); 1 / 75 verify\n"
+      "--require rejected (5xx) / deferred (4xx) a message; 64 usage error;\n"
       "65 unusable data (key, zone file, message that cannot be signed); 66 input cannot be read;\n"
       "70 internal error; 73 output file cannot be created; 74 write error.");
   int status = exit_ok;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <dkimkit/auth_results.hpp>
+#include <dkimkit/policy.hpp>
 #include <dkimkit/verifier.hpp>
 #include <dkimkit/unbound_resolver.hpp>
 #include <dkimkit/zone_resolver.hpp>
@@ -25,6 +26,7 @@ struct verify_args {
   std::string trust_anchor;
   unsigned dns_timeout_ms = 5000;
   bool stats = false;
+  std::vector<std::string> require;
   bool json = false;
   std::string authserv_id;
   bool allow_sha1 = false;
@@ -40,7 +42,8 @@ std::string hostname() {
   return buf;
 }
 
-nlohmann::json to_json(const std::string& file, const std::vector<verification>& results) {
+nlohmann::json to_json(const std::string& file, const std::vector<verification>& results,
+                       const std::string& from_domain) {
   nlohmann::json sigs = nlohmann::json::array();
   for (const auto& v : results) {
     nlohmann::json s = {{"result", to_string(v.status)},
@@ -53,9 +56,12 @@ nlohmann::json to_json(const std::string& file, const std::vector<verification>&
     if (v.testing) s["testing"] = true;
     if (v.body_length) s["body_length"] = *v.body_length;
     if (v.dnssec != dnssec_status::unknown) s["dnssec"] = to_string(v.dnssec);
+    if (v.status == status::pass) s["aligned"] = to_string(align(v.sdid, from_domain));
     sigs.push_back(std::move(s));
   }
-  return {{"file", file}, {"result", to_string(overall(results))}, {"signatures", sigs}};
+  nlohmann::json out = {{"file", file}, {"result", to_string(overall(results))}, {"signatures", sigs}};
+  if (!from_domain.empty()) out["from_domain"] = from_domain;
+  return out;
 }
 
 // Where keys come from: a zone file (offline), or DNS through libunbound.
@@ -104,12 +110,33 @@ int run_verify(verify_args& a) {
   if (a.authserv_id.empty()) a.authserv_id = hostname();
   if (a.files.empty()) a.files.push_back("-");
 
-  auto print = [&](const std::string& file, const std::vector<verification>& results) {
+  std::optional<local_policy> policy;
+  if (!a.require.empty()) {
+    policy.emplace();
+    if (a.require.size() == 1 && a.require[0] == "any") {
+      policy->require = requirement::any;
+    } else if (a.require.size() == 1 && a.require[0] == "aligned") {
+      policy->require = requirement::aligned;
+    } else {
+      policy->require = requirement::domains;
+      policy->domains = a.require;
+    }
+  }
+  bool rejected = false, deferred = false;
+  auto print = [&](const std::string& file, verifier& v) {
+    std::vector<verification> results = v.finish();
+    std::string from = from_domain_of(v.from_field());
+    std::optional<smtp_reply> reply;
+    if (policy) reply = smtp_reply_for(results, from, *policy);
+    if (reply) (reply->code >= 500 ? rejected : deferred) = true;
     if (a.json) {
-      std::cout << to_json(file, results).dump() << "\n";
+      nlohmann::json j = to_json(file, results, from);
+      if (policy) j["reply"] = reply ? reply->line() : "250 2.0.0 accepted";
+      std::cout << j.dump() << "\n";
     } else {
       if (a.files.size() > 1) std::cout << "# " << file << "\n";
       std::cout << with_line_endings(format_auth_results(a.authserv_id, results), false) << "\n";
+      if (policy) std::cout << (reply ? reply->line() : "250 2.0.0 accepted") << "\n";
     }
   };
   // Each message's key lookups start when its header has been read; up to kWindow messages are
@@ -128,11 +155,11 @@ int run_verify(verify_args& a) {
     }
     pending.emplace_back(file, std::move(v));
     if (pending.size() >= kWindow) {
-      print(pending.front().first, pending.front().second.finish());
+      print(pending.front().first, pending.front().second);
       pending.pop_front();
     }
   }
-  for (auto& [file, v] : pending) print(file, v.finish());
+  for (auto& [file, v] : pending) print(file, v);
   if (a.stats) {
     std::cerr << "dkimkit: key cache: " << keys.hits() << " hits, " << keys.misses()
               << " misses\n";
@@ -143,6 +170,8 @@ int run_verify(verify_args& a) {
                 << " queries, " << s.timeouts << " timeouts\n";
     }
   }
+  if (status == exit_ok && rejected) status = exit_rejected;
+  if (status == exit_ok && deferred) status = exit_deferred;
   return status;
 }
 
@@ -164,6 +193,13 @@ void add_verify_command(CLI::App& app, int& status) {
   cmd->add_option("--trust-anchor", args->trust_anchor,
                   "DNSSEC trust anchors (DS or DNSKEY records); validates every key lookup");
   cmd->add_flag("--stats", args->stats, "print key cache and DNS statistics on stderr");
+  cmd->add_option("--require", args->require,
+                  "local policy: any (a passing signature), aligned (one aligned with From), or "
+                  "the domains one of which must sign; prints the SMTP reply (RFC 7372) and exits "
+                  "1 when a message is rejected (5xx), 75 when deferred (4xx); domains: "
+                  "--require a.example,b.example or the option repeated")
+      ->allow_extra_args(false)
+      ->delimiter(',');
   cmd->add_flag("--json", args->json,
                 "one JSON object per message: {file, result, signatures: [...]}");
   cmd->add_option("--authserv-id", args->authserv_id,
