@@ -79,8 +79,10 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-// The authserv-id of an Authentication-Results value: its first token, comments skipped.
+// The authserv-id of an Authentication-Results value (RFC 8601 parser); for a field too broken
+// to parse, its first token, comments skipped, so that a malformed forgery is removed too.
 std::string authserv_id_of(std::string_view v) {
+  if (auto parsed = parse_auth_results(v)) return parsed->authserv_id;
   std::string out;
   int depth = 0;
   for (char c : v) {

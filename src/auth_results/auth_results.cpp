@@ -85,3 +85,157 @@ std::string format_auth_results(std::string_view authserv_id,
 }
 
 }  // namespace dkimkit
+
+namespace dkimkit {
+namespace {
+
+// A cursor over an Authentication-Results value with RFC 5322 CFWS and RFC 2045 tokens.
+class ar_lexer {
+ public:
+  explicit ar_lexer(std::string_view s) : s_(s) {}
+
+  // Skips white space and comments; the text of the first comment met is kept in `last_comment`.
+  bool skip_cfws() {
+    for (;;) {
+      while (i_ < s_.size() && (detail::is_fws(s_[i_]))) ++i_;
+      if (i_ >= s_.size() || s_[i_] != '(') return true;
+      int depth = 0;
+      std::string text;
+      for (; i_ < s_.size(); ++i_) {
+        char c = s_[i_];
+        if (c == '\\' && i_ + 1 < s_.size()) {
+          text += s_[++i_];
+          continue;
+        }
+        if (c == '(') {
+          if (depth++ > 0) text += c;
+        } else if (c == ')') {
+          if (--depth == 0) {
+            ++i_;
+            break;
+          }
+          text += c;
+        } else {
+          text += c;
+        }
+      }
+      if (depth != 0) return false;  // unterminated comment
+      if (last_comment.empty()) last_comment = text;
+    }
+  }
+  bool at_end() {
+    skip_cfws();
+    return i_ >= s_.size();
+  }
+  bool eat(char c) {
+    skip_cfws();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  // token / quoted-string; `extra` are tspecials allowed in the token (e.g. "@" for pvalues).
+  // `stop` are characters that end a token although RFC 2045 allows them ('.' in "header.d").
+  std::optional<std::string> value(std::string_view extra = {}, std::string_view stop = {}) {
+    skip_cfws();
+    if (i_ < s_.size() && s_[i_] == '"') {
+      std::string out;
+      for (++i_; i_ < s_.size(); ++i_) {
+        char c = s_[i_];
+        if (c == '\\' && i_ + 1 < s_.size()) {
+          out += s_[++i_];
+        } else if (c == '"') {
+          ++i_;
+          return out;
+        } else {
+          out += c;
+        }
+      }
+      return std::nullopt;  // unterminated
+    }
+    std::size_t start = i_;
+    while (i_ < s_.size()) {
+      char c = s_[i_];
+      bool special = std::string_view("()<>@,;:\\\"/[]?=").find(c) != std::string_view::npos;
+      if (c <= ' ' || c == 0x7f || (special && extra.find(c) == std::string_view::npos) ||
+          stop.find(c) != std::string_view::npos)
+        break;
+      ++i_;
+    }
+    if (i_ == start) return std::nullopt;
+    return std::string(s_.substr(start, i_ - start));
+  }
+  std::string last_comment;
+
+ private:
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+error ar_error(std::string what) { return error{errc::invalid_argument, std::move(what)}; }
+
+}  // namespace
+
+result<auth_results_field> parse_auth_results(std::string_view v) {
+  ar_lexer lx(v);
+  auth_results_field out;
+  auto id = lx.value("@");
+  if (!id) return tl::unexpected(ar_error("no authserv-id"));
+  out.authserv_id = *id;
+  if (!lx.at_end() && !lx.eat(';')) {
+    auto ver = lx.value();
+    if (!ver || ver->find_first_not_of("0123456789") != std::string::npos || ver->size() > 6)
+      return tl::unexpected(ar_error("expected ';' or a version after the authserv-id"));
+    out.version = static_cast<unsigned>(std::stoul(*ver));
+    if (!lx.eat(';')) return tl::unexpected(ar_error("expected ';' after the version"));
+  } else if (lx.at_end()) {
+    return tl::unexpected(ar_error("no result after the authserv-id"));
+  }
+  // Either "none" or resinfo entries separated by ';'.
+  for (bool first = true;; first = false) {
+    if (lx.at_end()) {
+      if (first) return tl::unexpected(ar_error("empty result list"));
+      break;
+    }
+    auth_result r;
+    auto method = lx.value();
+    if (!method) return tl::unexpected(ar_error("expected a method"));
+    r.method = detail::lowercase(*method);
+    if (first && r.method == "none" && lx.at_end()) break;
+    if (lx.eat('/')) {
+      if (!lx.value()) return tl::unexpected(ar_error("expected a method version after '/'"));
+    }
+    if (!lx.eat('=')) return tl::unexpected(ar_error("expected '=' after " + r.method));
+    lx.last_comment.clear();
+    auto res = lx.value();
+    if (!res) return tl::unexpected(ar_error("expected a result for " + r.method));
+    r.result = detail::lowercase(*res);
+    lx.skip_cfws();
+    r.comment = lx.last_comment;
+    // reason= and ptype.property=pvalue until ';' or the end.
+    while (!lx.at_end() && !lx.eat(';')) {
+      auto key = lx.value({}, ".");
+      if (!key) return tl::unexpected(ar_error("expected a property of " + r.method));
+      std::string k = detail::lowercase(*key);
+      if (k != "reason") {
+        if (!lx.eat('.')) return tl::unexpected(ar_error("expected '.' in property " + k));
+        auto prop = lx.value();
+        if (!prop) return tl::unexpected(ar_error("expected a property name after " + k + "."));
+        k += "." + detail::lowercase(*prop);
+      }
+      if (!lx.eat('=')) return tl::unexpected(ar_error("expected '=' after " + k));
+      auto val = lx.value("@/.:");
+      if (!val) return tl::unexpected(ar_error("expected a value for " + k));
+      if (k == "reason")
+        r.reason = *val;
+      else
+        r.properties.emplace_back(k, *val);
+      if (lx.at_end()) break;
+    }
+    out.results.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace dkimkit
