@@ -36,6 +36,8 @@ class public_key {
   // RSASSA-PKCS1-v1_5 for RSA, Ed25519 over the digest bytes for Ed25519 (RFC 8463 §3).
   [[nodiscard]] bool verify_digest(hash_algorithm hash, std::string_view digest,
                                    std::string_view sig) const;
+  // Whether both are the same key (type and parameters).
+  [[nodiscard]] bool same_as(const public_key& other) const;
   [[nodiscard]] const detail::public_key_impl& impl() const noexcept { return *impl_; }
 
   public_key(std::shared_ptr<detail::public_key_impl> impl, key_type type, unsigned bits)

@@ -135,6 +135,12 @@ result<std::shared_ptr<const public_key>> public_key::from_der(key_type type,
   return std::make_shared<const public_key>(std::move(impl), type, static_cast<unsigned>(bits));
 }
 
+bool public_key::same_as(const public_key& other) const {
+  bool eq = type_ == other.type_ && EVP_PKEY_eq(impl_->pkey.get(), other.impl_->pkey.get()) == 1;
+  ERR_clear_error();
+  return eq;
+}
+
 bool public_key::verify_digest(hash_algorithm hash, std::string_view digest,
                                std::string_view sig) const {
   const auto* sig_p = reinterpret_cast<const unsigned char*>(sig.data());

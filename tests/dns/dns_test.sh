@@ -48,6 +48,9 @@ mkdir -p keys msgs
 "$dk" keygen -d example.com -s rsa1 -o keys >/dev/null 2>&1            # split over 2 strings
 for i in $(seq 1 200); do "$dk" keygen -d example.com -s "s$i" -t ed25519 -o keys >/dev/null 2>&1; done
 "$dk" keygen -d example.com -s short -t ed25519 -o keys >/dev/null 2>&1
+"$dk" keygen -d example.com -s k1024 -b 1024 -o keys >/dev/null 2>&1
+"$dk" keygen -d example.com -s testing -t ed25519 -o keys >/dev/null 2>&1
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:512 -out keys/k512.pem 2>/dev/null
 {
   echo '$ORIGIN example.com.'
   echo '$TTL 3600'
@@ -59,6 +62,11 @@ for i in $(seq 1 200); do "$dk" keygen -d example.com -s "s$i" -t ed25519 -o key
   # An answer that expires after 2 seconds.
   sed 's/^\(short\._domainkey\.example\.com\.\) IN TXT/\1 2 IN TXT/' keys/short.txt
   echo 'notdkim._domainkey.example.com. IN TXT "v=spf1 -all"'
+  # For check-key: a 1024-bit key, a 512-bit key, a testing key and a malformed record.
+  cat keys/k1024.txt
+  echo "k512._domainkey.example.com. IN TXT \"v=DKIM1; k=rsa; p=$(openssl pkey -in keys/k512.pem -pubout -outform DER 2>/dev/null | base64 -w0)\""
+  sed 's/v=DKIM1; k=ed25519; /v=DKIM1; k=ed25519; t=y; /' keys/testing.txt
+  echo 'broken._domainkey.example.com. IN TXT "v=DKIM1; k=rsa; p=!!not-base64!!"'
 } > example.com.zone
 
 # DNSSEC: example.net is signed (secure), example.org is signed with signatures that expired
@@ -153,6 +161,26 @@ echo "$r" | grep -q '"result":"permerror"' && echo "$r" | grep -q 'no key for si
   ok "a missing key gives permerror (no key for signature)" || bad "missing key" "$r"
 out=$("$probe" --resolver "$direct" notdkim._domainkey.example.com)
 echo "$out" | grep -q "found" && ok "non-DKIM TXT records are returned to the verifier, which ignores them" || bad "non-DKIM TXT" "$out"
+
+# --- check-key against the server ----------------------------------------------------------
+ck() {  # ck SELECTOR [ARGS...]: "EXIT VERDICT" of dkimkit check-key --json
+  local sel=$1 out rc
+  shift
+  out=$("$dk" check-key -d example.com -s "$sel" --resolver "$direct" --json "$@")
+  rc=$?
+  echo "$rc $(echo "$out" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["verdict"])')"
+}
+r=$(ck rsa1 -k keys/rsa1.private); [ "$r" = "0 good" ] && ok "check-key: a good key matching its private key (exit 0)" || bad "check-key good" "$r"
+r=$(ck missing); [ "$r" = "2 bad" ] && ok "check-key: a missing key is bad (exit 2)" || bad "check-key missing" "$r"
+r=$(ck broken); [ "$r" = "2 bad" ] && ok "check-key: a malformed record is bad (exit 2)" || bad "check-key broken" "$r"
+r=$(ck k512); [ "$r" = "2 bad" ] && ok "check-key: a 512-bit key is refused (exit 2)" || bad "check-key 512" "$r"
+r=$(ck k1024); [ "$r" = "1 good, with warnings" ] && ok "check-key: a 1024-bit key gets the advice of 2048 (exit 1)" || bad "check-key 1024" "$r"
+human=$("$dk" check-key -d example.com -s testing --resolver "$direct")
+r=$(ck testing); [ "$r" = "1 good, with warnings" ] && echo "$human" | grep -q 'warning *t=y' &&
+  ok "check-key: t=y is warned about (exit 1)" || bad "check-key t=y" "$r"
+human=$("$dk" check-key -d example.com -s rsa1 --resolver "$direct" -k keys/s1.private)
+r=$(ck rsa1 -k keys/s1.private); [ "$r" = "2 bad" ] && echo "$human" | grep -q 'does NOT match' &&
+  ok "check-key: a private key that does not match is bad (exit 2)" || bad "check-key mismatch" "$r"
 
 # --- DNSSEC -------------------------------------------------------------------------------
 dnssec_of() {  # dnssec_of MESSAGE: "result dnssec reason" of its first signature

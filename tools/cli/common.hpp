@@ -39,6 +39,7 @@ std::string with_line_endings(std::string_view crlf_text, bool crlf);
 void add_sign_command(CLI::App& app, int& status);
 void add_verify_command(CLI::App& app, int& status);
 void add_keygen_command(CLI::App& app, int& status);
+void add_check_key_command(CLI::App& app, int& status);
 
 // "dkimkit: message" on stderr.
 void complain(std::string_view message);
