@@ -16,6 +16,7 @@
 
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/key_record.hpp>
+#include <dkimkit/policy.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/unbound_resolver.hpp>
 #include <dkimkit/verifier.hpp>
@@ -68,17 +69,6 @@ struct connection {
 
 connection* conn_of(SMFICTX* ctx) { return static_cast<connection*>(smfi_getpriv(ctx)); }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
-
 // The authserv-id of an Authentication-Results value (RFC 8601 parser); for a field too broken
 // to parse, its first token, comments skipped, so that a malformed forgery is removed too.
 std::string authserv_id_of(std::string_view v) {
@@ -98,21 +88,6 @@ std::string authserv_id_of(std::string_view v) {
     }
   }
   return out;
-}
-
-// The domain of the (first) address in a From value, lowercased; "" when there is none.
-std::string from_domain_of(std::string_view v) {
-  std::size_t lt = v.rfind('<');
-  std::string_view addr = v;
-  if (lt != std::string_view::npos) {
-    std::size_t gt = v.find('>', lt);
-    addr = v.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1);
-  }
-  std::size_t at = addr.rfind('@');
-  if (at == std::string_view::npos) return {};
-  std::string d = trim(addr.substr(at + 1));
-  std::size_t end = d.find_first_of(" \t\r\n,;()>");
-  return lower(d.substr(0, end));
 }
 
 void log_message(const message& m, const std::string& what) {
