@@ -58,6 +58,7 @@ struct message {
   std::optional<signer> sig;
   std::optional<verifier> ver;
   std::string from_domain;
+  std::string signers;  // " d=... s=..." of the keys signing, for the log line
   steady::time_point start = steady::now();
 };
 
@@ -228,6 +229,7 @@ sfsistat on_eoh(SMFICTX* ctx) {
       if (m.header_overflow) return internal_error(ctx, m.rt.get(), "header too large to sign");
       std::vector<sign_options> opts;
       for (const auto* k : keys) {
+        m.signers += " d=" + k->domain + " s=" + k->selector;
         sign_options o;
         o.sdid = k->domain;
         o.selector = k->selector;
@@ -298,9 +300,7 @@ sfsistat finish_sign(SMFICTX* ctx, message& m) {
     if (smfi_insheader(ctx, 0, const_cast<char*>("DKIM-Signature"), value.data()) != MI_SUCCESS)
       return internal_error(ctx, m.rt.get(), "the MTA refused the DKIM-Signature field");
   }
-  for (const auto* k : keys_for(*m.rt->cfg, m.from_domain))
-    what += " d=" + k->domain + " s=" + k->selector;
-  log_message(m, what + " result=signed");
+  log_message(m, what + m.signers + " result=signed");
   return SMFIS_CONTINUE;
 }
 

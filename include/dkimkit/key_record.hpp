@@ -38,7 +38,6 @@ class public_key {
                                    std::string_view sig) const;
   // Whether both are the same key (type and parameters).
   [[nodiscard]] bool same_as(const public_key& other) const;
-  [[nodiscard]] const detail::public_key_impl& impl() const noexcept { return *impl_; }
 
   public_key(std::shared_ptr<detail::public_key_impl> impl, key_type type, unsigned bits)
       : impl_(std::move(impl)), type_(type), bits_(bits) {}

@@ -26,7 +26,6 @@ class crlf_normalizer {
     if (start < chunk.size()) sink(chunk.substr(start));
     if (!chunk.empty()) prev_cr_ = chunk.back() == '\r';
   }
-  void reset() noexcept { prev_cr_ = false; }
 
  private:
   bool prev_cr_ = false;

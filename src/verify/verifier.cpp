@@ -54,7 +54,6 @@ struct verifier::state {
   detail::crlf_normalizer norm;
   detail::header_reader reader;
   bool in_body = false;
-  bool finished = false;
   std::vector<header_field> fields;
   std::string from_value;  // the single From field's value
   std::vector<pending_signature> sigs;
@@ -307,7 +306,6 @@ std::vector<verification> verifier::state::finish() {
     }
     out.push_back(std::move(p.result));
   }
-  finished = true;
   return out;
 }
 
