@@ -85,6 +85,65 @@ check "--require DOMAIN not among the signers: 550 5.7.21" grep -q '"reply":"550
 printf 'From: a@example.net\nTo: b@example.org\nSubject: test\n\nbody\n' > other.eml
 "$dk" sign -k rsa.private -d example.com -s rsa other.eml > other.signed 2>/dev/null
 check "--require aligned with a pass not aligned to From: 550 5.7.22" grep -q '"reply":"550 5.7.22' <("$dk" verify --json --zone zone --require aligned other.signed)
+# --- explain ------------------------------------------------------------------------------------
+# jq-like assertions on `dkimkit explain --json`: EXPR is a Python expression over the object `o`.
+explains() {  # explains FILE EXPR [ARGS...]
+  local file=$1 expr=$2
+  shift 2
+  "$dk" explain --json --zone zone "$@" "$file" > explain.json || return 1
+  py 'import json,sys; o=json.load(open("explain.json")); s=o["signatures"]; sys.exit(not ('"$expr"'))'
+}
+printf 'Authentication-Results: mx.example.net; dkim=pass header.d=example.com header.s=rsa; spf=fail smtp.mailfrom=x@example.com\nFrom: Alice <a@mail.example.com>\nTo: b@example.org\nSubject: explain\n\nline one\n' > ex.eml
+"$dk" sign -k rsa.private -d example.com -s rsa --now 1700000000 --expire 86400 ex.eml > ex.signed
+check "explain: every tag of the field, each with a meaning" \
+  explains ex.signed '[t["tag"] for t in s[0]["tags"]] == ["v","a","c","d","s","t","x","h","bh","b"] and all(len(t["meaning"]) > 10 for t in s[0]["tags"])' --now 1700000100
+check "explain: t= and x= as dates, with whether the expiry has passed" \
+  explains ex.signed 's[0]["timestamp"]["date"] == "2023-11-14 22:13:20 UTC" and s[0]["expiration"]["passed"] is False and "in 23 hours" in [t for t in s[0]["tags"] if t["tag"]=="x"][0]["meaning"]' --now 1700000100
+check "explain: an expired signature is policy, and says the expiry passed" \
+  explains ex.signed 's[0]["result"] == "policy" and s[0]["expiration"]["passed"] is True and "expiry" in s[0]["likely_cause"]' --now 1800000000
+check "explain: the DNS name of the key, over-signed From, the pass and relaxed alignment" \
+  explains ex.signed 's[0]["key_name"] == "rsa._domainkey.example.com" and "from" in s[0]["oversigned"] and s[0]["result"] == "pass" and s[0]["aligned"] == "relaxed" and o["from_domain"] == "mail.example.com"' --now 1700000100
+check "explain: what the earlier hop said (Authentication-Results)" \
+  explains ex.signed 'o["earlier_results"][0]["authserv_id"] == "mx.example.net" and [(r["method"], r["result"]) for r in o["earlier_results"][0]["results"]] == [("dkim","pass"),("spf","fail")]' --now 1700000100
+sed 's/line one/line 1/' ex.signed > ex.tampered
+check "explain: a changed body is a fail, blamed on the body, with what to check" \
+  explains ex.tampered 's[0]["result"] == "fail" and "body changed" in s[0]["likely_cause"] and s[0]["what_to_check"]' --now 1700000100
+sed 's/^Subject: explain/Subject: [list] explain/' ex.signed > ex.subject
+check "explain: a changed signed header is a fail pointing at headers and check-key" \
+  explains ex.subject 's[0]["result"] == "fail" and "header" in s[0]["likely_cause"] and "check-key -d example.com -s rsa" in s[0]["what_to_check"]' --now 1700000100
+sed 's/s=rsa;/s=gone;/' ex.signed > ex.nokey
+check "explain: a missing key names the DNS name to publish" \
+  explains ex.nokey 's[0]["result"] == "permerror" and "gone._domainkey.example.com" in s[0]["likely_cause"]' --now 1700000100
+"$dk" sign -k rsa.private -d example.com -s rsa --body-length ex.eml > ex.l
+{ cat ex.l; printf 'appended by someone else\n'; } > ex.appended
+check "explain: l= with text appended: the unsigned byte count and the risk" \
+  explains ex.appended 's[0]["body_length"]["signed"] == 10 and s[0]["body_length"]["unsigned"] == 26 and "append" in s[0]["body_length"]["risk"] and s[0]["result"] == "policy"'
+sed 's/^DKIM-Signature: v=1;/DKIM-Signature: v=1; foo=bar;/' ex.signed > ex.unknown
+check "explain: a tag RFC 6376 does not define is shown as ignored" \
+  explains ex.unknown '[t["meaning"] for t in s[0]["tags"] if t["tag"]=="foo"] == ["not defined by RFC 6376: ignored"]' --now 1700000100
+sed 's/ x=1700086400;/ x=1700086400; bh=zz;/' ex.signed > ex.badbh
+check "explain: a malformed field is neutral, blamed on the field" \
+  explains ex.badbh 's[0]["result"] == "neutral" and "malformed" in s[0]["likely_cause"] and "tag_error" in s[0]' --now 1700000100
+check "explain: an unsigned message is none, with no signature" explains lf.eml 'o["result"] == "none" and s == []'
+check "explain: same overall result as verify for each message" \
+  bash -c 'for f in ex.signed ex.tampered ex.nokey ex.appended lf.eml other.signed; do a=$("$0" verify --json --zone zone --now 1700000100 $f | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[\"result\"])"); b=$("$0" explain --json --zone zone --now 1700000100 $f | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[\"result\"])"); [ "$a" = "$b" ] || exit 1; done' "$dk"
+check "explain: human output names the result, cause and the key's DNS name" \
+  bash -c 'o=$("$0" explain --zone zone --now 1700000100 ex.tampered); grep -q "likely cause" <<<"$o" && grep -q "rsa._domainkey.example.com" <<<"$o" && grep -q "^Result: fail" <<<"$o"' "$dk"
+check "explain: a missing file exits 66" status_is 66 "$dk" explain --zone zone nope.eml
+
+# --- colour: on a terminal or when asked, never when piped, never in JSON -----------------------
+esc=$'\033['
+check "verify: no colour when piped" bash -c '! "$0" verify --zone zone lf.signed | grep -qF "$1"' "$dk" "$esc"
+check "verify --color always paints the result word" grep -qF "dkim=${esc}32mpass" <("$dk" verify --zone zone --color always lf.signed)
+check "verify --json never has colour" bash -c '! "$0" verify --json --color always --zone zone lf.signed | grep -qF "$1"' "$dk" "$esc"
+check "explain: no colour when piped" bash -c '! "$0" explain --zone zone ex.tampered | grep -qF "$1"' "$dk" "$esc"
+check "explain --color always paints fail red" grep -qF "${esc}31mfail" <("$dk" explain --zone zone --color always ex.tampered)
+check "explain --json never has colour" bash -c '! "$0" explain --json --color always --zone zone ex.tampered | grep -qF "$1"' "$dk" "$esc"
+check "NO_COLOR turns colour off under script(1)'s terminal" \
+  bash -c '! NO_COLOR=1 script -qec "$0 verify --zone zone lf.signed" /dev/null | grep -qF "$1"' "$dk" "$esc"
+check "a terminal gets colour by default (script(1))" \
+  bash -c 'script -qec "$0 verify --zone zone lf.signed" /dev/null | grep -qF "$1"' "$dk" "$esc"
+
 check "usage error exits 64" status_is 64 "$dk" verify --no-such-option
 check "no subcommand is a usage error" status_is 64 "$dk"
 check "--help exits 0" status_is 0 "$dk" sign --help

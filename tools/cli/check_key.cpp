@@ -1,15 +1,9 @@
 // dkimkit check-key: is the key record published for DOMAIN and SELECTOR right?
-#include <unistd.h>
-
-#include <iostream>
-#include <memory>
-
-#include <nlohmann/json.hpp>
-
 #include <dkimkit/key_record.hpp>
 #include <dkimkit/signer.hpp>
-#include <dkimkit/unbound_resolver.hpp>
-#include <dkimkit/zone_resolver.hpp>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
 
 #include "common.hpp"
 
@@ -17,10 +11,10 @@ namespace dkimkit::cli {
 namespace {
 
 struct check_args {
-  std::string domain, selector, key, zone, trust_anchor;
-  std::vector<std::string> resolvers;
-  unsigned dns_timeout_ms = 5000;
+  std::string domain, selector, key;
+  dns_args dns;
   bool json = false;
+  colour_mode colour = colour_mode::automatic;
 };
 
 enum class level { ok, info, warning, error };
@@ -32,10 +26,14 @@ struct finding {
 
 std::string_view word(level l) {
   switch (l) {
-    case level::ok: return "ok";
-    case level::info: return "info";
-    case level::warning: return "warning";
-    case level::error: return "error";
+    case level::ok:
+      return "ok";
+    case level::info:
+      return "info";
+    case level::warning:
+      return "warning";
+    case level::error:
+      return "error";
   }
   return "?";
 }
@@ -44,26 +42,9 @@ std::string_view word(level l) {
 constexpr int kGood = 0, kWarnings = 1, kBad = 2, kTemporary = 75;
 
 int run_check(const check_args& a) {
-  std::unique_ptr<txt_resolver> dns;
-  if (!a.zone.empty()) {
-    auto z = zone_resolver::load_file(a.zone);
-    if (!z) {
-      complain(z.error().detail);
-      return z.error().code == errc::io_error ? exit_noinput : exit_data;
-    }
-    dns = std::make_unique<zone_resolver>(std::move(*z));
-  } else {
-    unbound_options o;
-    o.servers = a.resolvers;
-    o.trust_anchor_file = a.trust_anchor;
-    o.timeout = std::chrono::milliseconds(a.dns_timeout_ms);
-    auto u = unbound_resolver::create(std::move(o));
-    if (!u) {
-      complain(u.error().message());
-      return exit_usage;
-    }
-    dns = std::move(*u);
-  }
+  int status = exit_ok;
+  std::unique_ptr<txt_resolver> dns = make_resolver(a.dns, status);
+  if (!dns) return status;
   std::optional<private_key> priv;
   if (!a.key.empty()) {
     auto k = private_key::load_file(a.key);
@@ -90,7 +71,8 @@ int run_check(const check_args& a) {
       add(level::error, "could not fetch " + name + ": " + ans.detail + " (try again)");
       break;
     case dns_status::nxdomain:
-      add(level::error, name + " does not exist (NXDOMAIN): nothing is published for this selector");
+      add(level::error,
+          name + " does not exist (NXDOMAIN): nothing is published for this selector");
       break;
     case dns_status::nodata:
       add(level::error, name + " exists but has no TXT record");
@@ -101,20 +83,21 @@ int run_check(const check_args& a) {
         if (looks_like_key_record(r))
           keys.push_back(&r);
         else
-          add(level::info, "ignored a TXT record that is not a DKIM key: \"" + r.substr(0, 40) + "\"");
+          add(level::info,
+              "ignored a TXT record that is not a DKIM key: \"" + r.substr(0, 40) + "\"");
       }
       if (keys.empty()) {
         add(level::error, name + " has TXT records but none is a DKIM key record");
       } else if (keys.size() > 1) {
         add(level::error, std::to_string(keys.size()) +
-                              " DKIM key records at the name: verifiers refuse ambiguous keys "
-                              "(RFC 6376 §3.6.2.2); keep one");
+                              " DKIM key records at the name: verifiers refuse ambiguous keys (RFC "
+                              "6376 §3.6.2.2); keep one");
       } else {
         const std::string& txt = *keys[0];
         if (txt.size() > 255)
           add(level::info, "the record is " + std::to_string(txt.size()) +
-                               " bytes: it must be published as several quoted strings of at "
-                               "most 255 bytes each (they are joined)");
+                               " bytes: it must be published as several quoted strings of at most "
+                               "255 bytes each (they are joined)");
         auto parsed = parse_key_record(txt);
         if (!parsed) {
           add(level::error, "the record is not usable: " + parsed.error().message());
@@ -141,25 +124,29 @@ int run_check(const check_args& a) {
       add(level::ok, "RSA key of " + std::to_string(bits) + " bits");
     }
     if (k.testing)
-      add(level::warning, "t=y: the domain says it is testing DKIM; verifiers may ignore failures "
-                          "— remove the flag once signing works");
+      add(level::warning,
+          "t=y: the domain says it is testing DKIM; verifiers may ignore failures — remove the "
+          "flag once signing works");
     if (k.strict) add(level::info, "t=s: i= must be exactly d=, not a subdomain");
     if (!k.hashes.empty()) {
       bool sha256 = false;
       for (auto h : k.hashes) sha256 = sha256 || h == hash_algorithm::sha256;
       if (!sha256)
-        add(level::error, "h= allows only sha1: rsa-sha256 signatures will fail and rsa-sha1 is "
-                          "refused (RFC 8301)");
+        add(level::error,
+            "h= allows only sha1: rsa-sha256 signatures will fail and rsa-sha1 is refused (RFC "
+            "8301)");
     }
     if (priv) {
-      // Compare the public keys themselves (the DER in DNS may be SPKI or PKCS#1).
+      // Compare the public keys themselves (the DER in DNS may be SPKI or
+      // PKCS#1).
       auto mine = parse_key_record(priv->public_record());
       bool same = mine && mine->key->same_as(*k.key);
       if (same)
         add(level::ok, "the private key " + a.key + " matches the published key");
       else
-        add(level::error, "the private key " + a.key + " does NOT match the published key: "
-                          "signatures made with it will fail");
+        add(level::error,
+            "the private key " + a.key +
+                " does NOT match the published key: signatures made with it will fail");
     }
   }
 
@@ -168,23 +155,29 @@ int run_check(const check_args& a) {
     error = error || f.lvl == level::error;
     warning = warning || f.lvl == level::warning;
   }
-  std::string verdict = temporary ? "temperror" : error ? "bad" : warning ? "good, with warnings" : "good";
+  std::string verdict = temporary ? "temperror"
+                        : error   ? "bad"
+                        : warning ? "good, with warnings"
+                                  : "good";
   int rc = temporary ? kTemporary : error ? kBad : warning ? kWarnings : kGood;
   if (a.json) {
-    nlohmann::json j = {{"name", name}, {"verdict", verdict}, {"findings", nlohmann::json::array()}};
-    for (const auto& f : found) j["findings"].push_back({{"level", word(f.lvl)}, {"message", f.text}});
+    nlohmann::json j = {
+        {"name", name}, {"verdict", verdict}, {"findings", nlohmann::json::array()}};
+    for (const auto& f : found)
+      j["findings"].push_back({{"level", word(f.lvl)}, {"message", f.text}});
     if (rec) {
       j["key_type"] = to_string(rec->type);
       j["key_bits"] = rec->key->bits();
     }
     std::cout << j.dump() << "\n";
   } else {
-    bool colour = isatty(1) != 0;
+    const bool colour = use_colour(a.colour);
     auto paint = [&](level l, std::string_view s) {
-      if (!colour) return std::string(s);
-      const char* c = l == level::ok ? "\033[32m" : l == level::warning ? "\033[33m"
-                    : l == level::error ? "\033[31m" : "\033[2m";
-      return std::string(c) + std::string(s) + "\033[0m";
+      tone t = l == level::ok        ? tone::good
+               : l == level::warning ? tone::warn
+               : l == level::error   ? tone::bad
+                                     : tone::dim;
+      return cli::paint(colour, t, s);
     };
     std::cout << name << "\n";
     for (const auto& f : found) {
@@ -207,17 +200,13 @@ void add_check_key_command(CLI::App& app, int& status) {
   cmd->add_option("-d,--domain", args->domain, "signing domain")->required();
   cmd->add_option("-s,--selector", args->selector, "selector")->required();
   cmd->add_option("-k,--key", args->key, "private key: check that it matches the published key");
-  cmd->add_option("--resolver", args->resolvers, "DNS server, IP or IP@PORT; repeatable")
-      ->allow_extra_args(false);
-  cmd->add_option("--dns-timeout", args->dns_timeout_ms, "milliseconds for the lookup")
-      ->capture_default_str();
-  cmd->add_option("--trust-anchor", args->trust_anchor, "validate the answer with DNSSEC");
-  cmd->add_option("--zone", args->zone, "read the record from a zone file instead of DNS");
+  add_dns_options(*cmd, args->dns);
   cmd->add_flag("--json", args->json, "one JSON object: name, verdict, findings, key");
+  add_colour_option(*cmd, args->colour);
   cmd->footer(
-      "Exit status: 0 good; 1 good, with warnings (t=y, RSA under 2048 bits); 2 bad (no record,\n"
-      "unusable record, RSA under 1024 bits, several key records, private key does not match);\n"
-      "75 the record could not be fetched (try again); 64-66 as for the other commands.");
+      "Exit status: 0 good; 1 good, with warnings (t=y, RSA under 2048 bits); 2 bad (no "
+      "record,\nunusable record, RSA under 1024 bits, several key records, private key does not "
+      "match);\n75 the record could not be fetched (try again); 64-66 as for the other commands.");
   cmd->callback([args, &status] { status = run_check(*args); });
 }
 

@@ -1,10 +1,17 @@
 #include "common.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdlib>
+#include <ctime>
 #include <cstring>
+#include <dkimkit/unbound_resolver.hpp>
+#include <dkimkit/zone_resolver.hpp>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <sstream>
 
 namespace dkimkit::cli {
@@ -71,6 +78,117 @@ std::string with_line_endings(std::string_view crlf_text, bool crlf) {
     out += crlf_text[i];
   }
   return out;
+}
+
+void add_dns_options(CLI::App& cmd, dns_args& a) {
+  cmd.add_option("--zone", a.zone,
+                 "read key records from this RFC 1035 zone file instead of DNS (offline)");
+  cmd.add_option("--resolver", a.resolvers,
+                 "DNS server to ask, IP or IP@PORT; repeatable (default: /etc/resolv.conf)")
+      ->allow_extra_args(false);
+  cmd.add_option("--dns-timeout", a.dns_timeout_ms,
+                 "milliseconds one key lookup may take before it is a temperror")
+      ->capture_default_str();
+  cmd.add_option("--trust-anchor", a.trust_anchor,
+                 "DNSSEC trust anchors (DS or DNSKEY records); validates every key lookup");
+}
+
+std::unique_ptr<txt_resolver> make_resolver(const dns_args& a, int& status) {
+  if (!a.zone.empty()) {
+    if (!a.resolvers.empty() || !a.trust_anchor.empty()) {
+      complain("--zone reads keys from a file; it does not go with --resolver or --trust-anchor");
+      status = exit_usage;
+      return nullptr;
+    }
+    auto z = zone_resolver::load_file(a.zone);
+    if (!z) {
+      complain(z.error().detail.empty() ? z.error().message() : z.error().detail);
+      status = z.error().code == errc::io_error ? exit_noinput : exit_data;
+      return nullptr;
+    }
+    return std::make_unique<zone_resolver>(std::move(*z));
+  }
+  unbound_options o;
+  o.servers = a.resolvers;
+  o.trust_anchor_file = a.trust_anchor;
+  o.timeout = std::chrono::milliseconds(a.dns_timeout_ms);
+  auto dns = unbound_resolver::create(std::move(o));
+  if (!dns) {
+    complain(dns.error().message());
+    status = exit_usage;
+    return nullptr;
+  }
+  return std::move(*dns);
+}
+
+void add_verify_settings(CLI::App& cmd, verify_settings& a) {
+  cmd.add_flag("--allow-sha1", a.allow_sha1, "accept rsa-sha1 (refused by RFC 8301)");
+  cmd.add_flag("--allow-partial-body", a.allow_partial_body,
+               "accept l= that leaves part of the body unsigned");
+  cmd.add_option("--min-rsa-bits", a.min_rsa_bits, "smallest RSA key accepted")
+      ->capture_default_str();
+  cmd.add_option("--max-signatures", a.max_signatures,
+                 "signatures evaluated per message; the rest get policy")
+      ->capture_default_str();
+  cmd.add_option("--now", a.now, "Unix time to verify at (default: the clock)");
+}
+
+verify_options to_verify_options(const verify_settings& a) {
+  verify_options o;
+  std::uint64_t now = a.now.value_or(static_cast<std::uint64_t>(std::time(nullptr)));
+  o.now = [now] { return now; };
+  o.allow_sha1 = a.allow_sha1;
+  o.allow_partial_body = a.allow_partial_body;
+  o.min_rsa_bits = a.min_rsa_bits;
+  o.max_signatures = a.max_signatures;
+  return o;
+}
+
+void add_colour_option(CLI::App& cmd, colour_mode& mode) {
+  cmd.add_option("--color", mode,
+                 "colour in human output: auto (when standard output is a terminal and NO_COLOR is "
+                 "unset), always, never")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, colour_mode>{{"auto", colour_mode::automatic},
+                                             {"always", colour_mode::always},
+                                             {"never", colour_mode::never}},
+          CLI::ignore_case))
+      ->option_text("auto|always|never");
+}
+
+bool use_colour(colour_mode mode) {
+  if (mode != colour_mode::automatic) return mode == colour_mode::always;
+  const char* no = std::getenv("NO_COLOR");
+  if (no != nullptr && *no != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string_view(term) == "dumb") return false;
+  return isatty(STDOUT_FILENO) != 0;
+}
+
+std::string paint(bool on, tone t, std::string_view text) {
+  if (!on) return std::string(text);
+  const char* c = t == tone::good   ? "\033[32m"
+                  : t == tone::warn ? "\033[33m"
+                  : t == tone::bad  ? "\033[31m"
+                                    : "\033[2m";
+  return std::string(c) + std::string(text) + "\033[0m";
+}
+
+tone tone_of(status s) {
+  switch (s) {
+    case status::pass:
+      return tone::good;
+    case status::fail:
+    case status::permerror:
+      return tone::bad;
+    case status::temperror:
+    case status::policy:
+      return tone::warn;
+    case status::neutral:
+    case status::none:
+      return tone::dim;
+  }
+  return tone::dim;
 }
 
 void complain(std::string_view message) { std::cerr << "dkimkit: " << message << "\n"; }

@@ -1,33 +1,37 @@
 // Shared pieces of the dkimkit command line.
 #pragma once
 
+#include <CLI/CLI.hpp>
+#include <dkimkit/resolver.hpp>
+#include <dkimkit/verifier.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <CLI/CLI.hpp>
+#include <vector>
 
 namespace dkimkit::cli {
 
 // Exit statuses (sysexits.h), documented in `dkimkit --help` and the README.
 enum exit_code : int {
   exit_ok = 0,
-  exit_rejected = 1,   // verify --require: a message gets a 5xx reply
-  exit_deferred = 75,  // verify --require: a message gets a 4xx reply (EX_TEMPFAIL)
-  exit_usage = 64,     // bad command line
-  exit_data = 65,      // input that cannot be used: a bad key, zone file or message
-  exit_noinput = 66,   // an input file cannot be opened or read
-  exit_software = 70,  // internal error
-  exit_cantcreat = 73, // an output file cannot be created
-  exit_ioerr = 74,     // writing failed
+  exit_rejected = 1,    // verify --require: a message gets a 5xx reply
+  exit_deferred = 75,   // verify --require: a message gets a 4xx reply (EX_TEMPFAIL)
+  exit_usage = 64,      // bad command line
+  exit_data = 65,       // input that cannot be used: a bad key, zone file or message
+  exit_noinput = 66,    // an input file cannot be opened or read
+  exit_software = 70,   // internal error
+  exit_cantcreat = 73,  // an output file cannot be created
+  exit_ioerr = 74,      // writing failed
 };
 
-// Reads a whole file ("-" is standard input). nullopt (with `why` set) when it cannot.
+// Reads a whole file ("-" is standard input). nullopt (with `why` set) when it
+// cannot.
 std::optional<std::string> read_input(const std::string& path, std::string& why);
 
-// Reads a file ("-" is standard input) in chunks, passing each to `sink`. false (with `why` set)
-// when it cannot be opened or read.
+// Reads a file ("-" is standard input) in chunks, passing each to `sink`. false
+// (with `why` set) when it cannot be opened or read.
 bool read_chunks(const std::string& path, const std::function<void(std::string_view)>& sink,
                  std::string& why);
 
@@ -36,10 +40,48 @@ bool uses_crlf(std::string_view message);
 // Turns CRLF into the given line ending.
 std::string with_line_endings(std::string_view crlf_text, bool crlf);
 
+// Where keys come from: --zone (a zone file, offline) or DNS through libunbound
+// (--resolver,
+// --dns-timeout, --trust-anchor). Shared by verify, explain and check-key.
+struct dns_args {
+  std::string zone;
+  std::vector<std::string> resolvers;
+  std::string trust_anchor;
+  unsigned dns_timeout_ms = 5000;
+};
+void add_dns_options(CLI::App& cmd, dns_args& a);
+// The resolver the options ask for; nullptr (with `status` set to an exit code,
+// and the reason printed) when it cannot be made.
+std::unique_ptr<txt_resolver> make_resolver(const dns_args& a, int& status);
+
+// The verifier's settings shared by verify and explain: local policy (RFC 8301) and the clock.
+struct verify_settings {
+  bool allow_sha1 = false;
+  bool allow_partial_body = false;
+  unsigned min_rsa_bits = 1024;
+  std::size_t max_signatures = 5;
+  std::optional<std::uint64_t> now;
+};
+void add_verify_settings(CLI::App& cmd, verify_settings& a);
+// verify_options from the flags: the resolver and key cache are left for the caller.
+verify_options to_verify_options(const verify_settings& a);
+
+// Colour in human output: --color auto (the default: only when standard output
+// is a terminal and NO_COLOR is not set), always or never. JSON output never
+// has colour.
+enum class colour_mode { automatic, always, never };
+void add_colour_option(CLI::App& cmd, colour_mode& mode);
+bool use_colour(colour_mode mode);
+enum class tone { good, warn, bad, dim };
+// `text` wrapped in the tone's ANSI colour when `on`, unchanged otherwise.
+std::string paint(bool on, tone t, std::string_view text);
+tone tone_of(status s);
+
 void add_sign_command(CLI::App& app, int& status);
 void add_verify_command(CLI::App& app, int& status);
 void add_keygen_command(CLI::App& app, int& status);
 void add_check_key_command(CLI::App& app, int& status);
+void add_explain_command(CLI::App& app, int& status);
 
 // "dkimkit: message" on stderr.
 void complain(std::string_view message);
