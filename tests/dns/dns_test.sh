@@ -182,6 +182,19 @@ human=$("$dk" check-key -d example.com -s rsa1 --resolver "$direct" -k keys/s1.p
 r=$(ck rsa1 -k keys/s1.private); [ "$r" = "2 bad" ] && echo "$human" | grep -q 'does NOT match' &&
   ok "check-key: a private key that does not match is bad (exit 2)" || bad "check-key mismatch" "$r"
 
+# --- explain against the server ------------------------------------------------------------
+ex() {  # ex MESSAGE [ARGS...]: "result|key_name|likely_cause" of its first signature
+  "$dk" explain --resolver "$direct" --json "$@" |
+    python3 -c 'import json,sys; s=json.loads(sys.stdin.readline())["signatures"][0]; print(s["result"], s["key_name"], s.get("likely_cause", "-"), sep="|")'
+}
+r=$(ex msgs/rsa1.eml); [ "$r" = "pass|rsa1._domainkey.example.com|-" ] &&
+  ok "explain: a good key through DNS passes, naming the key's DNS name" || bad "explain good" "$r"
+r=$(ex msgs/missing.eml); echo "$r" | grep -q '^permerror|missing._domainkey.example.com|no key record is published at missing._domainkey.example.com' &&
+  ok "explain: a missing key names the name to publish" || bad "explain missing" "$r"
+sed 's/s=rsa1;/s=broken;/' msgs/rsa1.eml > msgs/broken.eml
+r=$(ex msgs/broken.eml); echo "$r" | grep -q '^permerror|broken._domainkey.example.com|the key record at broken._domainkey.example.com cannot be used' &&
+  ok "explain: a malformed record points at check-key" || bad "explain broken" "$r"
+
 # --- DNSSEC -------------------------------------------------------------------------------
 dnssec_of() {  # dnssec_of MESSAGE: "result dnssec reason" of its first signature
   "$dk" verify --resolver "$direct" --trust-anchor trust-anchors --json "$1" |
