@@ -378,4 +378,13 @@ result<config> load_config(const std::string& path) {
   return c;
 }
 
+verify_options verify_options_of(const config& cfg) {
+  verify_options o;
+  o.max_signatures = cfg.max_signatures;
+  o.min_rsa_bits = cfg.min_rsa_bits;
+  o.allow_sha1 = cfg.allow_sha1;
+  o.header.max_header_bytes = cfg.max_header_bytes;
+  return o;
+}
+
 }  // namespace dkimkit::milter

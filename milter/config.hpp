@@ -70,6 +70,10 @@ struct config {
 // Reads and checks the whole file: every key file is loaded. Errors read "FILE:LINE: problem".
 [[nodiscard]] result<config> load_config(const std::string& path);
 
+// The verifier's settings (limits and local policy) from the configuration; the resolver, key
+// cache and clock are left for the caller to set.
+[[nodiscard]] verify_options verify_options_of(const config& cfg);
+
 // Whether the address (AF_INET/AF_INET6 bytes) is in one of the networks.
 [[nodiscard]] bool in_networks(const std::vector<network>& nets, int family,
                                const unsigned char* addr);

@@ -259,14 +259,10 @@ sfsistat on_eoh(SMFICTX* ctx) {
       return SMFIS_ACCEPT;
     }
     m.dir = direction::verify;
-    verify_options o;
+    verify_options o = verify_options_of(cfg);
     o.resolver = m.rt->dns.get();
     o.keys = &m.rt->keys;
     o.now = [] { return static_cast<std::uint64_t>(std::time(nullptr)); };
-    o.max_signatures = cfg.max_signatures;
-    o.min_rsa_bits = cfg.min_rsa_bits;
-    o.allow_sha1 = cfg.allow_sha1;
-    o.header.max_header_bytes = cfg.max_header_bytes;
     m.ver.emplace(o);
     for (const auto& f : m.fields) m.ver->add_header_field(f);
     if (m.header_overflow) {
