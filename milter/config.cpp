@@ -55,7 +55,7 @@ result<std::vector<std::string>> get_strings(const problems& p, const toml::node
 
 // Every key of `t` must be one of `known`: a misspelt setting is an error, not a silent default.
 result<void> only_known(const problems& p, const toml::table& t,
-                        std::initializer_list<std::string_view> known, std::string_view where) {
+                        const std::vector<std::string_view>& known, std::string_view where) {
   for (const auto& [k, v] : t) {
     bool ok = false;
     for (auto name : known) ok = ok || k.str() == name;
@@ -272,18 +272,23 @@ result<config> load_config(const std::string& path) {
   if (auto n = t.get("dns")) {
     const auto* d = n->as_table();
     if (!d) return tl::unexpected(p.at(*n, "[dns] must be a table"));
-    if (auto ok = only_known(p, *d, {"resolvers", "timeout_ms", "trust_anchor"}, "dns"); !ok)
+    if (auto ok = only_known(p, *d, {"resolvers", "timeout_ms", "message_timeout_ms", "trust_anchor"},
+                             "dns");
+        !ok)
       return tl::unexpected(ok.error());
     if (auto m = d->get("resolvers")) {
       auto list = get_strings(p, *m, "resolvers");
       if (!list) return tl::unexpected(list.error());
       c.resolvers = *list;
     }
-    if (auto m = d->get("timeout_ms")) {
-      auto v = m->value<std::int64_t>();
-      if (!v || *v < 1 || *v > 600000)
-        return tl::unexpected(p.at(*m, "timeout_ms must be between 1 and 600000"));
-      c.dns_timeout = std::chrono::milliseconds(*v);
+    for (auto [name, dest] : {std::pair{"timeout_ms", &c.dns_timeout},
+                              std::pair{"message_timeout_ms", &c.dns_message_timeout}}) {
+      if (auto m = d->get(name)) {
+        auto v = m->value<std::int64_t>();
+        if (!v || *v < 1 || *v > 600000)
+          return tl::unexpected(p.at(*m, std::string(name) + " must be between 1 and 600000"));
+        *dest = std::chrono::milliseconds(*v);
+      }
     }
     if (auto m = d->get("trust_anchor")) {
       auto v = get_string(p, *m, "trust_anchor");
@@ -294,11 +299,26 @@ result<config> load_config(const std::string& path) {
   if (auto n = t.get("limits")) {
     const auto* l = n->as_table();
     if (!l) return tl::unexpected(p.at(*n, "[limits] must be a table"));
-    if (auto ok = only_known(p, *l, {"max_signatures", "max_header_bytes", "min_rsa_bits",
-                                     "allow_sha1"}, "limits");
-        !ok)
-      return tl::unexpected(ok.error());
-    auto number = [&](std::string_view name, std::int64_t lo, std::int64_t hi) -> result<std::int64_t> {
+    // Each limit: its name, the range accepted, and where it goes.
+    struct size_limit {
+      const char* name;
+      std::int64_t lo, hi;
+      std::size_t* dest;
+    };
+    const size_limit sizes[] = {
+        {"max_signatures", 1, 100, &c.max_signatures},
+        {"max_header_bytes", 4096, 64 * 1024 * 1024, &c.max_header_bytes},
+        {"max_field_bytes", 1024, 64 * 1024 * 1024, &c.max_field_bytes},
+        {"max_fields", 16, 1000000, &c.max_fields},
+        {"max_signature_bytes", 1024, 1024 * 1024, &c.max_signature_bytes},
+        {"max_signed_headers", 8, 100000, &c.max_signed_headers},
+        {"max_key_record_bytes", 512, 65536, &c.max_key_record_bytes},
+    };
+    std::vector<std::string_view> known = {"min_rsa_bits", "max_rsa_bits", "allow_sha1"};
+    for (const auto& s : sizes) known.emplace_back(s.name);
+    if (auto ok = only_known(p, *l, known, "limits"); !ok) return tl::unexpected(ok.error());
+    auto number = [&](std::string_view name, std::int64_t lo,
+                      std::int64_t hi) -> result<std::int64_t> {
       const auto* m = l->get(name);
       auto v = m->value<std::int64_t>();
       if (!v || *v < lo || *v > hi)
@@ -306,21 +326,21 @@ result<config> load_config(const std::string& path) {
                                            std::to_string(lo) + " and " + std::to_string(hi)));
       return *v;
     };
-    if (l->get("max_signatures")) {
-      auto v = number("max_signatures", 1, 100);
+    for (const auto& s : sizes) {
+      if (!l->get(s.name)) continue;
+      auto v = number(s.name, s.lo, s.hi);
       if (!v) return tl::unexpected(v.error());
-      c.max_signatures = static_cast<std::size_t>(*v);
+      *s.dest = static_cast<std::size_t>(*v);
     }
-    if (l->get("max_header_bytes")) {
-      auto v = number("max_header_bytes", 4096, 64 * 1024 * 1024);
+    for (auto [name, dest] : {std::pair{"min_rsa_bits", &c.min_rsa_bits},
+                              std::pair{"max_rsa_bits", &c.max_rsa_bits}}) {
+      if (!l->get(name)) continue;
+      auto v = number(name, 512, 16384);
       if (!v) return tl::unexpected(v.error());
-      c.max_header_bytes = static_cast<std::size_t>(*v);
+      *dest = static_cast<unsigned>(*v);
     }
-    if (l->get("min_rsa_bits")) {
-      auto v = number("min_rsa_bits", 512, 8192);
-      if (!v) return tl::unexpected(v.error());
-      c.min_rsa_bits = static_cast<unsigned>(*v);
-    }
+    if (c.min_rsa_bits > c.max_rsa_bits)
+      return tl::unexpected(p.at(*n, "min_rsa_bits is above max_rsa_bits"));
     if (auto m = l->get("allow_sha1")) {
       auto b = m->value<bool>();
       if (!b) return tl::unexpected(p.at(*m, "allow_sha1 must be true or false"));
@@ -383,7 +403,14 @@ verify_options verify_options_of(const config& cfg) {
   o.max_signatures = cfg.max_signatures;
   o.min_rsa_bits = cfg.min_rsa_bits;
   o.allow_sha1 = cfg.allow_sha1;
+  o.dns_message_timeout = cfg.dns_message_timeout;
   o.header.max_header_bytes = cfg.max_header_bytes;
+  o.header.max_field_bytes = cfg.max_field_bytes;
+  o.header.max_fields = cfg.max_fields;
+  o.signature.max_field_bytes = cfg.max_signature_bytes;
+  o.signature.max_signed_headers = cfg.max_signed_headers;
+  o.key.max_record_bytes = cfg.max_key_record_bytes;
+  o.key.max_rsa_bits = cfg.max_rsa_bits;
   return o;
 }
 

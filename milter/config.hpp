@@ -53,12 +53,19 @@ struct config {
   std::vector<signing_key> keys;
   // DNS
   std::vector<std::string> resolvers;
-  std::chrono::milliseconds dns_timeout{5000};
+  std::chrono::milliseconds dns_timeout{5000};           // one key lookup
+  std::chrono::milliseconds dns_message_timeout{10000};  // all key lookups of a message
   std::string trust_anchor;
   // Limits and verification
   std::size_t max_signatures = 5;
   std::size_t max_header_bytes = 1024 * 1024;
+  std::size_t max_field_bytes = 256 * 1024;
+  std::size_t max_fields = 2000;
+  std::size_t max_signature_bytes = 64 * 1024;
+  std::size_t max_signed_headers = 1024;
+  std::size_t max_key_record_bytes = 8192;
   unsigned min_rsa_bits = 1024;
+  unsigned max_rsa_bits = 8192;
   bool allow_sha1 = false;
   // Policy
   action on_no_pass = action::accept;       // accept or reject (550 5.7.20)

@@ -9,6 +9,7 @@
 // (header_too_large) instead of none. Whether a signature verified is data, not an error. The resolver given in the options must outlive the verifier.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -43,6 +44,10 @@ struct verify_options {
   bool allow_sha1 = false;                 // rsa-sha1: policy unless allowed (RFC 8301)
   bool allow_partial_body = false;         // l= shorter than the body: policy unless allowed
   std::uint64_t max_clock_skew = 300;      // seconds of tolerance on t= and x=
+  // Time for all the key lookups of one message, counted from the end of its header (when they
+  // start, concurrently): a lookup still unanswered then is a temperror naming this limit. The
+  // resolver's own per-query deadline applies too. Zero: no limit beyond the resolver's.
+  std::chrono::milliseconds dns_message_timeout{10000};
   header_limits header{};
   signature_limits signature{};
   key_limits key{};

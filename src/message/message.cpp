@@ -12,7 +12,8 @@ result<std::vector<header_field>> parse_header_block(std::string_view block,
   if (block.size() > limits.max_header_bytes)
     return fail(errc::header_too_large, "header block of " + std::to_string(block.size()) +
                                             " bytes exceeds the limit of " +
-                                            std::to_string(limits.max_header_bytes));
+                                            std::to_string(limits.max_header_bytes) +
+                                            " (max_header_bytes)");
   std::vector<header_field> fields;
   std::size_t pos = 0;
   std::size_t line_no = 0;
@@ -44,7 +45,8 @@ result<std::vector<header_field>> parse_header_block(std::string_view block,
     if (raw.size() > limits.max_field_bytes)
       return fail(errc::header_too_large, "a header field of " + std::to_string(raw.size()) +
                                               " bytes exceeds the limit of " +
-                                              std::to_string(limits.max_field_bytes));
+                                              std::to_string(limits.max_field_bytes) +
+                                              " (max_field_bytes)");
     std::size_t colon = raw.find(':');
     std::size_t bad_break = raw.find("\r\n");
     if (colon == std::string_view::npos || (bad_break != std::string_view::npos && bad_break < colon))
@@ -57,7 +59,8 @@ result<std::vector<header_field>> parse_header_block(std::string_view block,
                   "line " + std::to_string(line_no) + " has an empty field name");
     if (fields.size() >= limits.max_fields)
       return fail(errc::header_too_large,
-                  "more than " + std::to_string(limits.max_fields) + " header fields");
+                  "more than " + std::to_string(limits.max_fields) +
+                      " header fields (max_fields)");
     fields.push_back(header_field{raw, name, raw.substr(colon + 1)});
   }
   return fields;

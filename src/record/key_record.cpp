@@ -25,7 +25,8 @@ result<key_record> parse_key_record(std::string_view txt, const key_limits& limi
   if (txt.size() > limits.max_record_bytes)
     return fail(errc::key_syntax, "key record of " + std::to_string(txt.size()) +
                                       " bytes exceeds the limit of " +
-                                      std::to_string(limits.max_record_bytes));
+                                      std::to_string(limits.max_record_bytes) +
+                                      " (max_key_record_bytes)");
   auto tags = detail::parse_tag_list(txt);
   if (!tags) return fail(errc::key_syntax, tags.error().detail);
   auto get = [&](std::string_view name) { return detail::find_tag(*tags, name); };
@@ -81,7 +82,7 @@ result<key_record> parse_key_record(std::string_view txt, const key_limits& limi
   if (rec.type == key_type::rsa && (*key)->bits() > limits.max_rsa_bits)
     return fail(errc::key_too_large, "RSA key of " + std::to_string((*key)->bits()) +
                                          " bits exceeds the limit of " +
-                                         std::to_string(limits.max_rsa_bits));
+                                         std::to_string(limits.max_rsa_bits) + " (max_rsa_bits)");
   rec.key = std::move(*key);
   return rec;
 }

@@ -73,7 +73,8 @@ result<signature> parse_signature(std::string_view value, const signature_limits
   if (value.size() > limits.max_field_bytes)
     return fail(errc::signature_too_large, "DKIM-Signature of " + std::to_string(value.size()) +
                                                " bytes exceeds the limit of " +
-                                               std::to_string(limits.max_field_bytes));
+                                               std::to_string(limits.max_field_bytes) +
+                                               " (max_signature_bytes)");
   auto tags = detail::parse_tag_list(value);
   if (!tags) return tl::unexpected(tags.error());
   return detail::signature_from_tags(*tags, limits);
@@ -144,7 +145,8 @@ result<signature> signature_from_tags(const std::vector<tag>& tag_list,
   if (names.size() > limits.max_signed_headers)
     return fail(errc::bad_header_list, "h= lists " + std::to_string(names.size()) +
                                            " names, more than the limit of " +
-                                           std::to_string(limits.max_signed_headers));
+                                           std::to_string(limits.max_signed_headers) +
+                                           " (max_signed_headers)");
   for (std::string_view n : names) {
     n = detail::trim_fws(n);
     if (n.empty()) return fail(errc::bad_header_list, "h= has an empty field name");

@@ -1,6 +1,8 @@
 #include <dkimkit/verifier.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <map>
 
 #include <openssl/crypto.h>
@@ -59,6 +61,7 @@ struct verifier::state {
   std::vector<pending_signature> sigs;
   std::vector<detail::body_hasher> bodies;
   std::map<std::string, std::shared_future<txt_answer>> lookups;
+  std::chrono::steady_clock::time_point lookups_started;
   std::string scratch;
 
   void feed(std::string_view piece) {
@@ -83,7 +86,7 @@ void verifier::state::start_body() {
   if (reader.overflow()) {
     message_error = error{errc::header_too_large, "the header block exceeds the limit of " +
                                                       std::to_string(opts.header.max_header_bytes) +
-                                                      " bytes"};
+                                                      " bytes (max_header_bytes)"};
   }
   if (!message_error) {
     auto parsed = parse_header_block(block, opts.header);
@@ -142,7 +145,8 @@ void verifier::state::start_body() {
 
     if (sigs.size() >= opts.max_signatures) {
       decide(p, errc::not_evaluated,
-             "more than " + std::to_string(opts.max_signatures) + " signatures in the message");
+             "more than " + std::to_string(opts.max_signatures) +
+                 " signatures in the message (max_signatures)");
       sigs.push_back(std::move(p));
       continue;
     }
@@ -187,8 +191,10 @@ void verifier::state::start_body() {
       if (idx == bodies.size()) bodies.emplace_back(s.body_canon, h, s.body_length);
       p.body = idx;
       p.key_name = s.key_name();
-      if (opts.resolver && !lookups.count(p.key_name))
+      if (opts.resolver && !lookups.count(p.key_name)) {
+        if (lookups.empty()) lookups_started = std::chrono::steady_clock::now();
         lookups.emplace(p.key_name, opts.resolver->lookup_txt_async(p.key_name));
+      }
     }
     sigs.push_back(std::move(p));
   }
@@ -222,7 +228,7 @@ void verifier::state::check_key(pending_signature& p, const result<key_record>& 
   if (k.type == key_type::rsa && k.key->bits() < opts.min_rsa_bits)
     return decide(p, errc::key_too_small, std::to_string(k.key->bits()) + "-bit RSA key, " +
                                               std::to_string(opts.min_rsa_bits) +
-                                              " needed (RFC 8301 §3.2)");
+                                              " needed (min_rsa_bits; RFC 8301 §3.2)");
   if (s.body_length && *s.body_length > body_len)
     return decide(p, errc::body_length_exceeds, "l=" + std::to_string(*s.body_length) +
                                                     " but the canonicalized body has " +
@@ -249,7 +255,17 @@ std::vector<verification> verifier::state::finish() {
       if (it == keys.end()) {
         result<key_record> rec = fail(errc::dns_temporary, "no resolver configured");
         auto lk = lookups.find(p.key_name);
-        if (lk != lookups.end()) {
+        const bool in_time =
+            lk != lookups.end() &&
+            (opts.dns_message_timeout.count() <= 0 ||
+             lk->second.wait_until(lookups_started + opts.dns_message_timeout) !=
+                 std::future_status::timeout);
+        if (lk != lookups.end() && !in_time) {
+          rec = fail(errc::dns_temporary,
+                     p.key_name + ": no answer within the DNS time for the message (" +
+                         std::to_string(opts.dns_message_timeout.count()) +
+                         " ms, dns_message_timeout)");
+        } else if (lk != lookups.end()) {
           txt_answer ans = lk->second.get();
           p.result.dnssec = ans.dnssec;
           switch (ans.status) {

@@ -85,6 +85,13 @@ check "--require DOMAIN not among the signers: 550 5.7.21" grep -q '"reply":"550
 printf 'From: a@example.net\nTo: b@example.org\nSubject: test\n\nbody\n' > other.eml
 "$dk" sign -k rsa.private -d example.com -s rsa other.eml > other.signed 2>/dev/null
 check "--require aligned with a pass not aligned to From: 550 5.7.22" grep -q '"reply":"550 5.7.22' <("$dk" verify --json --zone zone --require aligned other.signed)
+# --- limits: each a flag; reaching one gives its word and a reason naming it ----------------------
+check "--max-fields 3: permerror naming max_fields" grep -q '"result":"permerror".*max_fields' <("$dk" verify --json --zone zone --max-fields 3 lf.signed)
+check "--max-signature-bytes 100: neutral naming max_signature_bytes" grep -q '"result":"neutral".*max_signature_bytes' <("$dk" verify --json --zone zone --max-signature-bytes 100 lf.signed)
+check "--max-rsa-bits 1024 refuses the 2048-bit key: permerror naming max_rsa_bits" grep -q '"result":"permerror".*max_rsa_bits' <("$dk" verify --json --zone zone --max-rsa-bits 1024 lf.signed)
+check "--max-key-record-bytes 100: permerror naming max_key_record_bytes" grep -q '"result":"permerror".*max_key_record_bytes' <("$dk" verify --json --zone zone --max-key-record-bytes 100 lf.signed)
+check "--max-signatures 1: the second signature is not evaluated" grep -q 'max_signatures)","result":"policy"' <("$dk" verify --json --zone zone --max-signatures 1 dual.signed)
+
 # --- explain ------------------------------------------------------------------------------------
 # jq-like assertions on `dkimkit explain --json`: EXPR is a Python expression over the object `o`.
 explains() {  # explains FILE EXPR [ARGS...]

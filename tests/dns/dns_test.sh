@@ -257,6 +257,15 @@ end=$(now)
 t=$(elapsed "$start" "$end")
 echo "$r" | grep -q '"result":"temperror"' && echo "$r" | grep -q 'timeout' && lt "$t" 3 &&
   ok "a server that never answers: temperror in $t s (deadline 2 s)" || bad "black hole" "$t s: $r"
+# The per-message budget ends the wait before the per-query deadline, for all signatures at once.
+# two.eml: two signatures under two selectors, one budget for both lookups
+"$dk" sign -k keys/s2.private -d example.com -s s2 msgs/s1.eml > two.eml 2>/dev/null
+start=$(now)
+r=$("$dk" verify --resolver "127.0.0.1@$port" --dns-timeout 5000 --dns-message-timeout 1000 --json two.eml)
+end=$(now)
+t=$(elapsed "$start" "$end")
+[ "$(echo "$r" | grep -o '"result":"temperror"' | wc -l)" = 3 ] && echo "$r" | grep -q 'dns_message_timeout' && lt "$t" 2 &&
+  ok "black hole with --dns-message-timeout 1000: both signatures temperror in $t s, naming the limit" || bad "message budget" "$t s: $r"
 
 kill "$nsd_pid"
 for _ in $(seq 50); do kill -0 "$nsd_pid" 2>/dev/null || break; sleep 0.1; done

@@ -299,6 +299,29 @@ def dkimkit_to_dkimpy(report, dkimkit, workdir):
                     report.check("dkimkit->dkimpy %s tampered body fails" % alg, not bad, detail)
 
 
+def rsa8192_to_dkimpy(report, dkimkit, workdir):
+    """Hostile-inputs row 72: an 8192-bit key; b= folded to at most 78 columns; dkimpy verifies."""
+    pem = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "messages",
+                       "rsa8192.pem")
+    key = serialization.load_pem_private_key(open(pem, "rb").read(), password=None)
+    pub = key.public_key().public_bytes(serialization.Encoding.DER,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    records = {b"big._domainkey.dkimkit.example.": b"v=DKIM1; k=rsa; p=" + base64.b64encode(pub)}
+    src = os.path.join(workdir, "unsigned-plain.eml")
+    with open(src, "wb") as f:
+        f.write(MESSAGES["plain"])
+    code, signed, err = run([dkimkit, "sign", "-k", pem, "-d", "dkimkit.example", "-s", "big", src])
+    if code != 0:
+        report.check("8192-bit RSA signatures verify under dkimpy", False, err)
+        return
+    ok, detail = dkimpy_verify_all(signed, records)
+    report.check("8192-bit RSA signatures verify under dkimpy", ok, detail)
+    field = signed.split(b"\r\nFrom:")[0]
+    longest = max(len(line) for line in field.split(b"\r\n"))
+    report.check("8192-bit RSA: the DKIM-Signature is folded to at most 78 columns", longest <= 78,
+                 "longest line: %d" % longest)
+
+
 # --- dkimpy signs, dkimkit verifies -------------------------------------------------------------
 
 def dkimpy_keys():
@@ -396,6 +419,7 @@ def main():
     else:
         rfc8463_fixture(report, dkimkit)
         dkimkit_to_dkimpy(report, dkimkit, workdir)
+        rsa8192_to_dkimpy(report, dkimkit, workdir)
         dkimpy_to_dkimkit(report, dkimkit, workdir)
     print("%d passed, %d failed" % (report.passed, report.failed))
     return 0 if report.failed == 0 and report.passed > 0 else 1

@@ -132,3 +132,71 @@ TEST(milter_config, shipped_example_is_valid_but_for_its_key_paths) {
 
 }  // namespace
 }  // namespace dkimkit::milter
+
+namespace dkimkit::milter {
+namespace {
+
+// Every limit of README "Limits" is a setting that reaches the verifier; bad values name the line.
+TEST(milter_config, limits_reach_the_verifier) {
+  temp_dir d;
+  auto c = load_config(d.write("c.toml", R"(
+authserv_id = "mx.test"
+mode = "verify"
+[dns]
+timeout_ms = 1500
+message_timeout_ms = 2500
+[limits]
+max_signatures = 7
+max_header_bytes = 500000
+max_field_bytes = 100000
+max_fields = 300
+max_signature_bytes = 20000
+max_signed_headers = 64
+max_key_record_bytes = 4096
+min_rsa_bits = 2048
+max_rsa_bits = 4096
+)"));
+  ASSERT_TRUE(c) << c.error().detail;
+  verify_options o = verify_options_of(*c);
+  EXPECT_EQ(o.max_signatures, 7u);
+  EXPECT_EQ(o.header.max_header_bytes, 500000u);
+  EXPECT_EQ(o.header.max_field_bytes, 100000u);
+  EXPECT_EQ(o.header.max_fields, 300u);
+  EXPECT_EQ(o.signature.max_field_bytes, 20000u);
+  EXPECT_EQ(o.signature.max_signed_headers, 64u);
+  EXPECT_EQ(o.key.max_record_bytes, 4096u);
+  EXPECT_EQ(o.min_rsa_bits, 2048u);
+  EXPECT_EQ(o.key.max_rsa_bits, 4096u);
+  EXPECT_EQ(o.dns_message_timeout.count(), 2500);
+  EXPECT_EQ(c->dns_timeout.count(), 1500);
+
+  // The defaults are the library's.
+  auto dflt = load_config(d.write("d.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n"));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  verify_options lib;
+  verify_options got = verify_options_of(*dflt);
+  EXPECT_EQ(got.max_signatures, lib.max_signatures);
+  EXPECT_EQ(got.header.max_header_bytes, lib.header.max_header_bytes);
+  EXPECT_EQ(got.header.max_field_bytes, lib.header.max_field_bytes);
+  EXPECT_EQ(got.header.max_fields, lib.header.max_fields);
+  EXPECT_EQ(got.signature.max_field_bytes, lib.signature.max_field_bytes);
+  EXPECT_EQ(got.signature.max_signed_headers, lib.signature.max_signed_headers);
+  EXPECT_EQ(got.key.max_record_bytes, lib.key.max_record_bytes);
+  EXPECT_EQ(got.key.max_rsa_bits, lib.key.max_rsa_bits);
+  EXPECT_EQ(got.min_rsa_bits, lib.min_rsa_bits);
+  EXPECT_EQ(got.dns_message_timeout, lib.dns_message_timeout);
+
+  auto bad = load_config(d.write("b.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmax_fields = 3\n"));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().detail.find("b.toml:4"), std::string::npos) << bad.error().detail;
+  EXPECT_NE(bad.error().detail.find("max_fields"), std::string::npos) << bad.error().detail;
+  auto crossed = load_config(
+      d.write("x.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmin_rsa_bits = 4096\nmax_rsa_bits = 2048\n"));
+  ASSERT_FALSE(crossed);
+  EXPECT_NE(crossed.error().detail.find("min_rsa_bits is above max_rsa_bits"), std::string::npos);
+  auto unknown = load_config(d.write("u.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmax_bogus = 1\n"));
+  ASSERT_FALSE(unknown);
+}
+
+}  // namespace
+}  // namespace dkimkit::milter

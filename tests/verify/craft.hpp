@@ -27,6 +27,8 @@ namespace dkimkit::test {
 struct craft {
   algorithm algo = algorithm::ed25519_sha256;  // the hash and the key operation
   std::optional<std::string> a;                // a= as written; default to_string(algo)
+  std::optional<std::string> c;                // c= as written ("" leaves the tag out); default
+                                               // from header/body, which the hashes use
   canonicalization header = canonicalization::relaxed;
   canonicalization body = canonicalization::relaxed;
   std::string d = "example.com";
@@ -52,9 +54,11 @@ inline std::string craft_field(std::string_view message, const private_key& key,
   body.update(view->body, scratch);
   body.finish(scratch);
 
-  std::string value = " v=1; a=" + c.a.value_or(std::string(to_string(c.algo))) +
-                      "; c=" + std::string(to_string(c.header)) + "/" +
-                      std::string(to_string(c.body)) + "; d=" + c.d + "; s=" + c.s + ";";
+  const std::string c_tag =
+      c.c ? (c.c->empty() ? std::string() : " c=" + *c.c + ";")
+          : " c=" + std::string(to_string(c.header)) + "/" + std::string(to_string(c.body)) + ";";
+  std::string value = " v=1; a=" + c.a.value_or(std::string(to_string(c.algo))) + ";" + c_tag +
+                      " d=" + c.d + "; s=" + c.s + ";";
   if (c.i) value += " i=" + *c.i + ";";
   if (c.t) value += " t=" + std::to_string(*c.t) + ";";
   if (c.x) value += " x=" + std::to_string(*c.x) + ";";

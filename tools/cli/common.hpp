@@ -56,11 +56,10 @@ std::unique_ptr<txt_resolver> make_resolver(const dns_args& a, int& status);
 
 // The verifier's settings shared by verify and explain: local policy (RFC 8301) and the clock.
 struct verify_settings {
-  bool allow_sha1 = false;
-  bool allow_partial_body = false;
-  unsigned min_rsa_bits = 1024;
-  std::size_t max_signatures = 5;
+  verify_options opts;  // the flags write into it; the library's defaults otherwise
   std::optional<std::uint64_t> now;
+  unsigned dns_message_timeout_ms =
+      static_cast<unsigned>(verify_options{}.dns_message_timeout.count());
 };
 void add_verify_settings(CLI::App& cmd, verify_settings& a);
 // verify_options from the flags: the resolver and key cache are left for the caller.

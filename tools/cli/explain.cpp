@@ -170,9 +170,10 @@ struct advice {
 advice advice_for(const verification& v, const std::string& key_name, std::size_t max_sigs) {
   std::string ck = "dkimkit check-key -d " + v.sdid + " -s " + v.selector;
   if (v.status == status::neutral && v.code != errc::unsupported_algorithm)
-    return {"the DKIM-Signature field is malformed, so it cannot be checked: a bug in the signing "
-            "software, or a relay that damaged the field",
-            "the raw field in the message as received, and the signer's software and version"};
+    return {
+        "the DKIM-Signature field is malformed, so it cannot be checked: a bug in the signing "
+        "software, or a relay that damaged the field",
+        "the raw field in the message as received, and the signer's software and version"};
   switch (v.code) {
     case errc::ok:
       if (v.status == status::none)
@@ -634,13 +635,13 @@ int run_explain(const explain_args& a) {
         used[r] = true;
         break;
       }
-    sigs.push_back(
-        explain_signature(fields[i], match, fields, body, from_domain, now, a.check.max_signatures));
+    sigs.push_back(explain_signature(fields[i], match, fields, body, from_domain, now,
+                                     a.check.opts.max_signatures));
   }
   // A result with no field of its own: the header could not be read far enough.
   for (std::size_t r = 0; r < results.size(); ++r)
     if (!used[r]) {
-      advice adv = advice_for(results[r], "", a.check.max_signatures);
+      advice adv = advice_for(results[r], "", a.check.opts.max_signatures);
       sigs.push_back({{"tags", nlohmann::json::array()},
                       {"result", to_string(results[r].status)},
                       {"reason", results[r].reason},
