@@ -1,36 +1,28 @@
 #include "filter.hpp"
 
 #include <arpa/inet.h>
+#include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <syslog.h>
 
-#include <chrono>
-#include <cstring>
-#include <ctime>
-#include <iostream>
-#include <mutex>
-#include <optional>
-
-#include <libmilter/mfapi.h>
-
-#include <dkimkit/auth_results.hpp>
 #include <dkimkit/key_record.hpp>
-#include <dkimkit/policy.hpp>
-#include <dkimkit/signer.hpp>
 #include <dkimkit/unbound_resolver.hpp>
-#include <dkimkit/verifier.hpp>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string_view>
+
+#include "session.hpp"
 
 namespace dkimkit::milter {
 namespace {
 
-using steady = std::chrono::steady_clock;
-
-// What a message needs of the configuration; replaced as a whole on reload.
-struct runtime {
-  std::shared_ptr<const config> cfg;
+// What messages need of the configuration; replaced as a whole on reload. A session's messages
+// hold it (as their environment) while they last, resolver and key cache included.
+struct runtime : environment {
   std::unique_ptr<unbound_resolver> dns;  // when verifying
-  key_cache keys;
+  key_cache cache;
 };
 
 std::mutex g_mutex;
@@ -43,62 +35,47 @@ std::shared_ptr<runtime> current() {
   return g_runtime;
 }
 
-enum class direction { undecided, sign, verify, skip };
+session* session_of(SMFICTX* ctx) { return static_cast<session*>(smfi_getpriv(ctx)); }
 
-struct message {
-  std::shared_ptr<runtime> rt;
-  std::string queue_id = "-";
-  bool authenticated = false;
-  std::vector<std::string> fields;  // "Name:value" as received, value with its leading space
-  std::size_t header_bytes = 0;
-  bool header_overflow = false;
-  int ar_count = 0;                 // Authentication-Results fields seen
-  std::vector<int> forged_ar;       // their 1-based indices that claim our authserv-id
-  direction dir = direction::undecided;
-  std::optional<signer> sig;
-  std::optional<verifier> ver;
-  std::string from_domain;
-  std::string signers;  // " d=... s=..." of the keys signing, for the log line
-  steady::time_point start = steady::now();
-};
+void set_reply(SMFICTX* ctx, const decision& d) {
+  if (d.code.empty()) return;
+  std::string code = d.code, enhanced = d.enhanced, text = d.text;
+  smfi_setreply(ctx, code.data(), enhanced.data(), text.data());
+}
 
-struct connection {
-  bool internal = false;
-  std::string client = "unknown";
-  std::unique_ptr<message> msg;
-};
+sfsistat internal_error(SMFICTX* ctx, const std::string& why);
 
-connection* conn_of(SMFICTX* ctx) { return static_cast<connection*>(smfi_getpriv(ctx)); }
-
-// The authserv-id of an Authentication-Results value (RFC 8601 parser); for a field too broken
-// to parse, its first token, comments skipped, so that a malformed forgery is removed too.
-std::string authserv_id_of(std::string_view v) {
-  if (auto parsed = parse_auth_results(v)) return parsed->authserv_id;
-  std::string out;
-  int depth = 0;
-  for (char c : v) {
-    if (c == '(') ++depth;
-    else if (c == ')' && depth > 0) --depth;
-    else if (depth == 0) {
-      if (c == ';') break;
-      if (std::isspace(static_cast<unsigned char>(c))) {
-        if (!out.empty()) break;
-        continue;
-      }
-      out += c;
-    }
+// Performs what the session decided: header changes (at end of message only), the log line and
+// the reply.
+sfsistat apply(SMFICTX* ctx, const decision& d) {
+  for (int index : d.delete_auth_results)
+    smfi_chgheader(ctx, const_cast<char*>("Authentication-Results"), index, nullptr);
+  for (const auto& h : d.insert) {
+    std::string name = h.name, value = h.value;
+    if (smfi_insheader(ctx, static_cast<int>(h.index), name.data(), value.data()) != MI_SUCCESS &&
+        h.required)
+      return internal_error(ctx, "the MTA refused the " + h.name + " field");
   }
-  return out;
+  if (!d.log.empty()) log_line(d.level == log_level::error ? LOG_ERR : LOG_INFO, d.log);
+  set_reply(ctx, d);
+  switch (d.reply) {
+    case verdict::proceed:
+      return SMFIS_CONTINUE;
+    case verdict::accept:
+      return SMFIS_ACCEPT;
+    case verdict::tempfail:
+      return SMFIS_TEMPFAIL;
+    case verdict::reject:
+      return SMFIS_REJECT;
+  }
+  return SMFIS_CONTINUE;
 }
 
-void log_message(const message& m, const std::string& what) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - m.start).count();
-  log_line(LOG_INFO, m.queue_id + ": " + what + " ms=" + std::to_string(ms));
-}
-
-// The action configured for an internal error, with a reply that says so.
-sfsistat internal_error(SMFICTX* ctx, const runtime* rt, const std::string& why) {
-  log_line(LOG_ERR, std::string("internal error: ") + why);
+// The reply to an error outside the session (or with no session): on_internal_error.
+sfsistat internal_error(SMFICTX* ctx, const std::string& why) {
+  if (auto* s = session_of(ctx)) return apply(ctx, s->internal_error(why));
+  log_line(LOG_ERR, "internal error: " + why);
+  auto rt = current();
   if (!rt || rt->cfg->on_internal_error == action::tempfail) {
     smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.3.0"),
                   const_cast<char*>("DKIM filter error, try again later"));
@@ -113,59 +90,31 @@ sfsistat guarded(SMFICTX* ctx, F&& f) {
   try {
     return f();
   } catch (const std::exception& e) {
-    auto* c = conn_of(ctx);
-    const runtime* rt = c && c->msg ? c->msg->rt.get() : current().get();
-    return internal_error(ctx, rt, e.what());
+    return internal_error(ctx, e.what());
   } catch (...) {
-    return internal_error(ctx, current().get(), "unknown exception");
+    return internal_error(ctx, "unknown exception");
   }
 }
 
-// The keys that sign mail from `domain`: those of the domain itself, else of its nearest parent.
-std::vector<const signing_key*> keys_for(const config& cfg, const std::string& domain) {
-  std::vector<const signing_key*> best;
-  std::size_t best_len = 0;
-  for (const auto& k : cfg.keys) {
-    bool match = domain == k.domain ||
-                 (domain.size() > k.domain.size() &&
-                  domain.compare(domain.size() - k.domain.size(), k.domain.size(), k.domain) == 0 &&
-                  domain[domain.size() - k.domain.size() - 1] == '.');
-    if (!match) continue;
-    if (k.domain.size() > best_len) {
-      best.clear();
-      best_len = k.domain.size();
-    }
-    if (k.domain.size() == best_len) best.push_back(&k);
-  }
-  return best;
+// The queue id, when the MTA has told it (Postfix: at MAIL FROM, or later).
+void learn_queue_id(SMFICTX* ctx, session& s) {
+  if (s.has_queue_id()) return;
+  if (const char* q = smfi_getsymval(ctx, const_cast<char*>("i")); q && *q) s.set_queue_id(q);
 }
 
-// Milter header values are folded with LF; the library folds with CRLF.
-std::string lf_folded(std::string_view field, std::size_t name_len) {
-  std::string out;
-  for (std::size_t i = name_len + 1; i < field.size(); ++i) {
-    if (field[i] == '\r' && i + 1 < field.size() && field[i + 1] == '\n') continue;
-    out += field[i];
-  }
-  return out;
-}
-
-sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* addr) {
+sfsistat on_connect(SMFICTX* ctx, char*, _SOCK_ADDR* addr) {
   return guarded(ctx, [&] {
-    auto c = std::make_unique<connection>();
     auto rt = current();
-    if (addr && rt) {
-      if (addr->sa_family == AF_INET) {
-        const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-        c->internal = in_networks(rt->cfg->internal_networks, AF_INET,
-                                  reinterpret_cast<const unsigned char*>(&in->sin_addr));
-      } else if (addr->sa_family == AF_INET6) {
-        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
-        c->internal = in_networks(rt->cfg->internal_networks, AF_INET6, in6->sin6_addr.s6_addr);
-      }
+    if (!rt) return SMFIS_CONTINUE;
+    auto s = std::make_unique<session>(rt, system_clock());
+    if (addr && addr->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+      s->connect(AF_INET, reinterpret_cast<const unsigned char*>(&in->sin_addr));
+    } else if (addr && addr->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
+      s->connect(AF_INET6, in6->sin6_addr.s6_addr);
     }
-    if (hostname) c->client = hostname;
-    smfi_setpriv(ctx, c.release());
+    smfi_setpriv(ctx, s.release());
     g_connections.fetch_add(1);
     return SMFIS_CONTINUE;
   });
@@ -173,208 +122,54 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* addr) {
 
 sfsistat on_envfrom(SMFICTX* ctx, char**) {
   return guarded(ctx, [&] {
-    auto* c = conn_of(ctx);
-    if (!c) return SMFIS_CONTINUE;
-    c->msg = std::make_unique<message>();
-    c->msg->rt = current();
-    if (const char* q = smfi_getsymval(ctx, const_cast<char*>("i")); q && *q) c->msg->queue_id = q;
-    if (const char* a = smfi_getsymval(ctx, const_cast<char*>("{auth_authen}")); a && *a)
-      c->msg->authenticated = true;
+    auto* s = session_of(ctx);
+    if (!s) return SMFIS_CONTINUE;
+    const char* a = smfi_getsymval(ctx, const_cast<char*>("{auth_authen}"));
+    s->start_message(a && *a, current());
+    learn_queue_id(ctx, *s);
     return SMFIS_CONTINUE;
   });
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
   return guarded(ctx, [&] {
-    auto* c = conn_of(ctx);
-    if (!c || !c->msg) return SMFIS_CONTINUE;
-    message& m = *c->msg;
-    std::string_view n(name), v(value ? value : "");
-    if (iequals(n, "Authentication-Results")) {
-      ++m.ar_count;
-      if (iequals(authserv_id_of(v), m.rt->cfg->authserv_id)) m.forged_ar.push_back(m.ar_count);
-    }
-    if (m.queue_id == "-")
-      if (const char* q = smfi_getsymval(ctx, const_cast<char*>("i")); q && *q) m.queue_id = q;
-    m.header_bytes += n.size() + v.size() + 3;
-    if (m.header_bytes > m.rt->cfg->max_header_bytes) {
-      m.header_overflow = true;
-      return SMFIS_CONTINUE;
-    }
-    std::string field;
-    field.reserve(n.size() + 1 + v.size());
-    field.append(n).append(":").append(v);
-    m.fields.push_back(std::move(field));
-    return SMFIS_CONTINUE;
+    auto* s = session_of(ctx);
+    if (!s) return SMFIS_CONTINUE;
+    learn_queue_id(ctx, *s);
+    return apply(ctx, s->header(name ? name : "", value ? value : ""));
   });
 }
 
 sfsistat on_eoh(SMFICTX* ctx) {
   return guarded(ctx, [&] {
-    auto* c = conn_of(ctx);
-    if (!c || !c->msg) return SMFIS_CONTINUE;
-    message& m = *c->msg;
-    const config& cfg = *m.rt->cfg;
-    int froms = 0;
-    for (const auto& f : m.fields)
-      if (f.size() > 5 && iequals(std::string_view(f).substr(0, 5), "From:")) {
-        if (froms++ == 0) m.from_domain = from_domain_of(std::string_view(f).substr(5));
-      }
-    bool may_sign = cfg.mode != mode::verify &&
-                    (c->internal || (m.authenticated && cfg.sign_authenticated));
-    std::vector<const signing_key*> keys;
-    if (may_sign && !m.from_domain.empty()) keys = keys_for(cfg, m.from_domain);
-    if (may_sign && !keys.empty()) {
-      m.dir = direction::sign;
-      if (m.header_overflow) return internal_error(ctx, m.rt.get(), "header too large to sign");
-      std::vector<sign_options> opts;
-      for (const auto* k : keys) {
-        m.signers += " d=" + k->domain + " s=" + k->selector;
-        sign_options o;
-        o.sdid = k->domain;
-        o.selector = k->selector;
-        o.key = k->key;
-        o.algo = k->algo;
-        o.header_canon = cfg.header_canon;
-        o.body_canon = cfg.body_canon;
-        o.headers = cfg.headers;
-        o.expire_after = cfg.expire_after;
-        opts.push_back(std::move(o));
-      }
-      header_limits limits;
-      limits.max_header_bytes = cfg.max_header_bytes;
-      auto s = signer::create(std::move(opts), static_cast<std::uint64_t>(std::time(nullptr)),
-                              limits);
-      if (!s) return internal_error(ctx, m.rt.get(), s.error().message());
-      m.sig.emplace(std::move(*s));
-      for (const auto& f : m.fields) m.sig->add_header_field(f);
-      m.sig->end_of_header();
-      return SMFIS_CONTINUE;
-    }
-    if (cfg.mode == mode::sign) {
-      m.dir = direction::skip;
-      log_message(m, "dir=none (not ours to sign: " +
-                         (m.from_domain.empty() ? std::string("no From domain") : m.from_domain) +
-                         (c->internal || m.authenticated ? "" : ", external client") + ")");
-      return SMFIS_ACCEPT;
-    }
-    m.dir = direction::verify;
-    verify_options o = verify_options_of(cfg);
-    o.resolver = m.rt->dns.get();
-    o.keys = &m.rt->keys;
-    o.now = [] { return static_cast<std::uint64_t>(std::time(nullptr)); };
-    m.ver.emplace(o);
-    for (const auto& f : m.fields) m.ver->add_header_field(f);
-    if (m.header_overflow) {
-      // Past the limit: make the verifier see a header block that is too large.
-      m.ver->add_header_field(std::string("X-Dkimkit-Overflow: ") +
-                              std::string(cfg.max_header_bytes, 'x'));
-    }
-    m.ver->end_of_header();  // key lookups start now, while the body arrives
-    return SMFIS_CONTINUE;
+    auto* s = session_of(ctx);
+    return s ? apply(ctx, s->end_of_header()) : SMFIS_CONTINUE;
   });
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) {
   return guarded(ctx, [&] {
-    auto* c = conn_of(ctx);
-    if (!c || !c->msg) return SMFIS_CONTINUE;
-    std::string_view chunk(reinterpret_cast<const char*>(data), len);
-    if (c->msg->sig) c->msg->sig->add_body(chunk);
-    if (c->msg->ver) c->msg->ver->add_body(chunk);
-    return SMFIS_CONTINUE;
+    auto* s = session_of(ctx);
+    if (!s) return SMFIS_CONTINUE;
+    return apply(ctx, s->body(std::string_view(reinterpret_cast<const char*>(data), len)));
   });
-}
-
-sfsistat finish_sign(SMFICTX* ctx, message& m) {
-  auto fields = m.sig->finish();
-  if (!fields) return internal_error(ctx, m.rt.get(), "signing failed: " + fields.error().message());
-  std::string what = "dir=sign";
-  // Inserted at the top one after the other, the last inserted ends up first: go backwards.
-  for (std::size_t i = fields->size(); i-- > 0;) {
-    std::string value = lf_folded((*fields)[i], sizeof("DKIM-Signature") - 1);
-    if (smfi_insheader(ctx, 0, const_cast<char*>("DKIM-Signature"), value.data()) != MI_SUCCESS)
-      return internal_error(ctx, m.rt.get(), "the MTA refused the DKIM-Signature field");
-  }
-  log_message(m, what + m.signers + " result=signed");
-  return SMFIS_CONTINUE;
-}
-
-sfsistat finish_verify(SMFICTX* ctx, message& m) {
-  const config& cfg = *m.rt->cfg;
-  std::vector<verification> results = m.ver->finish();
-  // Forged Authentication-Results claiming our authserv-id go (RFC 8601 §5), highest index first
-  // so that the indices of the others do not move.
-  for (auto it = m.forged_ar.rbegin(); it != m.forged_ar.rend(); ++it)
-    smfi_chgheader(ctx, const_cast<char*>("Authentication-Results"), *it, nullptr);
-  std::string field = format_auth_results(cfg.authserv_id, results);
-  std::string value = lf_folded(field, sizeof("Authentication-Results") - 1);
-  smfi_insheader(ctx, 0, const_cast<char*>("Authentication-Results"), value.data());
-
-  status best = overall(results);
-  std::string what = "dir=verify result=" + std::string(to_string(best));
-  for (const auto& v : results)
-    what += " [" + std::string(to_string(v.status)) + " d=" + (v.sdid.empty() ? "-" : v.sdid) +
-            " s=" + (v.selector.empty() ? "-" : v.selector) + "]";
-  if (!m.forged_ar.empty()) what += " removed_forged_ar=" + std::to_string(m.forged_ar.size());
-
-  bool any_pass = best == status::pass;
-  bool temp = false;
-  for (const auto& v : results) temp = temp || v.status == status::temperror;
-  if (!any_pass && temp && cfg.on_dns_error == action::tempfail) {
-    log_message(m, what + " action=tempfail");
-    smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.7.5"),
-                  const_cast<char*>("DKIM key could not be fetched, try again later"));
-    return SMFIS_TEMPFAIL;
-  }
-  if (!any_pass && cfg.on_no_pass == action::reject) {
-    log_message(m, what + " action=reject");
-    smfi_setreply(ctx, const_cast<char*>("550"), const_cast<char*>("5.7.20"),
-                  const_cast<char*>("No passing DKIM signature found"));
-    return SMFIS_REJECT;
-  }
-  for (const auto& r : cfg.requirements) {
-    if (m.from_domain != r.from_domain) continue;
-    bool met = false;
-    for (const auto& v : results) met = met || (v.status == status::pass && v.sdid == r.sdid);
-    if (met) continue;
-    bool author = r.sdid == r.from_domain;
-    log_message(m, what + " action=reject requirement=" + r.from_domain + ":" + r.sdid);
-    smfi_setreply(ctx, const_cast<char*>("550"),
-                  const_cast<char*>(author ? "5.7.22" : "5.7.21"),
-                  const_cast<char*>(author ? "No valid author-matched DKIM signature found"
-                                           : "No acceptable DKIM signature found"));
-    return SMFIS_REJECT;
-  }
-  log_message(m, what);
-  return SMFIS_CONTINUE;
 }
 
 sfsistat on_eom(SMFICTX* ctx) {
   return guarded(ctx, [&] {
-    auto* c = conn_of(ctx);
-    if (!c || !c->msg) return SMFIS_CONTINUE;
-    if (c->msg->dir == direction::undecided) {  // no end-of-header event came
-      sfsistat r = on_eoh(ctx);
-      if (r != SMFIS_CONTINUE) return r;
-    }
-    std::unique_ptr<message> m = std::move(c->msg);
-    if (m->sig) return finish_sign(ctx, *m);
-    if (m->ver) return finish_verify(ctx, *m);
-    return SMFIS_CONTINUE;
+    auto* s = session_of(ctx);
+    return s ? apply(ctx, s->end_of_message()) : SMFIS_CONTINUE;
   });
 }
 
 sfsistat on_abort(SMFICTX* ctx) {
-  auto* c = conn_of(ctx);
-  if (c) c->msg.reset();
+  if (auto* s = session_of(ctx)) s->abort();
   return SMFIS_CONTINUE;
 }
 
 sfsistat on_close(SMFICTX* ctx) {
-  auto* c = conn_of(ctx);
-  if (c) {
-    delete c;
+  if (auto* s = session_of(ctx)) {
+    delete s;
     smfi_setpriv(ctx, nullptr);
     g_connections.fetch_sub(1);
   }
@@ -387,8 +182,8 @@ sfsistat on_negotiate(SMFICTX*, unsigned long f0, unsigned long f1, unsigned lon
   *pf0 = (SMFIF_ADDHDRS | SMFIF_CHGHDRS) & f0;
   // Header values exactly as sent (no space added or removed after the colon); skip what we do
   // not use.
-  unsigned long want = SMFIP_HDR_LEADSPC | SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN |
-                       SMFIP_NODATA;
+  unsigned long want =
+      SMFIP_HDR_LEADSPC | SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA;
   *pf1 = want & f1;
   *pf2 = 0;
   *pf3 = 0;
@@ -408,7 +203,9 @@ std::shared_ptr<runtime> make_runtime(std::shared_ptr<config> cfg, std::string& 
       return nullptr;
     }
     rt->dns = std::move(*dns);
+    rt->resolver = rt->dns.get();
   }
+  rt->keys = &rt->cache;
   rt->cfg = std::move(cfg);
   return rt;
 }

@@ -185,7 +185,8 @@ result<auth_results_field> parse_auth_results(std::string_view v) {
   out.authserv_id = *id;
   if (!lx.at_end() && !lx.eat(';')) {
     auto ver = lx.value();
-    if (!ver || ver->find_first_not_of("0123456789") != std::string::npos || ver->size() > 6)
+    if (!ver || ver->empty() || ver->find_first_not_of("0123456789") != std::string::npos ||
+        ver->size() > 6)
       return tl::unexpected(ar_error("expected ';' or a version after the authserv-id"));
     out.version = static_cast<unsigned>(std::stoul(*ver));
     if (!lx.eat(';')) return tl::unexpected(ar_error("expected ';' after the version"));

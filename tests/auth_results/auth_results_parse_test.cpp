@@ -70,7 +70,9 @@ TEST(auth_results_parse, reads_what_format_auth_results_writes) {
 TEST(auth_results_parse, malformed_fields_are_refused) {
   for (const char* bad : {"", " ;", " mx.example.org", " mx; dkim", " mx; dkim=", " mx; (open",
                           " mx; dkim=pass header.d", " mx; dkim=pass header=x", " mx x; none",
-                          " mx; dkim=pass header.d=\"unterminated"})
+                          " mx; dkim=pass header.d=\"unterminated",
+                          // An empty quoted version once threw from std::stoul (found by fuzzing).
+                          " mx \"\" ; none", " mx \"\"; dkim=pass"})
     EXPECT_FALSE(parse_auth_results(bad)) << bad;
 }
 

@@ -1,0 +1,424 @@
+#include "session.hpp"
+
+#include <sys/socket.h>
+
+#include <cassert>
+#include <cctype>
+#include <chrono>
+#include <ctime>
+#include <dkimkit/auth_results.hpp>
+#include <dkimkit/message.hpp>
+#include <dkimkit/policy.hpp>
+#include <dkimkit/signer.hpp>
+#include <new>
+#include <optional>
+#include <utility>
+
+namespace dkimkit::milter {
+namespace {
+
+enum class direction { undecided, sign, verify, skip };
+
+// The authserv-id of an Authentication-Results value (RFC 8601 parser); for a field too broken
+// to parse, its first token, comments skipped, so that a malformed forgery is removed too.
+std::string authserv_id_of(std::string_view v) {
+  if (auto parsed = parse_auth_results(v)) return parsed->authserv_id;
+  std::string out;
+  int depth = 0;
+  for (char c : v) {
+    if (c == '(') {
+      ++depth;
+    } else if (c == ')' && depth > 0) {
+      --depth;
+    } else if (depth == 0) {
+      if (c == ';') break;
+      if (std::isspace(static_cast<unsigned char>(c))) {
+        if (!out.empty()) break;
+        continue;
+      }
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The keys that sign mail from `domain`: those of the domain itself, else of its nearest parent.
+std::vector<const signing_key*> keys_for(const config& cfg, const std::string& domain) {
+  std::vector<const signing_key*> best;
+  std::size_t best_len = 0;
+  for (const auto& k : cfg.keys) {
+    bool match = domain == k.domain ||
+                 (domain.size() > k.domain.size() &&
+                  domain.compare(domain.size() - k.domain.size(), k.domain.size(), k.domain) == 0 &&
+                  domain[domain.size() - k.domain.size() - 1] == '.');
+    if (!match) continue;
+    if (k.domain.size() > best_len) {
+      best.clear();
+      best_len = k.domain.size();
+    }
+    if (k.domain.size() == best_len) best.push_back(&k);
+  }
+  return best;
+}
+
+// Milter header values are folded with LF; the library folds with CRLF. `field` is a whole field
+// ("Name: value"); the result is what follows the colon.
+std::string lf_folded(std::string_view field, std::size_t name_len) {
+  std::string out;
+  for (std::size_t i = name_len + 1; i < field.size(); ++i) {
+    if (field[i] == '\r' && i + 1 < field.size() && field[i + 1] == '\n') continue;
+    out += field[i];
+  }
+  return out;
+}
+
+decision make_reply(verdict v, std::string code, std::string enhanced, std::string text) {
+  decision d;
+  d.reply = v;
+  d.code = std::move(code);
+  d.enhanced = std::move(enhanced);
+  d.text = std::move(text);
+  return d;
+}
+
+}  // namespace
+
+session_clock system_clock() {
+  session_clock c;
+  c.unix_time = [] { return static_cast<std::uint64_t>(std::time(nullptr)); };
+  c.milliseconds = [] {
+    auto since = std::chrono::steady_clock::now().time_since_epoch();
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(since).count());
+  };
+  return c;
+}
+
+std::string_view to_string(verdict v) noexcept {
+  switch (v) {
+    case verdict::proceed:
+      return "continue";
+    case verdict::accept:
+      return "accept";
+    case verdict::tempfail:
+      return "tempfail";
+    case verdict::reject:
+      return "reject";
+  }
+  return "continue";
+}
+
+struct session::message {
+  std::shared_ptr<const environment> env;
+  bool authenticated = false;
+  std::vector<std::string> fields;  // "Name:value" as received, value with its leading space
+  std::size_t header_bytes = 0;
+  bool header_overflow = false;
+  int ar_count = 0;            // Authentication-Results fields seen
+  std::vector<int> forged_ar;  // their 1-based indices that claim our authserv-id
+  bool from_seen = false;
+  std::string from_domain;  // of the first From field, past the header limit too
+  direction dir = direction::undecided;
+  std::optional<signer> sig;
+  std::optional<verifier> ver;
+  std::string signers;  // " d=... s=..." of the keys signing, for the log line
+};
+
+session::session(std::shared_ptr<const environment> env, session_clock clock)
+    : env_(std::move(env)), clock_(std::move(clock)) {
+  assert(env_ && env_->cfg);
+  assert(clock_.unix_time && clock_.milliseconds);
+}
+session::session(session&&) noexcept = default;
+session& session::operator=(session&&) noexcept = default;
+session::~session() = default;
+
+void session::connect(int family, const unsigned char* addr) {
+  internal_ = false;
+  if (!addr) return;
+  if (family == AF_INET || family == AF_INET6)
+    internal_ = in_networks(env_->cfg->internal_networks, family, addr);
+}
+
+void session::start_message(bool authenticated, std::shared_ptr<const environment> env) {
+  msg_.reset();
+  if (env) env_ = std::move(env);
+  assert(env_ && env_->cfg);
+  auto m = std::make_unique<message>();
+  m->env = env_;
+  m->authenticated = authenticated;
+  const config& cfg = *env_->cfg;
+  queue_id_ = "-";
+  start_ms_ = clock_.milliseconds();
+  // Until the From domain is known, an error must not let through mail that may need signing.
+  signing_ = cfg.mode != mode::verify && (internal_ || (authenticated && cfg.sign_authenticated));
+  msg_ = std::move(m);
+}
+
+void session::set_queue_id(std::string_view id) {
+  if (!id.empty()) queue_id_ = std::string(id);
+}
+
+void session::abort() noexcept {
+  msg_.reset();
+  signing_ = false;
+}
+
+std::string session::log_text(const std::string& what) const {
+  return queue_id_ + ": " + what + " ms=" + std::to_string(clock_.milliseconds() - start_ms_);
+}
+
+decision session::internal_error(std::string_view why) const {
+  // A message that may need signing is never passed unsigned (hostile-inputs row 78).
+  bool tempfail = signing_ || env_->cfg->on_internal_error == action::tempfail;
+  decision d =
+      tempfail ? make_reply(verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later")
+               : make_reply(verdict::accept, "", "", "");
+  d.log = queue_id_ + ": internal error: " + std::string(why);
+  d.level = log_level::error;
+  return d;
+}
+
+decision session::settle(decision d) {
+  if (d.settled()) msg_.reset();
+  return d;
+}
+
+template <class F>
+decision session::guarded(F&& f) {
+  try {
+    return settle(f());
+  } catch (const std::bad_alloc&) {
+    return settle(internal_error("out of memory"));
+  } catch (const std::exception& e) {
+    // A bug (the library throws nothing else): said so in the log, and fuzzing traps on it.
+    return settle(internal_error(std::string("unexpected exception: ") + e.what()));
+  } catch (...) {
+    return settle(internal_error("unexpected exception"));
+  }
+}
+
+decision session::header(std::string_view name, std::string_view value) {
+  return guarded([&] {
+    decision d;
+    if (!msg_ || msg_->dir != direction::undecided) return d;
+    message& m = *msg_;
+    const config& cfg = *m.env->cfg;
+    if (iequals(name, "Authentication-Results")) {
+      ++m.ar_count;
+      if (iequals(authserv_id_of(value), cfg.authserv_id)) m.forged_ar.push_back(m.ar_count);
+    }
+    if (iequals(name, "From") && !m.from_seen) {
+      m.from_seen = true;
+      m.from_domain = from_domain_of(value);
+    }
+    m.header_bytes += name.size() + value.size() + 3;
+    if (m.header_bytes > cfg.max_header_bytes) {
+      m.header_overflow = true;
+      return d;
+    }
+    std::string field;
+    field.reserve(name.size() + 1 + value.size());
+    field.append(name).append(":").append(value);
+    m.fields.push_back(std::move(field));
+    return d;
+  });
+}
+
+decision session::decide_direction(message& m) {
+  decision d;
+  const config& cfg = *m.env->cfg;
+  bool may_sign =
+      cfg.mode != mode::verify && (internal_ || (m.authenticated && cfg.sign_authenticated));
+  std::vector<const signing_key*> keys;
+  if (may_sign && !m.from_domain.empty()) keys = keys_for(cfg, m.from_domain);
+  if (may_sign && !keys.empty()) {
+    m.dir = direction::sign;
+    signing_ = true;
+    if (m.header_overflow) return internal_error("header too large to sign");
+    std::vector<sign_options> opts;
+    for (const auto* k : keys) {
+      m.signers += " d=" + k->domain + " s=" + k->selector;
+      sign_options o;
+      o.sdid = k->domain;
+      o.selector = k->selector;
+      o.key = k->key;
+      o.algo = k->algo;
+      o.header_canon = cfg.header_canon;
+      o.body_canon = cfg.body_canon;
+      o.headers = cfg.headers;
+      o.expire_after = cfg.expire_after;
+      opts.push_back(std::move(o));
+    }
+    auto s = signer::create(std::move(opts), clock_.unix_time(), verify_options_of(cfg).header);
+    if (!s) return internal_error(s.error().message());
+    m.sig.emplace(std::move(*s));
+    for (const auto& f : m.fields) m.sig->add_header_field(f);
+    m.sig->end_of_header();
+    m.fields = {};
+    return d;
+  }
+  signing_ = false;
+  if (cfg.mode == mode::sign) {
+    m.dir = direction::skip;
+    d.reply = verdict::accept;
+    d.log = log_text("dir=none (not ours to sign: " +
+                     (m.from_domain.empty() ? std::string("no From domain") : m.from_domain) +
+                     (internal_ || m.authenticated ? "" : ", external client") + ")");
+    return d;
+  }
+  m.dir = direction::verify;
+  verify_options o = verify_options_of(cfg);
+  o.resolver = m.env->resolver;
+  o.keys = m.env->keys;
+  o.now = clock_.unix_time;
+  m.ver.emplace(o);
+  for (const auto& f : m.fields) m.ver->add_header_field(f);
+  if (m.header_overflow) {
+    // Past the limit: make the verifier see a header block that is too large.
+    m.ver->add_header_field(std::string("X-Dkimkit-Overflow: ") +
+                            std::string(cfg.max_header_bytes, 'x'));
+  }
+  m.ver->end_of_header();  // key lookups start now, while the body arrives
+  m.fields = {};
+  return d;
+}
+
+decision session::end_of_header() {
+  return guarded([&] {
+    if (!msg_ || msg_->dir != direction::undecided) return decision{};
+    return decide_direction(*msg_);
+  });
+}
+
+decision session::body(std::string_view chunk) {
+  return guarded([&] {
+    decision d;
+    if (!msg_) return d;
+    if (msg_->dir == direction::undecided) {  // no end-of-header event came
+      d = decide_direction(*msg_);
+      if (d.settled()) return d;
+    }
+    if (msg_->sig) msg_->sig->add_body(chunk);
+    if (msg_->ver) msg_->ver->add_body(chunk);
+    return d;
+  });
+}
+
+decision session::end_of_message() {
+  return guarded([&] {
+    decision d;
+    if (!msg_) return d;
+    if (msg_->dir == direction::undecided) {  // no end-of-header event came
+      d = decide_direction(*msg_);
+      if (d.settled()) return d;
+    }
+    std::unique_ptr<message> m = std::move(msg_);
+    if (m->sig) return finish_sign(*m);
+    if (m->ver) return finish_verify(*m);
+    return d;
+  });
+}
+
+decision session::finish_sign(message& m) {
+  auto fields = m.sig->finish();
+  if (!fields) return internal_error("signing failed: " + fields.error().message());
+  decision d;
+  // Inserted at the top one after the other, the last inserted ends up first: go backwards.
+  for (std::size_t i = fields->size(); i-- > 0;) {
+    header_insertion h;
+    h.name = "DKIM-Signature";
+    h.value = lf_folded((*fields)[i], h.name.size());
+    h.required = true;
+    d.insert.push_back(std::move(h));
+  }
+  d.log = log_text("dir=sign" + m.signers + " result=signed");
+  return d;
+}
+
+decision session::finish_verify(message& m) {
+  const config& cfg = *m.env->cfg;
+  decision d;
+  d.results = m.ver->finish();
+  const std::vector<verification>& results = d.results;
+  // Forged Authentication-Results claiming our authserv-id go (RFC 8601 §5), highest index first
+  // so that the indices of the others do not move.
+  d.delete_auth_results.assign(m.forged_ar.rbegin(), m.forged_ar.rend());
+  header_insertion ar;
+  ar.name = "Authentication-Results";
+  ar.value = lf_folded(format_auth_results(cfg.authserv_id, results), ar.name.size());
+  d.insert.push_back(std::move(ar));
+
+  status best = overall(results);
+  std::string what = "dir=verify result=" + std::string(to_string(best));
+  for (const auto& v : results)
+    what += " [" + std::string(to_string(v.status)) + " d=" + (v.sdid.empty() ? "-" : v.sdid) +
+            " s=" + (v.selector.empty() ? "-" : v.selector) + "]";
+  if (!m.forged_ar.empty()) what += " removed_forged_ar=" + std::to_string(m.forged_ar.size());
+
+  // A temporary result (temperror) takes on_dns_error, never a 5xx; a key in testing (t=y, RFC
+  // 6376 §3.6.1: treat like unsigned mail, even when the signature fails) never causes a
+  // rejection. `sdid` empty: any signature.
+  auto temporary = [&](std::string_view sdid) {
+    for (const auto& v : results)
+      if (v.status == status::temperror && (sdid.empty() || v.sdid == sdid)) return true;
+    return false;
+  };
+  auto testing = [&](std::string_view sdid) {
+    for (const auto& v : results)
+      if (v.testing && v.status != status::pass && (sdid.empty() || v.sdid == sdid)) return true;
+    return false;
+  };
+  bool noted_dns = false, noted_testing = false;
+  auto note = [&](bool& noted, const char* text) {
+    if (!noted) what += text;
+    noted = true;
+  };
+  auto conclude = [&](verdict v, const char* code, const char* enhanced, const char* text,
+                      const std::string& action) {
+    d.reply = v;
+    d.code = code;
+    d.enhanced = enhanced;
+    d.text = text;
+    d.log = log_text(what + action);
+    return std::move(d);
+  };
+  constexpr const char* kDnsText = "DKIM key could not be fetched, try again later";
+
+  bool any_pass = best == status::pass;
+  if (!any_pass && temporary({})) {
+    if (cfg.on_dns_error == action::tempfail)
+      return conclude(verdict::tempfail, "451", "4.7.5", kDnsText, " action=tempfail");
+    note(noted_dns, " action=accept (on_dns_error)");
+  } else if (!any_pass && cfg.on_no_pass == action::reject) {
+    if (!testing({}))
+      return conclude(verdict::reject, "550", "5.7.20", "No passing DKIM signature found",
+                      " action=reject");
+    note(noted_testing, " action=accept (testing key)");
+  }
+  for (const auto& r : cfg.requirements) {
+    if (m.from_domain != r.from_domain) continue;
+    bool met = false;
+    for (const auto& v : results) met = met || (v.status == status::pass && v.sdid == r.sdid);
+    if (met) continue;
+    if (temporary(r.sdid)) {
+      if (cfg.on_dns_error == action::tempfail)
+        return conclude(verdict::tempfail, "451", "4.7.5", kDnsText, " action=tempfail");
+      note(noted_dns, " action=accept (on_dns_error)");
+      continue;
+    }
+    if (testing(r.sdid)) {
+      note(noted_testing, " action=accept (testing key)");
+      continue;
+    }
+    bool author = r.sdid == r.from_domain;
+    return conclude(verdict::reject, "550", author ? "5.7.22" : "5.7.21",
+                    author ? "No valid author-matched DKIM signature found"
+                           : "No acceptable DKIM signature found",
+                    " action=reject requirement=" + r.from_domain + ":" + r.sdid);
+  }
+  d.log = log_text(what);
+  return d;
+}
+
+}  // namespace dkimkit::milter

@@ -1,0 +1,718 @@
+// dkimkit-milter's per-message logic (milter/session.hpp), driven without libmilter: signing,
+// verifying, forged Authentication-Results, policy replies and errors, with an in-memory resolver
+// and a fixed clock. Rows refer to ../shared/hostile-inputs.md.
+#include "session.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <dkimkit/auth_results.hpp>
+#include <dkimkit/message.hpp>
+#include <dkimkit/resolver.hpp>
+#include <dkimkit/signer.hpp>
+#include <dkimkit/verifier.hpp>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "support/test_keys.hpp"
+
+namespace dkimkit::milter {
+namespace {
+
+constexpr const char* kAuthservId = "mx.example.net";
+const std::array<unsigned char, 4> kInternalAddr = {10, 1, 2, 3};    // in 10.0.0.0/8
+const std::array<unsigned char, 4> kExternalAddr = {192, 0, 2, 25};  // not
+
+// The clock: Unix time test::kNow, and milliseconds that do not move (ms=0 in log lines).
+session_clock fixed_clock() {
+  return session_clock{[] { return test::kNow; }, [] { return std::uint64_t{5000}; }};
+}
+
+signing_key key_for(std::string domain, std::string selector, const private_key& key) {
+  signing_key k;
+  k.domain = std::move(domain);
+  k.selector = std::move(selector);
+  k.key = key;
+  return k;
+}
+
+// A configuration as load_config() makes it: internal network 10.0.0.0/8, and for the modes
+// that sign, example.com's RSA key "rsa" and Ed25519 key "ed".
+std::shared_ptr<config> make_config(mode m) {
+  auto c = std::make_shared<config>();
+  c->authserv_id = kAuthservId;
+  c->mode = m;
+  c->internal_networks = {*parse_network("10.0.0.0/8"), *parse_network("::1/128")};
+  if (m != mode::verify) {
+    c->keys.push_back(key_for("example.com", "rsa", test::rsa1024()));
+    c->keys.push_back(key_for("example.com", "ed", test::ed25519()));
+  }
+  return c;
+}
+
+std::shared_ptr<const environment> make_env(std::shared_ptr<const config> cfg,
+                                            const txt_resolver* dns) {
+  auto e = std::make_shared<environment>();
+  e->cfg = std::move(cfg);
+  e->resolver = dns;
+  return e;
+}
+
+// The public records of the test keys: rsa/ed/rsa2048 at example.com, ext at example.org.
+void publish_keys(static_resolver& dns) {
+  dns.add("rsa._domainkey.example.com", test::rsa1024().public_record());
+  dns.add("ed._domainkey.example.com", test::ed25519().public_record());
+  dns.add("big._domainkey.example.com", test::rsa2048().public_record());
+  dns.add("ext._domainkey.example.org", test::rsa2048().public_record());
+}
+
+std::string message_from(std::string_view from, std::string_view extra_fields = "",
+                         std::string_view body = "Shall we meet at noon?\r\n\r\nAlice\r\n") {
+  return "From: Alice <alice@" + std::string(from) + ">\r\n" + std::string(extra_fields) +
+         "To: Bob <bob@example.org>\r\n"
+         "Subject: Lunch\r\n"
+         "Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n"
+         "Message-ID: <lunch@example.com>\r\n"
+         "\r\n" +
+         std::string(body);
+}
+
+// `message` signed by `sdid` with `key` (new field on top).
+std::string signed_by(std::string_view message, std::string_view sdid, std::string_view selector,
+                      const private_key& key) {
+  sign_options o;
+  o.sdid = std::string(sdid);
+  o.selector = std::string(selector);
+  o.key = key;
+  auto fields = sign(message, {o}, test::kNow);
+  EXPECT_TRUE(fields) << (fields ? "" : fields.error().message());
+  if (!fields) return std::string(message);
+  return (*fields)[0] + "\r\n" + std::string(message);
+}
+
+std::string lf_to_crlf(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\n') out += '\r';
+    out += c;
+  }
+  return out;
+}
+
+// Feeds a CRLF message as libmilter would: each header field (value after the colon, folds as
+// LF), end of header, then the body in chunks of `chunk` bytes (0: one chunk). Stops at the first
+// decision that settles the message.
+decision feed(session& s, std::string_view message, std::size_t chunk = 0) {
+  auto view = parse_message(message);
+  EXPECT_TRUE(view);
+  if (!view) return {};
+  for (const auto& f : view->fields) {
+    std::string value;
+    for (std::size_t i = 0; i < f.value.size(); ++i)
+      if (!(f.value[i] == '\r' && i + 1 < f.value.size() && f.value[i + 1] == '\n'))
+        value += f.value[i];
+    decision d = s.header(f.name, value);
+    if (d.settled()) return d;
+  }
+  decision d = s.end_of_header();
+  if (d.settled()) return d;
+  std::string_view body = view->body;
+  std::size_t step = chunk == 0 ? std::max<std::size_t>(body.size(), 1) : chunk;
+  for (std::size_t at = 0; at < body.size(); at += step) {
+    d = s.body(body.substr(at, step));
+    if (d.settled()) return d;
+  }
+  return s.end_of_message();
+}
+
+// One message on a new connection from `addr`.
+decision run(std::shared_ptr<const environment> env, std::string_view message,
+             std::array<unsigned char, 4> addr = kExternalAddr, bool authenticated = false,
+             std::size_t chunk = 0) {
+  session s(std::move(env), fixed_clock());
+  s.connect(AF_INET, addr.data());
+  s.start_message(authenticated);
+  s.set_queue_id("4ABC1");
+  return feed(s, message, chunk);
+}
+
+// The message as the MTA delivers it after the decision: Authentication-Results deleted by
+// index, fields inserted at the top one after the other.
+std::string delivered(std::string_view message, const decision& d) {
+  auto view = parse_message(message);
+  EXPECT_TRUE(view);
+  if (!view) return {};
+  std::vector<std::string> fields;
+  std::vector<int> ar_index;  // 1-based index among A-R fields, 0 for others
+  int ar = 0;
+  for (const auto& f : view->fields) {
+    fields.emplace_back(f.raw);
+    ar_index.push_back(iequals(f.name, "Authentication-Results") ? ++ar : 0);
+  }
+  for (int del : d.delete_auth_results) {
+    auto it = std::find(ar_index.begin(), ar_index.end(), del);
+    EXPECT_NE(it, ar_index.end()) << del;
+    if (it == ar_index.end()) continue;
+    fields.erase(fields.begin() + (it - ar_index.begin()));
+    ar_index.erase(it);
+  }
+  for (const auto& h : d.insert) {
+    EXPECT_EQ(h.index, 0u);
+    fields.insert(fields.begin(), h.name + ":" + lf_to_crlf(h.value));
+  }
+  std::string out;
+  for (const auto& f : fields) out += f + "\r\n";
+  return out + "\r\n" + std::string(view->body);
+}
+
+// The Authentication-Results field the decision adds, parsed.
+auth_results_field added_ar(const decision& d) {
+  for (const auto& h : d.insert)
+    if (h.name == "Authentication-Results") {
+      auto parsed = parse_auth_results(h.value);
+      EXPECT_TRUE(parsed) << h.value;
+      if (parsed) return *parsed;
+    }
+  ADD_FAILURE() << "no Authentication-Results added";
+  return {};
+}
+
+void expect_reply(const decision& d, verdict v, std::string_view code = "",
+                  std::string_view enhanced = "", std::string_view text = "") {
+  EXPECT_EQ(to_string(d.reply), to_string(v)) << d.log;
+  EXPECT_EQ(d.code, code);
+  EXPECT_EQ(d.enhanced, enhanced);
+  EXPECT_EQ(d.text, text);
+}
+
+void expect_same_results(const std::vector<verification>& a, const std::vector<verification>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].status, b[i].status) << i;
+    EXPECT_EQ(a[i].code, b[i].code) << i;
+    EXPECT_EQ(a[i].reason, b[i].reason) << i;
+    EXPECT_EQ(a[i].field_index, b[i].field_index) << i;
+    EXPECT_EQ(a[i].sdid, b[i].sdid) << i;
+    EXPECT_EQ(a[i].selector, b[i].selector) << i;
+    EXPECT_EQ(a[i].auid, b[i].auid) << i;
+    EXPECT_EQ(a[i].algorithm, b[i].algorithm) << i;
+    EXPECT_EQ(a[i].b_prefix, b[i].b_prefix) << i;
+    EXPECT_EQ(a[i].key_bits, b[i].key_bits) << i;
+    EXPECT_EQ(a[i].testing, b[i].testing) << i;
+  }
+}
+
+// A resolver that fails in an unexpected way: the session must turn it into internal_error().
+class throwing_resolver final : public txt_resolver {
+ public:
+  [[nodiscard]] txt_answer lookup_txt(const std::string&) const override {
+    throw std::runtime_error("resolver exploded");
+  }
+};
+
+// --- Signing -----------------------------------------------------------------------------------
+
+TEST(milter_session, internal_client_mail_is_signed_and_verifies) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto cfg = make_config(mode::both);
+  std::string msg = message_from("example.com");
+  decision d = run(make_env(cfg, &dns), msg, kInternalAddr);
+  expect_reply(d, verdict::proceed);
+  EXPECT_TRUE(d.delete_auth_results.empty());
+  ASSERT_EQ(d.insert.size(), 2u);
+  for (const auto& h : d.insert) {
+    EXPECT_EQ(h.name, "DKIM-Signature");
+    EXPECT_TRUE(h.required);
+    EXPECT_EQ(h.value.find('\r'), std::string::npos) << "milter values fold with LF";
+    EXPECT_EQ(h.value.rfind(" v=1; a=", 0), 0u) << h.value;
+  }
+  EXPECT_EQ(d.log, "4ABC1: dir=sign d=example.com s=rsa d=example.com s=ed result=signed ms=0");
+  EXPECT_EQ(d.level, log_level::info);
+
+  // The delivered message verifies with the library's verifier against the public records.
+  std::string out = delivered(msg, d);
+  ASSERT_EQ(out.rfind("DKIM-Signature: v=1; a=rsa-sha256;", 0), 0u) << out;
+  auto results = verify(out, test::options_for(dns));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status, status::pass) << results[0].reason;
+  EXPECT_EQ(results[0].selector, "rsa");
+  EXPECT_EQ(results[0].algorithm, "rsa-sha256");
+  EXPECT_EQ(results[1].status, status::pass) << results[1].reason;
+  EXPECT_EQ(results[1].selector, "ed");
+  EXPECT_EQ(results[1].algorithm, "ed25519-sha256");
+  for (const auto& r : results) EXPECT_EQ(r.sdid, "example.com");
+}
+
+TEST(milter_session, who_is_signed_for) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto cfg = make_config(mode::both);
+  auto env = make_env(cfg, &dns);
+  auto signs = [](const decision& d) {
+    return d.insert.size() == 2 && d.insert[0].name == "DKIM-Signature";
+  };
+  // A subdomain of a key's domain is signed by that key.
+  decision sub = run(env, message_from("mail.example.com"), kInternalAddr);
+  EXPECT_TRUE(signs(sub)) << sub.log;
+  EXPECT_TRUE(
+      verify(delivered(message_from("mail.example.com"), sub), test::options_for(dns))[0].status ==
+      status::pass);
+  // An authenticated client outside the internal networks (sign_authenticated = true).
+  EXPECT_TRUE(signs(run(env, message_from("example.com"), kExternalAddr, true)));
+  // IPv6 loopback and IPv4-mapped addresses count as internal.
+  {
+    session s(env, fixed_clock());
+    std::array<unsigned char, 16> mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
+    s.connect(AF_INET6, mapped.data());
+    EXPECT_TRUE(s.internal());
+    s.connect(AF_UNIX, nullptr);
+    EXPECT_FALSE(s.internal());
+  }
+  // Not signed: an external unauthenticated client (verified instead), a domain with no key
+  // (verified), an authenticated client when sign_authenticated is off.
+  decision ext = run(env, message_from("example.com"), kExternalAddr);
+  ASSERT_EQ(ext.insert.size(), 1u);
+  EXPECT_EQ(ext.insert[0].name, "Authentication-Results");
+  decision other = run(env, message_from("example.co"), kInternalAddr);
+  ASSERT_EQ(other.insert.size(), 1u);
+  EXPECT_EQ(other.insert[0].name, "Authentication-Results");
+  auto no_auth = make_config(mode::both);
+  no_auth->sign_authenticated = false;
+  decision auth = run(make_env(no_auth, &dns), message_from("example.com"), kExternalAddr, true);
+  ASSERT_EQ(auth.insert.size(), 1u);
+  EXPECT_EQ(auth.insert[0].name, "Authentication-Results");
+}
+
+TEST(milter_session, sign_mode_accepts_what_is_not_ours_at_end_of_header) {
+  auto env = make_env(make_config(mode::sign), nullptr);
+  decision ext = run(env, message_from("example.com"), kExternalAddr);
+  expect_reply(ext, verdict::accept);
+  EXPECT_TRUE(ext.insert.empty());
+  EXPECT_EQ(ext.log, "4ABC1: dir=none (not ours to sign: example.com, external client) ms=0");
+  decision other = run(env, message_from("example.org"), kInternalAddr);
+  expect_reply(other, verdict::accept);
+  EXPECT_EQ(other.log, "4ABC1: dir=none (not ours to sign: example.org) ms=0");
+}
+
+// Hostile inputs row 78: signing required but the key is unusable at run time: tempfail, even
+// with on_internal_error = accept; the mail is never relayed unsigned.
+TEST(milter_session, row_78_unusable_signing_key_tempfails) {
+  for (action on_error : {action::tempfail, action::accept}) {
+    auto ed_as_rsa = make_config(mode::both);
+    ed_as_rsa->keys = {key_for("example.com", "ed", test::ed25519())};
+    ed_as_rsa->keys[0].algo =
+        algorithm::rsa_sha256;  // load_config refuses this; a struct allows it
+    auto no_key = make_config(mode::sign);
+    no_key->keys = {key_for("example.com", "none", private_key{})};
+    auto small = make_config(mode::sign);
+    small->keys = {key_for("example.com", "small", test::rsa_small(512))};
+    for (const auto& cfg : {ed_as_rsa, no_key, small}) {
+      cfg->on_internal_error = on_error;
+      decision d = run(make_env(cfg, nullptr), message_from("example.com"), kInternalAddr);
+      expect_reply(d, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
+      EXPECT_TRUE(d.insert.empty());
+      EXPECT_EQ(d.level, log_level::error);
+      EXPECT_EQ(d.log.rfind("4ABC1: internal error: ", 0), 0u) << d.log;
+    }
+  }
+  // A message the signer refuses (two From fields, RFC 6376 §8.15) is not relayed unsigned either.
+  auto cfg = make_config(mode::sign);
+  cfg->on_internal_error = action::accept;
+  decision two_from =
+      run(make_env(cfg, nullptr), message_from("example.com", "From: Mallory <m@example.com>\r\n"),
+          kInternalAddr);
+  expect_reply(two_from, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
+  EXPECT_NE(two_from.log.find("2 From fields"), std::string::npos) << two_from.log;
+}
+
+// --- Verifying ---------------------------------------------------------------------------------
+
+TEST(milter_session, inbound_signed_mail_passes_and_is_tagged) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto env = make_env(make_config(mode::verify), &dns);
+  decision d =
+      run(env, signed_by(message_from("example.com"), "example.com", "big", test::rsa2048()));
+  expect_reply(d, verdict::proceed);
+  ASSERT_EQ(d.insert.size(), 1u);
+  EXPECT_FALSE(d.insert[0].required);
+  EXPECT_EQ(d.insert[0].value.rfind(" mx.example.net;\n\tdkim=pass (2048-bit rsa key)", 0), 0u)
+      << d.insert[0].value;
+  auto ar = added_ar(d);
+  EXPECT_EQ(ar.authserv_id, kAuthservId);
+  ASSERT_EQ(ar.results.size(), 1u);
+  EXPECT_EQ(ar.results[0].result, "pass");
+  EXPECT_EQ(d.log, "4ABC1: dir=verify result=pass [pass d=example.com s=big] ms=0");
+  EXPECT_EQ(dns.queries(), 1u);
+}
+
+// Hostile inputs row 73: a message aborted mid-body, then a new one on the same connection: the
+// second gets exactly its own result; nothing of the first is carried over.
+TEST(milter_session, row_73_abort_mid_body_then_a_new_message_starts_clean) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto env = make_env(make_config(mode::both), &dns);
+  std::string first = signed_by(
+      message_from("example.com", "Authentication-Results: mx.example.net; dkim=pass\r\n"),
+      "example.com", "big", test::rsa2048());
+  std::string second = message_from("example.org");
+  decision alone = run(env, second);
+
+  for (bool internal : {false, true}) {
+    session s(env, fixed_clock());
+    s.connect(internal);
+    s.start_message(false);
+    s.set_queue_id("FIRST");
+    auto view = parse_message(first);
+    ASSERT_TRUE(view);
+    for (const auto& f : view->fields) ASSERT_FALSE(s.header(f.name, f.value).settled());
+    ASSERT_FALSE(s.end_of_header().settled());
+    ASSERT_FALSE(s.body(view->body.substr(0, 10)).settled());
+    s.abort();
+    EXPECT_FALSE(s.in_message());
+    // Events after the abort and before the next MAIL FROM are ignored.
+    EXPECT_FALSE(s.body("stray").settled());
+    EXPECT_TRUE(s.end_of_message().insert.empty());
+
+    s.start_message(false);
+    decision d = feed(s, second);
+    expect_reply(d, verdict::proceed);
+    EXPECT_TRUE(d.delete_auth_results.empty());  // the first message's forged A-R is forgotten
+    ASSERT_EQ(d.insert.size(), 1u);
+    EXPECT_EQ(d.insert[0].name, "Authentication-Results");
+    EXPECT_EQ(d.insert[0].value, " mx.example.net; dkim=none");
+    EXPECT_TRUE(d.results.empty());
+    EXPECT_EQ(d.log, "-: dir=verify result=none ms=0");  // no queue id told for this one
+    EXPECT_EQ(d.insert[0].value, alone.insert[0].value);
+    expect_same_results(d.results, alone.results);
+  }
+  // A signing message aborted, then one of a domain we do not sign: verified, not signed.
+  session s(env, fixed_clock());
+  s.connect(true);
+  s.start_message(true);
+  ASSERT_FALSE(s.header("From", " a@example.com").settled());
+  ASSERT_FALSE(s.end_of_header().settled());
+  ASSERT_FALSE(s.body("half a bo").settled());
+  s.abort();
+  s.start_message(false);
+  decision d = feed(s, message_from("example.org"));
+  ASSERT_EQ(d.insert.size(), 1u);
+  EXPECT_EQ(d.insert[0].name, "Authentication-Results");
+  // And one of our domain after that: signed over its own body only.
+  s.start_message(false);
+  std::string msg = message_from("example.com");
+  decision signed_d = feed(s, msg);
+  ASSERT_EQ(signed_d.insert.size(), 2u);
+  for (const auto& r : verify(delivered(msg, signed_d), test::options_for(dns)))
+    EXPECT_EQ(r.status, status::pass) << r.reason;
+}
+
+// Hostile inputs row 74: a body of 1 000 000 bytes in 1-byte chunks gives the same result as in
+// one chunk, verifying and signing.
+TEST(milter_session, row_74_one_byte_chunks_give_the_same_result_as_one_chunk) {
+  static_resolver dns;
+  publish_keys(dns);
+  std::string body;
+  while (body.size() < 1000000) body += "The quick brown fox jumps over the lazy dog  \r\n";
+  body.resize(1000000);  // ends without CRLF: the canonicalizers must add it the same way
+  std::string msg = message_from("example.com", "", body);
+
+  auto verify_env = make_env(make_config(mode::verify), &dns);
+  std::string in = signed_by(msg, "example.com", "rsa", test::rsa1024());
+  decision whole = run(verify_env, in);
+  decision bytes = run(verify_env, in, kExternalAddr, false, 1);
+  ASSERT_EQ(whole.results.size(), 1u);
+  EXPECT_EQ(whole.results[0].status, status::pass) << whole.results[0].reason;
+  expect_same_results(bytes.results, whole.results);
+  ASSERT_EQ(bytes.insert.size(), 1u);
+  EXPECT_EQ(bytes.insert[0].value, whole.insert[0].value);
+  EXPECT_EQ(bytes.log, whole.log);
+
+  auto sign_env = make_env(make_config(mode::sign), nullptr);
+  decision s_whole = run(sign_env, msg, kInternalAddr);
+  decision s_bytes = run(sign_env, msg, kInternalAddr, false, 1);
+  ASSERT_EQ(s_whole.insert.size(), 2u);
+  ASSERT_EQ(s_bytes.insert.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(s_bytes.insert[i].value, s_whole.insert[i].value);
+  auto results = verify(delivered(msg, s_bytes), test::options_for(dns));
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) EXPECT_EQ(r.status, status::pass) << r.reason;
+}
+
+// Hostile inputs row 75: three forged Authentication-Results with our authserv-id among real
+// ones of other hosts: exactly those three are deleted, highest index first; the others stay.
+TEST(milter_session, row_75_forged_auth_results_are_deleted_highest_first) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto env = make_env(make_config(mode::verify), &dns);
+  std::string fields =
+      "Authentication-Results: relay.example.org; dkim=pass header.d=kept1.example\r\n"  // 1
+      "Authentication-Results: mx.example.net; dkim=pass header.d=forged1.example\r\n"   // 2
+      "Authentication-Results: mx.example.net.evil.example; dkim=pass\r\n"               // 3
+      "Received: from x by y; Thu, 01 Jan 2026 00:00:00 +0000\r\n"
+      "Authentication-Results: (sneaky) MX.Example.NET; dkim=pass header.d=forged2\r\n"  // 4
+      "Authentication-Results: other.example; spf=pass smtp.mailfrom=kept2.example\r\n"  // 5
+      "Authentication-Results: mx.example.net (unparseable; dkim=pass forged3\r\n";      // 6
+  std::string msg = message_from("example.com", fields);
+  decision d = run(env, msg);
+  EXPECT_EQ(d.delete_auth_results, (std::vector<int>{6, 4, 2}));
+  expect_reply(d, verdict::proceed);
+  EXPECT_EQ(d.log, "4ABC1: dir=verify result=none removed_forged_ar=3 ms=0");
+
+  std::string out = delivered(msg, d);
+  auto view = parse_message(out);
+  ASSERT_TRUE(view);
+  std::vector<std::string> ars;
+  for (const auto& f : view->fields)
+    if (iequals(f.name, "Authentication-Results")) ars.emplace_back(f.value);
+  ASSERT_EQ(ars.size(), 4u);
+  EXPECT_EQ(ars[0], " mx.example.net; dkim=none");  // ours, on top
+  EXPECT_EQ(ars[1], " relay.example.org; dkim=pass header.d=kept1.example");
+  EXPECT_EQ(ars[2], " mx.example.net.evil.example; dkim=pass");
+  EXPECT_EQ(ars[3], " other.example; spf=pass smtp.mailfrom=kept2.example");
+  EXPECT_EQ(out.find("forged"), std::string::npos);
+
+  // Signing does not remove them (they are the next hop's to judge), nor does it need to.
+  decision sd = run(make_env(make_config(mode::both), &dns), msg, kInternalAddr);
+  EXPECT_TRUE(sd.delete_auth_results.empty());
+}
+
+// Hostile inputs row 76: a temporary DNS failure gives 451 4.7.5 with on_dns_error = tempfail,
+// and dkim=temperror in the added field with on_dns_error = accept; never a 5xx.
+TEST(milter_session, row_76_dns_temporary_failure) {
+  static_resolver dns;
+  dns.set_temporary("big._domainkey.example.com", "SERVFAIL");
+  std::string msg = signed_by(message_from("example.com"), "example.com", "big", test::rsa2048());
+
+  auto tempfail = make_config(mode::verify);
+  decision d = run(make_env(tempfail, &dns), msg);
+  expect_reply(d, verdict::tempfail, "451", "4.7.5",
+               "DKIM key could not be fetched, try again later");
+  EXPECT_EQ(d.log,
+            "4ABC1: dir=verify result=temperror [temperror d=example.com s=big] "
+            "action=tempfail ms=0");
+  EXPECT_EQ(dns.queries(), 1u);
+
+  auto accept = make_config(mode::verify);
+  accept->on_dns_error = action::accept;
+  for (action on_no_pass : {action::accept, action::reject}) {
+    accept->on_no_pass = on_no_pass;
+    decision a = run(make_env(accept, &dns), msg);
+    expect_reply(a, verdict::proceed);
+    auto ar = added_ar(a);
+    ASSERT_EQ(ar.results.size(), 1u);
+    EXPECT_EQ(ar.results[0].method, "dkim");
+    EXPECT_EQ(ar.results[0].result, "temperror");
+    EXPECT_EQ(a.log,
+              "4ABC1: dir=verify result=temperror [temperror d=example.com s=big] "
+              "action=accept (on_dns_error) ms=0");
+  }
+
+  // A requirement that only a signature whose key could not be fetched could meet: the DNS
+  // error action, not 550 5.7.22, even though another signature passes.
+  static_resolver half;
+  half.set_temporary("big._domainkey.example.com");
+  half.add("ext._domainkey.example.org", test::rsa2048().public_record());
+  std::string both = signed_by(msg, "example.org", "ext", test::rsa2048());
+  auto required = make_config(mode::verify);
+  required->requirements = {{"example.com", "example.com"}};
+  decision r = run(make_env(required, &half), both);
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.results[0].status, status::pass);
+  EXPECT_EQ(r.results[1].status, status::temperror);
+  expect_reply(r, verdict::tempfail, "451", "4.7.5",
+               "DKIM key could not be fetched, try again later");
+  required->on_dns_error = action::accept;
+  decision ra = run(make_env(required, &half), both);
+  expect_reply(ra, verdict::proceed);
+}
+
+// Hostile inputs row 47: a key with t=y is verified as usual (the flag is reported), and the
+// milter never rejects because of it, even with policies that reject failures.
+TEST(milter_session, row_47_testing_key_is_verified_and_never_rejected) {
+  static_resolver dns;
+  dns.add("test._domainkey.example.com",
+          "v=DKIM1; t=y; p=" + test::rsa2048().public_record_value());
+  dns.add("big._domainkey.example.com", test::rsa2048().public_record());
+  std::string good = signed_by(message_from("example.com"), "example.com", "test", test::rsa2048());
+  std::string bad = good;
+  bad.replace(bad.rfind("noon"), 4, "nine");
+
+  auto strict = make_config(mode::verify);
+  strict->on_no_pass = action::reject;
+  strict->requirements = {{"example.com", "example.com"}};
+  auto env = make_env(strict, &dns);
+
+  decision pass = run(env, good);
+  expect_reply(pass, verdict::proceed);
+  ASSERT_EQ(pass.results.size(), 1u);
+  EXPECT_EQ(pass.results[0].status, status::pass);
+  EXPECT_TRUE(pass.results[0].testing);
+  EXPECT_NE(pass.insert[0].value.find("(2048-bit rsa key, testing)"), std::string::npos)
+      << pass.insert[0].value;
+
+  decision fail = run(env, bad);
+  expect_reply(fail, verdict::proceed);
+  ASSERT_EQ(fail.results.size(), 1u);
+  EXPECT_EQ(fail.results[0].status, status::fail);
+  EXPECT_EQ(fail.results[0].code, errc::body_hash_mismatch);
+  EXPECT_TRUE(fail.results[0].testing);
+  EXPECT_EQ(added_ar(fail).results.at(0).result, "fail");
+  EXPECT_EQ(fail.log,
+            "4ABC1: dir=verify result=fail [fail d=example.com s=test] "
+            "action=accept (testing key) ms=0");
+
+  // The same failure with a key that is not in testing is rejected by this policy.
+  std::string bad_real =
+      signed_by(message_from("example.com"), "example.com", "big", test::rsa2048());
+  bad_real.replace(bad_real.rfind("noon"), 4, "nine");
+  expect_reply(run(env, bad_real), verdict::reject, "550", "5.7.20",
+               "No passing DKIM signature found");
+}
+
+TEST(milter_session, policy_replies) {
+  static_resolver dns;
+  publish_keys(dns);
+  std::string unsigned_msg = message_from("example.com");
+  std::string own = signed_by(unsigned_msg, "example.com", "big", test::rsa2048());
+  std::string foreign = signed_by(unsigned_msg, "example.org", "ext", test::rsa2048());
+
+  // Default: accept and tag.
+  expect_reply(run(make_env(make_config(mode::verify), &dns), unsigned_msg), verdict::proceed);
+
+  auto no_pass = make_config(mode::verify);
+  no_pass->on_no_pass = action::reject;
+  decision r = run(make_env(no_pass, &dns), unsigned_msg);
+  expect_reply(r, verdict::reject, "550", "5.7.20", "No passing DKIM signature found");
+  EXPECT_EQ(r.log, "4ABC1: dir=verify result=none action=reject ms=0");
+  ASSERT_EQ(r.insert.size(), 1u);  // the field goes with the reply (the MTA drops it)
+  expect_reply(run(make_env(no_pass, &dns), foreign), verdict::proceed);
+
+  auto author = make_config(mode::verify);
+  author->requirements = {{"example.com", "example.com"}};
+  decision a = run(make_env(author, &dns), foreign);
+  expect_reply(a, verdict::reject, "550", "5.7.22", "No valid author-matched DKIM signature found");
+  EXPECT_EQ(a.log,
+            "4ABC1: dir=verify result=pass [pass d=example.org s=ext] action=reject "
+            "requirement=example.com:example.com ms=0");
+  expect_reply(run(make_env(author, &dns), own), verdict::proceed);
+  // Another From domain is not concerned.
+  expect_reply(run(make_env(author, &dns), message_from("example.net")), verdict::proceed);
+
+  auto third = make_config(mode::verify);
+  third->requirements = {{"example.com", "example.org"}};
+  expect_reply(run(make_env(third, &dns), own), verdict::reject, "550", "5.7.21",
+               "No acceptable DKIM signature found");
+  expect_reply(run(make_env(third, &dns), foreign), verdict::proceed);
+}
+
+TEST(milter_session, from_less_message) {
+  static_resolver dns;
+  publish_keys(dns);
+  std::string msg =
+      "To: Bob <bob@example.org>\r\nSubject: no author\r\nMessage-ID: "
+      "<x@example.com>\r\n\r\nHi\r\n";
+  // Internal client, mode sign: not ours to sign, accepted at the end of the header.
+  decision s = run(make_env(make_config(mode::sign), nullptr), msg, kInternalAddr);
+  expect_reply(s, verdict::accept);
+  EXPECT_EQ(s.log, "4ABC1: dir=none (not ours to sign: no From domain) ms=0");
+  // Mode both: verified like any other mail; nothing signed, dkim=none.
+  decision b = run(make_env(make_config(mode::both), &dns), msg, kInternalAddr);
+  expect_reply(b, verdict::proceed);
+  ASSERT_EQ(b.insert.size(), 1u);
+  EXPECT_EQ(b.insert[0].value, " mx.example.net; dkim=none");
+  // A From-less message carrying a signature: the signature is a permerror (no From).
+  sign_options o;
+  o.sdid = "example.com";
+  o.selector = "big";
+  o.key = test::rsa2048();
+  o.headers = std::vector<std::string>{"from", "to", "subject"};
+  auto with_from = sign(message_from("example.com"), {o}, test::kNow);
+  ASSERT_TRUE(with_from);
+  std::string forged = (*with_from)[0] + "\r\n" + msg;
+  auto strict = make_config(mode::verify);
+  strict->on_no_pass = action::reject;
+  decision v = run(make_env(strict, &dns), forged);
+  ASSERT_EQ(v.results.size(), 1u);
+  EXPECT_EQ(v.results[0].status, status::permerror);
+  EXPECT_EQ(v.results[0].code, errc::no_from);
+  expect_reply(v, verdict::reject, "550", "5.7.20", "No passing DKIM signature found");
+}
+
+// A header block over max_header_bytes: signing takes the internal-error action (never passed
+// unsigned), verifying gives dkim=permerror and the policy applies.
+TEST(milter_session, header_over_the_limit) {
+  static_resolver dns;
+  publish_keys(dns);
+  std::string big = "X-Filler: " + std::string(5000, 'a') + "\r\n";
+  auto sign_cfg = make_config(mode::both);
+  sign_cfg->max_header_bytes = 4096;
+  sign_cfg->on_internal_error = action::accept;
+  decision s = run(make_env(sign_cfg, &dns), message_from("example.com", big), kInternalAddr);
+  expect_reply(s, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
+  EXPECT_EQ(s.log, "4ABC1: internal error: header too large to sign");
+  EXPECT_TRUE(s.insert.empty());
+  // The From field past the limit still decides that the message is to be signed.
+  std::string late_from = big + "From: Alice <alice@example.com>\r\nSubject: late\r\n\r\nHi\r\n";
+  decision late = run(make_env(sign_cfg, &dns), late_from, kInternalAddr);
+  expect_reply(late, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
+
+  auto verify_cfg = make_config(mode::verify);
+  verify_cfg->max_header_bytes = 4096;
+  std::string msg = message_from("example.com", big);
+  decision v = run(make_env(verify_cfg, &dns), msg);
+  expect_reply(v, verdict::proceed);
+  ASSERT_EQ(v.results.size(), 1u);
+  EXPECT_EQ(v.results[0].status, status::permerror);
+  EXPECT_EQ(v.results[0].code, errc::header_too_large);
+  EXPECT_EQ(added_ar(v).results.at(0).result, "permerror");
+  verify_cfg->on_no_pass = action::reject;
+  expect_reply(run(make_env(verify_cfg, &dns), msg), verdict::reject, "550", "5.7.20",
+               "No passing DKIM signature found");
+}
+
+TEST(milter_session, internal_error_takes_the_configured_action) {
+  throwing_resolver dns;
+  std::string msg = signed_by(message_from("example.com"), "example.com", "big", test::rsa2048());
+  auto cfg = make_config(mode::verify);
+  decision t = run(make_env(cfg, &dns), msg);
+  expect_reply(t, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
+  EXPECT_EQ(t.log, "4ABC1: internal error: unexpected exception: resolver exploded");
+  EXPECT_EQ(t.level, log_level::error);
+  cfg->on_internal_error = action::accept;
+  session s(make_env(cfg, &dns), fixed_clock());
+  s.connect(false);
+  s.start_message(false);
+  decision a = feed(s, msg);
+  expect_reply(a, verdict::accept);
+  EXPECT_TRUE(a.insert.empty());
+  EXPECT_FALSE(s.in_message());  // the message is over; the session goes on
+  s.start_message(false);
+  decision next = feed(s, message_from("example.com"));
+  expect_reply(next, verdict::proceed);
+  EXPECT_EQ(next.insert.at(0).value, " mx.example.net; dkim=none");
+}
+
+TEST(milter_session, a_message_keeps_the_environment_it_began_with) {
+  static_resolver dns;
+  auto first = make_config(mode::verify);
+  auto second = make_config(mode::verify);
+  second->authserv_id = "mx2.example.net";
+  session s(make_env(first, &dns), fixed_clock());
+  s.connect(false);
+  s.start_message(false);
+  EXPECT_EQ(feed(s, message_from("example.com")).insert.at(0).value, " mx.example.net; dkim=none");
+  s.start_message(false, make_env(second, &dns));  // reloaded between messages
+  EXPECT_EQ(feed(s, message_from("example.com")).insert.at(0).value, " mx2.example.net; dkim=none");
+  s.start_message(false);  // and the reloaded one stays
+  EXPECT_EQ(feed(s, message_from("example.com")).insert.at(0).value, " mx2.example.net; dkim=none");
+}
+
+}  // namespace
+}  // namespace dkimkit::milter
