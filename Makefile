@@ -49,5 +49,13 @@ soak: build
 	@SOAK_MESSAGES=$(SOAK_MESSAGES) tests/soak/milter_soak.sh $(BUILD)/tools/cli/dkimkit \
 	  $(BUILD)/milter/dkimkit-milter $(SOAK_WORK)
 
+# libFuzzer (clang) on every fuzz target for FUZZ_SECONDS each, then a summary table
+# (scripts/fuzz.sh); builds in build-fuzz/, findings in build-fuzz/findings/.
+FUZZ_SECONDS ?= 60
+FUZZ_PARALLEL ?= 1
+.PHONY: fuzz
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_PARALLEL=$(FUZZ_PARALLEL) JOBS=$(JOBS) scripts/fuzz.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

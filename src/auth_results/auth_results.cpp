@@ -137,6 +137,13 @@ class ar_lexer {
   }
   // token / quoted-string; `extra` are tspecials allowed in the token (e.g. "@" for pvalues).
   // `stop` are characters that end a token although RFC 2045 allows them ('.' in "header.d").
+  // A Keyword (RFC 8601 §2.2: methods, results, ptypes, properties): a token, never quoted.
+  std::optional<std::string> keyword(std::string_view stop = {}) {
+    skip_cfws();
+    if (i_ < s_.size() && s_[i_] == '"') return std::nullopt;
+    return value({}, stop);
+  }
+
   std::optional<std::string> value(std::string_view extra = {}, std::string_view stop = {}) {
     skip_cfws();
     if (i_ < s_.size() && s_[i_] == '"') {
@@ -200,28 +207,28 @@ result<auth_results_field> parse_auth_results(std::string_view v) {
       break;
     }
     auth_result r;
-    auto method = lx.value();
+    auto method = lx.keyword();
     if (!method) return tl::unexpected(ar_error("expected a method"));
     r.method = detail::lowercase(*method);
     if (first && r.method == "none" && lx.at_end()) break;
     if (lx.eat('/')) {
-      if (!lx.value()) return tl::unexpected(ar_error("expected a method version after '/'"));
+      if (!lx.keyword()) return tl::unexpected(ar_error("expected a method version after '/'"));
     }
     if (!lx.eat('=')) return tl::unexpected(ar_error("expected '=' after " + r.method));
     lx.last_comment.clear();
-    auto res = lx.value();
+    auto res = lx.keyword();
     if (!res) return tl::unexpected(ar_error("expected a result for " + r.method));
     r.result = detail::lowercase(*res);
     lx.skip_cfws();
     r.comment = lx.last_comment;
     // reason= and ptype.property=pvalue until ';' or the end.
     while (!lx.at_end() && !lx.eat(';')) {
-      auto key = lx.value({}, ".");
+      auto key = lx.keyword(".");
       if (!key) return tl::unexpected(ar_error("expected a property of " + r.method));
       std::string k = detail::lowercase(*key);
       if (k != "reason") {
         if (!lx.eat('.')) return tl::unexpected(ar_error("expected '.' in property " + k));
-        auto prop = lx.value();
+        auto prop = lx.keyword();
         if (!prop) return tl::unexpected(ar_error("expected a property name after " + k + "."));
         k += "." + detail::lowercase(*prop);
       }

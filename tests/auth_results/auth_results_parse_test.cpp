@@ -72,7 +72,9 @@ TEST(auth_results_parse, malformed_fields_are_refused) {
                           " mx; dkim=pass header.d", " mx; dkim=pass header=x", " mx x; none",
                           " mx; dkim=pass header.d=\"unterminated",
                           // An empty quoted version once threw from std::stoul (found by fuzzing).
-                          " mx \"\" ; none", " mx \"\"; dkim=pass"})
+                          " mx \"\" ; none", " mx \"\"; dkim=pass",
+                          // Methods, results and properties are keywords, never quoted strings.
+                          " mx; dkim=\"\"", " mx; \"\"=pass", " mx; dkim=pass \"header\".d=x"})
     EXPECT_FALSE(parse_auth_results(bad)) << bad;
 }
 
