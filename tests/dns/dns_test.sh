@@ -267,6 +267,61 @@ t=$(elapsed "$start" "$end")
 [ "$(echo "$r" | grep -o '"result":"temperror"' | wc -l)" = 3 ] && echo "$r" | grep -q 'dns_message_timeout' && lt "$t" 2 &&
   ok "black hole with --dns-message-timeout 1000: both signatures temperror in $t s, naming the limit" || bad "message budget" "$t s: $r"
 
+# Recovery after an outage: one resolver (dns_probe, deadline 1 s) asks, every 0.5 s, for a name
+# it never asked before (s1, s2, ...) and, from 3 s on, for one name again and again (rsa1, never
+# answered in this process); NSD is down for 25 s in the middle. Once NSD is back, both must be
+# found within 3 s. (libunbound on its own backs off from a server that times out, then takes it
+# as down: after 25 s down, it failed for 8 s or more after the server was back; after 60 s, for
+# 26-40 s.)
+stop_nsd() {
+  kill "$nsd_pid"
+  for _ in $(seq 50); do kill -0 "$nsd_pid" 2>/dev/null || break; sleep 0.1; done
+}
+start_nsd() {
+  rm -f nsd.pid
+  nsd -c nsd.conf || return 1
+  for _ in $(seq 50); do [ -s nsd.pid ] && break; sleep 0.1; done
+  nsd_pid=$(cat nsd.pid)
+  pids+=("$nsd_pid")
+}
+"$probe" --resolver "$direct" --timeout 1000 --for 33 --interval 0.5 's%d._domainkey.example.com' \
+  after:3:rsa1._domainkey.example.com > outage.out 2>&1 &
+probe_pid=$!
+sleep 2
+down=$(now)
+stop_nsd
+sleep 25
+start_nsd || { cat nsd.log; }
+up=$(now)
+wait "$probe_pid"
+probe_rc=$?
+recovery=$(python3 - "$down" "$up" outage.out <<'PY'
+import sys
+down, up = float(sys.argv[1]), float(sys.argv[2])
+rows = [l.split() for l in open(sys.argv[3]) if l[:1].isdigit()]
+out, good = [], True
+for kind in ("fresh", "again"):
+    mine = [r for r in rows if r[2].startswith("rsa1.") == (kind == "again")]
+    failed_while_down = any(down + 1 < float(r[0]) < up - 1 and r[3] != "found" for r in mine)
+    first = next((r for r in mine if float(r[1]) > up and r[3] == "found"), None)
+    later_bad = [r for r in mine if first and float(r[0]) > float(first[1]) and r[3] != "found"]
+    if not failed_while_down:
+        out.append("%s name: no failed lookup while NSD was down" % kind)
+        good = False
+    elif first is None:
+        out.append("%s name: never found after the restart" % kind)
+        good = False
+    else:
+        t = float(first[1]) - up
+        out.append("%s name: found after %.2f s%s" % (kind, t, ", then %d failures" % len(later_bad) if later_bad else ""))
+        good = good and t <= 3 and not later_bad
+print(("OK " if good else "BAD ") + ", ".join(out))
+PY
+)
+[ "$probe_rc" -eq 0 ] && [ "${recovery%% *}" = OK ] &&
+  ok "DNS server down for 25 s, then back: lookups succeed within 3 s (${recovery#OK })" ||
+  bad "recovery after an outage" "dns_probe exit $probe_rc, ${recovery#BAD }; see $work/outage.out"
+
 kill "$nsd_pid"
 for _ in $(seq 50); do kill -0 "$nsd_pid" 2>/dev/null || break; sleep 0.1; done
 start=$(now)
