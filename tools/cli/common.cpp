@@ -220,6 +220,13 @@ tone tone_of(status s) {
   return tone::dim;
 }
 
+tone tone_of_word(std::string_view word) {
+  for (status s : {status::pass, status::fail, status::policy, status::neutral, status::temperror,
+                   status::permerror})
+    if (to_string(s) == word) return tone_of(s);
+  return tone::dim;
+}
+
 void complain(std::string_view message) { std::cerr << "dkimkit: " << message << "\n"; }
 
 }  // namespace dkimkit::cli

@@ -75,6 +75,8 @@ enum class tone { good, warn, bad, dim };
 // `text` wrapped in the tone's ANSI colour when `on`, unchanged otherwise.
 std::string paint(bool on, tone t, std::string_view text);
 tone tone_of(status s);
+// The tone of a result word ("pass", "fail", ...); unknown words are dim.
+tone tone_of_word(std::string_view word);
 
 void add_sign_command(CLI::App& app, int& status);
 void add_verify_command(CLI::App& app, int& status);

@@ -15,6 +15,7 @@
 #include "common.hpp"
 #include "message/fields.hpp"
 #include "tag_list/tag_list.hpp"
+#include "util/strings.hpp"
 
 namespace dkimkit::cli {
 namespace {
@@ -57,21 +58,6 @@ std::string date(std::uint64_t t) {
 std::string relative(std::uint64_t t, std::uint64_t now) {
   if (t == now) return "now";
   return t < now ? duration(now - t) + " ago" : "in " + duration(t - now);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-// The value without folding white space, as verifiers read b= and bh=.
-std::string without_space(std::string_view v) {
-  std::string out;
-  for (char c : v)
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') out += c;
-  return out;
 }
 
 // Tag values as shown: folding collapsed to one space, and control bytes
@@ -124,7 +110,7 @@ std::string tag_meaning(std::string_view name, std::string_view value, std::uint
     return "unknown algorithm: verifiers cannot check this signature";
   }
   if (name == "b")
-    return "the signature itself (" + std::to_string(without_space(value).size()) +
+    return "the signature itself (" + std::to_string(detail::strip_fws(value).size()) +
            " base64 characters), over the signed header fields and this field";
   if (name == "bh") return "hash of the body as signed, compared with the body as received";
   if (name == "c") {
@@ -303,7 +289,7 @@ nlohmann::json explain_signature(const header_field& field, const verification* 
   if (parsed_tags) {
     for (const auto& t : *parsed_tags) {
       std::string value =
-          (t.name == "b" || t.name == "bh") ? without_space(t.value) : printable(t.value);
+          (t.name == "b" || t.name == "bh") ? detail::strip_fws(t.value) : printable(t.value);
       tags.push_back({{"tag", printable(t.name)},
                       {"value", value},
                       {"meaning", tag_meaning(t.name, t.value, now)}});
@@ -327,7 +313,7 @@ nlohmann::json explain_signature(const header_field& field, const verification* 
     // Signed header fields against the fields present.
     std::vector<field_count> counts;
     auto count_of = [&](std::string_view name) -> field_count& {
-      std::string n = lower(name);
+      std::string n = detail::lowercase(name);
       for (auto& c : counts)
         if (c.name == n) return c;
       counts.push_back({n, 0, 0});
@@ -475,13 +461,6 @@ std::string wrap(const std::string& text, std::size_t indent, std::size_t width 
   return out + line;
 }
 
-status status_word(const std::string& w) {
-  for (status s : {status::pass, status::fail, status::policy, status::neutral, status::temperror,
-                   status::permerror})
-    if (to_string(s) == w) return s;
-  return status::none;
-}
-
 void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
   auto label = [&](std::string_view l, const std::string& text) {
     std::string lab(l);
@@ -499,7 +478,7 @@ void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
     ++n;
     std::string result = str(s, "result");
     os << "\nDKIM-Signature " << n << " of " << sigs.size() << ": "
-       << paint(colour, tone_of(status_word(result)), result.empty() ? "?" : result) << "\n";
+       << paint(colour, tone_of_word((result)), result.empty() ? "?" : result) << "\n";
     if (s.contains("tag_error")) plain_label("unreadable", str(s, "tag_error"));
     for (const auto& t : s["tags"]) {
       std::string tag = t["tag"].get<std::string>() + "=";
@@ -556,7 +535,7 @@ void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
       plain_label("alignment", words);
     }
     std::string reason = str(s, "reason");
-    label("result", paint(colour, tone_of(status_word(result)), result) +
+    label("result", paint(colour, tone_of_word((result)), result) +
                         (reason.empty() ? "" : " (" + reason + ")"));
     if (s.contains("likely_cause")) plain_label("likely cause", str(s, "likely_cause"));
     if (s.contains("what_to_check")) plain_label("check", str(s, "what_to_check"));
@@ -573,8 +552,7 @@ void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
       for (const auto& r : e["results"]) {
         if (!line.empty()) line += "; ";
         std::string word = r["result"].get<std::string>();
-        line +=
-            r["method"].get<std::string>() + "=" + paint(colour, tone_of(status_word(word)), word);
+        line += r["method"].get<std::string>() + "=" + paint(colour, tone_of_word((word)), word);
         if (r.contains("properties"))
           for (const auto& [k, v] : r["properties"].items())
             line += " " + k + "=" + v.get<std::string>();
@@ -583,7 +561,7 @@ void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
     }
   }
   std::string overall = str(doc, "result");
-  os << "\nResult: " << paint(colour, tone_of(status_word(overall)), overall) << "\n";
+  os << "\nResult: " << paint(colour, tone_of_word((overall)), overall) << "\n";
 }
 
 int run_explain(const explain_args& a) {

@@ -68,11 +68,7 @@ std::string paint_results(bool on, const std::string& text) {
     while (e < text.size() && text[e] >= 'a' && text[e] <= 'z') ++e;
     out.append(text, pos, w - pos);
     std::string word = text.substr(w, e - w);
-    status st = status::none;
-    for (status c : {status::pass, status::fail, status::policy, status::neutral, status::temperror,
-                     status::permerror})
-      if (to_string(c) == word) st = c;
-    out += paint(true, tone_of(st), word);
+    out += paint(true, tone_of_word(word), word);
     pos = e;
   }
   out.append(text, pos);
