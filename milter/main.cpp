@@ -22,6 +22,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <dkimkit/version.hpp>
 #include <libmilter/mfapi.h>
 
 #include "config.hpp"
@@ -79,7 +80,8 @@ int run_child(const std::string& path, std::shared_ptr<config> cfg, bool foregro
         log_line(LOG_ERR, "reload refused, the old configuration stays: " + problem);
     }
   }).detach();
-  log_line(LOG_INFO, "listening on " + cfg->socket + " (mode " +
+  log_line(LOG_INFO, "dkimkit-milter " + std::string(dkimkit::version()) + " listening on " +
+                         cfg->socket + " (mode " +
                          (cfg->mode == mode::sign ? "sign" : cfg->mode == mode::verify ? "verify" : "both") + ")");
   int rc = smfi_main();
   // libmilter has stopped accepting; let the messages in flight finish (at most 60 s).
@@ -115,7 +117,11 @@ void daemonize() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"dkimkit-milter: DKIM signing and verification for Postfix and Sendmail"};
+  const std::string version(dkimkit::version());
+  CLI::App app{"dkimkit-milter " + version +
+               ": DKIM signing and verification for Postfix and Sendmail"};
+  app.set_version_flag("--version", "dkimkit-milter " + version,
+                       "print the version and exit");
   std::string config_path, check_path;
   bool foreground = false;
   app.add_option("-c,--config", config_path, "the TOML configuration file");

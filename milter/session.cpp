@@ -351,9 +351,16 @@ decision session::finish_verify(message& m) {
 
   status best = overall(results);
   std::string what = "dir=verify result=" + std::string(to_string(best));
-  for (const auto& v : results)
+  std::size_t not_evaluated = 0;
+  for (const auto& v : results) {
+    if (!v.evaluated()) {
+      ++not_evaluated;
+      continue;
+    }
     what += " [" + std::string(to_string(v.status)) + " d=" + (v.sdid.empty() ? "-" : v.sdid) +
             " s=" + (v.selector.empty() ? "-" : v.selector) + "]";
+  }
+  if (not_evaluated) what += " not_evaluated=" + std::to_string(not_evaluated);
   if (!m.forged_ar.empty()) what += " removed_forged_ar=" + std::to_string(m.forged_ar.size());
 
   // A temporary result (temperror) takes on_dns_error, never a 5xx; a key in testing (t=y, RFC

@@ -16,8 +16,9 @@
 
 namespace dkimkit {
 
-// One dkim= entry per verification with header.d, header.i, header.s, header.a and header.b, and
-// the reason as a comment; "dkim=none" when there is none. Values that are not safe in a header
+// One dkim= entry per evaluated verification with header.d, header.i, header.s, header.a and
+// header.b, and the reason as a comment; then, when signatures were not evaluated (beyond
+// max_signatures), one entry for all of them with their count; "dkim=none" when there is none. Values that are not safe in a header
 // (control characters, 8-bit) are left out.
 [[nodiscard]] std::string format_auth_results(std::string_view authserv_id,
                                               const std::vector<verification>& results);

@@ -13,3 +13,4 @@
 #include <dkimkit/signature.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/verifier.hpp>
+#include <dkimkit/version.hpp>

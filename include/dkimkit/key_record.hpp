@@ -58,7 +58,7 @@ struct key_record {
   std::vector<hash_algorithm> hashes;        // h= (known ones only); empty means any
   bool testing = false;                      // t=y
   bool strict = false;                       // t=s: i= must not be a subdomain of d=
-  std::string notes;                         // n=
+  std::string notes;                         // n=, qp-section decoded
   std::shared_ptr<const public_key> key;     // p=, decoded
 };
 

@@ -46,7 +46,7 @@ struct signature {
   std::string sdid;                         // d=, lowercased
   std::string selector;                     // s=, lowercased
   std::vector<std::string> signed_headers;  // h=, in order, as written
-  std::optional<std::string> auid;          // i=, as written
+  std::optional<std::string> auid;          // i=, decoded (dkim-quoted-printable)
   std::optional<std::uint64_t> body_length; // l=
   std::optional<std::uint64_t> timestamp;   // t=
   std::optional<std::uint64_t> expiration;  // x=
@@ -62,6 +62,11 @@ struct signature {
 // Every error here is a syntax error: the signature's result is neutral.
 [[nodiscard]] result<signature> parse_signature(std::string_view value,
                                                 const signature_limits& limits = {});
+
+// Decodes the value of z= (RFC 6376 §3.5: copied header fields, "|"-separated,
+// dkim-quoted-printable) into "Name:value" strings. z= is for diagnosis only: the verifier ignores
+// it, and a z= that does not decode does not change a signature's result.
+[[nodiscard]] result<std::vector<std::string>> decode_copied_headers(std::string_view value);
 
 // Whether `sub` equals `domain` or is a subdomain of it (case-insensitive).
 [[nodiscard]] bool is_same_or_subdomain(std::string_view sub, std::string_view domain) noexcept;

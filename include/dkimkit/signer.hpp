@@ -68,7 +68,7 @@ struct sign_options {
   bool oversign_from = true;
   bool timestamp = true;               // t=
   std::optional<std::uint64_t> expire_after;  // x= = t + this many seconds
-  std::optional<std::string> auid;     // i=
+  std::optional<std::string> auid;     // i=, plain ("a=b@x.example"); written encoded (§2.11)
   bool body_length = false;            // l= (off by default: RFC 6376 §8.2)
 };
 

@@ -69,9 +69,14 @@ struct verification {
   bool testing = false;       // the key record has t=y
   std::optional<std::uint64_t> body_length;  // l=
   dnssec_status dnssec = dnssec_status::unknown;
+
+  // False for a signature beyond max_signatures (code not_evaluated): no DNS query, no crypto.
+  [[nodiscard]] bool evaluated() const noexcept { return code != errc::not_evaluated; }
 };
 
-// The best status of a message: pass, temperror, policy, fail, neutral, permerror; none if empty.
+// The best status of a message's evaluated signatures: pass, temperror, policy, fail, neutral,
+// permerror; none if there is no signature. Signatures that were not evaluated never count
+// (policy only when no signature at all was evaluated).
 [[nodiscard]] status overall(const std::vector<verification>& results) noexcept;
 
 // Streaming verifier: feed the message in chunks of any size, then finish(). The result never

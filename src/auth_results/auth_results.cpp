@@ -54,8 +54,18 @@ std::string format_auth_results(std::string_view authserv_id,
     out += " dkim=none";
     return out;
   }
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const verification& v = results[i];
+  // Signatures beyond max_signatures get one summary entry, not one each: a message with
+  // thousands of them must not grow our field without bound.
+  std::size_t not_evaluated = 0;
+  const verification* first_not_evaluated = nullptr;
+  bool first_entry = true;
+  for (const verification& v : results) {
+    if (!v.evaluated()) {
+      if (not_evaluated++ == 0) first_not_evaluated = &v;
+      continue;
+    }
+    if (!first_entry) out += ';';
+    first_entry = false;
     out += "\r\n\tdkim=";
     out += to_string(v.status);
     if (v.status == status::pass) {
@@ -79,7 +89,14 @@ std::string format_auth_results(std::string_view authserv_id,
     add_property(out, "header.s", v.selector);
     add_property(out, "header.a", v.algorithm);
     add_property(out, "header.b", v.b_prefix);
-    if (i + 1 < results.size()) out += ';';
+  }
+  if (first_not_evaluated) {
+    if (!first_entry) out += ';';
+    out += "\r\n\tdkim=";
+    out += to_string(first_not_evaluated->status);
+    out += ' ' + comment(std::to_string(not_evaluated) +
+                         (not_evaluated == 1 ? " signature" : " signatures") +
+                         " not evaluated: " + first_not_evaluated->reason);
   }
   return out;
 }

@@ -70,7 +70,10 @@ result<key_record> parse_key_record(std::string_view txt, const key_limits& limi
       if (f == "s") rec.strict = true;
     }
   }
-  if (const auto* n = get("n")) rec.notes = std::string(n->value);
+  if (const auto* n = get("n")) {  // qp-section; notes for people, so kept as written if broken
+    auto decoded = detail::decode_qp_section(n->value);
+    rec.notes = decoded ? std::move(*decoded) : std::string(n->value);
+  }
   const auto* p = get("p");
   if (!p) return fail(errc::key_syntax, "the key record has no p= tag");
   std::string p_clean = detail::strip_fws(p->value);

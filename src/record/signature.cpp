@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <dkimkit/message.hpp>
 #include <dkimkit/signature.hpp>
 
@@ -80,6 +82,17 @@ result<signature> parse_signature(std::string_view value, const signature_limits
   return detail::signature_from_tags(*tags, limits);
 }
 
+result<std::vector<std::string>> decode_copied_headers(std::string_view value) {
+  std::vector<std::string> out;
+  for (std::string_view piece : detail::split(value, '|')) {
+    auto copy = detail::decode_dkim_qp(piece);
+    if (!copy || copy->find(':') == std::string::npos || copy->front() == ':')
+      return fail(errc::tag_syntax, "z= is not a list of dkim-quoted-printable header fields");
+    out.push_back(std::move(*copy));
+  }
+  return out;
+}
+
 namespace detail {
 
 result<signature> signature_from_tags(const std::vector<tag>& tag_list,
@@ -157,11 +170,17 @@ result<signature> signature_from_tags(const std::vector<tag>& tag_list,
   }
 
   if (const auto* i = get("i")) {
-    std::string_view v = i->value;
-    std::size_t at = v.rfind('@');
-    if (at == std::string_view::npos || !detail::is_dns_name(v.substr(at + 1), 1))
+    // dkim-quoted-printable (RFC 6376 §3.5): decoded before anything looks at it.
+    auto v = detail::decode_dkim_qp(i->value);
+    if (!v) return fail(errc::bad_auid, "i= is not valid dkim-quoted-printable (RFC 6376 §2.11)");
+    std::size_t at = v->rfind('@');
+    bool controls = std::any_of(v->begin(), v->end(), [](char c) {
+      return (c >= 0 && c < 0x20) || c == 0x7f;
+    });
+    if (at == std::string::npos || controls ||
+        !detail::is_dns_name(std::string_view(*v).substr(at + 1), 1))
       return fail(errc::bad_auid, "i= is not an identity of the form [local-part]@domain");
-    sig.auid = std::string(v);
+    sig.auid = std::move(*v);
   }
 
   if (const auto* l = get("l")) {

@@ -126,10 +126,15 @@ result<signer> signer::create(std::vector<sign_options> opts, std::uint64_t now,
     if (o.expire_after && *o.expire_after == 0)
       return fail(errc::invalid_argument, "x= must come after t=: the lifetime must be at least 1 s");
     if (o.auid) {
+      // Any local-part (written dkim-quoted-printable when signing); no control characters.
       std::size_t at = o.auid->rfind('@');
-      if (at == std::string::npos || !is_same_or_subdomain(o.auid->substr(at + 1), o.sdid) ||
-          !detail::is_printable_ascii(*o.auid) || o.auid->find_first_of("; \t") != std::string::npos)
-        return fail(errc::invalid_argument, "i=" + *o.auid + " must be an identity in " + o.sdid);
+      bool controls = std::any_of(o.auid->begin(), o.auid->end(), [](char c) {
+        return (c >= 0 && c < 0x20) || c == 0x7f;
+      });
+      if (at == std::string::npos || controls ||
+          !is_same_or_subdomain(o.auid->substr(at + 1), o.sdid))
+        return fail(errc::invalid_argument,
+                    "i=" + detail::encode_dkim_qp(*o.auid) + " must be an identity in " + o.sdid);
     }
     if (o.headers) {
       for (const auto& h : *o.headers)
@@ -201,7 +206,7 @@ result<std::string> signer::state::sign_one(const signing& s,
          std::string(to_string(o.body_canon)) + ";");
   fb.add("d=" + o.sdid + ";");
   fb.add("s=" + o.selector + ";");
-  if (o.auid) fb.add("i=" + *o.auid + ";");
+  if (o.auid) fb.add("i=" + detail::encode_dkim_qp(*o.auid) + ";");  // RFC 6376 §2.11
   if (o.timestamp) fb.add("t=" + std::to_string(now) + ";");
   if (o.expire_after) fb.add("x=" + std::to_string(now + *o.expire_after) + ";");
   if (o.body_length) fb.add("l=" + std::to_string(body.canonical_length()) + ";");

@@ -73,6 +73,73 @@ bool is_printable_ascii(std::string_view s) noexcept {
   return true;
 }
 
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Decodes "=XX" escapes; `text` says which other octets stand for themselves and `skip` which
+// are dropped (folding white space).
+template <class Text, class Skip>
+std::optional<std::string> decode_qp(std::string_view s, Text text, Skip skip) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '=') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (skip(c)) {
+      continue;
+    } else if (text(c)) {
+      out += c;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+constexpr bool is_dkim_safe_char(char c) noexcept {
+  return (c >= 0x21 && c <= 0x3a) || c == 0x3c || (c >= 0x3e && c <= 0x7e);
+}
+
+}  // namespace
+
+std::optional<std::string> decode_dkim_qp(std::string_view s) {
+  return decode_qp(s, is_dkim_safe_char, is_fws);
+}
+
+std::string encode_dkim_qp(std::string_view s, std::string_view extra) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (is_dkim_safe_char(c) && extra.find(c) == std::string_view::npos) {
+      out += c;
+    } else {
+      auto u = static_cast<unsigned char>(c);
+      out += '=';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> decode_qp_section(std::string_view s) {
+  return decode_qp(
+      s, [](char c) { return (c >= 0x21 && c <= 0x3c) || (c >= 0x3e && c <= 0x7e) || is_wsp(c); },
+      [](char) { return false; });
+}
+
 }  // namespace dkimkit::detail
 
 namespace dkimkit {

@@ -37,4 +37,15 @@ namespace dkimkit::detail {
 // Printable ASCII only (0x20..0x7E).
 [[nodiscard]] bool is_printable_ascii(std::string_view s) noexcept;
 
+// RFC 6376 §2.11 dkim-quoted-printable (i=, z=): FWS is dropped, "=XX" becomes the octet XX
+// (upper-case hex as RFC 2045 requires; lower case is accepted too). Anything else than a
+// dkim-safe-char (0x21..0x3A, 0x3C, 0x3E..0x7E), or a "=" not followed by two hex digits: nullopt.
+[[nodiscard]] std::optional<std::string> decode_dkim_qp(std::string_view s);
+// The inverse: every octet that is not a dkim-safe-char (and, with `extra`, each octet listed
+// there, e.g. "|" inside z=) is written as "=XX".
+[[nodiscard]] std::string encode_dkim_qp(std::string_view s, std::string_view extra = {});
+// RFC 2045 / RFC 6376 qp-section (key record n=): like dkim-quoted-printable, but SP and HTAB are
+// text and ";" is a safe-char. nullopt when it does not decode.
+[[nodiscard]] std::optional<std::string> decode_qp_section(std::string_view s);
+
 }  // namespace dkimkit::detail

@@ -45,7 +45,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::body_length_partial: return "body length limit leaves part of the body unsigned";
     case errc::not_evaluated: return "signature not evaluated";
     case errc::body_hash_mismatch: return "body hash mismatch";
-    case errc::body_length_exceeds: return "body shorter than l=";
+    case errc::body_length_exceeds: return "l= larger than the body";
     case errc::signature_mismatch: return "signature did not verify";
     case errc::dns_temporary: return "key lookup failed temporarily";
     case errc::invalid_argument: return "invalid argument";
@@ -104,7 +104,6 @@ status status_of(errc code) noexcept {
     case errc::body_length_partial:
     case errc::not_evaluated: return status::policy;
     case errc::body_hash_mismatch:
-    case errc::body_length_exceeds:
     case errc::signature_mismatch: return status::fail;
     case errc::dns_temporary: return status::temperror;
     default: return status::permerror;
@@ -125,10 +124,16 @@ int rank(status s) noexcept {
 }
 
 status overall(const std::vector<verification>& results) noexcept {
+  // Signatures that were not evaluated (beyond max_signatures) say nothing about the message:
+  // they must not lift it above what the evaluated ones gave.
   status best = status::none;
-  for (const auto& v : results)
+  bool any_evaluated = false;
+  for (const auto& v : results) {
+    if (!v.evaluated()) continue;
+    any_evaluated = true;
     if (rank(v.status) > rank(best)) best = v.status;
-  return best;
+  }
+  return any_evaluated || results.empty() ? best : status::policy;
 }
 
 }  // namespace dkimkit

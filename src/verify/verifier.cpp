@@ -126,7 +126,11 @@ void verifier::state::start_body() {
       p.result.sdid = detail::lowercase(raw("d"));
       p.result.selector = detail::lowercase(raw("s"));
       p.result.algorithm = raw("a");
-      p.result.auid = raw("i");
+      if (const auto* itag = detail::find_tag(*tags, "i")) {  // dkim-quoted-printable
+        if (auto decoded = detail::decode_dkim_qp(itag->value)) p.result.auid = reportable(*decoded);
+      } else if (!p.result.sdid.empty()) {
+        p.result.auid = "@" + p.result.sdid;  // the default (RFC 6376 §3.5)
+      }
       if (const auto* b = detail::find_tag(*tags, "b")) {
         // From just after "=" to the end of the value (RFC 6376 §3.7), as dkimpy does.
         std::size_t start = b->value_offset;
@@ -141,7 +145,6 @@ void verifier::state::start_body() {
         p.result.b_prefix = reportable(prefix);
       }
     }
-    if (p.result.auid.empty() && !p.result.sdid.empty()) p.result.auid = "@" + p.result.sdid;
 
     if (sigs.size() >= opts.max_signatures) {
       decide(p, errc::not_evaluated,

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Behaviour of the dkimkit command line: output formats, exit statuses, files it writes.
-# Usage: cli_test.sh PATH_TO_dkimkit WORKDIR
+# Usage: cli_test.sh PATH_TO_dkimkit WORKDIR [PATH_TO_dkimkit-milter]
+# DKIMKIT_VERSION (set by CTest from project(VERSION)) is the version both programs must print.
 set -uo pipefail
 dk=$(readlink -f "$1")
 work=$2
+milter=${3:+$(readlink -f "$3")}
+version=${DKIMKIT_VERSION:-}
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 passed=0
 failed=0
@@ -36,6 +39,38 @@ check "keygen splits the TXT value into strings of at most 255 bytes" \
   py 'import re,sys; s=re.findall(r"\"([^\"]*)\"", open("rsa.txt").read()); sys.exit(not (len(s) >= 2 and all(len(x) <= 255 for x in s)))'
 check "keygen refuses to overwrite without --force" status_is 73 "$dk" keygen -d example.com -s rsa -o .
 check "keygen refuses RSA under 1024 bits" status_is 64 "$dk" keygen -d example.com -s x -b 512 -o .
+# Issue 10: a missing output folder is made (mode 0700, parents too) and said so.
+"$dk" keygen -d example.com -s new -t ed25519 -o newkeys/deeper >/dev/null 2>newkeys.err
+check "keygen -o makes a missing folder with mode 0700" \
+  test "$(stat -c %a newkeys)" = 700 -a "$(stat -c %a newkeys/deeper)" = 700 -a -s newkeys/deeper/new.private
+check "keygen says which folder it made" grep -q "created the folder newkeys/deeper (mode 0700)" newkeys.err
+"$dk" keygen -d example.com -s new -t ed25519 -o ./newkeys >/dev/null 2>&1
+check "keygen -o uses an existing folder as it is" test -s newkeys/new.private -a "$(stat -c %a newkeys)" = 700
+touch notafolder
+"$dk" keygen -d example.com -s x -t ed25519 -o notafolder >/dev/null 2>notafolder.err
+check "keygen -o naming a file: exit 73 and a plain message" \
+  test $? -eq 73 -a "$(cat notafolder.err)" = "dkimkit: notafolder: exists and is not a folder"
+
+# Issue 10: --version, from project(VERSION) in CMake, also in --help.
+check "dkimkit --version exits 0" status_is 0 "$dk" --version
+check "dkimkit --version prints the project's version" test "$("$dk" --version)" = "dkimkit $version" -a -n "$version"
+check "dkimkit --help shows the version and --version" \
+  sh -c '"$1" --help | grep -q "^dkimkit $2: " && "$1" --help | grep -q -- "--version"' _ "$dk" "$version"
+if [ -n "$milter" ]; then
+  check "dkimkit-milter --version exits 0" status_is 0 "$milter" --version
+  check "dkimkit-milter --version prints the project's version" \
+    test "$("$milter" --version)" = "dkimkit-milter $version" -a -n "$version"
+  check "dkimkit-milter --help shows the version and --version" \
+    sh -c '"$1" --help | grep -q "^dkimkit-milter $2: " && "$1" --help | grep -q -- "--version"' _ "$milter" "$version"
+fi
+
+# Issue 10: i= is dkim-quoted-printable: sign encodes, verify decodes.
+printf 'From: a@example.com\nTo: b@example.org\nSubject: id\n\nbody\n' > id.eml
+"$dk" sign -k ed.private -d example.com -s ed --identity 'j=long;x@example.com' id.eml > id.signed
+check "sign writes i= dkim-quoted-printable" grep -q 'i=j=3Dlong=3Bx@example.com;' id.signed
+check "verify reports i= decoded" \
+  py 'import json,subprocess,sys; o=json.loads(subprocess.run(["'"$dk"'","verify","--json","--zone","zone","id.signed"],capture_output=True).stdout); s=o["signatures"][0]; sys.exit(not (s["result"]=="pass" and s["identity"]=="j=long;x@example.com"))'
+check "explain shows i= decoded" grep -q 'decoded: j=long;x@example.com' <("$dk" explain --zone zone id.signed)
 
 "$dk" sign -k rsa.private -d example.com -s rsa lf.eml > lf.signed
 check "sign keeps the input bytes unchanged after the new field" \

@@ -393,6 +393,60 @@ sub maildkim_to_dkimkit {
     }
 }
 
+# --- i= is dkim-quoted-printable (RFC 6376 §2.11), both ways -------------------------------------
+
+# The identity of the first signature as Mail::DKIM reads it, with the verifier's result.
+sub maildkim_identity {
+    my ($msg) = @_;
+    my $v = Mail::DKIM::Verifier->new;
+    $v->PRINT( to_crlf($msg) );
+    $v->CLOSE;
+    my ($sig) = $v->signatures;
+    return ( $v->result, $sig ? $sig->identity : '', $sig ? ( $sig->get_tag('i') // '' ) : '' );
+}
+
+sub identities {
+    my ( $dkimkit, $workdir ) = @_;
+    my $msg = $MESSAGES[0][1];
+    my $src = File::Spec->catfile( $workdir, 'identity-unsigned.eml' );
+    write_file( $src, $msg );
+    my $key = File::Spec->catfile( $workdir, 'keys', 'kitrsa.private' );
+    # dkimkit encodes what needs encoding; Mail::DKIM decodes it back.
+    for my $id ( 'j=long@dkimkit.example', 'jo;hn doe@sub.dkimkit.example', 'plain@dkimkit.example' ) {
+        my $label = "dkimkit --identity '$id' -> Mail::DKIM: pass, same identity";
+        my ( $code, $signed, $err ) =
+          run_cmd( $workdir, $dkimkit, 'sign', '-k', $key, '-d', 'dkimkit.example', '-s', 'kitrsa',
+            '--identity', $id, $src );
+        if ( $code != 0 ) { check( $label, 0, "dkimkit sign exit $code\n$err" ); next }
+        my ( $result, $identity, $raw ) = maildkim_identity($signed);
+        check( $label, $result eq 'pass' && $identity eq $id && $raw !~ /[ ;]/,
+            "result $result, identity '$identity', i=$raw" );
+    }
+    # Mail::DKIM encodes (i=j=3Dlong@...); dkimkit decodes it for its checks and its report.
+    my $zone = File::Spec->catfile( $workdir, 'maildkim.zone' );
+    my $pem  = File::Spec->catfile( $workdir, 'maildkim-rsa.pem' );
+    for my $id ( 'j=long@maildkim.example', 'x y@sub.maildkim.example' ) {
+        my $label = "Mail::DKIM Identity '$id' -> dkimkit: pass, identity decoded";
+        my $signer = Mail::DKIM::Signer->new(
+            Algorithm => 'rsa-sha256',
+            Method    => 'relaxed/relaxed',
+            Domain    => 'maildkim.example',
+            Selector  => 'plrsa',
+            KeyFile   => $pem,
+            Identity  => $id,
+        );
+        $signer->PRINT( to_crlf($msg) );
+        $signer->CLOSE;
+        my $field = $signer->signature->as_string;
+        my $path = File::Spec->catfile( $workdir, 'identity-pl.eml' );
+        write_file( $path, $field . "\015\012" . to_crlf($msg) );
+        my ( $json, $detail ) = dkimkit_verify( $dkimkit, $workdir, $zone, $path );
+        my $got = ref $json eq 'HASH' ? ( $json->{signatures}[0]{identity} // '' ) : '';
+        check( $label, all_signatures( $json, 'pass' ) && $got eq $id && $field =~ /i=[^;]*=[0-9A-F]{2}/,
+            "$detail\n$field" );
+    }
+}
+
 # --- main ---------------------------------------------------------------------------------------
 
 my ( $dkimkit, $workdir );
@@ -408,6 +462,7 @@ my $bin = File::Spec->rel2abs($dkimkit);
 if ( -x $bin && !-d $bin ) {
     dkimkit_to_maildkim( $bin, $workdir );
     maildkim_to_dkimkit( $bin, $workdir );
+    identities( $bin, $workdir );
 }
 else {
     check( 'dkimkit program is executable', 0, "not found: $bin" );

@@ -612,6 +612,44 @@ TEST(milter_session, policy_replies) {
   expect_reply(run(make_env(third, &dns), foreign), verdict::proceed);
 }
 
+// Issue 10: 1000 signatures whose first five (the evaluated ones) are permerror: the message's
+// result is permerror, not the policy of the 995 not evaluated; on_no_pass rejects it; our
+// Authentication-Results has the five entries and one for the rest, and the log line does too.
+TEST(milter_session, signatures_not_evaluated_do_not_lift_the_result) {
+  static_resolver dns;
+  publish_keys(dns);
+  const std::string msg = message_from("example.com");
+  const std::string one = signed_by(msg, "example.com", "ed", test::ed25519());
+  const std::string field = one.substr(0, one.size() - msg.size());  // with its CRLF
+  std::string many;
+  for (int i = 0; i < 1000; ++i) {
+    std::string f = field;
+    f.replace(f.find("s=ed;"), 5, "s=n" + std::to_string(i) + ";");  // no such key: permerror
+    many += f;
+  }
+  many += msg;
+  auto cfg = make_config(mode::verify);
+  cfg->on_no_pass = action::reject;
+  decision d = run(make_env(cfg, &dns), many);
+  expect_reply(d, verdict::reject, "550", "5.7.20", "No passing DKIM signature found");
+  EXPECT_EQ(d.results.size(), 1000u);
+  EXPECT_EQ(overall(d.results), status::permerror);
+  EXPECT_NE(d.log.find("dir=verify result=permerror [permerror d=example.com s=n0]"),
+            std::string::npos)
+      << d.log;
+  EXPECT_NE(d.log.find("not_evaluated=995"), std::string::npos) << d.log;
+  EXPECT_LT(d.log.size(), 1024u);
+  auto ar = added_ar(d);
+  ASSERT_EQ(ar.results.size(), 6u);
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(ar.results[i].result, "permerror") << i;
+  EXPECT_EQ(ar.results[5].result, "policy");
+  EXPECT_NE(ar.results[5].comment.find("995 signatures not evaluated"), std::string::npos);
+  // Accepting configuration: the same message goes through, tagged the same way.
+  decision accepted = run(make_env(make_config(mode::verify), &dns), many);
+  expect_reply(accepted, verdict::proceed);
+  EXPECT_EQ(added_ar(accepted).results.size(), 6u);
+}
+
 TEST(milter_session, from_less_message) {
   static_resolver dns;
   publish_keys(dns);

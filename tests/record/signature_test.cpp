@@ -258,6 +258,49 @@ TEST(signature, auid_syntax) {
   EXPECT_EQ(with("i", "@exa..mple.com"), errc::bad_auid);
 }
 
+// §2.11, §3.5 i= is dkim-quoted-printable: FWS dropped, then "=XX" decoded, before the syntax
+// check and before anything compares or reports it (the examples of Mail::DKIM's test suite).
+TEST(signature, auid_is_decoded) {
+  auto auid = [](const std::string& i) -> std::optional<std::string> {
+    auto s = parse_signature(make({{"d", "messiah.edu"}, {"i", i}}));
+    if (!s) return std::nullopt;
+    return s->auid;
+  };
+  EXPECT_EQ(auid("jlong@messiah=2Eedu"), "jlong@messiah.edu");
+  EXPECT_EQ(auid("jlong=40messiah.edu"), "jlong@messiah.edu");
+  EXPECT_EQ(auid("=6Along@messiah.edu"), "jlong@messiah.edu");
+  EXPECT_EQ(auid("=6along@messiah.edu"), "jlong@messiah.edu");  // lower-case hex: accepted
+  EXPECT_EQ(auid("jl ong@\r\n\tmessiah.edu"), "jlong@messiah.edu");  // FWS is not part of it
+  EXPECT_EQ(auid("a=3Db=3Bc=20d@messiah.edu"), "a=b;c d@messiah.edu");
+  EXPECT_EQ(auid("@messiah.edu"), "@messiah.edu");
+  // Not dkim-quoted-printable, or not an identity once decoded: neutral (bad_auid).
+  for (const char* bad : {"jlong=4@messiah.edu", "jlong@messiah.edu=", "jlong=GG@messiah.edu",
+                          "jlong@messiah=2E=2Eedu", "jlong=0D=0A@messiah.edu",
+                          "jlong=00@messiah.edu", "jlong@messiah=2E", "jl=80=@messiah.edu"})
+    EXPECT_EQ(with("i", bad), errc::bad_auid) << bad;
+  // The decoded domain is what is compared with d=: "messiah=2Eedu" is messiah.edu.
+  auto s = parse_signature(make({{"d", "messiah.edu"}, {"i", "jlong@messiah=2Eedu"}}));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->auid_domain(), "messiah.edu");
+}
+
+// §3.5 z=: "|"-separated copies of header fields, dkim-quoted-printable; for diagnosis only, so a
+// z= that does not decode changes nothing.
+TEST(signature, copied_headers) {
+  auto z = decode_copied_headers(
+      "From:foo@eng.example.net|To:joe@example.com|\r\n Subject:demo=20run|Date:July=205,=202005=203:44:08=20PM=20-0700");
+  ASSERT_TRUE(z) << z.error().message();
+  EXPECT_EQ(*z, (std::vector<std::string>{"From:foo@eng.example.net", "To:joe@example.com",
+                                          "Subject:demo run",
+                                          "Date:July 5, 2005 3:44:08 PM -0700"}));
+  auto bar = decode_copied_headers("Subject:a=7Cb");
+  ASSERT_TRUE(bar);
+  EXPECT_EQ(*bar, std::vector<std::string>{"Subject:a|b"});
+  for (const char* bad : {"From", "From:a|", ":x", "From:a=4", "Subject:=ZZ"})
+    EXPECT_FALSE(decode_copied_headers(bad)) << bad;
+  EXPECT_EQ(with("z", "not=decodable"), errc::ok);
+}
+
 // §3.5 l=: 1*76DIGIT; anything else (sign, exponent, hex, empty, overflow) is refused.
 TEST(signature, body_length_forms) {
   for (const std::string& bad : {"-1"s, "1e3"s, "0x10"s, ""s, "+5"s, " 1 2"s, "1.0"s,

@@ -119,5 +119,25 @@ TEST(strings, fws_helpers) {
   EXPECT_FALSE(detail::is_printable_ascii("\xc3\xa9"));
 }
 
+// RFC 6376 §2.11 dkim-quoted-printable and RFC 2045 §6.7 qp-section.
+TEST(strings, quoted_printable) {
+  EXPECT_EQ(detail::decode_dkim_qp("a=3Db=3B c\r\n\t=40x"), "a=b;c@x");
+  EXPECT_EQ(detail::decode_dkim_qp(""), "");
+  EXPECT_EQ(detail::decode_dkim_qp("=00"), std::string(1, '\0'));
+  for (const char* bad : {"=", "=4", "=4G", "a;b", "a\x80", "a\x01b"})
+    EXPECT_FALSE(detail::decode_dkim_qp(bad)) << bad;
+  EXPECT_EQ(detail::encode_dkim_qp("a=b;c d|\xff@x"), "a=3Db=3Bc=20d|=FF@x");
+  EXPECT_EQ(detail::encode_dkim_qp("a|b", "|"), "a=7Cb");
+  // Every octet survives the round trip.
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  EXPECT_EQ(detail::decode_dkim_qp(detail::encode_dkim_qp(all)), all);
+  // qp-section (key record n=): SP and HTAB are text, ";" too; FWS is not dropped.
+  EXPECT_EQ(detail::decode_qp_section("key for =22mail=22; rotated 2026"),
+            "key for \"mail\"; rotated 2026");
+  EXPECT_FALSE(detail::decode_qp_section("bad =Z1"));
+  EXPECT_FALSE(detail::decode_qp_section("line\r\nbreak"));
+}
+
 }  // namespace
 }  // namespace dkimkit

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include <dkimkit/auth_results.hpp>
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/signer.hpp>
 
@@ -41,6 +42,19 @@ craft rsa(craft c = {}) {
   c.algo = algorithm::rsa_sha256;
   c.s = "rsa";
   return c;
+}
+
+// The relaxed canonicalized body length of `message`: what l= counts for ed() and rsa().
+std::uint64_t canonical_body_length(std::string_view message) {
+  const std::string msg = normalize_line_endings(message);
+  auto view = parse_message(msg);
+  EXPECT_TRUE(view);
+  if (!view) return 0;
+  detail::body_hasher body(canonicalization::relaxed, hash_algorithm::sha256, std::nullopt);
+  std::string scratch;
+  body.update(view->body, scratch);
+  body.finish(scratch);
+  return body.canonical_length();
 }
 
 // Verifies a message expected to carry exactly one signature.
@@ -402,18 +416,29 @@ TEST(verify_result, body_length_exact) {
                 errc::body_length_partial);
 }
 
-// RFC 6376 §3.5 l=: an l= larger than the canonicalized body cannot verify: fail.
+// RFC 6376 §3.5 l= "MUST NOT be larger than the actual number of octets in the canonicalized
+// message body": an inconsistent tag value, so PERMFAIL (§6.1.1), permerror; the reason gives
+// both numbers.
 TEST(verify_result, body_length_longer_than_body) {
   static_resolver dns;
   publish(dns);
   craft c = ed();
   c.l = 1000;
   verification v = one(crafted(test::sample_message(), test::ed25519(), c), dns);
-  EXPECT_RESULT(v, status::fail, errc::body_length_exceeds);
+  EXPECT_RESULT(v, status::permerror, errc::body_length_exceeds);
+  const std::string body_len = std::to_string(canonical_body_length(test::sample_message()));
+  EXPECT_NE(v.reason.find("l=1000"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find(" " + body_len + " octets"), std::string::npos) << v.reason;
   verify_options o = opts(dns);
   o.allow_partial_body = true;
-  EXPECT_RESULT(one(crafted(test::sample_message(), test::ed25519(), c), dns, o), status::fail,
-                errc::body_length_exceeds);
+  EXPECT_RESULT(one(crafted(test::sample_message(), test::ed25519(), c), dns, o),
+                status::permerror, errc::body_length_exceeds);
+  // One octet over is as wrong as 1000; exactly the body's length passes.
+  c.l = std::stoull(body_len) + 1;
+  EXPECT_RESULT(one(crafted(test::sample_message(), test::ed25519(), c), dns),
+                status::permerror, errc::body_length_exceeds);
+  c.l = std::stoull(body_len);
+  EXPECT_EQ(one(crafted(test::sample_message(), test::ed25519(), c), dns).status, status::pass);
 }
 
 // --- cryptographic results (fail) ---------------------------------------------------------------
@@ -747,6 +772,37 @@ TEST(verify_result, each_signature_has_its_own_result) {
   EXPECT_EQ(overall(r), status::pass);
 }
 
+// Issue 10, RFC 6376 §2.11/§3.5: i= is dkim-quoted-printable. Valid signatures whose i= encodes
+// characters pass, and what is reported (JSON, Authentication-Results) is the decoded identity.
+TEST(verify_result, auid_is_decoded_before_checks_and_reports) {
+  static_resolver dns;
+  publish(dns);
+  for (const char* i : {"jlong@example=2Ecom", "jlong=40example.com", "=6Along@example.com",
+                        "jlong@mail=2Eexample.com"}) {
+    craft c = ed();
+    c.i = i;
+    auto r = verify(crafted(test::sample_message(), test::ed25519(), c), opts(dns));
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_RESULT(r[0], status::pass, errc::ok) << i;
+    const std::string want = std::string(i) == "jlong@mail=2Eexample.com" ? "jlong@mail.example.com"
+                                                                          : "jlong@example.com";
+    EXPECT_EQ(r[0].auid, want) << i;
+    const std::string ar = format_auth_results("mx.example.net", r);
+    EXPECT_NE(ar.find("header.i=" + want), std::string::npos) << ar;
+    EXPECT_EQ(ar.find('='  + std::string("6A")), std::string::npos) << ar;
+  }
+  // The decoded domain is what must be d= or under it.
+  craft c = ed();
+  c.i = "jlong@evil=2Eexample";
+  auto r = verify(crafted(test::sample_message(), test::ed25519(), c), opts(dns));
+  EXPECT_RESULT(r[0], status::permerror, errc::auid_outside_sdid);
+  // Not decodable: neutral, and no identity reported.
+  c.i = "jlong=4@example.com";
+  r = verify(crafted(test::sample_message(), test::ed25519(), c), opts(dns));
+  EXPECT_RESULT(r[0], status::neutral, errc::bad_auid);
+  EXPECT_EQ(r[0].auid, "");
+}
+
 // Documented: at most max_signatures (default 5) are evaluated; the rest are policy
 // (not_evaluated) with no DNS query.
 TEST(verify_result, signatures_beyond_the_limit_not_evaluated) {
@@ -817,6 +873,61 @@ TEST(verify_result, thousand_signatures_bounded_work) {
   for (std::size_t i = 5; i < r.size(); ++i) EXPECT_RESULT(r[i], status::policy, errc::not_evaluated);
   for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(r[i].status, status::permerror);  // s<i> not published
   EXPECT_EQ(r[999].selector, "s999");
+  // Issue 10: the 995 signatures not evaluated (policy) do not lift the message above its five
+  // evaluated permerrors.
+  EXPECT_EQ(overall(r), status::permerror);
+  for (std::size_t i = 0; i < r.size(); ++i) EXPECT_EQ(r[i].evaluated(), i < 5) << i;
+  // Our Authentication-Results: the five evaluated entries and one for the rest together.
+  const std::string ar = format_auth_results("mx.example.net", r);
+  EXPECT_LT(ar.size(), 4096u);
+  auto parsed = parse_auth_results(ar.substr(ar.find(':') + 1));
+  ASSERT_TRUE(parsed) << parsed.error().message() << "\n" << ar;
+  ASSERT_EQ(parsed->results.size(), 6u) << ar;
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(parsed->results[i].result, "permerror");
+  EXPECT_EQ(parsed->results[5].result, "policy");
+  EXPECT_NE(parsed->results[5].comment.find("995 signatures not evaluated"), std::string::npos)
+      << parsed->results[5].comment;
+}
+
+// Issue 10: the message's result comes from the evaluated signatures only, whatever they gave;
+// a pass among the evaluated ones still wins, and a message none of whose signatures could be
+// evaluated (max_signatures = 0) is policy, not none.
+TEST(verify_result, not_evaluated_never_lifts_the_message) {
+  static_resolver dns;
+  publish(dns);
+  const std::string good = test::craft_field(test::sample_message(), test::ed25519(), ed());
+  std::string msg;
+  // Two signatures with a d= that has no key (permerror), then five good ones.
+  std::string unknown = good;
+  unknown.replace(unknown.find("s=ed;"), 5, "s=nokey;");
+  msg = unknown + "\r\n" + unknown + "\r\n";
+  for (int i = 0; i < 5; ++i) msg += good + "\r\n";
+  msg += test::sample_message();
+  verify_options o = opts(dns);
+  o.max_signatures = 2;
+  auto r = verify(msg, o);
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_EQ(r[0].status, status::permerror);
+  EXPECT_EQ(r[1].status, status::permerror);
+  EXPECT_EQ(overall(r), status::permerror);  // before the fix: policy
+  o.max_signatures = 3;
+  r = verify(msg, o);
+  EXPECT_EQ(overall(r), status::pass);
+  o.max_signatures = 0;
+  r = verify(msg, o);
+  for (const auto& v : r) EXPECT_FALSE(v.evaluated());
+  EXPECT_EQ(overall(r), status::policy);
+  verification not_evaluated;
+  not_evaluated.status = status::policy;
+  not_evaluated.code = errc::not_evaluated;
+  verification temp;
+  temp.status = status::temperror;
+  temp.code = errc::dns_temporary;
+  verification neutral;
+  neutral.status = status::neutral;
+  neutral.code = errc::tag_syntax;
+  EXPECT_EQ(overall({neutral, not_evaluated}), status::neutral);
+  EXPECT_EQ(overall({temp, not_evaluated}), status::temperror);
 }
 
 // Hostile input #63: one header line of 1.5 MiB: the documented cap applies, signatures permerror.
@@ -923,12 +1034,12 @@ TEST(verify_status, status_of_every_code) {
                  errc::header_too_large, errc::key_not_found, errc::key_revoked, errc::key_syntax,
                  errc::key_ambiguous, errc::key_type_mismatch, errc::key_hash_mismatch,
                  errc::key_service_mismatch, errc::key_strict_subdomain, errc::key_too_large,
-                 errc::key_bad})
+                 errc::key_bad, errc::body_length_exceeds})
     EXPECT_EQ(status_of(c), status::permerror) << to_string(c);
   for (errc c : {errc::sha1_not_allowed, errc::key_too_small, errc::signature_expired,
                  errc::signature_in_future, errc::body_length_partial, errc::not_evaluated})
     EXPECT_EQ(status_of(c), status::policy) << to_string(c);
-  for (errc c : {errc::body_hash_mismatch, errc::body_length_exceeds, errc::signature_mismatch})
+  for (errc c : {errc::body_hash_mismatch, errc::signature_mismatch})
     EXPECT_EQ(status_of(c), status::fail) << to_string(c);
   EXPECT_EQ(status_of(errc::dns_temporary), status::temperror);
   EXPECT_EQ(status_of(errc::ok), status::pass);

@@ -125,8 +125,14 @@ std::string tag_meaning(std::string_view name, std::string_view value, std::uint
   if (name == "d") return "signing domain: the domain that takes responsibility for the message";
   if (name == "s") return "selector: which of the domain's keys signed";
   if (name == "h") return "the header fields the signature covers, in the order they are hashed";
-  if (name == "i")
-    return "agent or user identifier: on whose behalf the domain signed (d= or a subdomain)";
+  if (name == "i") {
+    std::string out =
+        "agent or user identifier: on whose behalf the domain signed (d= or a subdomain)";
+    auto decoded = detail::decode_dkim_qp(value);
+    if (!decoded) return out + "; not valid dkim-quoted-printable";
+    if (*decoded != value) out += "; decoded: " + printable(*decoded);
+    return out;
+  }
   if (name == "l")
     return "body length: only the first " + std::string(value) +
            " bytes of the canonicalized body are signed";
@@ -144,7 +150,14 @@ std::string tag_meaning(std::string_view name, std::string_view value, std::uint
            (t < now ? " (has passed, " + relative(t, now) + ")"
                     : " (not yet: " + relative(t, now) + ")");
   }
-  if (name == "z") return "copies of the header fields as signed, for diagnosis";
+  if (name == "z") {
+    std::string out = "copies of the header fields as signed, for diagnosis";
+    auto copies = decode_copied_headers(value);
+    if (!copies) return out + " (they do not decode; verifiers ignore z=)";
+    for (std::size_t i = 0; i < copies->size(); ++i)
+      out += (i == 0 ? ": " : " | ") + printable((*copies)[i]);
+    return out;
+  }
   return "not defined by RFC 6376: ignored";
 }
 

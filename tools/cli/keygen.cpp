@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <dkimkit/signer.hpp>
 
@@ -57,6 +59,33 @@ bool write_file(const std::string& path, const std::string& data, mode_t mode, b
   return true;
 }
 
+// Makes `dir` and any missing parents with mode 0700 (private keys go there). Says which it made.
+bool make_folder(const std::string& dir, std::vector<std::string>& made, std::string& why) {
+  struct stat st {};
+  std::string path;
+  std::size_t pos = 0;
+  while (pos <= dir.size()) {
+    std::size_t slash = dir.find('/', pos);
+    if (slash == std::string::npos) slash = dir.size();
+    path = dir.substr(0, slash);
+    pos = slash + 1;
+    if (path.empty() || path == "." || path == "..") continue;
+    if (::mkdir(path.c_str(), 0700) == 0) {
+      made.push_back(path);
+      continue;
+    }
+    if (errno != EEXIST) {
+      why = path + ": cannot create the folder: " + std::strerror(errno);
+      return false;
+    }
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      why = path + ": exists and is not a folder";
+      return false;
+    }
+  }
+  return true;
+}
+
 int run_keygen(const keygen_args& a) {
   key_type type;
   if (a.type == "rsa")
@@ -81,6 +110,12 @@ int run_keygen(const keygen_args& a) {
                      std::string(to_string(type)) + " key " + a.selector + " for " + a.domain +
                      "\n";
   std::string why;
+  std::vector<std::string> made;
+  if (!make_folder(a.dir, made, why)) {
+    complain(why);
+    return exit_cantcreat;
+  }
+  for (const auto& m : made) std::cerr << "dkimkit: created the folder " << m << " (mode 0700)\n";
   std::string base = a.dir + "/" + a.selector;
   if (!write_file(base + ".private", key->to_pem(), 0600, a.force, why) ||
       !write_file(base + ".txt", line, 0644, a.force, why)) {
@@ -103,7 +138,9 @@ void add_keygen_command(CLI::App& app, int& status) {
   cmd->add_option("-s,--selector", args->selector, "selector")->required();
   cmd->add_option("-t,--type", args->type, "rsa or ed25519")->capture_default_str();
   cmd->add_option("-b,--bits", args->bits, "RSA key size")->capture_default_str();
-  cmd->add_option("-o,--output-dir", args->dir, "directory for the files")->capture_default_str();
+  cmd->add_option("-o,--output-dir", args->dir,
+                  "directory for the files (made with mode 0700 when missing)")
+      ->capture_default_str();
   cmd->add_flag("--force", args->force, "overwrite existing files");
   cmd->callback([args, &status] { status = run_keygen(*args); });
 }

@@ -1,11 +1,15 @@
 // dkimkit: sign and verify email with DKIM (RFC 6376, RFC 8301, RFC 8463).
+#include <dkimkit/version.hpp>
 #include <iostream>
 
 #include "common.hpp"
 
 int main(int argc, char** argv) {
   using namespace dkimkit::cli;
-  CLI::App app{"dkimkit: sign and verify email with DomainKeys Identified Mail (RFC 6376)"};
+  const std::string version(dkimkit::version());
+  CLI::App app{"dkimkit " + version +
+               ": sign and verify email with DomainKeys Identified Mail (RFC 6376)"};
+  app.set_version_flag("--version", "dkimkit " + version, "print the version and exit");
   app.require_subcommand(1);
   app.footer(
       "Exit status: 0 every input was read and judged (whatever the DKIM result); 1 / 75 verify\n"

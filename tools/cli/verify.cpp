@@ -45,6 +45,7 @@ nlohmann::json to_json(const std::string& file, const std::vector<verification>&
     if (!v.auid.empty()) s["identity"] = v.auid;
     if (v.key_bits) s["key_bits"] = v.key_bits;
     if (v.testing) s["testing"] = true;
+    if (!v.evaluated()) s["evaluated"] = false;
     if (v.body_length) s["body_length"] = *v.body_length;
     if (v.dnssec != dnssec_status::unknown) s["dnssec"] = to_string(v.dnssec);
     if (v.status == status::pass) s["aligned"] = to_string(align(v.sdid, from_domain));
