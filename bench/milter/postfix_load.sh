@@ -4,7 +4,10 @@
 # (the control), all over TCP on 127.0.0.1 in one run. For each: seconds from the first message
 # sent to the last one delivered to smtp-sink, messages per second, delivered and signed counts.
 # Usage: bench/milter/postfix_load.sh BUILD_DIR [MESSAGES=2000] [CONCURRENCY=20]
+# It works in /tmp/dkimkit-load.XXXXXX (tests/support/rig.sh), removed at exit unless it failed.
 set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../tests/support/rig.sh"
 build=$(readlink -f "${1:?usage: postfix_load.sh BUILD_DIR [MESSAGES] [CONCURRENCY]}")
 n=${2:-2000}
 conc=${3:-20}
@@ -14,28 +17,16 @@ for b in "$dk" "$milter"; do [ -x "$b" ] || { echo "postfix_load.sh: $b not buil
 for t in postfix smtp-source smtp-sink opendkim; do
   command -v "$t" >/dev/null || { echo "postfix_load.sh: $t is required (make deps)" >&2; exit 2; }
 done
-work=$(mktemp -d /var/tmp/dkimkit-load.XXXXXX)
-chmod 755 "$work"
-cd "$work" || exit 1
+work=$(rig_state_dir load) && cd "$work" || exit 1
 pids=()
 postfix_started=""
 cleanup() {
   [ -n "$postfix_started" ] && postfix -c "$work/postfix/etc" stop >/dev/null 2>&1
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; done
-  rm -rf "$work"
 }
-trap cleanup EXIT
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  for _ in $(seq 100); do
-    python3 -c 'import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))))' "$1" && return 0
-    sleep 0.1
-  done
-  return 1
-}
+on_exit() { local status=$?; cleanup; rig_finish "$status" "$work"; }
+trap on_exit EXIT
 
 mkdir -p keys sink
 "$dk" keygen -d example.com -s load -o keys >/dev/null 2>&1

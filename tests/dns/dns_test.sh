@@ -3,15 +3,17 @@
 # tests/dns/dns_relay.py (which delays, drops or counts queries). Everything started here runs on
 # loopback and is stopped by its PID on exit.
 # Usage: dns_test.sh PATH_TO_dkimkit PATH_TO_dns_probe WORKDIR
+# The rig works in /tmp/dkimkit-dns.XXXXXX (tests/support/rig.sh), removed at exit unless a test
+# failed; WORKDIR (emptied first) receives the logs and artefacts.
 set -uo pipefail
 dk=$(readlink -f "$1")
 probe=$(readlink -f "$2")
-work=$3
+logdir=$3
 here=$(cd "$(dirname "$0")" && pwd)
 relay_py=$here/dns_relay.py
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-work=$(pwd)
-chmod 755 "$work"
+. "$here/../support/rig.sh"
+rm -rf "$logdir" && mkdir -p "$logdir" && logdir=$(cd "$logdir" && pwd) || exit 1
+work=$(rig_state_dir dns) && cd "$work" || exit 1
 
 pids=()
 cleanup() {
@@ -20,7 +22,8 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
   done
 }
-trap cleanup EXIT
+on_exit() { local status=$?; cleanup; rig_finish "$status" "$work" "$logdir"; }
+trap on_exit EXIT
 
 passed=0
 failed=0
@@ -29,16 +32,6 @@ bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 lt() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$1" "$2"; }
-free_port() {
-  python3 -c 'import socket
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); p = u.getsockname()[1]
-    t = socket.socket(); 
-    try:
-        t.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass
-    finally: t.close(); u.close()'
-}
 result_of() {  # the message's overall result from dkimkit verify --json output
   python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["result"])'
 }
@@ -320,7 +313,7 @@ PY
 )
 [ "$probe_rc" -eq 0 ] && [ "${recovery%% *}" = OK ] &&
   ok "DNS server down for 25 s, then back: lookups succeed within 3 s (${recovery#OK })" ||
-  bad "recovery after an outage" "dns_probe exit $probe_rc, ${recovery#BAD }; see $work/outage.out"
+  bad "recovery after an outage" "dns_probe exit $probe_rc, ${recovery#BAD }; see $logdir/outage.out"
 
 kill "$nsd_pid"
 for _ in $(seq 50); do kill -0 "$nsd_pid" 2>/dev/null || break; sleep 0.1; done

@@ -6,14 +6,16 @@
 #            | relayhost -> smtp-sink (one file per message)
 #   :strict smtpd --milter--> dkimkit-milter (verify, on_no_pass = reject)
 # Usage: postfix_milter_e2e.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter WORKDIR
+# The rig works in /tmp/dkimkit-e2e.XXXXXX (tests/support/rig.sh), removed at exit unless a test
+# failed; WORKDIR (emptied first) receives the logs and artefacts.
 set -uo pipefail
 dk=$(readlink -f "$1")
 milter=$(readlink -f "$2")
-work=$3
+logdir=$3
 here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-work=$(pwd)
-chmod 755 "$work"
+. "$here/../support/rig.sh"
+rm -rf "$logdir" && mkdir -p "$logdir" && logdir=$(cd "$logdir" && pwd) || exit 1
+work=$(rig_state_dir e2e) && cd "$work" || exit 1
 
 pids=()
 postfix_started=""
@@ -28,29 +30,13 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
   done
 }
-trap cleanup EXIT
+on_exit() { local status=$?; cleanup; rig_finish "$status" "$work" "$logdir"; }
+trap on_exit EXIT
 
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-free_port() {
-  python3 -c 'import socket
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); p = u.getsockname()[1]
-    t = socket.socket()
-    try:
-        t.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass
-    finally: t.close(); u.close()'
-}
-wait_port() {  # wait_port PORT: until something listens on 127.0.0.1:PORT (10 s at most)
-  for _ in $(seq 100); do
-    python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))))' "$1" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 # The delivered message whose Subject carries TOKEN, without smtp-sink's own lines.
 delivered() {
   local f

@@ -14,7 +14,9 @@
 # deferred at least once then delivered, lost, duplicated.
 #
 # Usage: milter_soak.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter [WORKDIR]   (as root)
-#   WORKDIR defaults to build-soak/soak-work in the source tree; it is emptied first.
+#   WORKDIR defaults to build-soak/soak-work in the source tree; it is emptied first, and receives
+#   the logs and artefacts at exit. The soak itself works in /tmp/dkimkit-soak.XXXXXX
+#   (tests/support/rig.sh), removed at exit unless the soak failed.
 # Environment (defaults): SOAK_MESSAGES=10000 SOAK_SESSIONS=4 SOAK_SELECTORS=50 SOAK_TTL=2
 #   SOAK_DROP=0.10 SOAK_OUTAGE=10 SOAK_DNS_TIMEOUT_MS=1500 SOAK_WARMUP=200 SOAK_BACKLOG=300
 #   SOAK_SECONDS=90 (the injection is paced to last that long: SOAK_RATE=messages/SOAK_SECONDS)
@@ -28,8 +30,9 @@ root=$(cd "$here/../.." && pwd)
 [ $# -ge 2 ] || { echo "usage: milter_soak.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter [WORKDIR]" >&2; exit 2; }
 dk=$(readlink -f "$1")
 milter=$(readlink -f "$2")
-work=${3:-$root/build-soak/soak-work}
+logdir=${3:-$root/build-soak/soak-work}
 relay_py=$root/tests/dns/dns_relay.py
+. "$root/tests/support/rig.sh"
 
 n=${SOAK_MESSAGES:-10000}
 sessions=${SOAK_SESSIONS:-4}
@@ -61,14 +64,13 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "milter_soak.sh: Postfix is run from a private directory, which needs root" >&2; exit 2; }
 
 # The work directory is emptied first: only when it is new, empty or one of ours (the marker).
-if [ -d "$work" ] && [ -n "$(ls -A "$work" 2>/dev/null)" ] && [ ! -e "$work/.milter-soak" ]; then
-  echo "milter_soak.sh: $work is not empty and was not made by this script; give another WORKDIR" >&2
+if [ -d "$logdir" ] && [ -n "$(ls -A "$logdir" 2>/dev/null)" ] && [ ! -e "$logdir/.milter-soak" ]; then
+  echo "milter_soak.sh: $logdir is not empty and was not made by this script; give another WORKDIR" >&2
   exit 2
 fi
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
-work=$(pwd)
-touch .milter-soak
-chmod 755 "$work"
+rm -rf "$logdir" && mkdir -p "$logdir" && logdir=$(cd "$logdir" && pwd) || exit 2
+touch "$logdir/.milter-soak"
+work=$(rig_state_dir soak) && cd "$work" || exit 2
 t0=$(date +%s)
 
 pids=()
@@ -93,26 +95,10 @@ cleanup() {
   done
   pids=()
 }
-trap cleanup EXIT
+on_exit() { local status=$?; cleanup; rig_finish "$status" "$work" "$logdir"; }
+trap on_exit EXIT
 die() { echo "milter_soak.sh: $*" >&2; exit 2; }
 log() { printf '[%4ss] %s\n' "$(($(date +%s) - t0))" "$*"; }
-free_port() {
-  python3 -c 'import socket
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); p = u.getsockname()[1]
-    t = socket.socket()
-    try:
-        t.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass
-    finally: t.close(); u.close()'
-}
-wait_port() {  # wait_port PORT: until something listens on 127.0.0.1:PORT (10 s at most)
-  for _ in $(seq 100); do
-    python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))))' "$1" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # --- Keys, zone, NSD, the dropping relay -----------------------------------------------------
 log "keys: $nsel selectors (RSA-2048 and Ed25519 in turn), TTL ${ttl} s"
@@ -646,5 +632,5 @@ if problems:
 print("PASS")
 PY
 rc=$?
-log "work directory: $work (samples.csv, milter.log, postfix/log/postfix.log, relay.log, outages.log)"
+log "work directory: $logdir (samples.csv, milter.log, postfix/log/postfix.log, relay.log, outages.log)"
 exit "$rc"
