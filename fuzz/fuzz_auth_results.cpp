@@ -1,6 +1,7 @@
 // Fuzz target: dkimkit::parse_auth_results, the value of an Authentication-Results field
 // (RFC 8601 §2.2): comments, quoted strings, versions, "none". Parsed methods, results and
-// property names come out lowercased, and a version has at most six digits.
+// property names come out lowercased, and a version has at most six digits; the authserv-id
+// lexer (auth_results_authserv_id) agrees with the parser on every field the parser accepts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -24,7 +25,12 @@ bool has_upper(std::string_view s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view value(reinterpret_cast<const char*>(data), size);
+  // The authserv-id alone (what the milter matches forged fields with) is read whenever the whole
+  // field parses, and agrees with the full parser.
+  auto id = dkimkit::auth_results_authserv_id(value);
+  if (id) check(dkimkit::same_authserv_id(*id, *id));
   auto ar = dkimkit::parse_auth_results(value);
+  if (ar) check(id && dkimkit::same_authserv_id(*id, ar->authserv_id));
   if (!ar) {
     check(ar.error().code == dkimkit::errc::invalid_argument && !ar.error().detail.empty());
     return 0;

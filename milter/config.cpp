@@ -1,7 +1,11 @@
 #include "config.hpp"
 
 #include <arpa/inet.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include <toml++/toml.h>
@@ -117,6 +121,27 @@ bool in_networks(const std::vector<network>& nets, int family, const unsigned ch
   return false;
 }
 
+result<void> check_key_file_safety(const std::string& path, std::string& warning) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return fail(errc::io_error, path + ": cannot open: " + std::strerror(errno));
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  if (st.st_mode & (S_IROTH | S_IWOTH))
+    return fail(errc::invalid_argument,
+                path + ": the private key may be read or written by others (mode " + mode +
+                    "); chmod o-rwx it (or set sign.require_safe_keys = false)");
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    return fail(errc::invalid_argument,
+                path + ": the private key is owned by uid " + std::to_string(st.st_uid) +
+                    ", neither the service user (uid " + std::to_string(::geteuid()) +
+                    ") nor root (or set sign.require_safe_keys = false)");
+  if ((st.st_mode & (S_IRGRP | S_IWGRP)) && st.st_gid != ::getegid())
+    warning = path + ": the private key may be read by group " + std::to_string(st.st_gid) +
+              " (mode " + mode + "), which is not the service's group";
+  return {};
+}
+
 result<config> load_config(const std::string& path) {
   problems p{path};
   toml::table t;
@@ -132,8 +157,9 @@ result<config> load_config(const std::string& path) {
   }
   config c;
   c.path = path;
-  if (auto ok = only_known(p, t, {"authserv_id", "mode", "socket", "pid_file", "sign", "dns",
-                                  "limits", "policy"}, "");
+  if (auto ok = only_known(p, t, {"authserv_id", "mode", "socket", "socket_mode", "socket_group",
+                                  "peers",
+                                  "pid_file", "sign", "dns", "limits", "policy"}, "");
       !ok)
     return tl::unexpected(ok.error());
 
@@ -162,6 +188,37 @@ result<config> load_config(const std::string& path) {
       return tl::unexpected(p.at(*n, "socket must be inet:PORT@HOST, inet6:PORT@HOST or unix:PATH"));
     c.socket = *s;
   }
+  const bool unix_socket = c.socket.rfind("unix:", 0) == 0 || c.socket.rfind("local:", 0) == 0;
+  if (auto n = t.get("socket_mode")) {
+    auto s = get_string(p, *n, "socket_mode");
+    if (!s) return tl::unexpected(s.error());
+    if (s->size() < 3 || s->size() > 4 || s->find_first_not_of("01234567") != std::string::npos)
+      return tl::unexpected(p.at(*n, "socket_mode must be an octal mode such as \"0660\""));
+    c.socket_mode = static_cast<unsigned>(std::stoul(*s, nullptr, 8));
+    if (c.socket_mode & 0007)
+      return tl::unexpected(p.at(*n, "socket_mode must give others no access (anyone who can "
+                                     "connect can have mail signed)"));
+    if (!unix_socket) return tl::unexpected(p.at(*n, "socket_mode is for unix sockets"));
+  }
+  if (auto n = t.get("socket_group")) {
+    auto s = get_string(p, *n, "socket_group");
+    if (!s) return tl::unexpected(s.error());
+    if (!unix_socket) return tl::unexpected(p.at(*n, "socket_group is for unix sockets"));
+    if (s->empty() || (!::getgrnam(s->c_str()) && s->find_first_not_of("0123456789") != std::string::npos))
+      return tl::unexpected(p.at(*n, "socket_group: no group '" + *s + "'"));
+    c.socket_group = *s;
+  }
+  if (auto n = t.get("peers")) {
+    auto list = get_strings(p, *n, "peers");
+    if (!list) return tl::unexpected(list.error());
+    if (unix_socket)
+      return tl::unexpected(p.at(*n, "peers is for inet sockets (a unix socket has socket_mode)"));
+    for (const auto& cidr : *list) {
+      auto net = parse_network(cidr);
+      if (!net) return tl::unexpected(p.at(*n, "'" + cidr + "' is not a network (CIDR)"));
+      c.peers.push_back(*net);
+    }
+  }
   if (auto n = t.get("pid_file")) {
     auto s = get_string(p, *n, "pid_file");
     if (!s) return tl::unexpected(s.error());
@@ -172,7 +229,8 @@ result<config> load_config(const std::string& path) {
     const auto* s = n->as_table();
     if (!s) return tl::unexpected(p.at(*n, "[sign] must be a table"));
     if (auto ok = only_known(p, *s, {"internal_networks", "sign_authenticated", "canonicalization",
-                                     "headers", "expire", "keys"}, "sign");
+                                     "headers", "expire", "keys", "require_safe_keys"},
+                             "sign");
         !ok)
       return tl::unexpected(ok.error());
     if (auto m = s->get("internal_networks")) {
@@ -185,6 +243,11 @@ result<config> load_config(const std::string& path) {
       }
     } else {
       c.internal_networks = {*parse_network("127.0.0.0/8"), *parse_network("::1/128")};
+    }
+    if (auto m = s->get("require_safe_keys")) {
+      auto b = m->value<bool>();
+      if (!b) return tl::unexpected(p.at(*m, "require_safe_keys must be true or false"));
+      c.require_safe_keys = *b;
     }
     if (auto m = s->get("sign_authenticated")) {
       auto b = m->value<bool>();
@@ -247,6 +310,13 @@ result<config> load_config(const std::string& path) {
             return tl::unexpected(p.at(*a, "algorithm must be rsa-sha256 or ed25519-sha256"));
           k.algo = *alg;
         }
+        std::string warning;
+        if (auto safe = check_key_file_safety(k.key_file, warning); !safe) {
+          if (c.require_safe_keys || safe.error().code == errc::io_error)
+            return tl::unexpected(p.at(*kt->get("key_file"), safe.error().detail));
+          warning = safe.error().detail;
+        }
+        if (!warning.empty()) c.warnings.push_back(warning);
         auto key = private_key::load_file(k.key_file);
         if (!key) return tl::unexpected(p.at(*kt->get("key_file"), key.error().detail));
         if (key->type() == key_type::rsa && key->bits() < 1024)
@@ -313,6 +383,7 @@ result<config> load_config(const std::string& path) {
         {"max_signature_bytes", 1024, 1024 * 1024, &c.max_signature_bytes},
         {"max_signed_headers", 8, 100000, &c.max_signed_headers},
         {"max_key_record_bytes", 512, 65536, &c.max_key_record_bytes},
+        {"max_forged_auth_results", 1, 1000, &c.max_forged_auth_results},
     };
     std::vector<std::string_view> known = {"min_rsa_bits", "max_rsa_bits", "allow_sha1"};
     for (const auto& s : sizes) known.emplace_back(s.name);
@@ -350,7 +421,8 @@ result<config> load_config(const std::string& path) {
   if (auto n = t.get("policy")) {
     const auto* pol = n->as_table();
     if (!pol) return tl::unexpected(p.at(*n, "[policy] must be a table"));
-    if (auto ok = only_known(p, *pol, {"on_no_pass", "on_dns_error", "on_internal_error", "require"},
+    if (auto ok = only_known(p, *pol, {"on_no_pass", "on_dns_error", "on_internal_error",
+                                       "on_forged_auth_results", "require"},
                              "policy");
         !ok)
       return tl::unexpected(ok.error());
@@ -363,6 +435,11 @@ result<config> load_config(const std::string& path) {
       auto a = get_action(p, *m, "on_dns_error", {action::accept, action::tempfail});
       if (!a) return tl::unexpected(a.error());
       c.on_dns_error = *a;
+    }
+    if (auto m = pol->get("on_forged_auth_results")) {
+      auto a = get_action(p, *m, "on_forged_auth_results", {action::reject, action::tempfail});
+      if (!a) return tl::unexpected(a.error());
+      c.on_forged_auth_results = *a;
     }
     if (auto m = pol->get("on_internal_error")) {
       auto a = get_action(p, *m, "on_internal_error", {action::accept, action::tempfail});

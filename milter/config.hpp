@@ -41,8 +41,14 @@ struct config {
   std::string path;
   std::string authserv_id;
   milter::mode mode = milter::mode::both;
-  std::string socket = "inet:8891@127.0.0.1";
+  // A unix socket by default: only the service's group (Postfix added to it) may connect. Anyone
+  // who can connect can have mail signed, so an inet socket should have `peers`.
+  std::string socket = "unix:/run/dkimkit/milter.sock";
+  unsigned socket_mode = 0660;       // of a unix socket
+  std::string socket_group;          // of a unix socket (name or number); empty: our group
+  std::vector<network> peers;        // inet sockets: the MTA addresses allowed; empty: any
   std::string pid_file;
+  std::vector<std::string> warnings;  // said at start and on reload (e.g. group-readable keys)
   // Signing
   std::vector<network> internal_networks;
   bool sign_authenticated = true;
@@ -51,6 +57,7 @@ struct config {
   std::optional<std::vector<std::string>> headers;
   std::optional<std::uint64_t> expire_after;
   std::vector<signing_key> keys;
+  bool require_safe_keys = true;  // refuse key files readable by others or not owned by us/root
   // DNS
   std::vector<std::string> resolvers;
   std::chrono::milliseconds dns_timeout{5000};           // one key lookup
@@ -67,10 +74,14 @@ struct config {
   unsigned min_rsa_bits = 1024;
   unsigned max_rsa_bits = 8192;
   bool allow_sha1 = false;
+  // Authentication-Results claiming our authserv-id are removed; above this many the message is
+  // not edited but refused (on_forged_auth_results): each removal costs the MTA a header scan.
+  std::size_t max_forged_auth_results = 20;
   // Policy
   action on_no_pass = action::accept;       // accept or reject (550 5.7.20)
   action on_dns_error = action::tempfail;   // tempfail (451 4.7.5) or accept
   action on_internal_error = action::tempfail;
+  action on_forged_auth_results = action::reject;  // reject (550 5.7.1) or tempfail (451 4.7.1)
   std::vector<requirement> requirements;    // 550 5.7.22 / 5.7.21 when unmet
 };
 
@@ -85,5 +96,10 @@ struct config {
 [[nodiscard]] bool in_networks(const std::vector<network>& nets, int family,
                                const unsigned char* addr);
 [[nodiscard]] std::optional<network> parse_network(std::string_view cidr);
+
+// Whether a private key file is safe to use as the service user: refused (an error naming the
+// file and what to change) when others may read or write it, or when it is owned by neither the
+// effective user nor root; a warning (in `warning`) when its group may read it and is not ours.
+[[nodiscard]] result<void> check_key_file_safety(const std::string& path, std::string& warning);
 
 }  // namespace dkimkit::milter

@@ -8,6 +8,7 @@
 
 #include <dkimkit/key_record.hpp>
 #include <dkimkit/unbound_resolver.hpp>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -176,9 +177,66 @@ sfsistat on_close(SMFICTX* ctx) {
   return SMFIS_CONTINUE;
 }
 
-sfsistat on_negotiate(SMFICTX*, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
-                      unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
+// libmilter has no call that gives a connection's descriptor; its context (struct smfi_str in
+// sendmail's libmilter.h) starts with the context id and then the descriptor: at offset 8 in
+// Debian 12's libmilter 8.17 on 64-bit Linux (the id is an unsigned long there), at offset 4 in
+// older ones. The candidate taken must be a connected stream socket, else the peer is unknown.
+bool is_connected_stream(int fd) {
+  int type = 0, listening = 1;
+  socklen_t len = sizeof type;
+  if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+    return false;
+  len = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening) return false;
+  sockaddr_storage peer{};
+  socklen_t plen = sizeof peer;
+  return getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) == 0;
+}
+
+int connection_fd(SMFICTX* ctx) {
+  for (std::size_t offset : {sizeof(unsigned long), sizeof(unsigned int)}) {
+    int fd = -1;
+    std::memcpy(&fd, reinterpret_cast<const char*>(ctx) + offset, sizeof fd);
+    if (is_connected_stream(fd)) return fd;
+  }
+  return -1;
+}
+
+// Whether the MTA at the other end of this milter connection is in `peers` (inet sockets). Fails
+// closed: a descriptor that is not a connected TCP socket, or an address that cannot be read, is
+// not allowed.
+bool peer_allowed(SMFICTX* ctx, const std::vector<network>& peers, std::string& who) {
+  int fd = connection_fd(ctx);
+  if (fd < 0) return false;
+  sockaddr_storage peer{};
+  socklen_t plen = sizeof peer;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) return false;
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (peer.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    who = text;
+    return in_networks(peers, AF_INET, reinterpret_cast<const unsigned char*>(&in->sin_addr));
+  }
+  if (peer.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    who = text;
+    return in_networks(peers, AF_INET6, in6->sin6_addr.s6_addr);
+  }
+  return false;
+}
+
+sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long,
+                      unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
                       unsigned long* pf3) {
+  if (auto rt = current(); rt && !rt->cfg->peers.empty()) {
+    std::string who = "an unknown address";
+    if (!peer_allowed(ctx, rt->cfg->peers, who)) {
+      log_line(LOG_WARNING, "milter connection from " + who + " refused: not in peers");
+      return SMFIS_REJECT;  // libmilter closes the connection
+    }
+  }
   *pf0 = (SMFIF_ADDHDRS | SMFIF_CHGHDRS) & f0;
   // Header values exactly as sent (no space added or removed after the colon); skip what we do
   // not use.
@@ -261,8 +319,10 @@ bool reload(const std::string& path, std::string& why) {
   auto rt = make_runtime(std::make_shared<config>(std::move(*cfg)), why);
   if (!rt) return false;
   std::lock_guard lock(g_mutex);
-  if (rt->cfg->socket != g_runtime->cfg->socket)
-    log_line(LOG_WARNING, "the socket setting changes only at restart");
+  if (rt->cfg->socket != g_runtime->cfg->socket || rt->cfg->socket_mode != g_runtime->cfg->socket_mode ||
+      rt->cfg->socket_group != g_runtime->cfg->socket_group)
+    log_line(LOG_WARNING, "the socket settings change only at restart");
+  for (const auto& w : rt->cfg->warnings) log_line(LOG_WARNING, "warning: " + w);
   g_runtime = rt;
   return true;
 }

@@ -5,6 +5,7 @@
 // tells the child to reload it (SIGUSR1) without closing connections; SIGTERM and SIGINT are
 // passed on, and the child stops accepting, finishes the messages in flight and exits.
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -52,18 +53,69 @@ void set_nodelay_on_listener() {
   }
 }
 
+// The path of a unix socket setting ("unix:PATH" or "local:PATH"), else "".
+std::string unix_socket_path(const std::string& socket) {
+  for (const char* prefix : {"unix:", "local:"})
+    if (socket.rfind(prefix, 0) == 0) return socket.substr(std::strlen(prefix));
+  return {};
+}
+
+// Opens the milter socket. A unix socket is created with socket_mode (0660 by default: the
+// service's group, e.g. Postfix added to it, may connect, and no one else) and socket_group; a
+// missing parent folder is made (0750).
+bool open_socket(const config& cfg, std::string& why) {
+  std::string path = unix_socket_path(cfg.socket);
+  std::string conn = path.empty() ? cfg.socket : "local:" + path;
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!path.empty()) {
+    if (!cfg.socket_group.empty()) {
+      if (const ::group* g = ::getgrnam(cfg.socket_group.c_str()))
+        gid = g->gr_gid;
+      else
+        gid = static_cast<gid_t>(std::stoul(cfg.socket_group));
+    }
+    std::string dir = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
+    struct stat st {};
+    if (!dir.empty() && ::stat(dir.c_str(), &st) != 0) {
+      if (::mkdir(dir.c_str(), 0750) != 0) {
+        why = "cannot make the socket's folder " + dir + ": " + std::strerror(errno);
+        return false;
+      }
+      if (gid != static_cast<gid_t>(-1) && ::chown(dir.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+        why = "cannot give " + dir + " to group " + cfg.socket_group + ": " + std::strerror(errno);
+        return false;
+      }
+    }
+  }
+  // Created with no access for anyone but us; the mode and group are set before the first accept.
+  mode_t old = ::umask(0177);
+  bool ok = smfi_setconn(conn.data()) == MI_SUCCESS && smfi_opensocket(1) == MI_SUCCESS;
+  ::umask(old);
+  if (!ok) {
+    why = "cannot listen on " + cfg.socket;
+    return false;
+  }
+  if (!path.empty()) {
+    if ((gid != static_cast<gid_t>(-1) && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) ||
+        ::chmod(path.c_str(), cfg.socket_mode) != 0) {
+      why = "cannot set the mode or group of " + path + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
 int run_child(const std::string& path, std::shared_ptr<config> cfg, bool foreground) {
   std::string why;
   if (!register_filter(cfg, foreground, why)) {
     log_line(LOG_ERR, why);
     return kExitConfig;
   }
-  std::string socket = cfg->socket;
-  if (socket.rfind("unix:", 0) == 0) socket = "local:" + socket.substr(5);
-  if (smfi_setconn(socket.data()) != MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS) {
-    log_line(LOG_ERR, "cannot listen on " + cfg->socket);
+  if (!open_socket(*cfg, why)) {
+    log_line(LOG_ERR, why);
     return kExitConfig;
   }
+  for (const auto& w : cfg->warnings) log_line(LOG_WARNING, "warning: " + w);
   set_nodelay_on_listener();
   smfi_settimeout(600);
   std::thread([path] {
@@ -144,6 +196,7 @@ int main(int argc, char** argv) {
       std::cerr << "dkimkit-milter: " << cfg.error().detail << "\n";
       return kExitConfig;
     }
+    for (const auto& w : cfg->warnings) std::cerr << "dkimkit-milter: warning: " << w << "\n";
     std::cout << check_path << ": valid (" << cfg->keys.size() << " signing keys)\n";
     return 0;
   }

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cctype>
 #include <chrono>
@@ -19,27 +20,13 @@ namespace {
 
 enum class direction { undecided, sign, verify, skip };
 
-// The authserv-id of an Authentication-Results value (RFC 8601 parser); for a field too broken
-// to parse, its first token, comments skipped, so that a malformed forgery is removed too.
-std::string authserv_id_of(std::string_view v) {
-  if (auto parsed = parse_auth_results(v)) return parsed->authserv_id;
-  std::string out;
-  int depth = 0;
-  for (char c : v) {
-    if (c == '(') {
-      ++depth;
-    } else if (c == ')' && depth > 0) {
-      --depth;
-    } else if (depth == 0) {
-      if (c == ';') break;
-      if (std::isspace(static_cast<unsigned char>(c))) {
-        if (!out.empty()) break;
-        continue;
-      }
-      out += c;
-    }
-  }
-  return out;
+constexpr std::size_t kMaxFromFields = 8;
+
+// Whether an Authentication-Results value claims to come from us: its first value (CFWS, then
+// a token or a quoted-string, RFC 8601 §2.2) is our authserv-id, whether or not the rest parses.
+bool claims_our_id(std::string_view value, std::string_view ours) {
+  auto id = auth_results_authserv_id(value);
+  return id && same_authserv_id(*id, ours);
 }
 
 // The keys that sign mail from `domain`: those of the domain itself, else of its nearest parent.
@@ -70,6 +57,22 @@ std::string lf_folded(std::string_view field, std::size_t name_len) {
     out += field[i];
   }
   return out;
+}
+
+// Our Authentication-Results field, small enough for libmilter (which refuses values over 64 KiB):
+// with up to 100 evaluated signatures of long names, the reasons go first, then header.i.
+std::string bounded_auth_results(const std::string& authserv_id,
+                                 const std::vector<verification>& results) {
+  constexpr std::size_t kMaxBytes = 60000;
+  std::string field = format_auth_results(authserv_id, results);
+  if (field.size() <= kMaxBytes) return field;
+  std::vector<verification> shorter = results;
+  for (auto& v : shorter)
+    if (v.evaluated()) v.reason.clear();
+  field = format_auth_results(authserv_id, shorter);
+  if (field.size() <= kMaxBytes) return field;
+  for (auto& v : shorter) v.auid.clear();
+  return format_auth_results(authserv_id, shorter);
 }
 
 decision make_reply(verdict v, std::string code, std::string enhanced, std::string text) {
@@ -115,9 +118,14 @@ struct session::message {
   std::size_t header_bytes = 0;
   bool header_overflow = false;
   int ar_count = 0;            // Authentication-Results fields seen
-  std::vector<int> forged_ar;  // their 1-based indices that claim our authserv-id
-  bool from_seen = false;
-  std::string from_domain;  // of the first From field, past the header limit too
+  std::vector<int> forged_ar;  // their 1-based indices that claim our authserv-id (up to the cap)
+  std::size_t forged_count = 0;  // all of those
+  // Every From field's value (RFC 5322 address lists), past the header limit too; more than
+  // kMaxFromFields of them is an error of its own.
+  std::vector<std::string> from_values;
+  bool too_many_from = false;
+  // At end of header: every domain of every mailbox of every From field, or why there is none.
+  result<std::vector<std::string>> from_domains = std::vector<std::string>{};
   direction dir = direction::undecided;
   std::optional<signer> sig;
   std::optional<verifier> ver;
@@ -206,11 +214,18 @@ decision session::header(std::string_view name, std::string_view value) {
     const config& cfg = *m.env->cfg;
     if (iequals(name, "Authentication-Results")) {
       ++m.ar_count;
-      if (iequals(authserv_id_of(value), cfg.authserv_id)) m.forged_ar.push_back(m.ar_count);
+      if (claims_our_id(value, cfg.authserv_id)) {
+        // Removed in every direction (RFC 8601 §5); never hashed, never signed. Past the cap
+        // the message is refused at its end, so only the count matters then.
+        if (++m.forged_count <= cfg.max_forged_auth_results) m.forged_ar.push_back(m.ar_count);
+        return d;
+      }
     }
-    if (iequals(name, "From") && !m.from_seen) {
-      m.from_seen = true;
-      m.from_domain = from_domain_of(value);
+    if (iequals(name, "From")) {
+      if (m.from_values.size() < kMaxFromFields)
+        m.from_values.emplace_back(value);
+      else
+        m.too_many_from = true;
     }
     m.header_bytes += name.size() + value.size() + 3;
     if (m.header_bytes > cfg.max_header_bytes) {
@@ -228,10 +243,33 @@ decision session::header(std::string_view name, std::string_view value) {
 decision session::decide_direction(message& m) {
   decision d;
   const config& cfg = *m.env->cfg;
+  // The author domains, by the RFC 5322 grammar (dkimkit/policy.hpp): never guessed.
+  if (m.too_many_from) {
+    m.from_domains = fail(errc::multiple_from, "more than " + std::to_string(kMaxFromFields) +
+                                                   " From fields");
+  } else {
+    std::vector<std::string_view> views(m.from_values.begin(), m.from_values.end());
+    m.from_domains = author_domains(views);
+  }
+  // Signed for one author domain only: all mailboxes of the From field(s) in one domain.
+  std::string sign_domain;
+  if (m.from_domains && m.from_domains->size() == 1) sign_domain = m.from_domains->front();
+  if (m.forged_count > cfg.max_forged_auth_results) {
+    // Each removal makes the MTA look the field up again (Postfix: from the top of the queue
+    // file); thousands of them cost seconds and can crash its cleanup. Refuse, do not edit.
+    bool reject = cfg.on_forged_auth_results == action::reject;
+    d = make_reply(reject ? verdict::reject : verdict::tempfail, reject ? "550" : "451",
+                   reject ? "5.7.1" : "4.7.1",
+                   "Too many Authentication-Results fields claiming this server");
+    d.log = log_text("dir=none forged_ar=" + std::to_string(m.forged_count) + " (more than " +
+                     std::to_string(cfg.max_forged_auth_results) +
+                     ", max_forged_auth_results) action=" + (reject ? "reject" : "tempfail"));
+    return d;
+  }
   bool may_sign =
       cfg.mode != mode::verify && (internal_ || (m.authenticated && cfg.sign_authenticated));
   std::vector<const signing_key*> keys;
-  if (may_sign && !m.from_domain.empty()) keys = keys_for(cfg, m.from_domain);
+  if (may_sign && !sign_domain.empty()) keys = keys_for(cfg, sign_domain);
   if (may_sign && !keys.empty()) {
     m.dir = direction::sign;
     signing_ = true;
@@ -263,7 +301,9 @@ decision session::decide_direction(message& m) {
     m.dir = direction::skip;
     d.reply = verdict::accept;
     d.log = log_text("dir=none (not ours to sign: " +
-                     (m.from_domain.empty() ? std::string("no From domain") : m.from_domain) +
+                     (!m.from_domains ? "no author domain: " + m.from_domains.error().message()
+                      : sign_domain.empty() ? std::string("several author domains")
+                                            : sign_domain) +
                      (internal_ || m.authenticated ? "" : ", external client") + ")");
     return d;
   }
@@ -324,6 +364,8 @@ decision session::finish_sign(message& m) {
   auto fields = m.sig->finish();
   if (!fields) return internal_error("signing failed: " + fields.error().message());
   decision d;
+  // Fields claiming our authserv-id go in this direction too (they were not signed).
+  d.delete_auth_results.assign(m.forged_ar.rbegin(), m.forged_ar.rend());
   // Inserted at the top one after the other, the last inserted ends up first: go backwards.
   for (std::size_t i = fields->size(); i-- > 0;) {
     header_insertion h;
@@ -332,7 +374,9 @@ decision session::finish_sign(message& m) {
     h.required = true;
     d.insert.push_back(std::move(h));
   }
-  d.log = log_text("dir=sign" + m.signers + " result=signed");
+  d.log = log_text("dir=sign" + m.signers + " result=signed" +
+                   (m.forged_ar.empty() ? std::string()
+                                        : " removed_forged_ar=" + std::to_string(m.forged_ar.size())));
   return d;
 }
 
@@ -346,7 +390,8 @@ decision session::finish_verify(message& m) {
   d.delete_auth_results.assign(m.forged_ar.rbegin(), m.forged_ar.rend());
   header_insertion ar;
   ar.name = "Authentication-Results";
-  ar.value = lf_folded(format_auth_results(cfg.authserv_id, results), ar.name.size());
+  ar.value = lf_folded(bounded_auth_results(cfg.authserv_id, results), ar.name.size());
+  ar.required = true;  // a message must not leave without our result (or keep a forged one)
   d.insert.push_back(std::move(ar));
 
   status best = overall(results);
@@ -361,22 +406,23 @@ decision session::finish_verify(message& m) {
             " s=" + (v.selector.empty() ? "-" : v.selector) + "]";
   }
   if (not_evaluated) what += " not_evaluated=" + std::to_string(not_evaluated);
+  // Bounded whatever the message: at most max_signatures entries of bounded d= and s=, cut here
+  // all the same so that one log line stays one syslog record.
+  constexpr std::size_t kMaxLogWhat = 2048;
+  if (what.size() > kMaxLogWhat) what = what.substr(0, kMaxLogWhat) + "...";
   if (!m.forged_ar.empty()) what += " removed_forged_ar=" + std::to_string(m.forged_ar.size());
 
-  // A temporary result (temperror) takes on_dns_error, never a 5xx; a key in testing (t=y, RFC
-  // 6376 §3.6.1: treat like unsigned mail, even when the signature fails) never causes a
-  // rejection. `sdid` empty: any signature.
+  // A temporary result (temperror) takes on_dns_error, never a 5xx. A signature by a key in
+  // testing (t=y) that does not pass counts as absent (RFC 6376 §3.6.1: treat like unsigned
+  // mail): the message gets what unsigned mail gets, no more and no less, so a bogus signature
+  // pointing at any t=y key can neither cause a rejection nor lift a requirement.
+  // `sdid` empty: any signature.
   auto temporary = [&](std::string_view sdid) {
     for (const auto& v : results)
       if (v.status == status::temperror && (sdid.empty() || v.sdid == sdid)) return true;
     return false;
   };
-  auto testing = [&](std::string_view sdid) {
-    for (const auto& v : results)
-      if (v.testing && v.status != status::pass && (sdid.empty() || v.sdid == sdid)) return true;
-    return false;
-  };
-  bool noted_dns = false, noted_testing = false;
+  bool noted_dns = false;
   auto note = [&](bool& noted, const char* text) {
     if (!noted) what += text;
     noted = true;
@@ -398,13 +444,23 @@ decision session::finish_verify(message& m) {
       return conclude(verdict::tempfail, "451", "4.7.5", kDnsText, " action=tempfail");
     note(noted_dns, " action=accept (on_dns_error)");
   } else if (!any_pass && cfg.on_no_pass == action::reject) {
-    if (!testing({}))
-      return conclude(verdict::reject, "550", "5.7.20", "No passing DKIM signature found",
-                      " action=reject");
-    note(noted_testing, " action=accept (testing key)");
+    return conclude(verdict::reject, "550", "5.7.20", "No passing DKIM signature found",
+                    " action=reject");
   }
+  // A From that does not parse (or names no mailbox) cannot show a requirement does not apply:
+  // fail closed when there are requirements (RFC 7489 §6.6.1 allows rejecting such mail).
+  if (!cfg.requirements.empty() && !m.from_domains) {
+    if (temporary({}) && cfg.on_dns_error == action::tempfail)
+      return conclude(verdict::tempfail, "451", "4.7.5", kDnsText, " action=tempfail");
+    return conclude(verdict::reject, "550", "5.7.22",
+                    "No valid author-matched DKIM signature found",
+                    " action=reject from_error=\"" + m.from_domains.error().message() + "\"");
+  }
+  // A requirement applies when any mailbox of any From field is in its domain.
   for (const auto& r : cfg.requirements) {
-    if (m.from_domain != r.from_domain) continue;
+    if (std::find(m.from_domains->begin(), m.from_domains->end(), r.from_domain) ==
+        m.from_domains->end())
+      continue;
     bool met = false;
     for (const auto& v : results) met = met || (v.status == status::pass && v.sdid == r.sdid);
     if (met) continue;
@@ -412,10 +468,6 @@ decision session::finish_verify(message& m) {
       if (cfg.on_dns_error == action::tempfail)
         return conclude(verdict::tempfail, "451", "4.7.5", kDnsText, " action=tempfail");
       note(noted_dns, " action=accept (on_dns_error)");
-      continue;
-    }
-    if (testing(r.sdid)) {
-      note(noted_testing, " action=accept (testing key)");
       continue;
     }
     bool author = r.sdid == r.from_domain;

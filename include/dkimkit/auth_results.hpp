@@ -18,8 +18,13 @@ namespace dkimkit {
 
 // One dkim= entry per evaluated verification with header.d, header.i, header.s, header.a and
 // header.b, and the reason as a comment; then, when signatures were not evaluated (beyond
-// max_signatures), one entry for all of them with their count; "dkim=none" when there is none. Values that are not safe in a header
-// (control characters, 8-bit) are left out.
+// max_signatures), one entry for all of them with their count; "dkim=none" when there is none.
+// Values that are not safe in a header (control characters, 8-bit) are left out. header.i is
+// local-part "@" domain as it is when the local-part is an RFC 5322 dot-atom (or empty), else the
+// whole identity as one quoted-string (quoted-pairs for '"' and '\'), e.g.
+//   header.i="ceo x@bank.example"
+// which parse_auth_results() and parsers without address support (Mail::AuthenticationResults)
+// read back as the same identity.
 [[nodiscard]] std::string format_auth_results(std::string_view authserv_id,
                                               const std::vector<verification>& results);
 
@@ -40,6 +45,24 @@ struct auth_results_field {
 
 // Parses the value of an Authentication-Results field (RFC 8601 §2.2): comments anywhere, quoted
 // strings, versions, "none". Fails with invalid_argument naming the problem.
+// A property value (pvalue) is a token, a quoted-string or an address [[local-part] "@"]
+// domain-name whose local-part is a dot-atom or a quoted-string; it is returned unquoted, an
+// address as local-part "@" domain with the local-part's quotes and quoted-pairs removed:
+// header.i="ceo x"@bank.example and header.i="ceo x@bank.example" both give "ceo x@bank.example",
+// the form of verification::auid.
 [[nodiscard]] result<auth_results_field> parse_auth_results(std::string_view value);
+
+// The authserv-id of an Authentication-Results field value, whether or not the rest of it parses:
+// CFWS (nested comments, quoted-pairs), then a token or a quoted-string (unquoted, quoted-pairs
+// removed), as parse_auth_results() reads it. nullopt when even that does not lex (nothing, an
+// unterminated comment or quoted-string, a special character first). For removing fields that
+// claim to be ours (RFC 8601 §5):
+//   auto id = dkimkit::auth_results_authserv_id(value);
+//   if (id && dkimkit::same_authserv_id(*id, "mx.example.net")) ...  // forged
+[[nodiscard]] std::optional<std::string> auth_results_authserv_id(std::string_view value);
+
+// Whether two authserv-ids name the same server: equal ignoring ASCII case and one trailing dot
+// on either ("MX.Example.NET." is "mx.example.net"). An empty id is nobody's.
+[[nodiscard]] bool same_authserv_id(std::string_view a, std::string_view b) noexcept;
 
 }  // namespace dkimkit

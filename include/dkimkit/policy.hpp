@@ -1,19 +1,23 @@
-// dkimkit/policy.hpp: DMARC-style alignment of d= with the From domain, and the SMTP reply an MTA
-// should give for a message's DKIM results under a local policy (RFC 7372 codes).
+// dkimkit/policy.hpp: the author domain of a message (its From field parsed as an RFC 5322
+// address list), DMARC-style alignment of d= with it, and the SMTP reply an MTA should give for a
+// message's DKIM results under a local policy (RFC 7372 codes).
 //
-//   auto a = dkimkit::align("mail.example.co.uk", "example.co.uk");   // alignment::relaxed
-//   auto r = dkimkit::smtp_reply_for(results, "example.com", {dkimkit::requirement::aligned});
+//   auto from = dkimkit::author_domain(v.from_field());  // "example.co.uk", or an error saying why
+//   auto r = dkimkit::smtp_reply_for(results, from.value_or(""), {dkimkit::requirement::aligned});
 //   if (r) std::cout << r->code << " " << r->enhanced << " " << r->text;  // else: accept
 //
 // Organizational domains come from the Public Suffix List through libpsl (the newest of the list
-// Debian ships in /usr/share/publicsuffix and the one built into libpsl). Thread-safe.
+// Debian ships in /usr/share/publicsuffix and the one built into libpsl). Thread-safe. Results own
+// their strings: nothing refers to the input after a call returns.
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <dkimkit/error.hpp>
 #include <dkimkit/verifier.hpp>
 
 namespace dkimkit {
@@ -28,9 +32,48 @@ enum class alignment { no, relaxed, strict };
 // strict: equal (case-insensitive); relaxed: same organizational domain; else no.
 [[nodiscard]] alignment align(std::string_view sdid, std::string_view from_domain);
 
-// The domain of the first address in a From field value ("Alice <a@Example.COM>" ->
-// "example.com"); empty when there is none.
-[[nodiscard]] std::string from_domain_of(std::string_view from_value);
+// One mailbox of an address list (RFC 5322 §3.4).
+struct mailbox {
+  std::string display_name;  // the phrase: quoted strings unquoted, comments dropped, words joined
+                             // by one space where the field separates them; encoded-words
+                             // (RFC 2047) are left encoded; "" when there is none
+  std::string local_part;    // unquoted: "a b" for "\"a b\"@example.com"
+  std::string domain;        // lowercased, without a trailing dot; a domain-literal keeps its
+                             // brackets ("[192.0.2.1]") and is no DNS name
+  bool operator==(const mailbox&) const = default;
+};
+
+// Every mailbox of one From field's value (RFC 5322 §3.4 address-list, groups allowed as RFC 6854
+// allows them in From, their members flattened; an empty group adds none). The grammar, with:
+//   - CFWS (nested comments, quoted-pairs, folding with CRLF or LF) wherever RFC 5322 allows it;
+//   - RFC 6532 UTF-8 in atoms, quoted strings, comments and domain-literals; any other 8-bit byte,
+//     and any control character, is an error;
+//   - the obsolete forms obs-phrase ("John Q. Public"), obs-local-part and obs-domain (CFWS around
+//     dots), null members of a list ("a@x.example,,b@y.example"), and a single trailing dot on the
+//     domain (removed); dots of an unquoted local-part may also be leading, trailing or doubled
+//     ("taro.@example.jp");
+//   - refused: obs-route ("<@relay.example:a@example.com>"), quoted-pairs in a domain-literal,
+//     a group inside a group, and values over 16384 bytes.
+// A trailing line ending (CRLF or LF) is ignored. An error (errc::invalid_argument) names the
+// problem and its byte offset; it never quotes the input.
+[[nodiscard]] result<std::vector<mailbox>> parse_mailbox_list(std::string_view field_value);
+
+// The author domain for alignment: the domain of the single mailbox of the message's single From
+// field (`from_values`: the value of each From field, in order). An error when there is no From
+// field (errc::no_from) or several (errc::multiple_from); when the field does not parse, has no
+// mailbox or several (RFC 7489 §6.6.1), or its domain is not a DNS name (a domain-literal, or one
+// with non-ASCII labels: IDNA is not done) (errc::invalid_argument). Never a guessed domain.
+[[nodiscard]] result<std::string> author_domain(std::span<const std::string_view> from_values);
+// The same for one From field's value as verifier::from_field() gives it; "" (that function's
+// answer for a message with no From field or several) is an error saying so.
+[[nodiscard]] result<std::string> author_domain(std::string_view from_value);
+
+// Every distinct domain of every mailbox of every From field, lowercased, in order of appearance:
+// for a policy that applies when any author's domain matches. An error when there is no From
+// field, when a field does not parse, when there is no mailbox at all, or when a mailbox's domain
+// is not a DNS name: a domain that cannot be named is not silently left out.
+[[nodiscard]] result<std::vector<std::string>> author_domains(
+    std::span<const std::string_view> from_values);
 
 enum class requirement {
   any,      // some signature must pass

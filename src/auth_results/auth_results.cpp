@@ -5,12 +5,38 @@
 namespace dkimkit {
 namespace {
 
+// RFC 2045 tspecials: a token has none of them, nor SP or a control character.
+constexpr std::string_view kTspecials = "()<>@,;:\\\"/[]?=";
+
 // RFC 2045 tspecials plus SP: a value with any of them is written as a quoted-string.
 bool needs_quotes(std::string_view v) {
   if (v.empty()) return true;
-  for (char c : v)
-    if (std::string_view("()<>@,;:\\\"/[]?= ").find(c) != std::string_view::npos) return true;
-  return false;
+  return v.find_first_of(kTspecials) != std::string_view::npos ||
+         v.find(' ') != std::string_view::npos;
+}
+
+// RFC 5322 §3.2.3 dot-atom-text: runs of atext separated by single dots.
+bool is_dot_atom(std::string_view s) {
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '.') {
+      if (s[i - 1] == '.') return false;
+    } else if (!detail::is_alpha(c) && !detail::is_digit(c) &&
+               std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void add_quoted(std::string& out, std::string_view value) {
+  out += '"';
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
 }
 
 // A property value, quoted when needed; nothing when it is not safe in a header at all.
@@ -19,14 +45,18 @@ void add_property(std::string& out, std::string_view name, std::string_view valu
   out += ' ';
   out += name;
   out += '=';
-  // header.i may be a bare "@domain": RFC 8601 allows [local-part]@domain-name there.
-  if (needs_quotes(value) && !(name == "header.i" && value.find_first_of(" \"\\;()") == std::string_view::npos)) {
-    out += '"';
-    for (char c : value) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
+  if (name == "header.i") {
+    // RFC 8601 §2.2 pvalue [local-part] "@" domain-name when the local-part needs no quotes;
+    // otherwise the whole identity as a quoted-string value, which parsers without address
+    // support read too (a quoted local-part before "@" stops Mail::AuthenticationResults).
+    std::size_t at = value.rfind('@');
+    if (at != std::string_view::npos && (at == 0 || is_dot_atom(value.substr(0, at))) &&
+        detail::is_dns_name(value.substr(at + 1), 1))
+      out += value;
+    else
+      add_quoted(out, value);
+  } else if (needs_quotes(value)) {
+    add_quoted(out, value);
   } else {
     out += value;
   }
@@ -152,36 +182,77 @@ class ar_lexer {
     }
     return false;
   }
-  // token / quoted-string; `extra` are tspecials allowed in the token (e.g. "@" for pvalues).
-  // `stop` are characters that end a token although RFC 2045 allows them ('.' in "header.d").
   // A Keyword (RFC 8601 §2.2: methods, results, ptypes, properties): a token, never quoted.
+  // `stop` are characters that end it although RFC 2045 allows them ('.' in "header.d").
   std::optional<std::string> keyword(std::string_view stop = {}) {
     skip_cfws();
     if (i_ < s_.size() && s_[i_] == '"') return std::nullopt;
-    return value({}, stop);
+    return token({}, stop);
   }
 
-  std::optional<std::string> value(std::string_view extra = {}, std::string_view stop = {}) {
+  // RFC 2045 value: token / quoted-string (unquoted); `extra` are tspecials allowed in the token
+  // (e.g. "@" for the authserv-id).
+  std::optional<std::string> value(std::string_view extra = {}) {
+    skip_cfws();
+    if (i_ < s_.size() && s_[i_] == '"') return quoted_string();
+    return token(extra, {});
+  }
+
+  // RFC 8601 §2.2 pvalue: value / [[local-part] "@"] domain-name. The local-part is a dot-atom or
+  // a quoted-string; an address comes back as local-part (unquoted) "@" domain. Leniently, '/'
+  // and ':' may appear in a token too (paths, IPv6 addresses), as other readers allow.
+  std::optional<std::string> pvalue() {
     skip_cfws();
     if (i_ < s_.size() && s_[i_] == '"') {
-      std::string out;
-      for (++i_; i_ < s_.size(); ++i_) {
-        char c = s_[i_];
-        if (c == '\\' && i_ + 1 < s_.size()) {
-          out += s_[++i_];
-        } else if (c == '"') {
-          ++i_;
-          return out;
-        } else {
-          out += c;
-        }
+      auto local = quoted_string();
+      if (!local) return std::nullopt;
+      const std::size_t after = i_;
+      skip_cfws();  // RFC 5322 quoted-string = [CFWS] DQUOTE ... DQUOTE [CFWS]
+      if (i_ >= s_.size() || s_[i_] != '@') {
+        i_ = after;
+        return local;
       }
-      return std::nullopt;  // unterminated
+      ++i_;
+      const std::size_t start = i_;
+      while (i_ < s_.size() && (detail::is_alpha(s_[i_]) || detail::is_digit(s_[i_]) ||
+                                s_[i_] == '-' || s_[i_] == '.' || s_[i_] == '_'))
+        ++i_;
+      if (i_ == start) return std::nullopt;  // "@" and no domain-name
+      return *local + '@' + std::string(s_.substr(start, i_ - start));
     }
+    // A dot-atom local-part may hold '=' and '?', which a token may not: only before the '@'.
+    auto v = token("@/:=?", {});
+    if (!v) return std::nullopt;
+    std::size_t at = v->rfind('@');
+    if (v->find_first_of("=?", at == std::string::npos ? 0 : at) != std::string::npos)
+      return std::nullopt;
+    return v;
+  }
+
+  std::string last_comment;
+
+ private:
+  std::optional<std::string> quoted_string() {
+    std::string out;
+    for (++i_; i_ < s_.size(); ++i_) {
+      char c = s_[i_];
+      if (c == '\\' && i_ + 1 < s_.size()) {
+        out += s_[++i_];
+      } else if (c == '"') {
+        ++i_;
+        return out;
+      } else {
+        out += c;
+      }
+    }
+    return std::nullopt;  // unterminated
+  }
+
+  std::optional<std::string> token(std::string_view extra, std::string_view stop) {
     std::size_t start = i_;
     while (i_ < s_.size()) {
       char c = s_[i_];
-      bool special = std::string_view("()<>@,;:\\\"/[]?=").find(c) != std::string_view::npos;
+      bool special = kTspecials.find(c) != std::string_view::npos;
       if (c <= ' ' || c == 0x7f || (special && extra.find(c) == std::string_view::npos) ||
           stop.find(c) != std::string_view::npos)
         break;
@@ -190,9 +261,7 @@ class ar_lexer {
     if (i_ == start) return std::nullopt;
     return std::string(s_.substr(start, i_ - start));
   }
-  std::string last_comment;
 
- private:
   std::string_view s_;
   std::size_t i_ = 0;
 };
@@ -200,6 +269,22 @@ class ar_lexer {
 error ar_error(std::string what) { return error{errc::invalid_argument, std::move(what)}; }
 
 }  // namespace
+
+std::optional<std::string> auth_results_authserv_id(std::string_view value) {
+  ar_lexer lx(value);
+  if (!lx.skip_cfws()) return std::nullopt;
+  return lx.value("@");
+}
+
+bool same_authserv_id(std::string_view a, std::string_view b) noexcept {
+  auto bare = [](std::string_view s) {
+    if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+    return s;
+  };
+  a = bare(a);
+  b = bare(b);
+  return !a.empty() && iequals(a, b);
+}
 
 result<auth_results_field> parse_auth_results(std::string_view v) {
   ar_lexer lx(v);
@@ -250,7 +335,7 @@ result<auth_results_field> parse_auth_results(std::string_view v) {
         k += "." + detail::lowercase(*prop);
       }
       if (!lx.eat('=')) return tl::unexpected(ar_error("expected '=' after " + k));
-      auto val = lx.value("@/.:");
+      auto val = k == "reason" ? lx.value("@/:") : lx.pvalue();
       if (!val) return tl::unexpected(ar_error("expected a value for " + k));
       if (k == "reason")
         r.reason = *val;

@@ -47,24 +47,6 @@ alignment align(std::string_view sdid, std::string_view from_domain) {
   return !a.empty() && a == b ? alignment::relaxed : alignment::no;
 }
 
-std::string from_domain_of(std::string_view v) {
-  // The address is inside <...> when there is a display name; comments and quotes aside, the
-  // domain follows the last '@' of that address.
-  std::size_t lt = v.rfind('<');
-  std::string_view addr = v;
-  if (lt != std::string_view::npos) {
-    std::size_t gt = v.find('>', lt);
-    addr = v.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1);
-  }
-  std::size_t at = addr.rfind('@');
-  if (at == std::string_view::npos) return {};
-  std::string_view d = detail::trim_fws(addr.substr(at + 1));
-  std::size_t end = d.find_first_of(" \t\r\n,;()<>\"");
-  std::string out = detail::lowercase(d.substr(0, end));
-  while (!out.empty() && out.back() == '.') out.pop_back();
-  return detail::is_dns_name(out, 1) ? out : std::string();
-}
-
 std::string smtp_reply::line() const { return std::to_string(code) + " " + enhanced + " " + text; }
 
 std::optional<smtp_reply> smtp_reply_for(const std::vector<verification>& results,

@@ -35,7 +35,7 @@ result<key_record> parse_key_record(std::string_view txt, const key_limits& limi
   if (const auto* v = get("v")) {
     if (&(*tags)[0] != v) return fail(errc::key_syntax, "v= must be the first tag");
     if (v->value != "DKIM1")
-      return fail(errc::key_syntax, "v=" + std::string(v->value.substr(0, 20)) + " is not DKIM1");
+      return fail(errc::key_syntax, "v=" + detail::quotable(v->value, 20) + " is not DKIM1");
   }
   if (const auto* k = get("k")) {
     if (k->value == "rsa")
@@ -43,7 +43,7 @@ result<key_record> parse_key_record(std::string_view txt, const key_limits& limi
     else if (k->value == "ed25519")
       rec.type = key_type::ed25519;
     else
-      return fail(errc::key_syntax, "unknown key type k=" + std::string(k->value.substr(0, 20)));
+      return fail(errc::key_syntax, "unknown key type k=" + detail::quotable(k->value, 20));
   }
   if (const auto* h = get("h")) {
     for (std::string_view a : detail::split(h->value, ':')) {

@@ -106,12 +106,12 @@ result<signature> signature_from_tags(const std::vector<tag>& tag_list,
   auto get = [&](std::string_view name) { return detail::find_tag(*tags, name); };
 
   if (get("v")->value != "1")
-    return fail(errc::bad_version, "v=" + std::string(get("v")->value.substr(0, 20)) + " is not 1");
+    return fail(errc::bad_version, "v=" + detail::quotable(get("v")->value, 20) + " is not 1");
 
   auto algo = parse_algorithm(get("a")->value);
   if (!algo)
     return fail(errc::unsupported_algorithm,
-                "unknown algorithm a=" + std::string(get("a")->value.substr(0, 40)));
+                "unknown algorithm a=" + detail::quotable(get("a")->value, 40));
   sig.algo = *algo;
 
   std::string b_clean = detail::strip_fws(get("b")->value);
@@ -194,7 +194,7 @@ result<signature> signature_from_tags(const std::vector<tag>& tag_list,
       if (iequals(detail::trim_fws(m), "dns/txt")) known = true;
     if (!known)
       return fail(errc::unsupported_query_method,
-                  "q=" + std::string(q->value.substr(0, 40)) + " names no known query method");
+                  "q=" + detail::quotable(q->value, 40) + " names no known query method");
   }
 
   if (const auto* t = get("t")) {

@@ -67,6 +67,16 @@ bool is_dns_name(std::string_view s, std::size_t min_labels) noexcept {
   return labels + 1 >= min_labels;
 }
 
+std::string quotable(std::string_view v, std::size_t max) {
+  std::string out;
+  for (char c : v.substr(0, max))
+    out += is_alpha(c) || is_digit(c) || std::string_view("-._/:+=@").find(c) != std::string_view::npos
+               ? c
+               : '?';
+  if (v.size() > max) out += "...";
+  return out;
+}
+
 bool is_printable_ascii(std::string_view s) noexcept {
   for (char c : s)
     if (c < 0x20 || c > 0x7e) return false;

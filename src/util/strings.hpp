@@ -36,6 +36,10 @@ namespace dkimkit::detail {
 [[nodiscard]] bool is_dns_name(std::string_view s, std::size_t min_labels) noexcept;
 // Printable ASCII only (0x20..0x7E).
 [[nodiscard]] bool is_printable_ascii(std::string_view s) noexcept;
+// A value from a message or a DNS record, fit to be quoted in a reason: at most `max` characters,
+// each a letter, digit or one of "-._/:+=@"; anything else (space, control, 8-bit, quotes) is
+// written as "?", so that a reason can never carry text that looks like more fields or lines.
+[[nodiscard]] std::string quotable(std::string_view v, std::size_t max = 40);
 
 // RFC 6376 §2.11 dkim-quoted-printable (i=, z=): FWS is dropped, "=XX" becomes the octet XX
 // (upper-case hex as RFC 2045 requires; lower case is accepted too). Anything else than a

@@ -31,6 +31,20 @@ std::string reportable(std::string_view v, std::size_t max = 253) {
   return std::string(v);
 }
 
+// An a= value fit to be reported: a short token of lower-case letters, digits and '-'.
+bool is_short_token(std::string_view v) {
+  return !v.empty() && v.size() <= 32 && std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || detail::is_digit(c) || c == '-';
+  });
+}
+
+// Base64 characters only (RFC 4648 §4), as the prefix of b= reported.
+bool is_base64(std::string_view v) {
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return detail::is_alpha(c) || detail::is_digit(c) || c == '+' || c == '/' || c == '=';
+  });
+}
+
 struct pending_signature {
   verification result;
   bool decided = false;   // result is final before the body is seen
@@ -116,18 +130,24 @@ void verifier::state::start_body() {
     if (!iequals(f.name, "DKIM-Signature")) continue;
     pending_signature p;
     p.result.field_index = i;
-    // What can be reported even from a broken signature.
+    // What can be reported even from a broken signature: only values that pass the checks
+    // signature parsing makes, so that no text of a signature that failed to parse reaches a log
+    // line, JSON or an Authentication-Results field ("d=evil.example dir=sign result=signed").
     auto tags = detail::parse_tag_list(f.value);
     if (tags) {
-      auto raw = [&](std::string_view n) -> std::string {
+      auto raw = [&](std::string_view n) -> std::string_view {
         const auto* t = detail::find_tag(*tags, n);
-        return t ? reportable(t->value) : std::string();
+        return t ? t->value : std::string_view();
       };
-      p.result.sdid = detail::lowercase(raw("d"));
-      p.result.selector = detail::lowercase(raw("s"));
-      p.result.algorithm = raw("a");
+      if (detail::is_dns_name(raw("d"), 2)) p.result.sdid = detail::lowercase(raw("d"));
+      if (detail::is_dns_name(raw("s"), 1)) p.result.selector = detail::lowercase(raw("s"));
+      if (is_short_token(raw("a"))) p.result.algorithm = raw("a");
       if (const auto* itag = detail::find_tag(*tags, "i")) {  // dkim-quoted-printable
-        if (auto decoded = detail::decode_dkim_qp(itag->value)) p.result.auid = reportable(*decoded);
+        auto decoded = detail::decode_dkim_qp(itag->value);
+        std::size_t at = decoded ? decoded->rfind('@') : std::string::npos;
+        if (at != std::string::npos &&
+            detail::is_dns_name(std::string_view(*decoded).substr(at + 1), 1))
+          p.result.auid = reportable(*decoded);
       } else if (!p.result.sdid.empty()) {
         p.result.auid = "@" + p.result.sdid;  // the default (RFC 6376 §3.5)
       }
@@ -142,7 +162,7 @@ void verifier::state::start_body() {
           if (prefix.size() == 8) break;
           if (!detail::is_fws(c)) prefix += c;
         }
-        p.result.b_prefix = reportable(prefix);
+        if (is_base64(prefix)) p.result.b_prefix = prefix;
       }
     }
 
@@ -249,6 +269,9 @@ std::vector<verification> verifier::state::finish() {
 
   std::map<std::string, result<key_record>> keys;
   std::string data;
+  // h= selection: the fields indexed once per message, shared by all its signatures (O(fields +
+  // names) per signature, not fields x names).
+  std::optional<detail::header_index> index;
   std::vector<verification> out;
   out.reserve(sigs.size());
   for (pending_signature& p : sigs) {
@@ -308,7 +331,8 @@ std::vector<verification> verifier::state::finish() {
           decide(p, errc::body_hash_mismatch, "the body was changed after signing");
         } else {
           data.clear();
-          detail::canonicalize_signed_headers(s.header_canon, fields, s.signed_headers, data);
+          if (!index) index.emplace(fields);
+          detail::canonicalize_signed_headers(s.header_canon, *index, s.signed_headers, data);
           detail::canonicalize_signature_field(s.header_canon, fields[p.result.field_index],
                                                p.b_offset, p.b_length, data);
           hash_algorithm h = hash_of(s.algo);

@@ -78,5 +78,82 @@ TEST(auth_results_parse, malformed_fields_are_refused) {
     EXPECT_FALSE(parse_auth_results(bad)) << bad;
 }
 
+// Issue 11, finding 1, RFC 8601 §2.2: pvalue = [CFWS] ( value / [ [ local-part ] "@" ]
+// domain-name ) [CFWS], and an RFC 5322 local-part may be a quoted-string. The address comes back
+// as local-part (unquoted) "@" domain, the form of verification::auid.
+TEST(auth_results_parse, pvalue_address_with_quoted_local_part) {
+  auto a = parse_auth_results(
+      "\"mx.ours.example\"; dkim=pass header.d=bank.example header.i=\"ceo x\"@bank.example");
+  ASSERT_TRUE(a) << a.error().message();
+  EXPECT_EQ(a->authserv_id, "mx.ours.example");
+  ASSERT_EQ(a->results.size(), 1u);
+  ASSERT_EQ(a->results[0].properties.size(), 2u);
+  EXPECT_EQ(a->results[0].properties[1].first, "header.i");
+  EXPECT_EQ(a->results[0].properties[1].second, "ceo x@bank.example");
+
+  const std::pair<const char*, const char*> cases[] = {
+      {"\"ceo x\"@bank.example", "ceo x@bank.example"},
+      {"\"ceo x@bank.example\"", "ceo x@bank.example"},              // a quoted-string value
+      {"\"q\\\"uo\\\\te\"@bank.example", "q\"uo\\te@bank.example"},  // quoted-pairs
+      {"\"a;b\" (comment) @bank.example", "a;b@bank.example"},       // CFWS before "@"
+      {"\"\"@bank.example", "@bank.example"},
+      {"a=b?c@bank.example", "a=b?c@bank.example"},  // a dot-atom local-part may hold = and ?
+      {"first.last@bank.example", "first.last@bank.example"},
+      {"@bank.example", "@bank.example"},
+  };
+  for (const auto& [pvalue, want] : cases) {
+    const std::string field = " mx; dkim=pass header.i=" + std::string(pvalue) + " header.s=sel";
+    auto r = parse_auth_results(field);
+    ASSERT_TRUE(r) << field << ": " << r.error().message();
+    ASSERT_EQ(r->results[0].properties.size(), 2u) << field;
+    EXPECT_EQ(r->results[0].properties[0].second, want) << field;
+    EXPECT_EQ(r->results[0].properties[1].second, "sel") << field;
+  }
+  // Still refused: "@" with no domain-name, '=' outside a local-part, an address literal.
+  for (const char* bad : {" mx; dkim=pass header.i=\"x\"@", " mx; dkim=pass header.i=\"x\"@;",
+                          " mx; dkim=pass header.d=a=b", " mx; dkim=pass header.i=x@a=b",
+                          " mx; dkim=pass header.i=\"x\"@[192.0.2.1]"})
+    EXPECT_FALSE(parse_auth_results(bad)) << bad;
+}
+
+// Issue 11, finding 1: the authserv-id alone, for removing fields that claim to be ours (RFC 8601
+// §5) whether or not the rest parses.
+TEST(auth_results_authserv_id, read_even_when_the_rest_does_not_parse) {
+  for (const char* forged : {"\"mx.ours.example\"; dkim=pass header.d=good.example; x=\"y\"",
+                             "\"mx.ours.example\"; dkim=pass header.d=good.example; @",
+                             "(c) mx.ours.example. ; dkim=pass", "MX.OURS.EXAMPLE; ...",
+                             " (a (nested \\) comment) b) mx.ours.example;dkim=pass",
+                             "\r\n\t\"mx.ours\\.example\" 1; none", "mx.ours.example"}) {
+    auto id = auth_results_authserv_id(forged);
+    ASSERT_TRUE(id) << forged;
+    EXPECT_TRUE(same_authserv_id(*id, "mx.ours.example")) << forged << " -> " << *id;
+  }
+  EXPECT_FALSE(parse_auth_results("\"mx.ours.example\"; dkim=pass header.d=good.example; @"));
+  EXPECT_EQ(auth_results_authserv_id(" \"a \\\"b\\\" c\" ; none"), "a \"b\" c");
+  EXPECT_EQ(auth_results_authserv_id("user@mx.example; none"), "user@mx.example");
+  // Someone else's id: not ours.
+  for (const char* other : {"mx.ours.example.evil.example; dkim=pass", "xmx.ours.example; none",
+                            "(mx.ours.example) mx.evil.example; none", "mx.ours.example..; none",
+                            "\"mx.ours.example \"; none"}) {
+    auto id = auth_results_authserv_id(other);
+    ASSERT_TRUE(id) << other;
+    EXPECT_FALSE(same_authserv_id(*id, "mx.ours.example")) << other << " -> " << *id;
+  }
+  // Nothing that lexes as a token or a quoted-string.
+  for (const char* bad : {"", "   ", "(unterminated mx.ours.example; dkim=pass", "(c)",
+                          "\"mx.ours.example; dkim=pass", "; dkim=pass", "=mx.ours.example"})
+    EXPECT_FALSE(auth_results_authserv_id(bad)) << bad;
+}
+
+TEST(auth_results_authserv_id, same_ignores_case_and_one_trailing_dot) {
+  EXPECT_TRUE(same_authserv_id("MX.Ours.Example", "mx.ours.example"));
+  EXPECT_TRUE(same_authserv_id("mx.ours.example.", "mx.ours.example"));
+  EXPECT_TRUE(same_authserv_id("mx.ours.example", "MX.OURS.EXAMPLE."));
+  EXPECT_FALSE(same_authserv_id("mx.ours.example..", "mx.ours.example"));
+  EXPECT_FALSE(same_authserv_id("mx.ours.exampl", "mx.ours.example"));
+  EXPECT_FALSE(same_authserv_id("", ""));
+  EXPECT_FALSE(same_authserv_id(".", ""));
+}
+
 }  // namespace
 }  // namespace dkimkit

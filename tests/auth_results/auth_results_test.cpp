@@ -10,6 +10,7 @@
 #include <dkimkit/signer.hpp>
 
 #include "support/test_keys.hpp"
+#include "verify/craft.hpp"
 
 namespace dkimkit {
 namespace {
@@ -151,6 +152,72 @@ TEST(auth_results, from_real_verification) {
       << f;
   EXPECT_NE(f.find(r[0].b_prefix), std::string::npos);
   EXPECT_EQ(r[0].b_prefix.size(), 8u);
+}
+
+// The header.i value of the first entry of a field format_auth_results() wrote, as
+// parse_auth_results() reads it; nullopt when the field does not parse or has no header.i.
+std::optional<std::string> header_i_read_back(const std::string& field) {
+  auto parsed = parse_auth_results(std::string_view(field).substr(field.find(':') + 1));
+  EXPECT_TRUE(parsed) << field << ": " << parsed.error().message();
+  if (!parsed || parsed->results.empty()) return std::nullopt;
+  for (const auto& [name, value] : parsed->results[0].properties)
+    if (name == "header.i") return value;
+  return std::nullopt;
+}
+
+// Issue 11, finding 11; RFC 8601 §2.2, RFC 5322 §3.4.1: header.i is [local-part] "@" domain as it
+// is when the local-part is a dot-atom, else the whole identity as one quoted-string (quoted-pairs
+// for '"' and '\'). Whatever i= held, a strict reader (ours) gets the same identity back.
+TEST(auth_results, header_i_round_trips_through_the_parser) {
+  for (const char* id : {"@example.com",
+                         "user@example.com",
+                         "first.last@mail.example.com",
+                         "a=b?c/d@example.com",
+                         "!#$%&'*+-/=?^_`{|}~@example.com",
+                         "ceo x@bank.example",
+                         "<a,b>[c]:d=e@evil.example",
+                         "q\"uo\\te@example.com",
+                         "\"quoted\"@example.com",
+                         ".lead@example.com",
+                         "a..b@example.com",
+                         "trail.@example.com",
+                         "semi;colon@example.com",
+                         "(paren)@example.com",
+                         "a@b@example.com",
+                         "x dir=sign result=signed@example.com",
+                         "a\\@example.com",
+                         "\\\"@example.com",
+                         " @example.com",
+                         "nobody",
+                         "user@[192.0.2.1]"}) {
+    verification v = passing();
+    v.auid = id;
+    const std::string f = format_auth_results("mx.example.net", {v, v});
+    EXPECT_EQ(header_i_read_back(f), id) << f;
+    EXPECT_NE(f.find(" header.s=sel "), std::string::npos) << f;  // nothing after header.i lost
+  }
+  verification v = passing();
+  v.auid = "<a,b>[c]:d=e@evil.example";
+  EXPECT_NE(format_auth_results("mx", {v}).find(" header.i=\"<a,b>[c]:d=e@evil.example\" "),
+            std::string::npos);
+  v.auid = "a=b?c/d@example.com";  // a dot-atom: as it is
+  EXPECT_NE(format_auth_results("mx", {v}).find(" header.i=a=b?c/d@example.com "),
+            std::string::npos);
+}
+
+// The same end to end: a passing signature whose i= (dkim-quoted-printable) decodes to an
+// identity full of RFC 5322 specials.
+TEST(auth_results, header_i_of_a_real_verification_reads_back) {
+  static_resolver dns;
+  dns.add("sel._domainkey.example.com", test::ed25519().public_record());
+  test::craft c;
+  c.i = "<a,b>[c]:d=3De@example.com";
+  auto r =
+      verify(test::crafted(test::sample_message(), test::ed25519(), c), test::options_for(dns));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, status::pass) << r[0].reason;
+  EXPECT_EQ(r[0].auid, "<a,b>[c]:d=e@example.com");
+  EXPECT_EQ(header_i_read_back(format_auth_results("mx.example.net", r)), r[0].auid);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,7 @@
 #include <dkimkit/message.hpp>
 
 #include "tag_list/tag_list.hpp"
+#include "util/strings.hpp"
 
 namespace dkimkit {
 namespace {
@@ -155,6 +158,145 @@ TEST(header_select, cursors_are_independent) {
 TEST(header_select, whole_name_match_only) {
   const std::string block = "From-X: 1\r\nX-From: 2\r\nFrom: 3\r\n";
   EXPECT_EQ(selected(kRelaxed, block, {"from", "from"}), "from:3\r\n");
+}
+
+// --- the index behind selection (§5.4.2; issue 11) -----------------------------------------------
+
+// §5.4.2 as worded: for each name, the last instance not yet used, found by scanning upwards
+// from the bottom with iequals(). Written without cursors or an index, so that it checks both.
+std::string reference_selected(canonicalization c, const std::vector<header_field>& fields,
+                               const std::vector<std::string>& names) {
+  std::vector<bool> used(fields.size(), false);
+  std::string out;
+  for (const std::string& name : names) {
+    for (std::size_t i = fields.size(); i-- > 0;) {
+      if (used[i] || !iequals(fields[i].name, name)) continue;
+      used[i] = true;
+      detail::canonicalize_header(c, fields[i], out);
+      break;
+    }
+  }
+  return out;
+}
+
+// The index groups names ASCII-case-insensitively and lists each group's fields bottom first.
+TEST(header_index, groups_names_case_insensitively_bottom_first) {
+  const std::string block = "X: 1\r\nFrom: a\r\nx: 2\r\nXY: 3\r\nX: 4\r\n";
+  const auto fields = fields_of(block);
+  const detail::header_index index(fields);
+  EXPECT_EQ(&index.fields(), &fields);
+  EXPECT_EQ(index.name_count(), 3u);
+  const std::size_t x = index.find("x");
+  ASSERT_LT(x, index.name_count());
+  EXPECT_EQ(index.find("X"), x);
+  const auto xs = index.instances(x);
+  EXPECT_EQ(std::vector<std::size_t>(xs.begin(), xs.end()), (std::vector<std::size_t>{4, 2, 0}));
+  const auto from = index.instances(index.find("FROM"));
+  EXPECT_EQ(std::vector<std::size_t>(from.begin(), from.end()), std::vector<std::size_t>{1});
+  EXPECT_EQ(index.instances(index.find("xy")).size(), 1u);
+  EXPECT_EQ(index.find("to"), index.name_count());
+  EXPECT_EQ(index.find(""), index.name_count());
+  EXPECT_TRUE(index.instances(index.find("to")).empty());
+}
+
+// Only ASCII letters fold: 8-bit bytes in names (Latin-1 "Ä" 0xC4, "ä" 0xE4) match only
+// themselves, as iequals() has it.
+TEST(header_index, folds_ascii_only) {
+  const std::string block = "X-\xC4: 1\r\nX-\xE4: 2\r\n";
+  const auto fields = fields_of(block);
+  const detail::header_index index(fields);
+  EXPECT_EQ(index.name_count(), 2u);
+  EXPECT_EQ(selected(kSimple, block, {"x-\xC4"}), "X-\xC4: 1\r\n");
+  EXPECT_EQ(selected(kSimple, block, {"x-\xE4", "X-\xE4"}), "X-\xE4: 2\r\n");
+  EXPECT_LT(index.find("x-\xC4"), index.name_count());
+  EXPECT_LT(index.find("x-\xE4"), index.name_count());
+  EXPECT_NE(index.find("x-\xC4"), index.find("x-\xE4"));
+}
+
+// No header at all: every name is absent.
+TEST(header_index, empty_header) {
+  const std::vector<header_field> none;
+  const detail::header_index index(none);
+  EXPECT_EQ(index.name_count(), 0u);
+  EXPECT_EQ(index.find("from"), 0u);
+  std::string out;
+  detail::canonicalize_signed_headers(kRelaxed, index, {"from", "from"}, out);
+  EXPECT_EQ(out, "");
+}
+
+// One index serves every signature of a message: each call has its own cursors, so a second
+// signature with the same h= selects the same fields again.
+TEST(header_select, one_index_serves_many_signatures) {
+  const std::string block = "From: a\r\nTo: b\r\nTo: c\r\n";
+  const auto fields = fields_of(block);
+  const detail::header_index index(fields);
+  for (int signature = 0; signature < 3; ++signature) {
+    std::string out;
+    detail::canonicalize_signed_headers(kRelaxed, index, {"to", "from", "To", "to"}, out);
+    EXPECT_EQ(out, "to:c\r\nfrom:a\r\nto:b\r\n") << "signature " << signature;
+  }
+}
+
+// Random headers and h= lists: repeated names, names in other cases, names absent, names listed
+// more often than they occur, names that differ by one byte or in length, 8-bit bytes. The
+// indexed selection (one index, several h= lists, as the signatures of one message) equals the
+// reference, and so does the overload that builds its own index.
+TEST(header_select, index_matches_reference_on_random_headers) {
+  static const std::vector<std::string> present = {
+      "From", "To", "Subject", "X-A", "X-AB", "X-B", "Received", "DKIM-Signature", "X-\xC4"};
+  static const std::vector<std::string> absent = {"Cc", "X-C", "X-AC", "X-", "X-\xE4", "", "Fro"};
+  std::mt19937 rng(20240611);
+  auto pick = [&](const std::vector<std::string>& from) {
+    std::string name = from[rng() % from.size()];
+    for (char& ch : name)  // random case, ASCII letters only
+      if (detail::is_alpha(ch) && rng() % 2 == 0) ch = static_cast<char>(ch ^ 0x20);
+    return name;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    std::string block;
+    const std::size_t field_count = rng() % 25;
+    for (std::size_t i = 0; i < field_count; ++i)
+      block +=
+          pick(present) + ": v" + std::to_string(i) + (rng() % 4 == 0 ? "\r\n\tfold" : "") + "\r\n";
+    const auto fields = fields_of(block);
+    ASSERT_EQ(fields.size(), field_count);
+    const detail::header_index index(fields);
+    for (int signature = 0; signature < 3; ++signature) {
+      std::vector<std::string> names;
+      const std::size_t name_count = rng() % 40;
+      for (std::size_t i = 0; i < name_count; ++i)
+        names.push_back(pick(rng() % 4 == 0 ? absent : present));
+      for (canonicalization c : {kSimple, kRelaxed}) {
+        const std::string expected = reference_selected(c, fields, names);
+        std::string indexed, own_index;
+        detail::canonicalize_signed_headers(c, index, names, indexed);
+        detail::canonicalize_signed_headers(c, fields, names, own_index);
+        ASSERT_EQ(indexed, expected) << "round " << round << ", signature " << signature;
+        ASSERT_EQ(own_index, expected) << "round " << round << ", signature " << signature;
+      }
+    }
+  }
+}
+
+// At the limits (2000 fields, 1024 names; the crafted case of issue 11 with long names that
+// differ only at the end), the selection still equals the reference.
+TEST(header_select, limits_match_reference) {
+  auto name = [](std::size_t n, char kind) {
+    std::string s(44, '-');
+    s.replace(0, 8, "X-Limit-");
+    return s + std::to_string(100 + n % 500) + kind;
+  };
+  std::string block;
+  for (std::size_t i = 0; i < 2000; ++i) block += name(i, 'h') + ": " + std::to_string(i) + "\r\n";
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < 1024; ++i) names.push_back(name(i / 2, i % 2 == 0 ? 'H' : 'n'));
+  const auto fields = fields_of(block);
+  ASSERT_EQ(fields.size(), 2000u);
+  const detail::header_index index(fields);
+  std::string out;
+  detail::canonicalize_signed_headers(kSimple, index, names, out);
+  EXPECT_EQ(out, reference_selected(kSimple, fields, names));
+  EXPECT_EQ(out.substr(0, out.find("\r\n")), name(0, 'h') + ": 1500");
 }
 
 // --- the signature field itself (§3.7) ----------------------------------------------------------

@@ -191,5 +191,126 @@ check "no subcommand is a usage error" status_is 64 "$dk"
 check "--help exits 0" status_is 0 "$dk" sign --help
 check "--help documents the exit statuses" grep -q "Exit status" <("$dk" --help)
 
+# --- issue 11: the author domain is From parsed as an address list (RFC 5322 §3.4) ---------------
+# A message signed by evil.example whose From a comment, a second mailbox or a group makes look
+# like evil.example's to a last-'@' search: never aligned, so --require aligned rejects it.
+"$dk" keygen -d evil.example -s evil -t ed25519 -o . >/dev/null 2>&1
+{ echo '$TTL 300'; cat evil.txt; } > evil.zone
+i=0
+for from in 'ceo@good.example (x@evil.example)' '"CEO" <ceo@good.example> (<x@evil.example>)' \
+    'ceo@good.example, x@evil.example' '<ceo@good.example>, <x@evil.example>' \
+    'friends: ceo@good.example, x@evil.example;' 'ceo@good.example (@)' \
+    'ceo@good.example <x@evil.example>' 'X <x@evil.example'; do
+  i=$((i + 1))
+  printf 'From: %s\nTo: b@example.org\nSubject: bypass\n\nbody\n' "$from" > "bypass$i.eml"
+  "$dk" sign -k evil.private -d evil.example -s evil "bypass$i.eml" > "bypass$i.signed" 2>/dev/null
+  check "--require aligned rejects evil.example's pass for From: $from (550 5.7.22, exit 1)" \
+    bash -c '"$0" verify --zone evil.zone --require aligned "$1" | grep -q "^550 5.7.22 "; [ ${PIPESTATUS[0]} -eq 1 ]' "$dk" "bypass$i.signed"
+done
+verifies() {  # verifies FILE EXPR: EXPR over `o`, the verify --json object of FILE under evil.zone
+  "$dk" verify --json --zone evil.zone --require aligned "$1" > verify.json
+  py 'import json,sys; o=json.load(open("verify.json")); s=o["signatures"]; sys.exit(not ('"$2"'))'
+}
+check "verify --json: a comment is not the author (good.example, not aligned)" \
+  verifies bypass1.signed 'o["from_domain"] == "good.example" and s[0]["result"] == "pass" and s[0]["aligned"] == "no"'
+check "verify --json: two mailboxes give no from_domain and a from_error saying so" \
+  verifies bypass3.signed '"from_domain" not in o and "2 mailboxes" in o["from_error"] and s[0]["aligned"] == "no" and o["reply"].startswith("550 5.7.22")'
+check "verify --json: a From that does not parse gives a from_error naming the problem" \
+  verifies bypass8.signed '"from_domain" not in o and "expected" in o["from_error"] and s[0]["aligned"] == "no"'
+printf 'From: X <x@Evil.Example.>\nTo: b@example.org\nSubject: honest\n\nbody\n' > honest.eml
+"$dk" sign -k evil.private -d evil.example -s evil honest.eml > honest.signed 2>/dev/null
+check "--require aligned accepts evil.example's pass for its own From (exit 0)" \
+  status_is 0 "$dk" verify --zone evil.zone --require aligned honest.signed
+check "verify --json: the honest From is evil.example, strictly aligned" \
+  verifies honest.signed 'o["from_domain"] == "evil.example" and s[0]["aligned"] == "strict" and o["reply"] == "250 2.0.0 accepted"'
+check "explain --json: the same from_error and no alignment for two mailboxes" \
+  bash -c '"$0" explain --json --zone evil.zone "$1" | /usr/bin/python3 -c "import json,sys; o=json.load(sys.stdin); sys.exit(not (\"from_domain\" not in o and \"2 mailboxes\" in o[\"from_error\"] and o[\"signatures\"][0][\"aligned\"] == \"no\"))"' "$dk" bypass3.signed
+check "explain: the human output says why there is no From domain (a group of two)" \
+  bash -c '"$0" explain --zone evil.zone "$1" | grep -q "^From domain: (none: .*2 mailboxes"' "$dk" bypass5.signed
+check "explain: the human output says why there is no From domain (unparsable)" \
+  bash -c '"$0" explain --zone evil.zone "$1" | grep -q "^From domain: (none: .*expected"' "$dk" bypass7.signed
+check "explain: the human output gives the parsed From domain, not the comment's" \
+  bash -c '"$0" explain --zone evil.zone "$1" | grep -q "^From domain: good.example$"' "$dk" bypass6.signed
+
+# --- issue 11: hostile input in what the CLI prints, writes and reports -------------------------
+# Finding 8: control bytes of messages, DNS records and file names never reach the terminal as
+# they are. clean FILE [colour]: FILE has no C0 control but newline, no DEL, no C1 control (raw
+# or UTF-8), no bidi override; with "colour", only after removing the CLI's own colour codes,
+# which must be there.
+clean() {
+  py 'import re,sys
+d=open(sys.argv[1],"rb").read()
+if len(sys.argv) > 2:
+    d, n = re.subn(rb"\x1b\[(?:31|32|33|2|0)m", b"", d)
+    if n == 0: sys.exit(1)
+bad = re.search(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]", d)
+if not bad:
+    try: d.decode("utf-8")
+    except UnicodeDecodeError: bad = True
+sys.exit(1 if bad else 0)' "$@"
+}
+ctl=$'\033[1A\033[2K\a\r\b'
+{ printf 'Authentication-Results: "%smx"; dkim=pass header.d="%sx" reason="r%s"\n' "$ctl" "$ctl" "$ctl"
+  printf 'Authentication-Results: mx%s; dkim=pass\n' "$ctl"
+  cat lf.eml; } > ctl.eml
+# i= (dkim-quoted-printable) may decode to a C1 control (CSI, U+009B) and a bidi override (U+202E).
+"$dk" sign -k ed.private -d example.com -s ed --identity $'\xc2\x9b2K\xe2\x80\xaeevil@example.com' lf.eml > ctl-id.signed
+"$dk" explain --zone zone ctl.eml > ctl.explain 2>&1
+"$dk" explain --zone zone ctl-id.signed > ctl-id.explain 2>&1
+check "explain: no raw control byte from an earlier Authentication-Results" clean ctl.explain
+check "explain: the control bytes are shown escaped" grep -qF '\x1b[1A\x1b[2K' ctl.explain
+check "explain: no raw C1 control or bidi override from i=" clean ctl-id.explain
+check "explain: i= shown with its C1 and bidi bytes escaped" grep -qF 'identity        \xc2\x9b2K\xe2\x80\xae' ctl-id.explain
+"$dk" explain --zone zone --color always ctl.eml > ctl.explain-colour 2>&1
+check "explain --color always: the CLI's colours, nothing else" clean ctl.explain-colour colour
+{ echo '$TTL 300'; echo '$ORIGIN example.com.'
+  echo 'ctl._domainkey IN TXT "hello \027[1A\027[2Kgood\007\013\008"'
+  echo 'ctl._domainkey IN TXT "v=DKIM1; k=ed25519; p=\027[2K"'; } > ctl.zone
+"$dk" check-key --zone ctl.zone -d example.com -s ctl > ctl.check 2>&1
+check "check-key: no raw control byte from a DNS record" clean ctl.check
+check "check-key: the record's control bytes are shown escaped" grep -qF 'hello \x1b[1A\x1b[2Kgood\x07\x0d\x08' ctl.check
+"$dk" check-key --zone ctl.zone -d example.com -s ctl --color always > ctl.check-colour 2>&1
+check "check-key --color always: the CLI's colours, nothing else" clean ctl.check-colour colour
+cp ctl.eml "ctl${ctl}name.eml"
+"$dk" verify --zone zone ctl.eml "ctl${ctl}name.eml" > ctl.verify 2>&1
+check "verify: no raw control byte from a file name or a message" clean ctl.verify
+"$dk" sign -k rsa.private -d example.com -s rsa "nofrom${ctl}.eml" > /dev/null 2> ctl.sign
+check "sign: no raw control byte in its messages (a file name)" clean ctl.sign
+check "sign: the file name is shown escaped" grep -qF 'nofrom\x1b[1A' ctl.sign
+
+# Finding 9: 8-bit bytes in a tag name (and so in the reason) or in d= never cost the batch: every
+# file gets its JSON line, and the exit status is that of a normal batch.
+printf 'DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=ed; h=from; bh=AAAA; b=AAAA; t\xe9g=1\n' > bad8.eml
+cat lf.eml >> bad8.eml
+printf 'DKIM-Signature: v=1; a=ed25519-sha256; d=ex\xe9mple.com; s=ed; h=from; bh=AAAA; b=AAAA\n' > bad8d.eml
+cat lf.eml >> bad8d.eml
+{ printf 'Authentication-Results: "mx\xe9\xff"; dkim=pass header.d="\xc3x" reason="\xff"\n'; cat lf.signed; } > bad8ar.eml
+for bad in bad8.eml bad8d.eml bad8ar.eml; do
+  check "verify --json: $bad between two good files: three JSON lines, exit 0" \
+    bash -c '"$0" verify --json --zone zone lf.signed "$1" crlf.signed > batch.json; [ $? -eq 0 ] && /usr/bin/python3 -c "import json,sys; o=[json.loads(l) for l in open(\"batch.json\", \"rb\")]; sys.exit(not ([x[\"file\"] for x in o] == [\"lf.signed\", sys.argv[1], \"crlf.signed\"] and o[0][\"result\"] == o[2][\"result\"] == \"pass\"))" "$1"' "$dk" "$bad"
+  check "explain --json: $bad gives one JSON object, exit 0" \
+    bash -c '"$0" explain --json --zone zone "$1" > one.json; [ $? -eq 0 ] && /usr/bin/python3 -c "import json; json.load(open(\"one.json\", \"rb\"))"' "$dk" "$bad"
+done
+check "verify --json: the 8-bit tag name is in the reason (U+FFFD), not lost" \
+  bash -c '"$0" verify --json --zone zone bad8.eml | grep -qF "bad tag name '"'"'t\\ufffdg'"'"'"' "$dk"
+{ echo '$TTL 300'; echo '$ORIGIN example.com.'; printf 'ctl8._domainkey IN TXT "v=DKIM1; k=ed25519; p=\\233\\255"\n'
+  printf 'ctl8._domainkey IN TXT "not a key \\233"\n'; } > ctl8.zone
+check "check-key --json: a record with 8-bit bytes gives one JSON object (exit 2: bad)" \
+  bash -c '"$0" check-key --json --zone ctl8.zone -d example.com -s ctl8 > one.json; [ $? -eq 2 ] && /usr/bin/python3 -c "import json; json.load(open(\"one.json\", \"rb\"))"' "$dk"
+
+# Finding 14: keygen --force replaces a symbolic link by a new file; it never writes through it.
+mkdir -p k14 && printf 'precious\n' > victim && ln -s ../victim k14/sel.private && ln -s ../victim k14/sel.txt
+check "keygen without --force refuses a symbolic link (exit 73)" status_is 73 "$dk" keygen -d example.com -s sel -t ed25519 -o k14
+ln -s ../nowhere k14/gone.private
+check "keygen without --force refuses a dangling symbolic link (exit 73)" status_is 73 "$dk" keygen -d example.com -s gone -t ed25519 -o k14
+check "keygen did not create the dangling link's target" test ! -e nowhere
+check "keygen --force over symbolic links exits 0" status_is 0 "$dk" keygen --force -d example.com -s sel -t ed25519 -o k14
+check "keygen --force left the link's target untouched" test "$(cat victim)" = precious
+check "keygen --force replaced the links by regular files (key mode 0600)" \
+  test -f k14/sel.private -a ! -L k14/sel.private -a ! -L k14/sel.txt -a "$(stat -c %a k14/sel.private)" = 600
+check "keygen --force wrote a usable key" grep -q '"result":"pass"' \
+  <("$dk" sign -k k14/sel.private -d example.com -s sel lf.eml | "$dk" verify --json --zone <(echo '$TTL 300'; cat k14/sel.txt))
+check "keygen leaves no temporary file behind" test "$(ls -A k14 | sort | tr '\n' ' ')" = "gone.private sel.private sel.txt "
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

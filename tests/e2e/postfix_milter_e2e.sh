@@ -280,6 +280,74 @@ else
   bad "forged Authentication-Results" "$(grep -A1 Authentication-Results forged.eml)"
 fi
 
+# Issue 11 finding 1: forgeries in every form (quoted id, trailing dot, case, a rest that does
+# not parse, a quoted local-part) are removed, inbound and outbound (finding 6). Checked with a
+# second, independent parser (Mail::AuthenticationResults): after our milter, every field that
+# parses as our authserv-id is our own, and there is exactly one.
+forgeries='Authentication-Results: "mx.example.net"; dkim=pass header.d=good.example; x="y"\r\n'
+forgeries+='Authentication-Results: "mx.example.net"; dkim=pass header.d=good.example; @\r\n'
+forgeries+='Authentication-Results: "mx.example.net"; dkim=pass header.d=bank.example header.i="ceo x"@bank.example\r\n'
+forgeries+='Authentication-Results: mx.example.net.; dkim=pass header.d=good.example\r\n'
+forgeries+='Authentication-Results: (c) MX.Example.NET ; dkim=pass header.d=good.example\r\n'
+forgeries+='Authentication-Results: other.example; dkim=pass header.d=kept.example\r\n'
+ours_only() {  # ours_only FILE RESULT: the A-R check with Mail::AuthenticationResults
+  perl - "$1" "$2" <<'PL'
+use strict; use warnings;
+use Mail::AuthenticationResults::Parser;
+my ($file, $want) = @ARGV;
+open my $f, '<', $file or die; my $text = do { local $/; <$f> };
+my ($head) = split /\r?\n\r?\n/, $text, 2;
+$head =~ s/\r?\n([ \t])/$1/g;  # unfold
+my (@ours, $kept);
+for my $line (split /\r?\n/, $head) {
+  next unless $line =~ /^Authentication-Results:\s*(.*)$/i;
+  my $p = eval { Mail::AuthenticationResults::Parser->new()->parse($1) } or next;
+  (my $id = lc $p->value->value) =~ s/\.$//;
+  $kept = 1 if $id eq 'other.example';
+  next unless $id eq 'mx.example.net';
+  push @ours, join ',', map { $_->key . '=' . $_->value } @{ $p->children };
+}
+print "ours: @ours\n";
+exit(@ours == 1 && $ours[0] =~ /^dkim=\Q$want\E(,|$)/ && $kept ? 0 : 1);
+PL
+}
+msg inbound-forgeries "$forgeries" > ff.eml
+send "$inbound_port" ff.eml >/dev/null
+delivered inbound-forgeries > forgeries.eml
+ours_only forgeries.eml none >forgeries.check 2>&1 &&
+  ok "inbound: forged A-R in five forms removed (Mail::AuthenticationResults sees only ours)" ||
+  bad "inbound forged forms" "$(cat forgeries.check; grep -i '^Authentication-Results' forgeries.eml)"
+msg outbound-forgeries "$forgeries" > off.eml
+send "$submit_port" off.eml >/dev/null
+delivered outbound-forgeries > outforgeries.eml
+ours_only outforgeries.eml pass >outforgeries.check 2>&1 &&
+  ok "outbound: the signer removes forged A-R too; downstream only ours (dkim=pass)" ||
+  bad "outbound forged forms" "$(cat outforgeries.check; grep -i '^Authentication-Results' outforgeries.eml)"
+
+# Issue 11 finding 4: thousands of forged fields are not deleted one by one (Postfix looked each
+# up from the top of its queue file: 16 000 took 13 s and crashed cleanup); over the cap of 20
+# the message is refused at once with 550 5.7.1, and at the cap the 20 are removed.
+many_forged() {  # many_forged N TOKEN
+  local i
+  printf 'From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: e2e %s\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s@example.com>\r\n' "$2" "$2"
+  for ((i = 0; i < $1; i++)); do printf 'Authentication-Results: mx.example.net; dkim=pass header.d=f%d.example\r\n' "$i"; done
+  printf 'MIME-Version: 1.0\r\n\r\nHello.\r\n'
+}
+many_forged 20 forged-at-cap > cap.eml
+send "$inbound_port" cap.eml >/dev/null
+delivered forged-at-cap > cap.out.eml
+[ "$(grep -ci '^Authentication-Results: mx.example.net' cap.out.eml)" -eq 1 ] && ! grep -q 'header.d=f1' cap.out.eml &&
+  ok "20 forged fields (the cap): all removed" || bad "20 forged fields" "$(grep -ci '^Authentication-Results' cap.out.eml)"
+many_forged 16000 forged-16000 > many.eml
+t0=$(date +%s%N)
+out=$(send "$inbound_port" many.eml)
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "$out" | grep -q '550 5.7.1 Too many Authentication-Results fields claiming this server' &&
+  ok "16 000 forged fields: 550 5.7.1 at once (${ms} ms), message not edited" ||
+  bad "16 000 forged fields" "$(echo "$out" | grep '^<-' | tail -3)"
+grep -q 'forged_ar=16000 (more than 20, max_forged_auth_results) action=reject' verify.log &&
+  ok "the count of forged fields is logged" || bad "forged count logged" "$(tail -3 verify.log)"
+
 # --- Policy --------------------------------------------------------------------------------
 msg strict-unsigned > s.eml
 out=$(send "$strict_smtp" s.eml)

@@ -1,5 +1,7 @@
 // dkimkit-milter's configuration: valid files load, invalid ones are refused with FILE:LINE.
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -27,7 +29,16 @@ struct temp_dir {
   }
 };
 
-std::string key_file(const temp_dir& d) { return d.write("k.pem", test::ed25519().to_pem()); }
+std::string key_file(const temp_dir& d, const std::string& name = "k.pem", mode_t mode = 0600) {
+  std::string p = d.write(name, test::ed25519().to_pem());
+  ::chmod(p.c_str(), mode);
+  return p;
+}
+
+std::string signing_config(const std::string& key, const std::string& extra_sign = "") {
+  return "authserv_id = \"mx.test\"\nmode = \"sign\"\n[sign]\n" + extra_sign +
+         "[[sign.keys]]\ndomain = \"a.com\"\nselector = \"s\"\nkey_file = \"" + key + "\"\n";
+}
 
 TEST(milter_config, complete_file_loads) {
   temp_dir d;
@@ -196,6 +207,103 @@ max_rsa_bits = 4096
   EXPECT_NE(crossed.error().detail.find("min_rsa_bits is above max_rsa_bits"), std::string::npos);
   auto unknown = load_config(d.write("u.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmax_bogus = 1\n"));
   ASSERT_FALSE(unknown);
+}
+
+// Issue 11 finding 12: private keys that others may read or write, or that belong to another
+// user, are refused at start (and on reload, which loads the same way); group-readable keys of
+// another group give a warning. require_safe_keys = false turns the refusals into warnings.
+TEST(milter_config, unsafe_key_files_are_refused) {
+  temp_dir d;
+  ASSERT_EQ(::geteuid(), 0u) << "the ownership cases need root (chown)";
+  struct row {
+    std::string name;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+    std::string refusal;  // empty: accepted
+    std::string warning;  // empty: none
+  };
+  const row rows[] = {
+      {"ok.pem", 0600, 0, 0, "", ""},
+      {"ours-group.pem", 0640, 0, 0, "", ""},
+      {"world.pem", 0644, 0, 0, "may be read or written by others (mode 0644)", ""},
+      {"world-write.pem", 0602, 0, 0, "may be read or written by others (mode 0602)", ""},
+      {"all.pem", 0666, 0, 0, "may be read or written by others (mode 0666)", ""},
+      {"other-user.pem", 0600, 1, 0, "owned by uid 1, neither the service user", ""},
+      {"other-group.pem", 0640, 0, 1, "", "may be read by group 1 (mode 0640)"},
+  };
+  for (const auto& r : rows) {
+    std::string k = key_file(d, r.name, r.mode);
+    ASSERT_EQ(::chown(k.c_str(), r.uid, r.gid), 0);
+    auto c = load_config(d.write("c.toml", signing_config(k)));
+    if (!r.refusal.empty()) {
+      ASSERT_FALSE(c) << r.name;
+      EXPECT_NE(c.error().detail.find(r.refusal), std::string::npos) << c.error().detail;
+      EXPECT_NE(c.error().detail.find("c.toml:7: " + k), std::string::npos) << c.error().detail;
+      auto lax = load_config(d.write("lax.toml", signing_config(k, "require_safe_keys = false\n")));
+      ASSERT_TRUE(lax) << lax.error().detail;
+      ASSERT_EQ(lax->warnings.size(), 1u);
+      EXPECT_NE(lax->warnings[0].find(r.refusal), std::string::npos) << lax->warnings[0];
+    } else {
+      ASSERT_TRUE(c) << r.name << ": " << c.error().detail;
+      if (r.warning.empty()) {
+        EXPECT_TRUE(c->warnings.empty()) << r.name;
+      } else {
+        ASSERT_EQ(c->warnings.size(), 1u) << r.name;
+        EXPECT_NE(c->warnings[0].find(r.warning), std::string::npos) << c->warnings[0];
+      }
+    }
+  }
+}
+
+// Issue 11 finding 13: a unix socket by default, created 0660; socket_mode never gives others
+// access; peers (an allow-list of MTA addresses) is for inet sockets only.
+TEST(milter_config, socket_settings) {
+  temp_dir d;
+  auto dflt = load_config(d.write("d.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n"));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  EXPECT_EQ(dflt->socket, "unix:/run/dkimkit/milter.sock");
+  EXPECT_EQ(dflt->socket_mode, 0660u);
+  EXPECT_TRUE(dflt->peers.empty());
+  EXPECT_EQ(dflt->max_forged_auth_results, 20u);
+  EXPECT_EQ(dflt->on_forged_auth_results, action::reject);
+
+  auto good = load_config(d.write("g.toml", R"(authserv_id = "mx.test"
+mode = "verify"
+socket = "inet:8891@127.0.0.1"
+peers = ["127.0.0.1/32", "::1"]
+[limits]
+max_forged_auth_results = 5
+[policy]
+on_forged_auth_results = "tempfail"
+)"));
+  ASSERT_TRUE(good) << good.error().detail;
+  EXPECT_EQ(good->peers.size(), 2u);
+  EXPECT_EQ(good->max_forged_auth_results, 5u);
+  EXPECT_EQ(good->on_forged_auth_results, action::tempfail);
+  auto unix_mode = load_config(d.write("m.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n"
+                                                 "socket = \"unix:/tmp/x.sock\"\nsocket_mode = \"0600\"\n"
+                                                 "socket_group = \"0\"\n"));
+  ASSERT_TRUE(unix_mode) << unix_mode.error().detail;
+  EXPECT_EQ(unix_mode->socket_mode, 0600u);
+
+  struct row {
+    std::string text, expect;
+  } rows[] = {
+      {"socket_mode = \"0666\"\n", ":3: socket_mode must give others no access"},
+      {"socket_mode = \"rw\"\n", ":3: socket_mode must be an octal mode"},
+      {"socket = \"inet:1@127.0.0.1\"\nsocket_mode = \"0660\"\n", ":4: socket_mode is for unix sockets"},
+      {"peers = [\"127.0.0.1\"]\n", ":3: peers is for inet sockets"},
+      {"socket = \"inet:1@127.0.0.1\"\npeers = [\"x\"]\n", ":4: 'x' is not a network"},
+      {"socket_group = \"no-such-group-here\"\n", ":3: socket_group: no group"},
+      {"[policy]\non_forged_auth_results = \"accept\"\n", ":4: on_forged_auth_results cannot be 'accept'"},
+      {"[limits]\nmax_forged_auth_results = 0\n", ":4: max_forged_auth_results must be between 1"},
+  };
+  for (const auto& r : rows) {
+    auto c = load_config(d.write("bad.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n" + r.text));
+    ASSERT_FALSE(c) << r.text;
+    EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
+  }
 }
 
 }  // namespace

@@ -341,7 +341,7 @@ TEST(milter_session, inbound_signed_mail_passes_and_is_tagged) {
       run(env, signed_by(message_from("example.com"), "example.com", "big", test::rsa2048()));
   expect_reply(d, verdict::proceed);
   ASSERT_EQ(d.insert.size(), 1u);
-  EXPECT_FALSE(d.insert[0].required);
+  EXPECT_TRUE(d.insert[0].required);  // issue 11 finding 7: never leaves without our result
   EXPECT_EQ(d.insert[0].value.rfind(" mx.example.net;\n\tdkim=pass (2048-bit rsa key)", 0), 0u)
       << d.insert[0].value;
   auto ar = added_ar(d);
@@ -478,9 +478,118 @@ TEST(milter_session, row_75_forged_auth_results_are_deleted_highest_first) {
   EXPECT_EQ(ars[3], " other.example; spf=pass smtp.mailfrom=kept2.example");
   EXPECT_EQ(out.find("forged"), std::string::npos);
 
-  // Signing does not remove them (they are the next hop's to judge), nor does it need to.
+  // Issue 11 finding 6: signing removes them too (a client of ours must not relay a forged
+  // pass under our name); they are not signed, and the delivered message verifies.
   decision sd = run(make_env(make_config(mode::both), &dns), msg, kInternalAddr);
-  EXPECT_TRUE(sd.delete_auth_results.empty());
+  EXPECT_EQ(sd.delete_auth_results, (std::vector<int>{6, 4, 2}));
+  EXPECT_NE(sd.log.find("result=signed removed_forged_ar=3"), std::string::npos) << sd.log;
+  std::string signed_out = delivered(msg, sd);
+  EXPECT_EQ(signed_out.find("forged"), std::string::npos);
+  for (const auto& v : verify(signed_out, test::options_for(dns)))
+    EXPECT_EQ(v.status, status::pass) << v.reason;
+}
+
+// Issue 11 finding 1: a forged field whose first value is our authserv-id is removed whatever
+// follows it (quoted id, trailing dot, case, a rest that does not parse, a quoted local-part in
+// header.i), in both directions; fields of other servers stay.
+TEST(milter_session, forged_auth_results_in_every_form_are_removed) {
+  static_resolver dns;
+  publish_keys(dns);
+  const std::vector<std::string> forged = {
+      R"("mx.example.net"; dkim=pass header.d=good.example; x="y")",
+      R"("mx.example.net"; dkim=pass header.d=good.example; @)",
+      R"("mx.example.net"; dkim=pass header.d=bank.example header.i="ceo x"@bank.example)",
+      R"(mx.example.net.; dkim=pass header.d=good.example)",
+      R"( (c (nested \) ) ) "MX.EXAMPLE.NET" ; dkim=pass)",
+      R"("mx.ex\ample.net"; dkim=pass)",
+      "mx.example.net;\r\n\tdkim=pass header.d=good.example",
+  };
+  const std::vector<std::string> kept = {
+      R"("mx.example.net.evil"; dkim=pass)",
+      R"(mx.example.net.example.org; dkim=pass)",
+      R"(relay.example.org; dkim=pass header.i="mx.example.net"@x.example)",
+  };
+  std::string fields;
+  for (const auto& k : kept) fields += "Authentication-Results: " + k + "\r\n";
+  for (const auto& f : forged) fields += "Authentication-Results: " + f + "\r\n";
+  std::string msg = message_from("example.com", fields);
+  std::vector<int> expect;
+  for (int i = static_cast<int>(kept.size() + forged.size()); i > static_cast<int>(kept.size()); --i)
+    expect.push_back(i);
+  for (mode m : {mode::verify, mode::both}) {
+    decision d = run(make_env(make_config(m), &dns), msg, m == mode::both ? kInternalAddr
+                                                                           : kExternalAddr);
+    EXPECT_EQ(d.delete_auth_results, expect) << d.log;
+    std::string out = delivered(msg, d);
+    EXPECT_EQ(out.find("good.example"), std::string::npos) << out;
+    EXPECT_EQ(out.find("bank.example"), std::string::npos) << out;
+    for (const auto& k : kept) EXPECT_NE(out.find(k), std::string::npos) << k;
+  }
+}
+
+// Issue 11 finding 4: removing thousands of forged fields is not done: above
+// max_forged_auth_results (20) the message is refused as configured, unedited, and the count is
+// logged; at the cap they are all removed. Memory does not grow with the count.
+TEST(milter_session, too_many_forged_auth_results_refuse_the_message) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto many = [](int n) {
+    std::string f;
+    for (int i = 0; i < n; ++i) f += "Authentication-Results: mx.example.net; dkim=pass\r\n";
+    return message_from("example.com", f);
+  };
+  auto cfg = make_config(mode::verify);
+  decision at_cap = run(make_env(cfg, &dns), many(20));
+  expect_reply(at_cap, verdict::proceed);
+  EXPECT_EQ(at_cap.delete_auth_results.size(), 20u);
+
+  for (int n : {21, 1500}) {
+    decision d = run(make_env(cfg, &dns), many(n));
+    expect_reply(d, verdict::reject, "550", "5.7.1",
+                 "Too many Authentication-Results fields claiming this server");
+    EXPECT_TRUE(d.delete_auth_results.empty());
+    EXPECT_TRUE(d.insert.empty());
+    EXPECT_EQ(d.log, "4ABC1: dir=none forged_ar=" + std::to_string(n) +
+                         " (more than 20, max_forged_auth_results) action=reject ms=0");
+    // The same from an internal client, which would be signed.
+    decision s = run(make_env(make_config(mode::both), &dns), many(n), kInternalAddr);
+    EXPECT_EQ(to_string(s.reply), "reject");
+    EXPECT_TRUE(s.insert.empty());
+  }
+  cfg->on_forged_auth_results = action::tempfail;
+  cfg->max_forged_auth_results = 3;
+  decision t = run(make_env(cfg, &dns), many(4));
+  expect_reply(t, verdict::tempfail, "451", "4.7.1",
+               "Too many Authentication-Results fields claiming this server");
+}
+
+// Issue 11 finding 7: our Authentication-Results field must be inserted, or the message fails
+// (never leaves without our result); the log line is bounded.
+TEST(milter_session, auth_results_insertion_is_required_and_log_bounded) {
+  static_resolver dns;
+  publish_keys(dns);
+  std::string msg = message_from("example.com");
+  const std::string one = signed_by(msg, "example.com", "ed", test::ed25519());
+  const std::string field = one.substr(0, one.size() - msg.size());
+  std::string many;
+  const std::string long_label(60, 'a');
+  for (int i = 0; i < 150; ++i) {
+    std::string f = field;
+    f.replace(f.find("d=example.com;"), 14,
+              "d=" + long_label + "." + long_label + "." + long_label + ".x" +
+                  std::to_string(i) + ".example;");
+    many += f;
+  }
+  many += msg;
+  auto cfg = make_config(mode::verify);
+  cfg->max_signatures = 100;
+  decision d = run(make_env(cfg, &dns), many);
+  ASSERT_EQ(d.insert.size(), 1u);
+  EXPECT_TRUE(d.insert[0].required);
+  EXPECT_LT(d.insert[0].value.size(), 64u * 1024) << "libmilter refuses larger values";
+  EXPECT_LE(d.log.size(), 2048u + 64u) << d.log;
+  EXPECT_NE(d.log.find("..."), std::string::npos);
+  EXPECT_EQ(added_ar(d).results.size(), 101u);  // 100 evaluated + one for the 50 others
 }
 
 // Hostile inputs row 76: a temporary DNS failure gives 451 4.7.5 with on_dns_error = tempfail,
@@ -533,9 +642,11 @@ TEST(milter_session, row_76_dns_temporary_failure) {
   expect_reply(ra, verdict::proceed);
 }
 
-// Hostile inputs row 47: a key with t=y is verified as usual (the flag is reported), and the
-// milter never rejects because of it, even with policies that reject failures.
-TEST(milter_session, row_47_testing_key_is_verified_and_never_rejected) {
+// Hostile inputs row 47: a key with t=y is verified as usual (the flag is reported). A signature
+// of such a key that does not pass counts as absent (RFC 6376 §3.6.1: treated like unsigned
+// mail): the message gets what unsigned mail gets under the policy — here a rejection, as for
+// unsigned mail; with an accepting policy it is accepted (README: row 47).
+TEST(milter_session, row_47_testing_key_is_verified_and_counts_as_unsigned_when_failing) {
   static_resolver dns;
   dns.add("test._domainkey.example.com",
           "v=DKIM1; t=y; p=" + test::rsa2048().public_record_value());
@@ -558,15 +669,33 @@ TEST(milter_session, row_47_testing_key_is_verified_and_never_rejected) {
       << pass.insert[0].value;
 
   decision fail = run(env, bad);
-  expect_reply(fail, verdict::proceed);
+  expect_reply(fail, verdict::reject, "550", "5.7.20", "No passing DKIM signature found");
   ASSERT_EQ(fail.results.size(), 1u);
   EXPECT_EQ(fail.results[0].status, status::fail);
   EXPECT_EQ(fail.results[0].code, errc::body_hash_mismatch);
   EXPECT_TRUE(fail.results[0].testing);
   EXPECT_EQ(added_ar(fail).results.at(0).result, "fail");
-  EXPECT_EQ(fail.log,
-            "4ABC1: dir=verify result=fail [fail d=example.com s=test] "
-            "action=accept (testing key) ms=0");
+  EXPECT_EQ(fail.log, "4ABC1: dir=verify result=fail [fail d=example.com s=test] action=reject ms=0");
+  // Unsigned, it would get the same.
+  expect_reply(run(env, message_from("example.com")), verdict::reject, "550", "5.7.20",
+               "No passing DKIM signature found");
+  // Where unsigned mail is accepted, so is the failing testing signature.
+  auto lenient = make_config(mode::verify);
+  expect_reply(run(make_env(lenient, &dns), bad), verdict::proceed);
+
+  // Issue 11 finding 3: a bogus signature (no private key needed) pointing at a published t=y
+  // selector of the required domain does not lift [[policy.require]]: 550 5.7.22 as unsigned.
+  auto required = make_config(mode::verify);
+  required->requirements = {{"example.com", "example.com"}};
+  std::string bogus = "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=test; h=from; "
+                      "bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n" +
+                      message_from("example.com");
+  decision forged = run(make_env(required, &dns), bogus);
+  expect_reply(forged, verdict::reject, "550", "5.7.22",
+               "No valid author-matched DKIM signature found");
+  ASSERT_EQ(forged.results.size(), 1u);
+  EXPECT_TRUE(forged.results[0].testing);
+  EXPECT_NE(forged.results[0].status, status::pass);
 
   // The same failure with a key that is not in testing is rejected by this policy.
   std::string bad_real =
@@ -650,6 +779,70 @@ TEST(milter_session, signatures_not_evaluated_do_not_lift_the_result) {
   EXPECT_EQ(added_ar(accepted).results.size(), 6u);
 }
 
+// Issue 11 finding 2: the author domains come from the RFC 5322 grammar. A requirement for
+// example.com is enforced when any mailbox of any From field is in example.com; a From that does
+// not parse fails closed (550 5.7.22); comments and second mailboxes never pick the domain.
+TEST(milter_session, requirements_see_every_author_and_fail_closed) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto cfg = make_config(mode::verify);
+  cfg->requirements = {{"example.com", "example.com"}};
+  auto env = make_env(cfg, &dns);
+  auto with_from = [](const std::string& from, const std::string& extra = "") {
+    return "From: " + from + "\r\n" + extra +
+           "To: Bob <bob@example.org>\r\nSubject: Lunch\r\n"
+           "Date: Thu, 01 Jan 2026 00:00:00 +0000\r\nMessage-ID: <lunch@example.com>\r\n\r\n"
+           "Shall we meet at noon?\r\n";
+  };
+  const std::vector<std::string> bypasses = {
+      "ceo@example.com (x@example.org)",
+      "\"CEO\" <ceo@example.com> (<x@example.org>)",
+      "ceo@example.com, x@example.org",
+      "<ceo@example.com>, <x@example.org>",
+      "friends: ceo@example.com, x@example.org;",
+      "x@example.org, ceo@example.com",
+  };
+  for (const auto& from : bypasses) {
+    // Signed by example.org only (a signature the attacker can make): the requirement applies.
+    std::string msg = signed_by(with_from(from), "example.org", "ext", test::rsa2048());
+    decision d = run(env, msg);
+    expect_reply(d, verdict::reject, "550", "5.7.22",
+                 "No valid author-matched DKIM signature found");
+    // Unsigned: the same.
+    expect_reply(run(env, with_from(from)), verdict::reject, "550", "5.7.22",
+                 "No valid author-matched DKIM signature found");
+  }
+  // Does not parse, or names no DNS domain: fail closed, and the log says why.
+  for (const std::string from : {"ceo@example.com (@)x", "ceo@example.com (", "<ceo@example.com",
+                                 "\"ceo@example.com", "undisclosed-recipients:;", "ceo@[192.0.2.1]"}) {
+    decision d = run(env, with_from(from));
+    expect_reply(d, verdict::reject, "550", "5.7.22",
+                 "No valid author-matched DKIM signature found");
+    EXPECT_NE(d.log.find("from_error="), std::string::npos) << from << ": " << d.log;
+  }
+  // Two From fields, the evil one first: the requirement still applies.
+  std::string two = with_from("x@example.org", "From: ceo@example.com\r\n");
+  expect_reply(run(env, two), verdict::reject, "550", "5.7.22",
+               "No valid author-matched DKIM signature found");
+  // The honest message passes; another author domain is not concerned.
+  std::string honest = signed_by(with_from("\"CEO (boss)\" <ceo@example.com>"), "example.com",
+                                 "big", test::rsa2048());
+  expect_reply(run(env, honest), verdict::proceed);
+  expect_reply(run(env, with_from("a@example.org (ceo@example.com)")), verdict::proceed);
+
+  // Signing: one author domain only; a comment never chooses it.
+  auto signer_cfg = make_config(mode::both);
+  auto senv = make_env(signer_cfg, &dns);
+  decision sd = run(senv, with_from("a@example.org (b@example.com)"), kInternalAddr);
+  ASSERT_EQ(sd.insert.size(), 1u) << sd.log;  // example.org has no key here: verified instead
+  EXPECT_EQ(sd.insert[0].name, "Authentication-Results");
+  decision both = run(senv, with_from("a@example.com, b@example.org"), kInternalAddr);
+  EXPECT_TRUE(both.insert.empty() || both.insert[0].name != "DKIM-Signature") << both.log;
+  decision ours = run(senv, with_from("a@example.com, b@example.com"), kInternalAddr);
+  ASSERT_FALSE(ours.insert.empty()) << ours.log;
+  EXPECT_EQ(ours.insert[0].name, "DKIM-Signature");
+}
+
 TEST(milter_session, from_less_message) {
   static_resolver dns;
   publish_keys(dns);
@@ -659,7 +852,8 @@ TEST(milter_session, from_less_message) {
   // Internal client, mode sign: not ours to sign, accepted at the end of the header.
   decision s = run(make_env(make_config(mode::sign), nullptr), msg, kInternalAddr);
   expect_reply(s, verdict::accept);
-  EXPECT_EQ(s.log, "4ABC1: dir=none (not ours to sign: no From domain) ms=0");
+  EXPECT_EQ(s.log,
+            "4ABC1: dir=none (not ours to sign: no author domain: message has no From field) ms=0");
   // Mode both: verified like any other mail; nothing signed, dkim=none.
   decision b = run(make_env(make_config(mode::both), &dns), msg, kInternalAddr);
   expect_reply(b, verdict::proceed);

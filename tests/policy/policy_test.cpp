@@ -29,11 +29,11 @@ TEST(policy, alignment_strict_relaxed_and_none) {
   EXPECT_EQ(to_string(alignment::relaxed), "relaxed");
 }
 
-TEST(policy, from_domain_of_a_field_value) {
-  EXPECT_EQ(from_domain_of(" Alice <alice@Example.COM>"), "example.com");
-  EXPECT_EQ(from_domain_of(" bob@example.org (Bob)"), "example.org");
-  EXPECT_EQ(from_domain_of(" \"a@b\" <c@mail.example.net>"), "mail.example.net");
-  EXPECT_EQ(from_domain_of(" undisclosed-recipients:;"), "");
+TEST(policy, author_domain_of_a_field_value) {
+  EXPECT_EQ(author_domain(" Alice <alice@Example.COM>").value_or(""), "example.com");
+  EXPECT_EQ(author_domain(" bob@example.org (Bob)").value_or(""), "example.org");
+  EXPECT_EQ(author_domain(" \"a@b\" <c@mail.example.net>").value_or(""), "mail.example.net");
+  EXPECT_FALSE(author_domain(" undisclosed-recipients:;"));
 }
 
 // One test message for each reply, verified for real.

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -1080,6 +1081,63 @@ TEST(verify_status, overall_ranking) {
   EXPECT_EQ(overall({with_status(status::permerror), with_status(status::neutral),
                      with_status(status::fail), with_status(status::temperror)}),
             status::temperror);
+}
+
+// Issue 11, finding 10: a signature that fails to parse reports only values that pass the checks
+// parse_signature makes (d= a domain name, s= a selector, a= a short token, b= base64), so that
+// no text of it reaches a log line, JSON or our Authentication-Results field as a value.
+TEST(verify_result, broken_signature_reports_only_validated_values) {
+  static_resolver dns;
+  publish(dns);
+  struct bad_tags {
+    std::string d, s, a = "ed25519-sha256", b = "AAAA";
+  };
+  const bad_tags cases[] = {
+      {"evil.example dir=sign result=signed", "ed"},
+      {"evil.example\r\n\tresult=signed", "ed"},
+      {"evil]example.com", "ed"},
+      {"a=b.example", "ed"},
+      {"example.com", "e d result=signed"},
+      {"example.com", "e]d"},
+      {"example.com", "e=d"},
+      {"example.com", "ed\r\n\tdir=sign"},
+      {"example.com", "ed", "rsa-sha256 result=signed", "AB]CD=x"},
+      {"example.com", "ed", "rsa=sha256", "AB CD]E"},
+  };
+  for (const auto& c : cases) {
+    // bh= of the wrong length: the signature does not parse (neutral).
+    const std::string msg = "DKIM-Signature: v=1; a=" + c.a + "; d=" + c.d + "; s=" + c.s +
+                            "; h=from; bh=AAAA; b=" + c.b + "\r\n" + test::sample_message();
+    verification v = one(msg, dns);
+    EXPECT_EQ(v.status, status::neutral) << c.d << " " << c.s;
+    const bool d_ok = c.d == "example.com", s_ok = c.s == "ed";
+    EXPECT_EQ(v.sdid, d_ok ? "example.com" : "") << c.d;
+    EXPECT_EQ(v.selector, s_ok ? "ed" : "") << c.s;
+    EXPECT_EQ(v.auid, d_ok ? "@example.com" : "") << c.d;
+    EXPECT_EQ(v.algorithm, c.a == "ed25519-sha256" ? c.a : "") << c.a;
+    EXPECT_EQ(v.b_prefix, c.b == "AAAA" ? "AAAA" : "") << c.b;
+    const std::string ar = format_auth_results("mx.example.net", {v});
+    const char* injected[] = {"dir=sign", "result=signed", "]", "e=d", "a=b", "rsa=sha256"};
+    if (v.algorithm == c.a) {  // (a reason may quote a= inside the comment, not as a value)
+      for (const char* text : injected) EXPECT_EQ(ar.find(text), std::string::npos) << ar;
+    }
+    auto parsed = parse_auth_results(std::string_view(ar).substr(ar.find(':') + 1));
+    ASSERT_TRUE(parsed) << ar;
+    std::map<std::string, std::string> props(parsed->results.at(0).properties.begin(),
+                                             parsed->results.at(0).properties.end());
+    for (const auto& [name, value] : props)
+      for (const char* text : injected) EXPECT_EQ(value.find(text), std::string::npos) << ar;
+    EXPECT_EQ(props.count("header.d"), d_ok ? 1u : 0u) << ar;
+    EXPECT_EQ(props.count("header.s"), s_ok ? 1u : 0u) << ar;
+    EXPECT_EQ(props.count("header.a"), v.algorithm.empty() ? 0u : 1u) << ar;
+    EXPECT_EQ(props.count("header.b"), v.b_prefix.empty() ? 0u : 1u) << ar;
+  }
+  // i= of a broken signature: reported only as [local-part]@domain-name.
+  const std::string msg =
+      "DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=ed; "
+      "i=x=20dir=3Dsign; h=from; bh=AAAA; b=AAAA\r\n" +
+      test::sample_message();
+  EXPECT_EQ(one(msg, dns).auid, "");
 }
 
 }  // namespace

@@ -169,7 +169,7 @@ int run_check(const check_args& a) {
       j["key_type"] = to_string(rec->type);
       j["key_bits"] = rec->key->bits();
     }
-    std::cout << j.dump() << "\n";
+    std::cout << json_line(j) << "\n";
   } else {
     const bool colour = use_colour(a.colour);
     auto paint = [&](level l, std::string_view s) {
@@ -179,11 +179,11 @@ int run_check(const check_args& a) {
                                      : tone::dim;
       return cli::paint(colour, t, s);
     };
-    std::cout << name << "\n";
+    std::cout << terminal_safe(name) << "\n";
     for (const auto& f : found) {
       std::string w(word(f.lvl));
       w.resize(8, ' ');
-      std::cout << "  " << paint(f.lvl, w) << f.text << "\n";
+      std::cout << "  " << paint(f.lvl, w) << terminal_safe(f.text) << "\n";
     }
     level v = temporary || error ? level::error : warning ? level::warning : level::ok;
     std::cout << "verdict: " << paint(v, verdict) << "\n";

@@ -227,6 +227,67 @@ tone tone_of_word(std::string_view word) {
   return tone::dim;
 }
 
-void complain(std::string_view message) { std::cerr << "dkimkit: " << message << "\n"; }
+namespace {
+
+// The length of the UTF-8 sequence at the start of `s` and its code point; 0 when it is not one
+// (RFC 3629 §4: no overlong forms, no surrogates, nothing above U+10FFFF).
+std::size_t utf8_sequence(std::string_view s, char32_t& cp) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  std::size_t n = b0 < 0x80                  ? 1
+                  : b0 >= 0xc2 && b0 <= 0xdf ? 2
+                  : b0 >= 0xe0 && b0 <= 0xef ? 3
+                  : b0 >= 0xf0 && b0 <= 0xf4 ? 4
+                                             : 0;
+  if (n == 0 || n > s.size()) return 0;
+  cp = n == 1 ? b0 : n == 2 ? b0 & 0x1fu : n == 3 ? b0 & 0x0fu : b0 & 0x07u;
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i) & 0x3fu);
+  }
+  const char32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+  if ((n > 1 && cp < min) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+// Characters that move the cursor, change the terminal's state or reorder what is shown.
+bool is_control(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+         (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+}  // namespace
+
+std::string terminal_safe(std::string_view text, std::string_view keep) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    char32_t cp = 0;
+    std::size_t n = utf8_sequence(text, cp);
+    const bool kept = n == 1 && keep.find(text[0]) != std::string_view::npos;
+    if (n == 0 || (is_control(cp) && !kept)) {
+      if (n == 0) n = 1;  // one byte that is not UTF-8
+      for (std::size_t i = 0; i < n; ++i) {
+        auto b = static_cast<unsigned char>(text[i]);
+        out += "\\x";
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+      }
+    } else {
+      out.append(text.substr(0, n));
+    }
+    text.remove_prefix(n);
+  }
+  return out;
+}
+
+std::string json_line(const nlohmann::json& j) {
+  return j.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+}
+
+void complain(std::string_view message) {
+  std::cerr << "dkimkit: " << terminal_safe(message) << "\n";
+}
 
 }  // namespace dkimkit::cli

@@ -6,6 +6,7 @@
 #include <dkimkit/verifier.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,13 +79,25 @@ tone tone_of(status s);
 // The tone of a result word ("pass", "fail", ...); unknown words are dim.
 tone tone_of_word(std::string_view word);
 
+// Text that came from input (messages, DNS records, file names, reasons quoting them) made safe
+// to print on a terminal: every byte of a C0 control character, DEL, a C1 control (U+0080 to
+// U+009F), a Unicode bidirectional or line/paragraph separator control, or of something that is
+// not UTF-8 is written as \xNN (ESC is "\x1b"); printable ASCII and other UTF-8 stay as they
+// are. `keep` lists control characters that pass, e.g. "\n\t" in a multi-line text the CLI made.
+// Apply it before paint(): the CLI's own colour codes are added after.
+std::string terminal_safe(std::string_view text, std::string_view keep = {});
+
+// One JSON document on one line, whatever the strings inside hold: pure ASCII (\uXXXX escapes),
+// and a byte that is not UTF-8 becomes U+FFFD instead of an exception that would end a batch.
+std::string json_line(const nlohmann::json& j);
+
 void add_sign_command(CLI::App& app, int& status);
 void add_verify_command(CLI::App& app, int& status);
 void add_keygen_command(CLI::App& app, int& status);
 void add_check_key_command(CLI::App& app, int& status);
 void add_explain_command(CLI::App& app, int& status);
 
-// "dkimkit: message" on stderr.
+// "dkimkit: message" on stderr, the message made terminal_safe().
 void complain(std::string_view message);
 
 }  // namespace dkimkit::cli

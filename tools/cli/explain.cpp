@@ -61,28 +61,20 @@ std::string relative(std::uint64_t t, std::uint64_t now) {
 }
 
 // Tag values as shown: folding collapsed to one space, and control bytes
-// escaped.
+// escaped (terminal_safe).
 std::string printable(std::string_view v) {
   std::string out;
   bool space = false;
-  for (char ch : v) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+  for (char c : v) {
+    if (detail::is_fws(c)) {
       space = true;
       continue;
     }
     if (space && !out.empty()) out += ' ';
     space = false;
-    if (c < 0x20 || c >= 0x7f) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
+    out += c;
   }
-  return out;
+  return terminal_safe(out);
 }
 
 std::string_view canon_words(std::string_view c, bool header) {
@@ -443,10 +435,15 @@ nlohmann::json earlier_results(const std::vector<header_field>& fields) {
 // ---- human output
 // ------------------------------------------------------------------------------
 
+// A value of the document as printed: strings made terminal_safe (they hold text of the message
+// and of DNS records), numbers as JSON.
+std::string text(const nlohmann::json& j) {
+  return j.is_string() ? terminal_safe(j.get<std::string>()) : j.dump();
+}
+
 std::string str(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
-  if (it == j.end()) return {};
-  return it->is_string() ? it->get<std::string>() : it->dump();
+  return it == j.end() ? std::string() : text(*it);
 }
 
 std::string clip(const std::string& s, std::size_t width) {
@@ -483,7 +480,8 @@ void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
   auto plain_label = [&](std::string_view l, const std::string& text) { label(l, wrap(text, 18)); };
   const auto& sigs = doc["signatures"];
   std::string from = str(doc, "from_domain");
-  os << "From domain: " << (from.empty() ? std::string("(none: no single From address)") : from)
+  os << "From domain: "
+     << (from.empty() ? "(none: " + str(doc, "from_error") + "; no signature aligns)" : from)
      << "\n";
   if (sigs.empty()) os << "No DKIM-Signature field: the message is not signed.\n";
   std::size_t n = 0;
@@ -494,11 +492,11 @@ void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
        << paint(colour, tone_of_word((result)), result.empty() ? "?" : result) << "\n";
     if (s.contains("tag_error")) plain_label("unreadable", str(s, "tag_error"));
     for (const auto& t : s["tags"]) {
-      std::string tag = t["tag"].get<std::string>() + "=";
+      std::string tag = text(t["tag"]) + "=";
       tag.resize(4, ' ');
-      std::string value = clip(t["value"].get<std::string>(), 28);
+      std::string value = clip(text(t["value"]), 28);
       value.resize(30, ' ');
-      os << "  " << tag << value << wrap(t["meaning"].get<std::string>(), 36) << "\n";
+      os << "  " << tag << value << wrap(text(t["meaning"]), 36) << "\n";
     }
     if (s.contains("signature_error")) plain_label("not usable", str(s, "signature_error"));
     if (s.contains("key_name")) {
@@ -517,18 +515,17 @@ void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
       std::string list;
       for (const auto& h : s["signed_headers"]) {
         if (!list.empty()) list += ", ";
-        list += h["name"].get<std::string>();
+        list += text(h["name"]);
         if (h["signed"].get<std::size_t>() > 1) list += " x" + h["signed"].dump();
       }
       label("signed fields", list);
       for (const auto& h : s["signed_headers"])
         if (h.contains("note"))
-          label("", h["name"].get<std::string>() + ": signed " + h["signed"].dump() + ", present " +
-                        h["present"].dump() + ": " + h["note"].get<std::string>());
+          label("", text(h["name"]) + ": signed " + h["signed"].dump() + ", present " +
+                        h["present"].dump() + ": " + text(h["note"]));
       if (!s["unsigned_fields"].empty()) {
         std::string u;
-        for (const auto& f : s["unsigned_fields"])
-          u += (u.empty() ? "" : ", ") + f.get<std::string>();
+        for (const auto& f : s["unsigned_fields"]) u += (u.empty() ? "" : ", ") + text(f);
         plain_label("not signed", u + ": present but not covered; they can be changed freely");
       }
     }
@@ -536,14 +533,15 @@ void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
       const auto& b = s["body_length"];
       label("body length",
             "l=" + b["signed"].dump() + " of a " + b["body"].dump() + "-byte canonicalized body");
-      label("", paint(colour, tone::warn, wrap(b["risk"].get<std::string>(), 18)));
+      label("", paint(colour, tone::warn, wrap(text(b["risk"]), 18)));
     }
     if (s.contains("aligned")) {
       std::string a = str(s, "aligned");
       std::string words = a == "strict" ? "strict (d= is the From domain)"
                           : a == "relaxed"
                               ? "relaxed (d= and the From domain share an organizational domain)"
-                              : "no (d= is not the From domain's organization)";
+                          : from.empty() ? "no (there is no single From domain)"
+                                         : "no (d= is not the From domain's organization)";
       if (result != "pass") words += "; only a passing signature counts";
       plain_label("alignment", words);
     }
@@ -564,11 +562,11 @@ void print_human(const nlohmann::json& doc, bool colour, std::ostream& os) {
       std::string line;
       for (const auto& r : e["results"]) {
         if (!line.empty()) line += "; ";
-        std::string word = r["result"].get<std::string>();
-        line += r["method"].get<std::string>() + "=" + paint(colour, tone_of_word((word)), word);
+        std::string word = text(r["result"]);
+        line += text(r["method"]) + "=" + paint(colour, tone_of_word((word)), word);
         if (r.contains("properties"))
           for (const auto& [k, v] : r["properties"].items())
-            line += " " + k + "=" + v.get<std::string>();
+            line += " " + terminal_safe(k) + "=" + text(v);
       }
       label(str(e, "authserv_id"), line.empty() ? "none" : line);
     }
@@ -596,7 +594,6 @@ int run_explain(const explain_args& a) {
   verifier v(opts);
   v.update(msg);
   std::vector<verification> results = v.finish();
-  std::string from_domain = from_domain_of(v.from_field());
 
   std::vector<header_field> fields;
   std::string_view body;
@@ -612,9 +609,18 @@ int run_explain(const explain_args& a) {
     }
     fields = detail::split_fields_lenient(block, opts.header.max_fields);
   }
+  std::vector<std::string_view> from_values;
+  for (const auto& f : fields)
+    if (iequals(f.name, "From")) from_values.push_back(f.value);
+  // No single author domain (From unparsable, or not exactly one mailbox): nothing aligns.
+  result<std::string> author = author_domain(from_values);
+  const std::string from_domain = author.value_or(std::string());
 
   nlohmann::json doc = {{"file", a.file}, {"result", to_string(overall(results))}};
-  if (!from_domain.empty()) doc["from_domain"] = from_domain;
+  if (author)
+    doc["from_domain"] = *author;
+  else
+    doc["from_error"] = author.error().message();
   nlohmann::json sigs = nlohmann::json::array();
   std::vector<bool> used(results.size(), false);
   for (std::size_t i = 0; i < fields.size(); ++i) {
@@ -643,7 +649,7 @@ int run_explain(const explain_args& a) {
   doc["earlier_results"] = earlier_results(fields);
 
   if (a.json)
-    std::cout << doc.dump() << "\n";
+    std::cout << json_line(doc) << "\n";
   else
     print_human(doc, use_colour(a.colour), std::cout);
   return exit_ok;
@@ -659,9 +665,9 @@ void add_explain_command(CLI::App& app, int& status) {
                          "result, and on a failure its likely cause and what to check");
   cmd->add_option("FILE", args->file, "the message (default: standard input)");
   add_dns_options(*cmd, args->dns);
-  cmd->add_flag(
-      "--json", args->json,
-      "one JSON object: {file, result, from_domain, signatures: [...], earlier_results: [...]}");
+  cmd->add_flag("--json", args->json,
+                "one JSON object: {file, result, from_domain or from_error, signatures: [...], "
+                "earlier_results: [...]}");
   add_colour_option(*cmd, args->colour);
   add_verify_settings(*cmd, args->check);
   cmd->footer(

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -32,29 +34,72 @@ std::string zone_line(const std::string& owner, const std::string& record) {
   return out;
 }
 
-bool write_file(const std::string& path, const std::string& data, mode_t mode, bool force,
-                std::string& why) {
-  int flags = O_WRONLY | O_CREAT | O_TRUNC | (force ? 0 : O_EXCL);
-  int fd = ::open(path.c_str(), flags, mode);
-  if (fd < 0) {
-    why = path + ": " + std::strerror(errno) + (errno == EEXIST ? " (use --force)" : "");
-    return false;
-  }
-  ::fchmod(fd, mode);
+bool write_all(int fd, const std::string& data) {
   std::size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      why = path + ": " + std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
     done += static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0) {
-    why = path + ": " + std::strerror(errno);
+  return true;
+}
+
+// Puts `tmp` at `path`: over whatever is there with `force` (a symbolic link is replaced, never
+// followed), else only when nothing is (a dangling link counts), without a window between the
+// check and the rename (RENAME_NOREPLACE, or link() where the file system lacks it).
+bool move_into_place(const std::string& tmp, const std::string& path, bool force) {
+  if (force) return ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0)
+    return true;
+  if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) return false;
+  if (::link(tmp.c_str(), path.c_str()) != 0) return false;
+  ::unlink(tmp.c_str());
+  return true;
+}
+
+// Writes `data` to a new file next to `path` (O_CREAT|O_EXCL|O_NOFOLLOW, `mode`), syncs it and
+// renames it to `path`: a reader never sees half a key, and a symbolic link at `path` is never
+// followed, so --force cannot be turned into writing a key over another file.
+bool write_file(const std::string& path, const std::string& data, mode_t mode, bool force,
+                std::string& why) {
+  const std::size_t slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  const std::string name = path.substr(folder.size());
+  std::string tmp;
+  int fd = -1;
+  std::random_device random;
+  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, ".%08x", static_cast<unsigned>(random()));
+    tmp = folder + "." + name + suffix;
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  if (fd < 0) {
+    why = path + ": cannot create a temporary file beside it: " + std::strerror(errno);
     return false;
+  }
+  bool ok = ::fchmod(fd, mode) == 0 && write_all(fd, data) && ::fsync(fd) == 0;
+  int err = errno;
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (ok && !move_into_place(tmp, path, force)) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    why = path + ": " + std::strerror(err) + (err == EEXIST ? " (use --force)" : "");
+    return false;
+  }
+  // The rename is durable once the folder is synced too.
+  int dfd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
   return true;
 }
@@ -115,16 +160,22 @@ int run_keygen(const keygen_args& a) {
     complain(why);
     return exit_cantcreat;
   }
-  for (const auto& m : made) std::cerr << "dkimkit: created the folder " << m << " (mode 0700)\n";
+  for (const auto& m : made) complain("created the folder " + m + " (mode 0700)");
   std::string base = a.dir + "/" + a.selector;
+  for (const std::string& path : {base + ".private", base + ".txt"}) {
+    struct stat st {};
+    if (!a.force && ::lstat(path.c_str(), &st) == 0) {  // a dangling symbolic link too
+      complain(path + ": " + std::strerror(EEXIST) + " (use --force)");
+      return exit_cantcreat;
+    }
+  }
   if (!write_file(base + ".private", key->to_pem(), 0600, a.force, why) ||
       !write_file(base + ".txt", line, 0644, a.force, why)) {
     complain(why);
     return exit_cantcreat;
   }
-  std::cerr << "dkimkit: wrote " << base << ".private (mode 0600) and " << base
-            << ".txt; publish this record:\n";
-  std::cout << line;
+  complain("wrote " + base + ".private (mode 0600) and " + base + ".txt; publish this record:");
+  std::cout << terminal_safe(line, "\n");
   return exit_ok;
 }
 
@@ -141,7 +192,8 @@ void add_keygen_command(CLI::App& app, int& status) {
   cmd->add_option("-o,--output-dir", args->dir,
                   "directory for the files (made with mode 0700 when missing)")
       ->capture_default_str();
-  cmd->add_flag("--force", args->force, "overwrite existing files");
+  cmd->add_flag("--force", args->force,
+                "replace existing files (a symbolic link is replaced, never written through)");
   cmd->callback([args, &status] { status = run_keygen(*args); });
 }
 

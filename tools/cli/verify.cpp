@@ -34,7 +34,8 @@ std::string hostname() {
 }
 
 nlohmann::json to_json(const std::string& file, const std::vector<verification>& results,
-                       const std::string& from_domain) {
+                       const result<std::string>& author) {
+  const std::string from_domain = author.value_or(std::string());
   nlohmann::json sigs = nlohmann::json::array();
   for (const auto& v : results) {
     nlohmann::json s = {{"result", to_string(v.status)},
@@ -53,7 +54,10 @@ nlohmann::json to_json(const std::string& file, const std::vector<verification>&
   }
   nlohmann::json out = {
       {"file", file}, {"result", to_string(overall(results))}, {"signatures", sigs}};
-  if (!from_domain.empty()) out["from_domain"] = from_domain;
+  if (author)
+    out["from_domain"] = *author;
+  else
+    out["from_error"] = author.error().message();
   return out;
 }
 
@@ -103,20 +107,29 @@ int run_verify(verify_args& a) {
   const bool colour = !a.json && use_colour(a.colour);
   auto print = [&](const std::string& file, verifier& v) {
     std::vector<verification> results = v.finish();
-    std::string from = from_domain_of(v.from_field());
+    // No single author domain (From unparsable, or not exactly one mailbox): nothing aligns.
+    result<std::string> author = author_domain(v.from_field());
     std::optional<smtp_reply> reply;
-    if (policy) reply = smtp_reply_for(results, from, *policy);
+    if (policy) reply = smtp_reply_for(results, author.value_or(std::string()), *policy);
     if (reply) (reply->code >= 500 ? rejected : deferred) = true;
     if (a.json) {
-      nlohmann::json j = to_json(file, results, from);
+      nlohmann::json j = to_json(file, results, author);
       if (policy) j["reply"] = reply ? reply->line() : "250 2.0.0 accepted";
-      std::cout << j.dump() << "\n";
+      std::cout << json_line(j) << "\n";
     } else {
-      if (a.files.size() > 1) std::cout << "# " << file << "\n";
-      std::cout << paint_results(colour, with_line_endings(
-                                             format_auth_results(a.authserv_id, results), false))
-                << "\n";
-      if (policy) std::cout << (reply ? reply->line() : "250 2.0.0 accepted") << "\n";
+      if (a.files.size() > 1) std::cout << "# " << terminal_safe(file) << "\n";
+      std::string ar = with_line_endings(format_auth_results(a.authserv_id, results), false);
+      std::cout << paint_results(colour, terminal_safe(ar, "\n\t")) << "\n";
+      if (policy) std::cout << terminal_safe(reply ? reply->line() : "250 2.0.0 accepted") << "\n";
+    }
+  };
+  // One message never ends the batch: an error while reporting it is said, and the rest go on.
+  auto report = [&](const std::string& file, verifier& v) {
+    try {
+      print(file, v);
+    } catch (const std::exception& e) {
+      complain(file + ": internal error: " + e.what());
+      status = exit_software;
     }
   };
   // Each message's key lookups start when its header has been read; up to
@@ -137,11 +150,11 @@ int run_verify(verify_args& a) {
     }
     pending.emplace_back(file, std::move(v));
     if (pending.size() >= kWindow) {
-      print(pending.front().first, pending.front().second);
+      report(pending.front().first, pending.front().second);
       pending.pop_front();
     }
   }
-  for (auto& [file, v] : pending) print(file, v);
+  for (auto& [file, v] : pending) report(file, v);
   if (a.stats) {
     std::cerr << "dkimkit: key cache: " << keys.hits() << " hits, " << keys.misses() << " misses\n";
     if (const auto* u = dynamic_cast<const unbound_resolver*>(resolver.get())) {
@@ -172,8 +185,9 @@ void add_verify_command(CLI::App& app, int& status) {
                   "a.example,b.example or the option repeated")
       ->allow_extra_args(false)
       ->delimiter(',');
-  cmd->add_flag("--json", args->json,
-                "one JSON object per message: {file, result, signatures: [...]}");
+  cmd->add_flag(
+      "--json", args->json,
+      "one JSON object per message: {file, result, from_domain or from_error, signatures: [...]}");
   add_colour_option(*cmd, args->colour);
   cmd->add_option("--authserv-id", args->authserv_id,
                   "authserv-id of the Authentication-Results field (default: host name)");
