@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -57,12 +58,16 @@ result<std::vector<std::string>> get_strings(const problems& p, const toml::node
   return out;
 }
 
-// Every key of `t` must be one of `known`: a misspelt setting is an error, not a silent default.
-result<void> only_known(const problems& p, const toml::table& t,
-                        const std::vector<std::string_view>& known, std::string_view where) {
+// Every key of `t` must be a setting of the table `where` (known_settings()): a misspelt setting
+// is an error, not a silent default.
+result<void> only_known(const problems& p, const toml::table& t, std::string_view where) {
+  const std::vector<std::string_view>* known = nullptr;
+  for (const auto& [table, names] : known_settings())
+    if (table == where) known = &names;
+  assert(known);
   for (const auto& [k, v] : t) {
     bool ok = false;
-    for (auto name : known) ok = ok || k.str() == name;
+    for (auto name : *known) ok = ok || k.str() == name;
     if (!ok)
       return tl::unexpected(p.at(v, "unknown setting '" + std::string(k.str()) + "'" +
                                         (where.empty() ? "" : " in [" + std::string(where) + "]")));
@@ -71,6 +76,24 @@ result<void> only_known(const problems& p, const toml::table& t,
 }
 
 }  // namespace
+
+const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& known_settings() {
+  static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
+      {"", {"authserv_id", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file",
+            "sign", "dns", "limits", "policy"}},
+      {"sign", {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire",
+                "keys", "require_safe_keys"}},
+      {"sign.keys", {"domain", "selector", "key_file", "algorithm"}},
+      {"dns", {"resolvers", "timeout_ms", "message_timeout_ms", "trust_anchor"}},
+      {"limits", {"max_signatures", "max_header_bytes", "max_field_bytes", "max_fields",
+                  "max_signature_bytes", "max_signed_headers", "max_key_record_bytes",
+                  "max_forged_auth_results", "min_rsa_bits", "max_rsa_bits", "allow_sha1"}},
+      {"policy", {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results",
+                  "require"}},
+      {"policy.require", {"from_domain", "signed_by"}},
+  };
+  return tables;
+}
 
 std::optional<network> parse_network(std::string_view cidr) {
   network n;
@@ -157,11 +180,7 @@ result<config> load_config(const std::string& path) {
   }
   config c;
   c.path = path;
-  if (auto ok = only_known(p, t, {"authserv_id", "mode", "socket", "socket_mode", "socket_group",
-                                  "peers",
-                                  "pid_file", "sign", "dns", "limits", "policy"}, "");
-      !ok)
-    return tl::unexpected(ok.error());
+  if (auto ok = only_known(p, t, ""); !ok) return tl::unexpected(ok.error());
 
   if (auto n = t.get("authserv_id")) {
     auto s = get_string(p, *n, "authserv_id");
@@ -228,11 +247,7 @@ result<config> load_config(const std::string& path) {
   if (auto n = t.get("sign")) {
     const auto* s = n->as_table();
     if (!s) return tl::unexpected(p.at(*n, "[sign] must be a table"));
-    if (auto ok = only_known(p, *s, {"internal_networks", "sign_authenticated", "canonicalization",
-                                     "headers", "expire", "keys", "require_safe_keys"},
-                             "sign");
-        !ok)
-      return tl::unexpected(ok.error());
+    if (auto ok = only_known(p, *s, "sign"); !ok) return tl::unexpected(ok.error());
     if (auto m = s->get("internal_networks")) {
       auto list = get_strings(p, *m, "internal_networks");
       if (!list) return tl::unexpected(list.error());
@@ -289,9 +304,7 @@ result<config> load_config(const std::string& path) {
       for (const auto& e : *arr) {
         const auto* kt = e.as_table();
         if (!kt) return tl::unexpected(p.at(e, "each [[sign.keys]] must be a table"));
-        if (auto ok = only_known(p, *kt, {"domain", "selector", "key_file", "algorithm"}, "sign.keys");
-            !ok)
-          return tl::unexpected(ok.error());
+        if (auto ok = only_known(p, *kt, "sign.keys"); !ok) return tl::unexpected(ok.error());
         signing_key k;
         for (auto [name, dest] : {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
                                   std::pair{"key_file", &k.key_file}}) {
@@ -335,17 +348,18 @@ result<config> load_config(const std::string& path) {
   } else {
     c.internal_networks = {*parse_network("127.0.0.0/8"), *parse_network("::1/128")};
   }
-  if (c.mode != mode::verify && c.keys.empty())
-    return tl::unexpected(p.plain("mode " + std::string(c.mode == mode::sign ? "sign" : "both") +
-                                  " needs at least one [[sign.keys]]"));
+  if (c.mode == mode::sign && c.keys.empty())
+    return tl::unexpected(p.plain("mode sign needs at least one [[sign.keys]]"));
+  if (c.mode == mode::both && c.keys.empty()) {
+    // As shipped: nothing to sign with yet, so the milter verifies until keys are named.
+    c.mode = mode::verify;
+    c.warnings.push_back(path + ": mode both with no [[sign.keys]]: verifying only");
+  }
 
   if (auto n = t.get("dns")) {
     const auto* d = n->as_table();
     if (!d) return tl::unexpected(p.at(*n, "[dns] must be a table"));
-    if (auto ok = only_known(p, *d, {"resolvers", "timeout_ms", "message_timeout_ms", "trust_anchor"},
-                             "dns");
-        !ok)
-      return tl::unexpected(ok.error());
+    if (auto ok = only_known(p, *d, "dns"); !ok) return tl::unexpected(ok.error());
     if (auto m = d->get("resolvers")) {
       auto list = get_strings(p, *m, "resolvers");
       if (!list) return tl::unexpected(list.error());
@@ -385,9 +399,7 @@ result<config> load_config(const std::string& path) {
         {"max_key_record_bytes", 512, 65536, &c.max_key_record_bytes},
         {"max_forged_auth_results", 1, 1000, &c.max_forged_auth_results},
     };
-    std::vector<std::string_view> known = {"min_rsa_bits", "max_rsa_bits", "allow_sha1"};
-    for (const auto& s : sizes) known.emplace_back(s.name);
-    if (auto ok = only_known(p, *l, known, "limits"); !ok) return tl::unexpected(ok.error());
+    if (auto ok = only_known(p, *l, "limits"); !ok) return tl::unexpected(ok.error());
     auto number = [&](std::string_view name, std::int64_t lo,
                       std::int64_t hi) -> result<std::int64_t> {
       const auto* m = l->get(name);
@@ -421,11 +433,7 @@ result<config> load_config(const std::string& path) {
   if (auto n = t.get("policy")) {
     const auto* pol = n->as_table();
     if (!pol) return tl::unexpected(p.at(*n, "[policy] must be a table"));
-    if (auto ok = only_known(p, *pol, {"on_no_pass", "on_dns_error", "on_internal_error",
-                                       "on_forged_auth_results", "require"},
-                             "policy");
-        !ok)
-      return tl::unexpected(ok.error());
+    if (auto ok = only_known(p, *pol, "policy"); !ok) return tl::unexpected(ok.error());
     if (auto m = pol->get("on_no_pass")) {
       auto a = get_action(p, *m, "on_no_pass", {action::accept, action::reject});
       if (!a) return tl::unexpected(a.error());
@@ -452,8 +460,7 @@ result<config> load_config(const std::string& path) {
       for (const auto& e : *arr) {
         const auto* rt = e.as_table();
         if (!rt) return tl::unexpected(p.at(e, "each [[policy.require]] must be a table"));
-        if (auto ok = only_known(p, *rt, {"from_domain", "signed_by"}, "policy.require"); !ok)
-          return tl::unexpected(ok.error());
+        if (auto ok = only_known(p, *rt, "policy.require"); !ok) return tl::unexpected(ok.error());
         requirement r;
         auto fd = rt->get("from_domain");
         if (!fd) return tl::unexpected(p.at(e, "from_domain is required in [[policy.require]]"));

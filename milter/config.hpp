@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <dkimkit/error.hpp>
@@ -86,7 +88,15 @@ struct config {
 };
 
 // Reads and checks the whole file: every key file is loaded. Errors read "FILE:LINE: problem".
+// `mode = "both"` with no [[sign.keys]] verifies only (mode verify, with a warning); `mode =
+// "sign"` with no keys is an error.
 [[nodiscard]] result<config> load_config(const std::string& path);
+
+// The settings load_config accepts, per table: "" (the top level), "sign", "sign.keys", "dns",
+// "limits", "policy" and "policy.require". A name that is itself a table here ("sign",
+// "sign.keys") is that table. Anything else in the file is refused as an unknown setting.
+[[nodiscard]] const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>&
+known_settings();
 
 // The verifier's settings (limits and local policy) from the configuration; the resolver, key
 // cache and clock are left for the caller to set.

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -128,17 +129,66 @@ TEST(milter_config, networks_match_v4_v6_and_mapped) {
   EXPECT_FALSE(parse_network("10.0.0.0/"));
 }
 
-TEST(milter_config, shipped_example_is_valid_but_for_its_key_paths) {
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+const std::string kShippedConfig = std::string(DKIMKIT_TEST_DATA_DIR) + "/../../packaging/milter.toml";
+
+// What a package installs in /etc/dkimkit/milter.toml loads as it is: no keys yet, so mode "both"
+// verifies only, and says so.
+TEST(milter_config, shipped_file_is_valid_and_verifies_until_keys_are_named) {
+  auto c = load_config(kShippedConfig);
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->mode, mode::verify);
+  EXPECT_TRUE(c->keys.empty());
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("verifying only"), std::string::npos) << c->warnings[0];
+  EXPECT_EQ(c->socket, "unix:/run/dkimkit/milter.sock");
+  EXPECT_EQ(c->socket_mode, 0660u);
+}
+
+// Its commented [[sign.keys]] example is valid too, once uncommented and the key files exist.
+TEST(milter_config, shipped_file_signs_with_its_keys_uncommented) {
   temp_dir d;
   std::string k = key_file(d);
-  std::ifstream in(std::string(DKIMKIT_TEST_DATA_DIR) + "/../../packaging/milter.toml");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = read_file(kShippedConfig);
   ASSERT_FALSE(text.empty());
-  for (const char* p : {"/etc/dkimkit/keys/rsa2026.private", "/etc/dkimkit/keys/ed2026.private"})
-    text.replace(text.find(p), std::string(p).size(), k);
-  auto c = load_config(d.write("example.toml", text));
+  std::string out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    for (const char* p : {"# [[sign.keys]]", "# domain = ", "# selector = ", "# key_file = "})
+      if (line.rfind(p, 0) == 0) line.erase(0, 2);
+    out += line + "\n";
+  }
+  for (const char* p : {"/etc/dkimkit/keys/rsa2026.private", "/etc/dkimkit/keys/ed2026.private"}) {
+    ASSERT_NE(out.find(p), std::string::npos) << p;
+    out.replace(out.find(p), std::string(p).size(), k);
+  }
+  auto c = load_config(d.write("example.toml", out));
   ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->mode, mode::both);
   EXPECT_EQ(c->keys.size(), 2u);
+  EXPECT_TRUE(c->warnings.empty());
+}
+
+// Mode both without keys verifies only; mode sign without keys is refused.
+TEST(milter_config, both_without_keys_verifies_only) {
+  temp_dir d;
+  auto both = load_config(d.write("b.toml", "authserv_id = \"x\"\nmode = \"both\"\n"));
+  ASSERT_TRUE(both) << both.error().detail;
+  EXPECT_EQ(both->mode, mode::verify);
+  ASSERT_EQ(both->warnings.size(), 1u);
+  EXPECT_NE(both->warnings[0].find("mode both with no [[sign.keys]]: verifying only"),
+            std::string::npos);
+  auto dflt = load_config(d.write("d.toml", "authserv_id = \"x\"\n"));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  EXPECT_EQ(dflt->mode, mode::verify);
+  auto sign = load_config(d.write("s.toml", "authserv_id = \"x\"\nmode = \"sign\"\n"));
+  ASSERT_FALSE(sign);
+  EXPECT_NE(sign.error().detail.find("mode sign needs at least one [[sign.keys]]"),
+            std::string::npos);
 }
 
 }  // namespace
