@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -189,6 +191,51 @@ TEST(milter_config, both_without_keys_verifies_only) {
   ASSERT_FALSE(sign);
   EXPECT_NE(sign.error().detail.find("mode sign needs at least one [[sign.keys]]"),
             std::string::npos);
+}
+
+// Every setting load_config accepts is documented in dkimkit-milter.toml(5): an entry line
+// "*NAME* ..." under the section of its table ("## Top-level settings", "## [sign]",
+// "## [[sign.keys]]", ...); a setting that is itself a table has a section of its own.
+TEST(milter_config, every_setting_is_in_the_manual) {
+  std::string page = read_file(std::string(DKIMKIT_TEST_DATA_DIR) +
+                               "/../../man/dkimkit-milter.toml.5.scd");
+  ASSERT_FALSE(page.empty());
+  std::map<std::string, std::set<std::string>> documented;  // section title -> entries
+  std::string section;
+  std::istringstream lines(page);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# ", 0) == 0) section.clear();
+    if (line.rfind("## ", 0) == 0) section = line.substr(3);
+    documented[section];
+    if (line.size() > 2 && line[0] == '*' && line[1] != '*') {
+      auto end = line.find('*', 1);
+      if (end != std::string::npos) documented[section].insert(line.substr(1, end - 1));
+    }
+  }
+  auto title_of = [](std::string_view table) {
+    if (table.empty()) return std::string("Top-level settings");
+    if (table == "sign.keys" || table == "policy.require") return "[[" + std::string(table) + "]]";
+    return "[" + std::string(table) + "]";
+  };
+  auto is_table = [](const std::string& name) {
+    for (const auto& [table, keys] : known_settings())
+      if (table == name) return true;
+    return false;
+  };
+  std::size_t checked = 0;
+  for (const auto& [table, keys] : known_settings()) {
+    ASSERT_TRUE(documented.count(title_of(table)))
+        << "no section '## " << title_of(table) << "' in dkimkit-milter.toml.5.scd";
+    for (auto key : keys) {
+      std::string full = table.empty() ? std::string(key) : std::string(table) + "." + std::string(key);
+      if (is_table(full)) continue;  // a table: its own section, checked above
+      EXPECT_TRUE(documented[title_of(table)].count(std::string(key)))
+          << full << " is a setting but has no '*" << key << "*' entry under '## "
+          << title_of(table) << "' in man/dkimkit-milter.toml.5.scd";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 30u);
 }
 
 }  // namespace
