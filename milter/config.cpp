@@ -3,13 +3,12 @@
 #include <arpa/inet.h>
 #include <grp.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cassert>
 #include <cerrno>
 #include <cstring>
-
-#include <toml++/toml.h>
 
 namespace dkimkit::milter {
 namespace {
@@ -23,7 +22,9 @@ struct problems {
     return error{errc::invalid_argument,
                  line ? file + ":" + std::to_string(line) + ": " + what : file + ": " + what};
   }
-  error plain(const std::string& what) const { return error{errc::invalid_argument, file + ": " + what}; }
+  error plain(const std::string& what) const {
+    return error{errc::invalid_argument, file + ": " + what};
+  }
 };
 
 result<std::string> get_string(const problems& p, const toml::node& n, std::string_view name) {
@@ -36,10 +37,14 @@ result<action> get_action(const problems& p, const toml::node& n, std::string_vi
   auto s = get_string(p, n, name);
   if (!s) return tl::unexpected(s.error());
   action a;
-  if (*s == "accept") a = action::accept;
-  else if (*s == "tempfail") a = action::tempfail;
-  else if (*s == "reject") a = action::reject;
-  else return tl::unexpected(p.at(n, std::string(name) + ": unknown action '" + *s + "'"));
+  if (*s == "accept")
+    a = action::accept;
+  else if (*s == "tempfail")
+    a = action::tempfail;
+  else if (*s == "reject")
+    a = action::reject;
+  else
+    return tl::unexpected(p.at(n, std::string(name) + ": unknown action '" + *s + "'"));
   for (action ok : allowed)
     if (ok == a) return a;
   return tl::unexpected(p.at(n, std::string(name) + " cannot be '" + *s + "'"));
@@ -79,17 +84,20 @@ result<void> only_known(const problems& p, const toml::table& t, std::string_vie
 
 const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& known_settings() {
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
-      {"", {"authserv_id", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file",
-            "sign", "dns", "limits", "policy"}},
-      {"sign", {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire",
-                "keys", "require_safe_keys"}},
+      {"",
+       {"authserv_id", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "sign",
+        "dns", "limits", "policy"}},
+      {"sign",
+       {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
+        "require_safe_keys"}},
       {"sign.keys", {"domain", "selector", "key_file", "algorithm"}},
       {"dns", {"resolvers", "timeout_ms", "message_timeout_ms", "trust_anchor"}},
-      {"limits", {"max_signatures", "max_header_bytes", "max_field_bytes", "max_fields",
-                  "max_signature_bytes", "max_signed_headers", "max_key_record_bytes",
-                  "max_forged_auth_results", "min_rsa_bits", "max_rsa_bits", "allow_sha1"}},
-      {"policy", {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results",
-                  "require"}},
+      {"limits",
+       {"max_signatures", "max_header_bytes", "max_field_bytes", "max_fields",
+        "max_signature_bytes", "max_signed_headers", "max_key_record_bytes",
+        "max_forged_auth_results", "min_rsa_bits", "max_rsa_bits", "allow_sha1"}},
+      {"policy",
+       {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results", "require"}},
       {"policy.require", {"from_domain", "signed_by"}},
   };
   return tables;
@@ -111,7 +119,8 @@ std::optional<network> parse_network(std::string_view cidr) {
   }
   if (slash != std::string::npos) {
     std::string bits = s.substr(slash + 1);
-    if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos)
+    if (bits.empty() || bits.size() > 3 ||
+        bits.find_first_not_of("0123456789") != std::string::npos)
       return std::nullopt;
     unsigned b = static_cast<unsigned>(std::stoul(bits));
     if (b > n.prefix) return std::nullopt;
@@ -174,7 +183,8 @@ result<config> load_config(const std::string& path) {
     auto line = e.source().begin.line;
     std::string where = line ? path + ":" + std::to_string(line) : path;
     std::string what(e.description());
-    if (what.find("ould not open") != std::string::npos || what.find("not exist") != std::string::npos)
+    if (what.find("ould not open") != std::string::npos ||
+        what.find("not exist") != std::string::npos)
       return fail(errc::io_error, path + ": cannot read the configuration file");
     return fail(errc::invalid_argument, where + ": " + what);
   }
@@ -194,17 +204,22 @@ result<config> load_config(const std::string& path) {
   if (auto n = t.get("mode")) {
     auto s = get_string(p, *n, "mode");
     if (!s) return tl::unexpected(s.error());
-    if (*s == "sign") c.mode = mode::sign;
-    else if (*s == "verify") c.mode = mode::verify;
-    else if (*s == "both") c.mode = mode::both;
-    else return tl::unexpected(p.at(*n, "mode must be sign, verify or both"));
+    if (*s == "sign")
+      c.mode = mode::sign;
+    else if (*s == "verify")
+      c.mode = mode::verify;
+    else if (*s == "both")
+      c.mode = mode::both;
+    else
+      return tl::unexpected(p.at(*n, "mode must be sign, verify or both"));
   }
   if (auto n = t.get("socket")) {
     auto s = get_string(p, *n, "socket");
     if (!s) return tl::unexpected(s.error());
     if (s->rfind("inet:", 0) != 0 && s->rfind("inet6:", 0) != 0 && s->rfind("unix:", 0) != 0 &&
         s->rfind("local:", 0) != 0)
-      return tl::unexpected(p.at(*n, "socket must be inet:PORT@HOST, inet6:PORT@HOST or unix:PATH"));
+      return tl::unexpected(
+          p.at(*n, "socket must be inet:PORT@HOST, inet6:PORT@HOST or unix:PATH"));
     c.socket = *s;
   }
   const bool unix_socket = c.socket.rfind("unix:", 0) == 0 || c.socket.rfind("local:", 0) == 0;
@@ -215,15 +230,17 @@ result<config> load_config(const std::string& path) {
       return tl::unexpected(p.at(*n, "socket_mode must be an octal mode such as \"0660\""));
     c.socket_mode = static_cast<unsigned>(std::stoul(*s, nullptr, 8));
     if (c.socket_mode & 0007)
-      return tl::unexpected(p.at(*n, "socket_mode must give others no access (anyone who can "
-                                     "connect can have mail signed)"));
+      return tl::unexpected(p.at(*n,
+                                 "socket_mode must give others no access (anyone who can "
+                                 "connect can have mail signed)"));
     if (!unix_socket) return tl::unexpected(p.at(*n, "socket_mode is for unix sockets"));
   }
   if (auto n = t.get("socket_group")) {
     auto s = get_string(p, *n, "socket_group");
     if (!s) return tl::unexpected(s.error());
     if (!unix_socket) return tl::unexpected(p.at(*n, "socket_group is for unix sockets"));
-    if (s->empty() || (!::getgrnam(s->c_str()) && s->find_first_not_of("0123456789") != std::string::npos))
+    if (s->empty() ||
+        (!::getgrnam(s->c_str()) && s->find_first_not_of("0123456789") != std::string::npos))
       return tl::unexpected(p.at(*n, "socket_group: no group '" + *s + "'"));
     c.socket_group = *s;
   }
@@ -281,7 +298,8 @@ result<config> load_config(const std::string& path) {
       auto h = one(std::string_view(*v).substr(0, slash));
       auto b = slash == std::string::npos ? std::optional(canonicalization::simple)
                                           : one(std::string_view(*v).substr(slash + 1));
-      if (!h || !b) return tl::unexpected(p.at(*m, "canonicalization must be like relaxed/relaxed"));
+      if (!h || !b)
+        return tl::unexpected(p.at(*m, "canonicalization must be like relaxed/relaxed"));
       c.header_canon = *h;
       c.body_canon = *b;
     }
@@ -306,15 +324,18 @@ result<config> load_config(const std::string& path) {
         if (!kt) return tl::unexpected(p.at(e, "each [[sign.keys]] must be a table"));
         if (auto ok = only_known(p, *kt, "sign.keys"); !ok) return tl::unexpected(ok.error());
         signing_key k;
-        for (auto [name, dest] : {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
-                                  std::pair{"key_file", &k.key_file}}) {
+        for (auto [name, dest] :
+             {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
+              std::pair{"key_file", &k.key_file}}) {
           auto v = kt->get(name);
-          if (!v) return tl::unexpected(p.at(e, std::string(name) + " is required in [[sign.keys]]"));
+          if (!v)
+            return tl::unexpected(p.at(e, std::string(name) + " is required in [[sign.keys]]"));
           auto sv = get_string(p, *v, name);
           if (!sv) return tl::unexpected(sv.error());
           *dest = *sv;
         }
-        for (char& ch : k.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (char& ch : k.domain)
+          ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         if (auto a = kt->get("algorithm")) {
           auto sv = get_string(p, *a, "algorithm");
           if (!sv) return tl::unexpected(sv.error());
@@ -333,9 +354,9 @@ result<config> load_config(const std::string& path) {
         auto key = private_key::load_file(k.key_file);
         if (!key) return tl::unexpected(p.at(*kt->get("key_file"), key.error().detail));
         if (key->type() == key_type::rsa && key->bits() < 1024)
-          return tl::unexpected(p.at(*kt->get("key_file"), k.key_file + ": RSA key of " +
-                                                               std::to_string(key->bits()) +
-                                                               " bits; 1024 at least"));
+          return tl::unexpected(p.at(
+              *kt->get("key_file"),
+              k.key_file + ": RSA key of " + std::to_string(key->bits()) + " bits; 1024 at least"));
         if (k.algo && key_type_of(*k.algo) != key->type())
           return tl::unexpected(p.at(e, "algorithm does not match the key in " + k.key_file));
         // Sign a test digest now: a key that cannot sign is refused at start, not per message.
@@ -415,8 +436,8 @@ result<config> load_config(const std::string& path) {
       if (!v) return tl::unexpected(v.error());
       *s.dest = static_cast<std::size_t>(*v);
     }
-    for (auto [name, dest] : {std::pair{"min_rsa_bits", &c.min_rsa_bits},
-                              std::pair{"max_rsa_bits", &c.max_rsa_bits}}) {
+    for (auto [name, dest] :
+         {std::pair{"min_rsa_bits", &c.min_rsa_bits}, std::pair{"max_rsa_bits", &c.max_rsa_bits}}) {
       if (!l->get(name)) continue;
       auto v = number(name, 512, 16384);
       if (!v) return tl::unexpected(v.error());
