@@ -3,12 +3,12 @@
 #include <arpa/inet.h>
 #include <grp.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
-
-#include <toml++/toml.h>
 
 namespace dkimkit::milter {
 namespace {
@@ -22,7 +22,9 @@ struct problems {
     return error{errc::invalid_argument,
                  line ? file + ":" + std::to_string(line) + ": " + what : file + ": " + what};
   }
-  error plain(const std::string& what) const { return error{errc::invalid_argument, file + ": " + what}; }
+  error plain(const std::string& what) const {
+    return error{errc::invalid_argument, file + ": " + what};
+  }
 };
 
 result<std::string> get_string(const problems& p, const toml::node& n, std::string_view name) {
@@ -35,10 +37,14 @@ result<action> get_action(const problems& p, const toml::node& n, std::string_vi
   auto s = get_string(p, n, name);
   if (!s) return tl::unexpected(s.error());
   action a;
-  if (*s == "accept") a = action::accept;
-  else if (*s == "tempfail") a = action::tempfail;
-  else if (*s == "reject") a = action::reject;
-  else return tl::unexpected(p.at(n, std::string(name) + ": unknown action '" + *s + "'"));
+  if (*s == "accept")
+    a = action::accept;
+  else if (*s == "tempfail")
+    a = action::tempfail;
+  else if (*s == "reject")
+    a = action::reject;
+  else
+    return tl::unexpected(p.at(n, std::string(name) + ": unknown action '" + *s + "'"));
   for (action ok : allowed)
     if (ok == a) return a;
   return tl::unexpected(p.at(n, std::string(name) + " cannot be '" + *s + "'"));
@@ -57,12 +63,16 @@ result<std::vector<std::string>> get_strings(const problems& p, const toml::node
   return out;
 }
 
-// Every key of `t` must be one of `known`: a misspelt setting is an error, not a silent default.
-result<void> only_known(const problems& p, const toml::table& t,
-                        const std::vector<std::string_view>& known, std::string_view where) {
+// Every key of `t` must be a setting of the table `where` (known_settings()): a misspelt setting
+// is an error, not a silent default.
+result<void> only_known(const problems& p, const toml::table& t, std::string_view where) {
+  const std::vector<std::string_view>* known = nullptr;
+  for (const auto& [table, names] : known_settings())
+    if (table == where) known = &names;
+  assert(known);
   for (const auto& [k, v] : t) {
     bool ok = false;
-    for (auto name : known) ok = ok || k.str() == name;
+    for (auto name : *known) ok = ok || k.str() == name;
     if (!ok)
       return tl::unexpected(p.at(v, "unknown setting '" + std::string(k.str()) + "'" +
                                         (where.empty() ? "" : " in [" + std::string(where) + "]")));
@@ -71,6 +81,27 @@ result<void> only_known(const problems& p, const toml::table& t,
 }
 
 }  // namespace
+
+const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& known_settings() {
+  static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
+      {"",
+       {"authserv_id", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "sign",
+        "dns", "limits", "policy"}},
+      {"sign",
+       {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
+        "require_safe_keys"}},
+      {"sign.keys", {"domain", "selector", "key_file", "algorithm"}},
+      {"dns", {"resolvers", "timeout_ms", "message_timeout_ms", "trust_anchor"}},
+      {"limits",
+       {"max_signatures", "max_header_bytes", "max_field_bytes", "max_fields",
+        "max_signature_bytes", "max_signed_headers", "max_key_record_bytes",
+        "max_forged_auth_results", "min_rsa_bits", "max_rsa_bits", "allow_sha1"}},
+      {"policy",
+       {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results", "require"}},
+      {"policy.require", {"from_domain", "signed_by"}},
+  };
+  return tables;
+}
 
 std::optional<network> parse_network(std::string_view cidr) {
   network n;
@@ -88,7 +119,8 @@ std::optional<network> parse_network(std::string_view cidr) {
   }
   if (slash != std::string::npos) {
     std::string bits = s.substr(slash + 1);
-    if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos)
+    if (bits.empty() || bits.size() > 3 ||
+        bits.find_first_not_of("0123456789") != std::string::npos)
       return std::nullopt;
     unsigned b = static_cast<unsigned>(std::stoul(bits));
     if (b > n.prefix) return std::nullopt;
@@ -151,17 +183,14 @@ result<config> load_config(const std::string& path) {
     auto line = e.source().begin.line;
     std::string where = line ? path + ":" + std::to_string(line) : path;
     std::string what(e.description());
-    if (what.find("ould not open") != std::string::npos || what.find("not exist") != std::string::npos)
+    if (what.find("ould not open") != std::string::npos ||
+        what.find("not exist") != std::string::npos)
       return fail(errc::io_error, path + ": cannot read the configuration file");
     return fail(errc::invalid_argument, where + ": " + what);
   }
   config c;
   c.path = path;
-  if (auto ok = only_known(p, t, {"authserv_id", "mode", "socket", "socket_mode", "socket_group",
-                                  "peers",
-                                  "pid_file", "sign", "dns", "limits", "policy"}, "");
-      !ok)
-    return tl::unexpected(ok.error());
+  if (auto ok = only_known(p, t, ""); !ok) return tl::unexpected(ok.error());
 
   if (auto n = t.get("authserv_id")) {
     auto s = get_string(p, *n, "authserv_id");
@@ -175,17 +204,22 @@ result<config> load_config(const std::string& path) {
   if (auto n = t.get("mode")) {
     auto s = get_string(p, *n, "mode");
     if (!s) return tl::unexpected(s.error());
-    if (*s == "sign") c.mode = mode::sign;
-    else if (*s == "verify") c.mode = mode::verify;
-    else if (*s == "both") c.mode = mode::both;
-    else return tl::unexpected(p.at(*n, "mode must be sign, verify or both"));
+    if (*s == "sign")
+      c.mode = mode::sign;
+    else if (*s == "verify")
+      c.mode = mode::verify;
+    else if (*s == "both")
+      c.mode = mode::both;
+    else
+      return tl::unexpected(p.at(*n, "mode must be sign, verify or both"));
   }
   if (auto n = t.get("socket")) {
     auto s = get_string(p, *n, "socket");
     if (!s) return tl::unexpected(s.error());
     if (s->rfind("inet:", 0) != 0 && s->rfind("inet6:", 0) != 0 && s->rfind("unix:", 0) != 0 &&
         s->rfind("local:", 0) != 0)
-      return tl::unexpected(p.at(*n, "socket must be inet:PORT@HOST, inet6:PORT@HOST or unix:PATH"));
+      return tl::unexpected(
+          p.at(*n, "socket must be inet:PORT@HOST, inet6:PORT@HOST or unix:PATH"));
     c.socket = *s;
   }
   const bool unix_socket = c.socket.rfind("unix:", 0) == 0 || c.socket.rfind("local:", 0) == 0;
@@ -196,15 +230,17 @@ result<config> load_config(const std::string& path) {
       return tl::unexpected(p.at(*n, "socket_mode must be an octal mode such as \"0660\""));
     c.socket_mode = static_cast<unsigned>(std::stoul(*s, nullptr, 8));
     if (c.socket_mode & 0007)
-      return tl::unexpected(p.at(*n, "socket_mode must give others no access (anyone who can "
-                                     "connect can have mail signed)"));
+      return tl::unexpected(p.at(*n,
+                                 "socket_mode must give others no access (anyone who can "
+                                 "connect can have mail signed)"));
     if (!unix_socket) return tl::unexpected(p.at(*n, "socket_mode is for unix sockets"));
   }
   if (auto n = t.get("socket_group")) {
     auto s = get_string(p, *n, "socket_group");
     if (!s) return tl::unexpected(s.error());
     if (!unix_socket) return tl::unexpected(p.at(*n, "socket_group is for unix sockets"));
-    if (s->empty() || (!::getgrnam(s->c_str()) && s->find_first_not_of("0123456789") != std::string::npos))
+    if (s->empty() ||
+        (!::getgrnam(s->c_str()) && s->find_first_not_of("0123456789") != std::string::npos))
       return tl::unexpected(p.at(*n, "socket_group: no group '" + *s + "'"));
     c.socket_group = *s;
   }
@@ -228,11 +264,7 @@ result<config> load_config(const std::string& path) {
   if (auto n = t.get("sign")) {
     const auto* s = n->as_table();
     if (!s) return tl::unexpected(p.at(*n, "[sign] must be a table"));
-    if (auto ok = only_known(p, *s, {"internal_networks", "sign_authenticated", "canonicalization",
-                                     "headers", "expire", "keys", "require_safe_keys"},
-                             "sign");
-        !ok)
-      return tl::unexpected(ok.error());
+    if (auto ok = only_known(p, *s, "sign"); !ok) return tl::unexpected(ok.error());
     if (auto m = s->get("internal_networks")) {
       auto list = get_strings(p, *m, "internal_networks");
       if (!list) return tl::unexpected(list.error());
@@ -266,7 +298,8 @@ result<config> load_config(const std::string& path) {
       auto h = one(std::string_view(*v).substr(0, slash));
       auto b = slash == std::string::npos ? std::optional(canonicalization::simple)
                                           : one(std::string_view(*v).substr(slash + 1));
-      if (!h || !b) return tl::unexpected(p.at(*m, "canonicalization must be like relaxed/relaxed"));
+      if (!h || !b)
+        return tl::unexpected(p.at(*m, "canonicalization must be like relaxed/relaxed"));
       c.header_canon = *h;
       c.body_canon = *b;
     }
@@ -289,19 +322,20 @@ result<config> load_config(const std::string& path) {
       for (const auto& e : *arr) {
         const auto* kt = e.as_table();
         if (!kt) return tl::unexpected(p.at(e, "each [[sign.keys]] must be a table"));
-        if (auto ok = only_known(p, *kt, {"domain", "selector", "key_file", "algorithm"}, "sign.keys");
-            !ok)
-          return tl::unexpected(ok.error());
+        if (auto ok = only_known(p, *kt, "sign.keys"); !ok) return tl::unexpected(ok.error());
         signing_key k;
-        for (auto [name, dest] : {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
-                                  std::pair{"key_file", &k.key_file}}) {
+        for (auto [name, dest] :
+             {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
+              std::pair{"key_file", &k.key_file}}) {
           auto v = kt->get(name);
-          if (!v) return tl::unexpected(p.at(e, std::string(name) + " is required in [[sign.keys]]"));
+          if (!v)
+            return tl::unexpected(p.at(e, std::string(name) + " is required in [[sign.keys]]"));
           auto sv = get_string(p, *v, name);
           if (!sv) return tl::unexpected(sv.error());
           *dest = *sv;
         }
-        for (char& ch : k.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (char& ch : k.domain)
+          ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         if (auto a = kt->get("algorithm")) {
           auto sv = get_string(p, *a, "algorithm");
           if (!sv) return tl::unexpected(sv.error());
@@ -320,9 +354,9 @@ result<config> load_config(const std::string& path) {
         auto key = private_key::load_file(k.key_file);
         if (!key) return tl::unexpected(p.at(*kt->get("key_file"), key.error().detail));
         if (key->type() == key_type::rsa && key->bits() < 1024)
-          return tl::unexpected(p.at(*kt->get("key_file"), k.key_file + ": RSA key of " +
-                                                               std::to_string(key->bits()) +
-                                                               " bits; 1024 at least"));
+          return tl::unexpected(p.at(
+              *kt->get("key_file"),
+              k.key_file + ": RSA key of " + std::to_string(key->bits()) + " bits; 1024 at least"));
         if (k.algo && key_type_of(*k.algo) != key->type())
           return tl::unexpected(p.at(e, "algorithm does not match the key in " + k.key_file));
         // Sign a test digest now: a key that cannot sign is refused at start, not per message.
@@ -335,17 +369,18 @@ result<config> load_config(const std::string& path) {
   } else {
     c.internal_networks = {*parse_network("127.0.0.0/8"), *parse_network("::1/128")};
   }
-  if (c.mode != mode::verify && c.keys.empty())
-    return tl::unexpected(p.plain("mode " + std::string(c.mode == mode::sign ? "sign" : "both") +
-                                  " needs at least one [[sign.keys]]"));
+  if (c.mode == mode::sign && c.keys.empty())
+    return tl::unexpected(p.plain("mode sign needs at least one [[sign.keys]]"));
+  if (c.mode == mode::both && c.keys.empty()) {
+    // As shipped: nothing to sign with yet, so the milter verifies until keys are named.
+    c.mode = mode::verify;
+    c.warnings.push_back(path + ": mode both with no [[sign.keys]]: verifying only");
+  }
 
   if (auto n = t.get("dns")) {
     const auto* d = n->as_table();
     if (!d) return tl::unexpected(p.at(*n, "[dns] must be a table"));
-    if (auto ok = only_known(p, *d, {"resolvers", "timeout_ms", "message_timeout_ms", "trust_anchor"},
-                             "dns");
-        !ok)
-      return tl::unexpected(ok.error());
+    if (auto ok = only_known(p, *d, "dns"); !ok) return tl::unexpected(ok.error());
     if (auto m = d->get("resolvers")) {
       auto list = get_strings(p, *m, "resolvers");
       if (!list) return tl::unexpected(list.error());
@@ -385,9 +420,7 @@ result<config> load_config(const std::string& path) {
         {"max_key_record_bytes", 512, 65536, &c.max_key_record_bytes},
         {"max_forged_auth_results", 1, 1000, &c.max_forged_auth_results},
     };
-    std::vector<std::string_view> known = {"min_rsa_bits", "max_rsa_bits", "allow_sha1"};
-    for (const auto& s : sizes) known.emplace_back(s.name);
-    if (auto ok = only_known(p, *l, known, "limits"); !ok) return tl::unexpected(ok.error());
+    if (auto ok = only_known(p, *l, "limits"); !ok) return tl::unexpected(ok.error());
     auto number = [&](std::string_view name, std::int64_t lo,
                       std::int64_t hi) -> result<std::int64_t> {
       const auto* m = l->get(name);
@@ -403,8 +436,8 @@ result<config> load_config(const std::string& path) {
       if (!v) return tl::unexpected(v.error());
       *s.dest = static_cast<std::size_t>(*v);
     }
-    for (auto [name, dest] : {std::pair{"min_rsa_bits", &c.min_rsa_bits},
-                              std::pair{"max_rsa_bits", &c.max_rsa_bits}}) {
+    for (auto [name, dest] :
+         {std::pair{"min_rsa_bits", &c.min_rsa_bits}, std::pair{"max_rsa_bits", &c.max_rsa_bits}}) {
       if (!l->get(name)) continue;
       auto v = number(name, 512, 16384);
       if (!v) return tl::unexpected(v.error());
@@ -421,11 +454,7 @@ result<config> load_config(const std::string& path) {
   if (auto n = t.get("policy")) {
     const auto* pol = n->as_table();
     if (!pol) return tl::unexpected(p.at(*n, "[policy] must be a table"));
-    if (auto ok = only_known(p, *pol, {"on_no_pass", "on_dns_error", "on_internal_error",
-                                       "on_forged_auth_results", "require"},
-                             "policy");
-        !ok)
-      return tl::unexpected(ok.error());
+    if (auto ok = only_known(p, *pol, "policy"); !ok) return tl::unexpected(ok.error());
     if (auto m = pol->get("on_no_pass")) {
       auto a = get_action(p, *m, "on_no_pass", {action::accept, action::reject});
       if (!a) return tl::unexpected(a.error());
@@ -452,8 +481,7 @@ result<config> load_config(const std::string& path) {
       for (const auto& e : *arr) {
         const auto* rt = e.as_table();
         if (!rt) return tl::unexpected(p.at(e, "each [[policy.require]] must be a table"));
-        if (auto ok = only_known(p, *rt, {"from_domain", "signed_by"}, "policy.require"); !ok)
-          return tl::unexpected(ok.error());
+        if (auto ok = only_known(p, *rt, "policy.require"); !ok) return tl::unexpected(ok.error());
         requirement r;
         auto fd = rt->get("from_domain");
         if (!fd) return tl::unexpected(p.at(e, "from_domain is required in [[policy.require]]"));

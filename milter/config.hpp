@@ -3,13 +3,14 @@
 
 #include <chrono>
 #include <cstdint>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include <dkimkit/error.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/verifier.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace dkimkit::milter {
 
@@ -18,17 +19,17 @@ enum class action { accept, tempfail, reject };
 
 // A network in CIDR notation (IPv4 or IPv6).
 struct network {
-  int family = 0;                 // AF_INET or AF_INET6
-  unsigned char addr[16] = {};    // network byte order
+  int family = 0;               // AF_INET or AF_INET6
+  unsigned char addr[16] = {};  // network byte order
   unsigned prefix = 0;
 };
 
 struct signing_key {
-  std::string domain;    // signs mail whose From domain is this one or under it
+  std::string domain;  // signs mail whose From domain is this one or under it
   std::string selector;
   std::string key_file;
   std::optional<algorithm> algo;
-  private_key key;       // loaded
+  private_key key;  // loaded
 };
 
 // "Mail whose From domain is `from_domain` must carry a passing signature of `sdid`."
@@ -44,9 +45,9 @@ struct config {
   // A unix socket by default: only the service's group (Postfix added to it) may connect. Anyone
   // who can connect can have mail signed, so an inet socket should have `peers`.
   std::string socket = "unix:/run/dkimkit/milter.sock";
-  unsigned socket_mode = 0660;       // of a unix socket
-  std::string socket_group;          // of a unix socket (name or number); empty: our group
-  std::vector<network> peers;        // inet sockets: the MTA addresses allowed; empty: any
+  unsigned socket_mode = 0660;  // of a unix socket
+  std::string socket_group;     // of a unix socket (name or number); empty: our group
+  std::vector<network> peers;   // inet sockets: the MTA addresses allowed; empty: any
   std::string pid_file;
   std::vector<std::string> warnings;  // said at start and on reload (e.g. group-readable keys)
   // Signing
@@ -78,15 +79,23 @@ struct config {
   // not edited but refused (on_forged_auth_results): each removal costs the MTA a header scan.
   std::size_t max_forged_auth_results = 20;
   // Policy
-  action on_no_pass = action::accept;       // accept or reject (550 5.7.20)
-  action on_dns_error = action::tempfail;   // tempfail (451 4.7.5) or accept
+  action on_no_pass = action::accept;      // accept or reject (550 5.7.20)
+  action on_dns_error = action::tempfail;  // tempfail (451 4.7.5) or accept
   action on_internal_error = action::tempfail;
   action on_forged_auth_results = action::reject;  // reject (550 5.7.1) or tempfail (451 4.7.1)
-  std::vector<requirement> requirements;    // 550 5.7.22 / 5.7.21 when unmet
+  std::vector<requirement> requirements;           // 550 5.7.22 / 5.7.21 when unmet
 };
 
 // Reads and checks the whole file: every key file is loaded. Errors read "FILE:LINE: problem".
+// `mode = "both"` with no [[sign.keys]] verifies only (mode verify, with a warning); `mode =
+// "sign"` with no keys is an error.
 [[nodiscard]] result<config> load_config(const std::string& path);
+
+// The settings load_config accepts, per table: "" (the top level), "sign", "sign.keys", "dns",
+// "limits", "policy" and "policy.require". A name that is itself a table here ("sign",
+// "sign.keys") is that table. Anything else in the file is refused as an unknown setting.
+[[nodiscard]] const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>&
+known_settings();
 
 // The verifier's settings (limits and local policy) from the configuration; the resolver, key
 // cache and clock are left for the caller to set.

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   python3 python3-dkim libmail-dkim-perl libmail-authenticationresults-perl nsd ldnsutils
   postfix swaks opendkim
+  scdoc man-db groff-base
 )
 
 missing=()

@@ -1,15 +1,18 @@
 // dkimkit-milter's configuration: valid files load, invalid ones are refused with FILE:LINE.
+#include "config.hpp"
+
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
 
-#include <gtest/gtest.h>
-
-#include "config.hpp"
 #include "support/test_keys.hpp"
 
 namespace dkimkit::milter {
@@ -105,10 +108,12 @@ TEST(milter_config, errors_name_file_and_line) {
 
 TEST(milter_config, key_that_is_not_a_key_is_refused_at_start) {
   temp_dir d;
-  std::string k = d.write("bad.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
-  auto c = load_config(d.write("c.toml", "authserv_id = \"x\"\nmode = \"sign\"\n[[sign.keys]]\n"
-                                         "domain = \"a.com\"\nselector = \"s\"\nkey_file = \"" +
-                                             k + "\"\n"));
+  std::string k =
+      d.write("bad.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  auto c = load_config(d.write("c.toml",
+                               "authserv_id = \"x\"\nmode = \"sign\"\n[[sign.keys]]\n"
+                               "domain = \"a.com\"\nselector = \"s\"\nkey_file = \"" +
+                                   k + "\"\n"));
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().detail.find(":6: "), std::string::npos) << c.error().detail;
 }
@@ -128,17 +133,113 @@ TEST(milter_config, networks_match_v4_v6_and_mapped) {
   EXPECT_FALSE(parse_network("10.0.0.0/"));
 }
 
-TEST(milter_config, shipped_example_is_valid_but_for_its_key_paths) {
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+const std::string kShippedConfig =
+    std::string(DKIMKIT_TEST_DATA_DIR) + "/../../packaging/milter.toml";
+
+// What a package installs in /etc/dkimkit/milter.toml loads as it is: no keys yet, so mode "both"
+// verifies only, and says so.
+TEST(milter_config, shipped_file_is_valid_and_verifies_until_keys_are_named) {
+  auto c = load_config(kShippedConfig);
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->mode, mode::verify);
+  EXPECT_TRUE(c->keys.empty());
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("verifying only"), std::string::npos) << c->warnings[0];
+  EXPECT_EQ(c->socket, "unix:/run/dkimkit/milter.sock");
+  EXPECT_EQ(c->socket_mode, 0660u);
+}
+
+// Its commented [[sign.keys]] example is valid too, once uncommented and the key files exist.
+TEST(milter_config, shipped_file_signs_with_its_keys_uncommented) {
   temp_dir d;
   std::string k = key_file(d);
-  std::ifstream in(std::string(DKIMKIT_TEST_DATA_DIR) + "/../../packaging/milter.toml");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = read_file(kShippedConfig);
   ASSERT_FALSE(text.empty());
-  for (const char* p : {"/etc/dkimkit/keys/rsa2026.private", "/etc/dkimkit/keys/ed2026.private"})
-    text.replace(text.find(p), std::string(p).size(), k);
-  auto c = load_config(d.write("example.toml", text));
+  std::string out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    for (const char* p : {"# [[sign.keys]]", "# domain = ", "# selector = ", "# key_file = "})
+      if (line.rfind(p, 0) == 0) line.erase(0, 2);
+    out += line + "\n";
+  }
+  for (const char* p : {"/etc/dkimkit/keys/rsa2026.private", "/etc/dkimkit/keys/ed2026.private"}) {
+    ASSERT_NE(out.find(p), std::string::npos) << p;
+    out.replace(out.find(p), std::string(p).size(), k);
+  }
+  auto c = load_config(d.write("example.toml", out));
   ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->mode, mode::both);
   EXPECT_EQ(c->keys.size(), 2u);
+  EXPECT_TRUE(c->warnings.empty());
+}
+
+// Mode both without keys verifies only; mode sign without keys is refused.
+TEST(milter_config, both_without_keys_verifies_only) {
+  temp_dir d;
+  auto both = load_config(d.write("b.toml", "authserv_id = \"x\"\nmode = \"both\"\n"));
+  ASSERT_TRUE(both) << both.error().detail;
+  EXPECT_EQ(both->mode, mode::verify);
+  ASSERT_EQ(both->warnings.size(), 1u);
+  EXPECT_NE(both->warnings[0].find("mode both with no [[sign.keys]]: verifying only"),
+            std::string::npos);
+  auto dflt = load_config(d.write("d.toml", "authserv_id = \"x\"\n"));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  EXPECT_EQ(dflt->mode, mode::verify);
+  auto sign = load_config(d.write("s.toml", "authserv_id = \"x\"\nmode = \"sign\"\n"));
+  ASSERT_FALSE(sign);
+  EXPECT_NE(sign.error().detail.find("mode sign needs at least one [[sign.keys]]"),
+            std::string::npos);
+}
+
+// Every setting load_config accepts is documented in dkimkit-milter.toml(5): an entry line
+// "*NAME* ..." under the section of its table ("## Top-level settings", "## [sign]",
+// "## [[sign.keys]]", ...); a setting that is itself a table has a section of its own.
+TEST(milter_config, every_setting_is_in_the_manual) {
+  std::string page =
+      read_file(std::string(DKIMKIT_TEST_DATA_DIR) + "/../../man/dkimkit-milter.toml.5.scd");
+  ASSERT_FALSE(page.empty());
+  std::map<std::string, std::set<std::string>> documented;  // section title -> entries
+  std::string section;
+  std::istringstream lines(page);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# ", 0) == 0) section.clear();
+    if (line.rfind("## ", 0) == 0) section = line.substr(3);
+    documented[section];
+    if (line.size() > 2 && line[0] == '*' && line[1] != '*') {
+      auto end = line.find('*', 1);
+      if (end != std::string::npos) documented[section].insert(line.substr(1, end - 1));
+    }
+  }
+  auto title_of = [](std::string_view table) {
+    if (table.empty()) return std::string("Top-level settings");
+    if (table == "sign.keys" || table == "policy.require") return "[[" + std::string(table) + "]]";
+    return "[" + std::string(table) + "]";
+  };
+  auto is_table = [](const std::string& name) {
+    for (const auto& [table, keys] : known_settings())
+      if (table == name) return true;
+    return false;
+  };
+  std::size_t checked = 0;
+  for (const auto& [table, keys] : known_settings()) {
+    ASSERT_TRUE(documented.count(title_of(table)))
+        << "no section '## " << title_of(table) << "' in dkimkit-milter.toml.5.scd";
+    for (auto key : keys) {
+      std::string full =
+          table.empty() ? std::string(key) : std::string(table) + "." + std::string(key);
+      if (is_table(full)) continue;  // a table: its own section, checked above
+      EXPECT_TRUE(documented[title_of(table)].count(std::string(key)))
+          << full << " is a setting but has no '*" << key << "*' entry under '## "
+          << title_of(table) << "' in man/dkimkit-milter.toml.5.scd";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 30u);
 }
 
 }  // namespace
@@ -197,15 +298,19 @@ max_rsa_bits = 4096
   EXPECT_EQ(got.min_rsa_bits, lib.min_rsa_bits);
   EXPECT_EQ(got.dns_message_timeout, lib.dns_message_timeout);
 
-  auto bad = load_config(d.write("b.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmax_fields = 3\n"));
+  auto bad = load_config(d.write(
+      "b.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmax_fields = 3\n"));
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().detail.find("b.toml:4"), std::string::npos) << bad.error().detail;
   EXPECT_NE(bad.error().detail.find("max_fields"), std::string::npos) << bad.error().detail;
-  auto crossed = load_config(
-      d.write("x.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmin_rsa_bits = 4096\nmax_rsa_bits = 2048\n"));
+  auto crossed =
+      load_config(d.write("x.toml",
+                          "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmin_rsa_bits = "
+                          "4096\nmax_rsa_bits = 2048\n"));
   ASSERT_FALSE(crossed);
   EXPECT_NE(crossed.error().detail.find("min_rsa_bits is above max_rsa_bits"), std::string::npos);
-  auto unknown = load_config(d.write("u.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmax_bogus = 1\n"));
+  auto unknown = load_config(
+      d.write("u.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n[limits]\nmax_bogus = 1\n"));
   ASSERT_FALSE(unknown);
 }
 
@@ -281,9 +386,10 @@ on_forged_auth_results = "tempfail"
   EXPECT_EQ(good->peers.size(), 2u);
   EXPECT_EQ(good->max_forged_auth_results, 5u);
   EXPECT_EQ(good->on_forged_auth_results, action::tempfail);
-  auto unix_mode = load_config(d.write("m.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n"
-                                                 "socket = \"unix:/tmp/x.sock\"\nsocket_mode = \"0600\"\n"
-                                                 "socket_group = \"0\"\n"));
+  auto unix_mode = load_config(d.write("m.toml",
+                                       "authserv_id = \"mx.test\"\nmode = \"verify\"\n"
+                                       "socket = \"unix:/tmp/x.sock\"\nsocket_mode = \"0600\"\n"
+                                       "socket_group = \"0\"\n"));
   ASSERT_TRUE(unix_mode) << unix_mode.error().detail;
   EXPECT_EQ(unix_mode->socket_mode, 0600u);
 
@@ -292,15 +398,18 @@ on_forged_auth_results = "tempfail"
   } rows[] = {
       {"socket_mode = \"0666\"\n", ":3: socket_mode must give others no access"},
       {"socket_mode = \"rw\"\n", ":3: socket_mode must be an octal mode"},
-      {"socket = \"inet:1@127.0.0.1\"\nsocket_mode = \"0660\"\n", ":4: socket_mode is for unix sockets"},
+      {"socket = \"inet:1@127.0.0.1\"\nsocket_mode = \"0660\"\n",
+       ":4: socket_mode is for unix sockets"},
       {"peers = [\"127.0.0.1\"]\n", ":3: peers is for inet sockets"},
       {"socket = \"inet:1@127.0.0.1\"\npeers = [\"x\"]\n", ":4: 'x' is not a network"},
       {"socket_group = \"no-such-group-here\"\n", ":3: socket_group: no group"},
-      {"[policy]\non_forged_auth_results = \"accept\"\n", ":4: on_forged_auth_results cannot be 'accept'"},
+      {"[policy]\non_forged_auth_results = \"accept\"\n",
+       ":4: on_forged_auth_results cannot be 'accept'"},
       {"[limits]\nmax_forged_auth_results = 0\n", ":4: max_forged_auth_results must be between 1"},
   };
   for (const auto& r : rows) {
-    auto c = load_config(d.write("bad.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n" + r.text));
+    auto c =
+        load_config(d.write("bad.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n" + r.text));
     ASSERT_FALSE(c) << r.text;
     EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
   }
