@@ -146,6 +146,7 @@ class ar_lexer {
     for (;;) {
       while (i_ < s_.size() && (detail::is_fws(s_[i_]))) ++i_;
       if (i_ >= s_.size() || s_[i_] != '(') return true;
+      const std::size_t start = i_;
       int depth = 0;
       std::string text;
       for (; i_ < s_.size(); ++i_) {
@@ -166,7 +167,10 @@ class ar_lexer {
           text += c;
         }
       }
-      if (depth != 0) return false;  // unterminated comment
+      if (depth != 0) {  // unterminated: left where it starts, so that nothing reads as the end
+        i_ = start;
+        return false;
+      }
       if (last_comment.empty()) last_comment = text;
     }
   }
@@ -270,19 +274,27 @@ error ar_error(std::string what) { return error{errc::invalid_argument, std::mov
 
 }  // namespace
 
+namespace {
+
+// An authserv-id without its one optional trailing dot; empty: not an id at all.
+std::string_view bare_id(std::string_view s) noexcept {
+  if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
 std::optional<std::string> auth_results_authserv_id(std::string_view value) {
   ar_lexer lx(value);
   if (!lx.skip_cfws()) return std::nullopt;
-  return lx.value("@");
+  auto id = lx.value("@");
+  if (!id || bare_id(*id).empty()) return std::nullopt;
+  return id;
 }
 
 bool same_authserv_id(std::string_view a, std::string_view b) noexcept {
-  auto bare = [](std::string_view s) {
-    if (!s.empty() && s.back() == '.') s.remove_suffix(1);
-    return s;
-  };
-  a = bare(a);
-  b = bare(b);
+  a = bare_id(a);
+  b = bare_id(b);
   return !a.empty() && iequals(a, b);
 }
 
@@ -290,7 +302,7 @@ result<auth_results_field> parse_auth_results(std::string_view v) {
   ar_lexer lx(v);
   auth_results_field out;
   auto id = lx.value("@");
-  if (!id) return tl::unexpected(ar_error("no authserv-id"));
+  if (!id || bare_id(*id).empty()) return tl::unexpected(ar_error("no authserv-id"));
   out.authserv_id = *id;
   if (!lx.at_end() && !lx.eat(';')) {
     auto ver = lx.value();

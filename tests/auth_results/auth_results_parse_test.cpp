@@ -74,7 +74,12 @@ TEST(auth_results_parse, malformed_fields_are_refused) {
                           // An empty quoted version once threw from std::stoul (found by fuzzing).
                           " mx \"\" ; none", " mx \"\"; dkim=pass",
                           // Methods, results and properties are keywords, never quoted strings.
-                          " mx; dkim=\"\"", " mx; \"\"=pass", " mx; dkim=pass \"header\".d=x"})
+                          " mx; dkim=\"\"", " mx; \"\"=pass", " mx; dkim=pass \"header\".d=x",
+                          // Found by fuzzing the authserv-id lexer against the parser: an empty
+                          // authserv-id, and a field ending in an unterminated comment.
+                          " \"\"; none", " \"\" (unterminated; none", " mx; none (open", " .; none",
+                          " \".\"; dkim=pass",
+                          " mx; dkim=pass (open (nested)"})
     EXPECT_FALSE(parse_auth_results(bad)) << bad;
 }
 
@@ -141,7 +146,9 @@ TEST(auth_results_authserv_id, read_even_when_the_rest_does_not_parse) {
   }
   // Nothing that lexes as a token or a quoted-string.
   for (const char* bad : {"", "   ", "(unterminated mx.ours.example; dkim=pass", "(c)",
-                          "\"mx.ours.example; dkim=pass", "; dkim=pass", "=mx.ours.example"})
+                          "\"mx.ours.example; dkim=pass", "; dkim=pass", "=mx.ours.example",
+                          // An empty id, or a lone dot, is no id (found by fuzzing).
+                          "\"\"; dkim=pass", " (c) \"\" (x", ". ; dkim=pass", "\".\""})
     EXPECT_FALSE(auth_results_authserv_id(bad)) << bad;
 }
 
