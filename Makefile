@@ -66,5 +66,16 @@ FUZZ_PARALLEL ?= 1
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_PARALLEL=$(FUZZ_PARALLEL) JOBS=$(JOBS) scripts/fuzz.sh
 
+# Debian packages (debian/) built with dpkg-buildpackage from a copy of the tree in
+# $(BUILD)/debian-build; the .deb files land in $(BUILD)/packages/. package-test (not part of
+# make test) checks their contents, runs lintian and runs the unpacked programs.
+.PHONY: package package-test
+package:
+	@scripts/install-deps.sh --package
+	@JOBS=$(JOBS) scripts/package.sh $(BUILD)
+
+package-test: package
+	@scripts/package_test.sh $(BUILD)/packages
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
