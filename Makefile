@@ -3,8 +3,11 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
+# make install: cmake --install into $(DESTDIR)$(PREFIX).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: all deps build demo test test-release test-asan bench bench-milter clean
+.PHONY: all deps build demo test test-release test-asan bench bench-milter install clean
 
 all: build
 
@@ -12,8 +15,14 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDKIMKIT_WERROR=ON $(CMAKE_ARGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDKIMKIT_WERROR=ON \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
+
+# The programs (bin/dkimkit, sbin/dkimkit-milter), the shared libraries, headers, CMake package
+# and pkg-config files (cmake/install.cmake).
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
 
 demo: build
 	@scripts/demo.sh $(BUILD)/tools/cli/dkimkit
@@ -56,6 +65,17 @@ FUZZ_PARALLEL ?= 1
 .PHONY: fuzz
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_PARALLEL=$(FUZZ_PARALLEL) JOBS=$(JOBS) scripts/fuzz.sh
+
+# Debian packages (debian/) built with dpkg-buildpackage from a copy of the tree in
+# $(BUILD)/debian-build; the .deb files land in $(BUILD)/packages/. package-test (not part of
+# make test) checks their contents, runs lintian and runs the unpacked programs.
+.PHONY: package package-test
+package:
+	@scripts/install-deps.sh --package
+	@JOBS=$(JOBS) scripts/package.sh $(BUILD)
+
+package-test: package
+	@scripts/package_test.sh $(BUILD)/packages
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

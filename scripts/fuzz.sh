@@ -45,12 +45,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Every library target is instrumented for coverage and the sanitizers through CMAKE_CXX_FLAGS;
-# the fuzz targets add -fsanitize=fuzzer (fuzz/CMakeLists.txt). -O1 -g keeps asserts on.
+# the fuzz targets add -fsanitize=fuzzer (fuzz/CMakeLists.txt). -O1 -g keeps asserts on. The
+# libraries are static here, so that each fuzz binary stands alone (no install rules needed).
 sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
   -DDKIMKIT_BUILD_FUZZ=ON -DDKIMKIT_FUZZ_ENGINE=libfuzzer -DDKIMKIT_WERROR=ON \
-  -DDKIMKIT_BUILD_TESTS=OFF -DDKIMKIT_BUILD_BENCH=OFF >/dev/null
+  -DDKIMKIT_BUILD_TESTS=OFF -DDKIMKIT_BUILD_BENCH=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
 cmake --build "$build" --target dkimkit_fuzz -j"$jobs"
 
 targets=()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages dkimkit needs to build and test, when they are missing.
 # Run as root (make demo / make test call it). Does nothing when everything is present.
+# --package: also Debian's packaging tools (make package: dpkg-buildpackage, debhelper, lintian)
+# and scdoc for the man pages.
 set -euo pipefail
 
 packages=(
@@ -11,6 +13,9 @@ packages=(
   postfix swaks opendkim
   scdoc man-db groff-base
 )
+if [ "${1:-}" = --package ]; then
+  packages+=(dpkg-dev debhelper fakeroot lintian scdoc)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
