@@ -6,6 +6,7 @@
 #pragma once
 
 #include <dkimkit/auth_results.hpp>
+#include <dkimkit/canon.hpp>
 #include <dkimkit/error.hpp>
 #include <dkimkit/key_record.hpp>
 #include <dkimkit/message.hpp>

@@ -95,6 +95,14 @@ result<std::vector<std::string>> decode_copied_headers(std::string_view value) {
 
 namespace detail {
 
+std::optional<b_value_range> find_b_value(const std::vector<tag>& tags, std::string_view value) {
+  const tag* b = find_tag(tags, "b");
+  if (!b) return std::nullopt;
+  std::size_t start = b->value_offset;
+  while (start > 0 && is_fws(value[start - 1])) --start;
+  return b_value_range{start, b->value_offset + b->value.size() - start};
+}
+
 result<signature> signature_from_tags(const std::vector<tag>& tag_list,
                                       const signature_limits& limits) {
   const std::vector<tag>* tags = &tag_list;

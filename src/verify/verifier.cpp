@@ -152,11 +152,9 @@ void verifier::state::start_body() {
         p.result.auid = "@" + p.result.sdid;  // the default (RFC 6376 §3.5)
       }
       if (const auto* b = detail::find_tag(*tags, "b")) {
-        // From just after "=" to the end of the value (RFC 6376 §3.7), as dkimpy does.
-        std::size_t start = b->value_offset;
-        while (start > 0 && detail::is_fws(f.value[start - 1])) --start;
-        p.b_offset = start;
-        p.b_length = b->value_offset + b->value.size() - start;
+        const auto range = detail::find_b_value(*tags, f.value);
+        p.b_offset = range->offset;
+        p.b_length = range->length;
         std::string prefix;  // the first 8 characters of b=, white space skipped
         for (char c : b->value) {
           if (prefix.size() == 8) break;

@@ -312,5 +312,59 @@ check "keygen --force wrote a usable key" grep -q '"result":"pass"' \
   <("$dk" sign -k k14/sel.private -d example.com -s sel lf.eml | "$dk" verify --json --zone <(echo '$TTL 300'; cat k14/sel.txt))
 check "keygen leaves no temporary file behind" test "$(ls -A k14 | sort | tr '\n' ' ')" = "gone.private sel.private sel.txt "
 
+# Issue 13 item 8: canon prints exactly the bytes one signature hashes (RFC 6376 §3.7).
+# sigtag FILE TAG: the value of TAG in the first DKIM-Signature of FILE, white space removed.
+sigtag() {
+  py 'import re,sys; m=open(sys.argv[1],"rb").read().decode(); f=re.search(r"^DKIM-Signature:(.*?)\r?\n(?![ \t])", m, re.S | re.M).group(1); t=dict((k.strip(), re.sub(r"\s", "", v)) for k, v in (p.split("=", 1) for p in f.split(";") if "=" in p)); print(t[sys.argv[2]])' "$1" "$2"
+}
+openssl pkey -in rsa.private -pubout -out rsa.pub 2>/dev/null
+openssl pkey -in ed.private -pubout -out ed.pub 2>/dev/null
+printf 'From: a@example.com\nTo:  b@example.org \nSubject: canon\n\tfolded\n\nbody  line \t \n\n\tindented\n\n\n' > canon.eml
+for c in relaxed/relaxed simple/simple relaxed/simple simple/relaxed; do
+  for l in "" --body-length; do
+    "$dk" sign -k rsa.private -d example.com -s rsa -c "$c" $l canon.eml > canon.signed
+    check "canon --part body hashes to bh= (-c $c${l:+ $l})" \
+      test "$("$dk" canon --part body canon.signed | openssl dgst -sha256 -binary | base64)" = "$(sigtag canon.signed bh)"
+    "$dk" canon --part header canon.signed > canon-header.bin
+    sigtag canon.signed b | base64 -d > canon-sig.bin
+    check "canon --part header verifies against b= with openssl dgst (rsa-sha256, -c $c${l:+ $l})" \
+      openssl dgst -sha256 -verify rsa.pub -signature canon-sig.bin canon-header.bin
+  done
+done
+# l=: a footer added after signing is not in the body hash input.
+"$dk" sign -k rsa.private -d example.com -s rsa --body-length canon.eml > canon-l.signed
+{ cat canon-l.signed; printf -- '--\nA mailing list footer\n'; } > canon-footer.eml
+check "canon --part body stops at l= (a footer added after signing is left out)" \
+  test "$("$dk" canon --part body canon-footer.eml | openssl dgst -sha256 -binary | base64)" = "$(sigtag canon-l.signed bh)"
+check "canon: the label says how much of the body l= covers" \
+  grep -qE '^=== body hash input: c=relaxed, sha256, l=[0-9]+, [0-9]+ of [0-9]+ bytes$' <("$dk" canon canon-footer.eml)
+# RFC 8463: Ed25519 signs the SHA-256 digest of the header hash input (PureEdDSA over 32 bytes).
+"$dk" sign -k ed.private -d example.com -s ed canon.eml > canon-ed.signed
+"$dk" canon --part header canon-ed.signed | openssl dgst -sha256 -binary > canon-digest.bin
+sigtag canon-ed.signed b | base64 -d > canon-edsig.bin
+check "canon --part header: its SHA-256 verifies against b= with openssl pkeyutl (ed25519-sha256)" \
+  openssl pkeyutl -verify -pubin -inkey ed.pub -rawin -in canon-digest.bin -sigfile canon-edsig.bin
+check "canon --part body writes exactly the canonical body" \
+  cmp -s <("$dk" canon --part body crlf.signed) <(printf 'body\r\n')
+check "canon --part header ends with the signature's own field, b= emptied, no final CRLF" \
+  py 'import subprocess,sys; h=subprocess.run(["'"$dk"'","canon","--part","header","crlf.signed"],capture_output=True).stdout; sys.exit(not (h.startswith(b"from:a@example.com\r\n") and h.endswith(b" b=")))'
+"$dk" sign -k rsa.private -d example.com -s rsa -c simple/simple canon.eml > canon-simple.signed
+"$dk" canon --visible --part body canon-simple.signed > canon-visible.out
+check "canon --visible shows CR, LF and TAB as \\r, \\n and \\t" \
+  sh -c 'grep -qxF "body  line \\t \\r\\n" canon-visible.out && grep -qxF "\\tindented\\r\\n" canon-visible.out'
+check "canon --visible: each \\n ends a line" \
+  test "$("$dk" canon --visible --part body crlf.signed)" = 'body\r\n'
+check "canon (both parts) labels the header and the body" \
+  sh -c '"$1" canon crlf.signed | grep -q "^=== header hash input: DKIM-Signature 1 of 1, c=relaxed, sha256, [0-9]* bytes$" && "$1" canon crlf.signed | grep -qx "=== end"' _ "$dk"
+"$dk" canon -n 5 crlf.signed >/dev/null 2>canon-n5.err
+check "canon -n 5 with one signature: exit 65" test $? -eq 65
+check "canon -n 5 says there is no such signature" \
+  grep -qF 'dkimkit: crlf.signed: invalid argument: no DKIM-Signature number 5: the message has 1 DKIM-Signature field' canon-n5.err
+check "canon on a message without a signature: exit 65" status_is 65 "$dk" canon crlf.eml
+check "canon -n 0: usage error (64)" status_is 64 "$dk" canon -n 0 crlf.signed
+check "canon --part other: usage error (64)" status_is 64 "$dk" canon --part headers crlf.signed
+check "canon on a missing file: exit 66" status_is 66 "$dk" canon no-such-file.eml
+check "canon reads standard input" cmp -s <("$dk" canon --part body < crlf.signed) <(printf 'body\r\n')
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add_keygen_command(app, status);
   add_check_key_command(app, status);
   add_explain_command(app, status);
+  add_canon_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
