@@ -54,7 +54,8 @@ if [ -f "$here/man/CMakeLists.txt" ]; then  # the man pages, once the tree has t
   expect dkimkit-milter usr/share/man/man8/dkimkit-milter.8.gz \
     usr/share/man/man5/dkimkit-milter.toml.5.gz
 fi
-if dpkg-deb -I "$(deb_of dkimkit-milter)" conffiles | grep -qx /etc/dkimkit/milter.toml; then
+conffiles=$(dpkg-deb -I "$(deb_of dkimkit-milter)" conffiles)
+if grep -qx /etc/dkimkit/milter.toml <<<"$conffiles"; then
   ok "/etc/dkimkit/milter.toml is a conffile"
 else
   fail "/etc/dkimkit/milter.toml is not a conffile"
@@ -90,7 +91,8 @@ run "^dkimkit $version\$" "$root/usr/bin/dkimkit" --version
 run "dkim=pass" "$root/usr/bin/dkimkit" verify --zone "$here/samples/example.com.zone" \
   "$here/samples/signed.eml"
 run "^dkimkit-milter $version\$" "$root/usr/sbin/dkimkit-milter" --version
-ldd "$root/usr/bin/dkimkit" | grep -q "libdkimkit.so.$major => $root/" ||
+libs=$(ldd "$root/usr/bin/dkimkit")  # read whole: `ldd | grep -q` under pipefail can SIGPIPE
+grep -q "libdkimkit.so.$major => $root/" <<<"$libs" ||
   fail "the unpacked dkimkit does not load the unpacked libdkimkit.so.$major"
 
 if [ "$failures" -ne 0 ]; then
