@@ -12,6 +12,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 #include "session.hpp"
@@ -181,45 +182,46 @@ sfsistat on_close(SMFICTX* ctx) {
 // sendmail's libmilter.h) starts with the context id and then the descriptor: at offset 8 in
 // Debian 12's libmilter 8.17 on 64-bit Linux (the id is an unsigned long there), at offset 4 in
 // older ones. The candidate taken must be a connected stream socket, else the peer is unknown.
-bool is_connected_stream(int fd) {
+// The peer address of `fd` when it is a connected (not listening) stream socket.
+std::optional<sockaddr_storage> stream_peer(int fd) {
   int type = 0, listening = 1;
   socklen_t len = sizeof type;
   if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
-    return false;
+    return std::nullopt;
   len = sizeof listening;
-  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening) return false;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening)
+    return std::nullopt;
   sockaddr_storage peer{};
   socklen_t plen = sizeof peer;
-  return getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) == 0;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) return std::nullopt;
+  return peer;
 }
 
-int connection_fd(SMFICTX* ctx) {
+// The address of the MTA at the other end of this milter connection, if it can be known.
+std::optional<sockaddr_storage> connection_peer(SMFICTX* ctx) {
   for (std::size_t offset : {sizeof(unsigned long), sizeof(unsigned int)}) {
     int fd = -1;
     std::memcpy(&fd, reinterpret_cast<const char*>(ctx) + offset, sizeof fd);
-    if (is_connected_stream(fd)) return fd;
+    if (auto peer = stream_peer(fd)) return peer;
   }
-  return -1;
+  return std::nullopt;
 }
 
 // Whether the MTA at the other end of this milter connection is in `peers` (inet sockets). Fails
 // closed: a descriptor that is not a connected TCP socket, or an address that cannot be read, is
 // not allowed.
 bool peer_allowed(SMFICTX* ctx, const std::vector<network>& peers, std::string& who) {
-  int fd = connection_fd(ctx);
-  if (fd < 0) return false;
-  sockaddr_storage peer{};
-  socklen_t plen = sizeof peer;
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) return false;
+  auto peer = connection_peer(ctx);
+  if (!peer) return false;
   char text[INET6_ADDRSTRLEN] = "?";
-  if (peer.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
+  if (peer->ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&*peer);
     inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
     who = text;
     return in_networks(peers, AF_INET, reinterpret_cast<const unsigned char*>(&in->sin_addr));
   }
-  if (peer.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+  if (peer->ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&*peer);
     inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
     who = text;
     return in_networks(peers, AF_INET6, in6->sin6_addr.s6_addr);
