@@ -133,18 +133,20 @@ struct policy_outcome {
 
 // The verdict on a message's results under `policy`; `from_domains` is author_domains() of its
 // From fields (an error when they name no author). In this order:
-//   - no signature passes and one is a temperror: 451 4.7.5, or on with accept_on_dns_error;
-//     else no passing signature and reject_without_pass: 550 5.7.20;
+//   - no signature passes and one is a temperror: 451 4.7.5 (with accept_on_dns_error: on to
+//     the next step); else no passing signature and reject_without_pass: 550 5.7.20;
 //   - requirements and no author domain: 550 5.7.22 (fail closed: RFC 7489 §6.6.1), but 451
 //     4.7.5 when a signature is a temperror and accept_on_dns_error is off;
 //   - each requirement whose from_domain is an author domain (ASCII case ignored), in order, is
-//     met by a passing signature of its sdid; unmet with a temperror of that sdid: 451 4.7.5 or
-//     on (accept_on_dns_error); unmet otherwise: 550 5.7.22 or 5.7.21.
+//     met by a passing signature of its sdid; unmet with a temperror of that sdid: 451 4.7.5
+//     (with accept_on_dns_error: on to the next); unmet otherwise: 550 5.7.22 or 5.7.21;
+//   - else accept.
 // Two rules follow and hold whatever the input:
 //   - a DNS failure never gives a 5xx: a requirement (or reject_without_pass) that a signature
 //     whose key could not be fetched might have met gives 451 4.7.5, or accept;
-//   - a testing key (t=y, RFC 6376 §3.6.1) never rejects: only passing signatures count, so a
-//     signature that does not pass, by a testing key or not, gets what unsigned mail gets.
+//   - a testing key (t=y, RFC 6376 §3.6.1) never rejects: a pass meets, a temperror softens, any
+//     other result (a testing key's is never a temperror: its key was fetched) counts as no
+//     signature, so the message gets what unsigned mail gets, no more and no less.
 [[nodiscard]] policy_outcome apply_policy(const std::vector<verification>& results,
                                           const result<std::vector<std::string>>& from_domains,
                                           const mta_policy& policy);
