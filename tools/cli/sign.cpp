@@ -2,10 +2,11 @@
 #include <sys/stat.h>
 
 #include <ctime>
-#include <dkimkit/message.hpp>
-#include <dkimkit/signer.hpp>
 #include <iostream>
 #include <memory>
+
+#include <dkimkit/message.hpp>
+#include <dkimkit/signer.hpp>
 
 #include "common.hpp"
 
