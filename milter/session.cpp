@@ -2,14 +2,13 @@
 
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cassert>
-#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/policy.hpp>
+#include <dkimkit/signature.hpp>
 #include <dkimkit/signer.hpp>
 #include <new>
 #include <optional>
@@ -22,23 +21,12 @@ enum class direction { undecided, sign, verify, skip };
 
 constexpr std::size_t kMaxFromFields = 8;
 
-// Whether an Authentication-Results value claims to come from us: its first value (CFWS, then
-// a token or a quoted-string, RFC 8601 §2.2) is our authserv-id, whether or not the rest parses.
-bool claims_our_id(std::string_view value, std::string_view ours) {
-  auto id = auth_results_authserv_id(value);
-  return id && same_authserv_id(*id, ours);
-}
-
 // The keys that sign mail from `domain`: those of the domain itself, else of its nearest parent.
 std::vector<const signing_key*> keys_for(const config& cfg, const std::string& domain) {
   std::vector<const signing_key*> best;
   std::size_t best_len = 0;
   for (const auto& k : cfg.keys) {
-    bool match = domain == k.domain ||
-                 (domain.size() > k.domain.size() &&
-                  domain.compare(domain.size() - k.domain.size(), k.domain.size(), k.domain) == 0 &&
-                  domain[domain.size() - k.domain.size() - 1] == '.');
-    if (!match) continue;
+    if (!is_same_or_subdomain(domain, k.domain)) continue;
     if (k.domain.size() > best_len) {
       best.clear();
       best_len = k.domain.size();
@@ -51,12 +39,7 @@ std::vector<const signing_key*> keys_for(const config& cfg, const std::string& d
 // Milter header values are folded with LF; the library folds with CRLF. `field` is a whole field
 // ("Name: value"); the result is what follows the colon.
 std::string lf_folded(std::string_view field, std::size_t name_len) {
-  std::string out;
-  for (std::size_t i = name_len + 1; i < field.size(); ++i) {
-    if (field[i] == '\r' && i + 1 < field.size() && field[i + 1] == '\n') continue;
-    out += field[i];
-  }
-  return out;
+  return with_line_endings(field.substr(name_len + 1), line_ending::lf);
 }
 
 // Our Authentication-Results field, small enough for libmilter (which refuses values over 64 KiB):
@@ -73,6 +56,14 @@ std::string bounded_auth_results(const std::string& authserv_id,
   if (field.size() <= kMaxBytes) return field;
   for (auto& v : shorter) v.auid.clear();
   return format_auth_results(authserv_id, shorter);
+}
+
+mta_policy policy_of(const config& cfg) {
+  mta_policy p;
+  p.reject_without_pass = cfg.on_no_pass == action::reject;
+  p.accept_on_dns_error = cfg.on_dns_error == action::accept;
+  for (const auto& r : cfg.requirements) p.requirements.push_back({r.from_domain, r.sdid});
+  return p;
 }
 
 decision make_reply(verdict v, std::string code, std::string enhanced, std::string text) {
@@ -214,7 +205,7 @@ decision session::header(std::string_view name, std::string_view value) {
     const config& cfg = *m.env->cfg;
     if (iequals(name, "Authentication-Results")) {
       ++m.ar_count;
-      if (claims_our_id(value, cfg.authserv_id)) {
+      if (claims_authserv_id(value, cfg.authserv_id)) {
         // Removed in every direction (RFC 8601 §5); never hashed, never signed. Past the cap
         // the message is refused at its end, so only the count matters then.
         if (++m.forged_count <= cfg.max_forged_auth_results) m.forged_ar.push_back(m.ar_count);
@@ -412,69 +403,18 @@ decision session::finish_verify(message& m) {
   if (what.size() > kMaxLogWhat) what = what.substr(0, kMaxLogWhat) + "...";
   if (!m.forged_ar.empty()) what += " removed_forged_ar=" + std::to_string(m.forged_ar.size());
 
-  // A temporary result (temperror) takes on_dns_error, never a 5xx. A signature by a key in
-  // testing (t=y) that does not pass counts as absent (RFC 6376 §3.6.1: treat like unsigned
-  // mail): the message gets what unsigned mail gets, no more and no less, so a bogus signature
-  // pointing at any t=y key can neither cause a rejection nor lift a requirement.
-  // `sdid` empty: any signature.
-  auto temporary = [&](std::string_view sdid) {
-    for (const auto& v : results)
-      if (v.status == status::temperror && (sdid.empty() || v.sdid == sdid)) return true;
-    return false;
-  };
-  bool noted_dns = false;
-  auto note = [&](bool& noted, const char* text) {
-    if (!noted) what += text;
-    noted = true;
-  };
-  auto conclude = [&](verdict v, const char* code, const char* enhanced, const char* text,
-                      const std::string& action) {
-    d.reply = v;
-    d.code = code;
-    d.enhanced = enhanced;
-    d.text = text;
-    d.log = log_text(what + action);
-    return std::move(d);
-  };
-  constexpr const char* kDnsText = "DKIM key could not be fetched, try again later";
-
-  bool any_pass = best == status::pass;
-  if (!any_pass && temporary({})) {
-    if (cfg.on_dns_error == action::tempfail)
-      return conclude(verdict::tempfail, "451", "4.7.5", kDnsText, " action=tempfail");
-    note(noted_dns, " action=accept (on_dns_error)");
-  } else if (!any_pass && cfg.on_no_pass == action::reject) {
-    return conclude(verdict::reject, "550", "5.7.20", "No passing DKIM signature found",
-                    " action=reject");
-  }
-  // A From that does not parse (or names no mailbox) cannot show a requirement does not apply:
-  // fail closed when there are requirements (RFC 7489 §6.6.1 allows rejecting such mail).
-  if (!cfg.requirements.empty() && !m.from_domains) {
-    if (temporary({}) && cfg.on_dns_error == action::tempfail)
-      return conclude(verdict::tempfail, "451", "4.7.5", kDnsText, " action=tempfail");
-    return conclude(verdict::reject, "550", "5.7.22",
-                    "No valid author-matched DKIM signature found",
-                    " action=reject from_error=\"" + m.from_domains.error().message() + "\"");
-  }
-  // A requirement applies when any mailbox of any From field is in its domain.
-  for (const auto& r : cfg.requirements) {
-    if (std::find(m.from_domains->begin(), m.from_domains->end(), r.from_domain) ==
-        m.from_domains->end())
-      continue;
-    bool met = false;
-    for (const auto& v : results) met = met || (v.status == status::pass && v.sdid == r.sdid);
-    if (met) continue;
-    if (temporary(r.sdid)) {
-      if (cfg.on_dns_error == action::tempfail)
-        return conclude(verdict::tempfail, "451", "4.7.5", kDnsText, " action=tempfail");
-      note(noted_dns, " action=accept (on_dns_error)");
-      continue;
-    }
-    bool author = r.sdid == r.from_domain;
-    return conclude(verdict::reject, "550", author ? "5.7.22" : "5.7.21",
-                    author ? "No valid author-matched DKIM signature found"
-                           : "No acceptable DKIM signature found",
-                    " action=reject requirement=" + r.from_domain + ":" + r.sdid);
+  // The policy (dkimkit/policy.hpp): a DNS failure never gives a 5xx, and a signature of a key in
+  // testing (t=y) that does not pass counts as absent (RFC 6376 §3.6.1: treat like unsigned mail).
+  policy_outcome o = apply_policy(results, m.from_domains, policy_of(cfg));
+  if (o.dns_error_accepted) what += " action=accept (on_dns_error)";
+  if (o.verdict == policy_verdict::tempfail) what += " action=tempfail";
+  if (o.verdict == policy_verdict::reject)
+    what += " action=reject" + (o.reason.empty() ? std::string() : " " + o.reason);
+  if (o.reply) {
+    d.reply = o.verdict == policy_verdict::reject ? verdict::reject : verdict::tempfail;
+    d.code = std::to_string(o.reply->code);
+    d.enhanced = o.reply->enhanced;
+    d.text = o.reply->text;
   }
   d.log = log_text(what);
   return d;

@@ -55,14 +55,18 @@ struct auth_results_field {
 // The authserv-id of an Authentication-Results field value, whether or not the rest of it parses:
 // CFWS (nested comments, quoted-pairs), then a token or a quoted-string (unquoted, quoted-pairs
 // removed), as parse_auth_results() reads it. nullopt when even that does not lex (nothing, an
-// unterminated comment or quoted-string, a special character first). For removing fields that
-// claim to be ours (RFC 8601 §5):
-//   auto id = dkimkit::auth_results_authserv_id(value);
-//   if (id && dkimkit::same_authserv_id(*id, "mx.example.net")) ...  // forged
+// unterminated comment or quoted-string, a special character first). To tell
+// whether a field claims to be ours, claims_authserv_id() below.
 [[nodiscard]] std::optional<std::string> auth_results_authserv_id(std::string_view value);
 
 // Whether two authserv-ids name the same server: equal ignoring ASCII case and one trailing dot
 // on either ("MX.Example.NET." is "mx.example.net"). An empty id is nobody's.
 [[nodiscard]] bool same_authserv_id(std::string_view a, std::string_view b) noexcept;
+
+// Whether an Authentication-Results field value claims to come from the server `ours`: its
+// authserv-id (auth_results_authserv_id(), whether or not the rest parses) is the same
+// (same_authserv_id()). Such a field arriving from outside is forged and is removed (RFC 8601 §5):
+//   if (dkimkit::claims_authserv_id(value, "mx.example.net")) ...  // delete the field
+[[nodiscard]] bool claims_authserv_id(std::string_view value, std::string_view ours);
 
 }  // namespace dkimkit

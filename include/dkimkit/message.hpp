@@ -40,6 +40,15 @@ struct header_limits {
 // result, so a message stored with Unix line endings verifies like the one that was sent.
 [[nodiscard]] std::string normalize_line_endings(std::string_view raw);
 
+enum class line_ending { crlf, lf };
+
+// A field as the library makes it, folded with CRLF (the signer's at 78 columns where the content
+// allows, format_auth_results()'s before each result) with the line ending wanted: LF for a
+// milter's smfi_insheader() or a file with Unix line endings. Each CRLF becomes LF; nothing else
+// changes (a lone CR or LF stays). The value of a field without its name for a milter:
+//   dkimkit::with_line_endings(field.substr(name.size() + 1), dkimkit::line_ending::lf)
+[[nodiscard]] std::string with_line_endings(std::string_view crlf_text, line_ending ending);
+
 // Splits a CRLF message into fields and body. A message that ends inside its header block has an
 // empty body. Fails with malformed_header on a line without a colon or a continuation line first,
 // and with header_too_large when a limit is reached.

@@ -1,6 +1,7 @@
 // dkimkit/policy.hpp: the author domain of a message (its From field parsed as an RFC 5322
 // address list), DMARC-style alignment of d= with it, and the SMTP reply an MTA should give for a
-// message's DKIM results under a local policy (RFC 7372 codes).
+// message's DKIM results under a local policy (RFC 7372 codes): smtp_reply_for() for one author
+// domain, apply_policy() for an MTA's per-From-domain requirements (dkimkit-milter's [policy]).
 //
 //   auto from = dkimkit::author_domain(v.from_field());  // "example.co.uk", or an error saying why
 //   auto r = dkimkit::smtp_reply_for(results, from.value_or(""), {dkimkit::requirement::aligned});
@@ -103,5 +104,51 @@ struct smtp_reply {
 [[nodiscard]] std::optional<smtp_reply> smtp_reply_for(const std::vector<verification>& results,
                                                        std::string_view from_domain,
                                                        const local_policy& policy);
+
+// A receiving MTA's policy (dkimkit-milter's [policy]): per-From-domain requirements, what to do
+// with mail that has no passing signature and with keys that could not be fetched.
+struct domain_requirement {
+  std::string from_domain;  // applies when any mailbox of any From field is in this domain
+  std::string sdid;         // which must have signed: some signature with this d= passes
+};
+
+struct mta_policy {
+  bool reject_without_pass = false;  // no passing signature: 550 5.7.20 (else accepted)
+  bool accept_on_dns_error = false;  // a key that could not be fetched: accepted (else 451 4.7.5)
+  std::vector<domain_requirement> requirements;  // unmet: 550 5.7.22 (sdid is the From domain)
+                                                 // or 550 5.7.21 (another sdid)
+};
+
+enum class policy_verdict { accept, tempfail, reject };
+
+struct policy_outcome {
+  policy_verdict verdict = policy_verdict::accept;
+  std::optional<smtp_reply> reply;  // set for tempfail (451 4.7.5) and reject (550 5.7.2x)
+  // For the log: the requirement not met ("requirement=example.com:example.com") or why the
+  // From field named no author ("from_error=\"...\""), for a rejection; else empty.
+  std::string reason;
+  // A key that could not be fetched was let pass (accept_on_dns_error) on the way to the verdict.
+  bool dns_error_accepted = false;
+};
+
+// The verdict on a message's results under `policy`; `from_domains` is author_domains() of its
+// From fields (an error when they name no author). In this order:
+//   - no signature passes and one is a temperror: 451 4.7.5 (with accept_on_dns_error: on to
+//     the next step); else no passing signature and reject_without_pass: 550 5.7.20;
+//   - requirements and no author domain: 550 5.7.22 (fail closed: RFC 7489 §6.6.1), but 451
+//     4.7.5 when a signature is a temperror and accept_on_dns_error is off;
+//   - each requirement whose from_domain is an author domain (ASCII case ignored), in order, is
+//     met by a passing signature of its sdid; unmet with a temperror of that sdid: 451 4.7.5
+//     (with accept_on_dns_error: on to the next); unmet otherwise: 550 5.7.22 or 5.7.21;
+//   - else accept.
+// Two rules follow and hold whatever the input:
+//   - a DNS failure never gives a 5xx: a requirement (or reject_without_pass) that a signature
+//     whose key could not be fetched might have met gives 451 4.7.5, or accept;
+//   - a testing key (t=y, RFC 6376 §3.6.1) never rejects: a pass meets, a temperror softens, any
+//     other result (a testing key's is never a temperror: its key was fetched) counts as no
+//     signature, so the message gets what unsigned mail gets, no more and no less.
+[[nodiscard]] policy_outcome apply_policy(const std::vector<verification>& results,
+                                          const result<std::vector<std::string>>& from_domains,
+                                          const mta_policy& policy);
 
 }  // namespace dkimkit

@@ -298,6 +298,11 @@ bool same_authserv_id(std::string_view a, std::string_view b) noexcept {
   return !a.empty() && iequals(a, b);
 }
 
+bool claims_authserv_id(std::string_view value, std::string_view ours) {
+  auto id = auth_results_authserv_id(value);
+  return id && same_authserv_id(*id, ours);
+}
+
 result<auth_results_field> parse_auth_results(std::string_view v) {
   ar_lexer lx(v);
   auth_results_field out;

@@ -12,4 +12,15 @@ std::string normalize_line_endings(std::string_view raw) {
   return out;
 }
 
+std::string with_line_endings(std::string_view crlf_text, line_ending ending) {
+  if (ending == line_ending::crlf) return std::string(crlf_text);
+  std::string out;
+  out.reserve(crlf_text.size());
+  for (std::size_t i = 0; i < crlf_text.size(); ++i) {
+    if (crlf_text[i] == '\r' && i + 1 < crlf_text.size() && crlf_text[i + 1] == '\n') continue;
+    out += crlf_text[i];
+  }
+  return out;
+}
+
 }  // namespace dkimkit

@@ -162,5 +162,19 @@ TEST(auth_results_authserv_id, same_ignores_case_and_one_trailing_dot) {
   EXPECT_FALSE(same_authserv_id(".", ""));
 }
 
+// Both steps in one: the fields a server removes as forged (RFC 8601 §5).
+TEST(auth_results_authserv_id, claims_authserv_id_recognises_our_fields_only) {
+  for (const char* ours : {"mx.ours.example; dkim=pass", "\"MX.ours.example.\"; dkim=pass; @",
+                           " (c) mx.ours.example", "\r\n\t\"mx.ours\\.example\" 1; none"})
+    EXPECT_TRUE(claims_authserv_id(ours, "mx.ours.example")) << ours;
+  for (const char* other :
+       {"mx.ours.example.evil.example; dkim=pass", "(mx.ours.example) x; none",
+        "(unterminated mx.ours.example", "", "; mx.ours.example", "\"mx.ours.example \"; none"})
+    EXPECT_FALSE(claims_authserv_id(other, "mx.ours.example")) << other;
+  // An empty id of ours claims nothing.
+  EXPECT_FALSE(claims_authserv_id("\"\"; none", ""));
+  EXPECT_FALSE(claims_authserv_id("mx.ours.example; none", ""));
+}
+
 }  // namespace
 }  // namespace dkimkit

@@ -163,6 +163,24 @@ TEST(line_endings, normalize) {
   EXPECT_EQ(normalize_line_endings("a\0\nb"s), "a\0\r\nb"s);
 }
 
+// message.hpp: a library-made field with the line ending wanted; only CRLF pairs change.
+TEST(line_endings, with_line_endings_turns_each_crlf_into_the_ending_wanted) {
+  const std::string field = "DKIM-Signature: v=1; a=rsa-sha256;\r\n\td=example.com; s=sel";
+  EXPECT_EQ(with_line_endings(field, line_ending::crlf), field);
+  EXPECT_EQ(with_line_endings(field, line_ending::lf),
+            "DKIM-Signature: v=1; a=rsa-sha256;\n\td=example.com; s=sel");
+  // The value alone, as a milter inserts it.
+  EXPECT_EQ(with_line_endings(std::string_view(field).substr(15), line_ending::lf),
+            " v=1; a=rsa-sha256;\n\td=example.com; s=sel");
+  // A lone CR or LF stays; CR CR LF keeps its first CR; a final CRLF goes too.
+  EXPECT_EQ(with_line_endings("a\rb\nc\r\r\nd\r\n", line_ending::lf), "a\rb\nc\r\nd\n");
+  EXPECT_EQ(with_line_endings("a\r", line_ending::lf), "a\r");
+  EXPECT_EQ(with_line_endings("", line_ending::lf), "");
+  EXPECT_EQ(with_line_endings("a\0\r\nb"s, line_ending::lf), "a\0\nb"s);
+  // Back to CRLF with normalize_line_endings().
+  EXPECT_EQ(normalize_line_endings(with_line_endings(field, line_ending::lf)), field);
+}
+
 std::string normalize_cut(std::string_view raw, const std::vector<std::size_t>& cuts) {
   detail::crlf_normalizer n;
   std::string out;

@@ -69,17 +69,6 @@ bool uses_crlf(std::string_view message) {
   return lf != std::string_view::npos && lf > 0 && message[lf - 1] == '\r';
 }
 
-std::string with_line_endings(std::string_view crlf_text, bool crlf) {
-  if (crlf) return std::string(crlf_text);
-  std::string out;
-  out.reserve(crlf_text.size());
-  for (std::size_t i = 0; i < crlf_text.size(); ++i) {
-    if (crlf_text[i] == '\r' && i + 1 < crlf_text.size() && crlf_text[i + 1] == '\n') continue;
-    out += crlf_text[i];
-  }
-  return out;
-}
-
 void add_dns_options(CLI::App& cmd, dns_args& a) {
   cmd.add_option("--zone", a.zone,
                  "read key records from this RFC 1035 zone file instead of DNS (offline)");

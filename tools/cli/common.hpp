@@ -38,8 +38,6 @@ bool read_chunks(const std::string& path, const std::function<void(std::string_v
 
 // "CRLF" when the input's first line ends in CRLF, otherwise "LF".
 bool uses_crlf(std::string_view message);
-// Turns CRLF into the given line ending.
-std::string with_line_endings(std::string_view crlf_text, bool crlf);
 
 // Where keys come from: --zone (a zone file, offline) or DNS through libunbound
 // (--resolver,

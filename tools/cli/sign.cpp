@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include <dkimkit/message.hpp>
 #include <dkimkit/signer.hpp>
 
 #include "common.hpp"
@@ -113,8 +114,8 @@ int run_sign(const sign_args& a) {
              fields.error().message());
     return fields.error().code == errc::invalid_argument ? exit_usage : exit_data;
   }
-  bool crlf = uses_crlf(*message);
-  for (const auto& f : *fields) std::cout << with_line_endings(f + "\r\n", crlf);
+  line_ending ending = uses_crlf(*message) ? line_ending::crlf : line_ending::lf;
+  for (const auto& f : *fields) std::cout << with_line_endings(f + "\r\n", ending);
   std::cout << *message;
   return exit_ok;
 }

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <deque>
 #include <dkimkit/auth_results.hpp>
+#include <dkimkit/message.hpp>
 #include <dkimkit/policy.hpp>
 #include <dkimkit/unbound_resolver.hpp>
 #include <dkimkit/verifier.hpp>
@@ -118,7 +119,8 @@ int run_verify(verify_args& a) {
       std::cout << json_line(j) << "\n";
     } else {
       if (a.files.size() > 1) std::cout << "# " << terminal_safe(file) << "\n";
-      std::string ar = with_line_endings(format_auth_results(a.authserv_id, results), false);
+      std::string ar =
+          with_line_endings(format_auth_results(a.authserv_id, results), line_ending::lf);
       std::cout << paint_results(colour, terminal_safe(ar, "\n\t")) << "\n";
       if (policy) std::cout << terminal_safe(reply ? reply->line() : "250 2.0.0 accepted") << "\n";
     }
