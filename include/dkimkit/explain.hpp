@@ -3,9 +3,9 @@
 // fields, alignment with the From domain, the result, and for a failure its likely cause and what
 // to check; plus what earlier hops said (the Authentication-Results fields already in the message).
 //
-//   dkimkit::verify_options o; o.resolver = &dns; o.now = [] { return std::uint64_t(time(nullptr));
-//   }; dkimkit::explanation e = dkimkit::explain(message, o); for (const auto& s : e.signatures)
-//   std::cout << to_string(s.result.status) << ": " << s.likely_cause << "\n";
+//   dkimkit::verify_options o; o.resolver = &dns; o.now = [] { return unix_time_now; };
+//   dkimkit::explanation e = dkimkit::explain(message, o);
+//   for (const auto& s : e.signatures) std::cout << s.likely_cause << "\n";
 //
 // Built from the verifier's own parse and results (verification::tags, parsed, key,
 // canonical_body_length; verifier::header_fields()): nothing is parsed twice. Part of the
@@ -16,15 +16,16 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <dkimkit/auth_results.hpp>
-#include <dkimkit/policy.hpp>
-#include <dkimkit/signature.hpp>
-#include <dkimkit/verifier.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <dkimkit/auth_results.hpp>
+#include <dkimkit/policy.hpp>
+#include <dkimkit/signature.hpp>
+#include <dkimkit/verifier.hpp>
 
 namespace dkimkit {
 

@@ -73,10 +73,10 @@ struct verification {
   // The verifier's own parse, for explanations (dkimkit/explain.hpp) and diagnosis. Set for
   // signatures not evaluated too (parsing costs no DNS query and no crypto). Values as written:
   // they may hold any text of the field.
-  result<std::vector<tag_spec>> tags;      // the field's tag list, or why it does not parse
-  std::shared_ptr<const signature> parsed; // null when the field is not a usable signature:
-  std::optional<error> signature_error;    // why (the first error parse_signature() reports)
-  std::shared_ptr<const key_record> key;   // the key record, when one was fetched and parsed
+  result<std::vector<tag_spec>> tags;       // the field's tag list, or why it does not parse
+  std::shared_ptr<const signature> parsed;  // null when the field is not a usable signature:
+  std::optional<error> signature_error;     // why (the first error parse_signature() reports)
+  std::shared_ptr<const key_record> key;    // the key record, when one was fetched and parsed
   // Octets of canonicalized body received (the whole body, beyond l= too), when the body was
   // hashed for this signature (not for one decided before: malformed, expired, not evaluated...).
   std::optional<std::uint64_t> canonical_body_length;

@@ -1,7 +1,8 @@
 // dkimkit/explain.hpp: the explanation of a message's DKIM signatures, built from the verifier's
 // own parse and results. The wording here is the DKIM knowledge; renderers only lay it out.
-#include <ctime>
 #include <dkimkit/explain.hpp>
+
+#include <ctime>
 
 #include "canon/body_canon.hpp"
 #include "util/strings.hpp"
