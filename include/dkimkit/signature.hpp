@@ -58,6 +58,13 @@ struct signature {
   [[nodiscard]] std::string auid_domain() const;
 };
 
+// One tag-spec of a tag list (RFC 6376 §3.2) as written: the value without surrounding white
+// space, its inner folding kept.
+struct tag_spec {
+  std::string name;
+  std::string value;
+};
+
 // Parses the value of a DKIM-Signature field (everything after the colon, folding included).
 // Every error here is a syntax error: the signature's result is neutral.
 [[nodiscard]] result<signature> parse_signature(std::string_view value,

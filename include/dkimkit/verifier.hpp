@@ -70,6 +70,17 @@ struct verification {
   std::optional<std::uint64_t> body_length;  // l=
   dnssec_status dnssec = dnssec_status::unknown;
 
+  // The verifier's own parse, for explanations (dkimkit/explain.hpp) and diagnosis. Set for
+  // signatures not evaluated too (parsing costs no DNS query and no crypto). Values as written:
+  // they may hold any text of the field.
+  result<std::vector<tag_spec>> tags;       // the field's tag list, or why it does not parse
+  std::shared_ptr<const signature> parsed;  // null when the field is not a usable signature:
+  std::optional<error> signature_error;     // why (the first error parse_signature() reports)
+  std::shared_ptr<const key_record> key;    // the key record, when one was fetched and parsed
+  // Octets of canonicalized body received (the whole body, beyond l= too), when the body was
+  // hashed for this signature (not for one decided before: malformed, expired, not evaluated...).
+  std::optional<std::uint64_t> canonical_body_length;
+
   // False for a signature beyond max_signatures (code not_evaluated): no DNS query, no crypto.
   [[nodiscard]] bool evaluated() const noexcept { return code != errc::not_evaluated; }
 };
@@ -97,6 +108,12 @@ class verifier {
   void add_body(std::string_view chunk);
 
   [[nodiscard]] std::vector<verification> finish();
+
+  // The header fields as the verifier split them (after the header has ended; empty before),
+  // views into the verifier's own copy of the header: valid while the verifier lives. A header
+  // that does not parse is split leniently, as far as the limits allow.
+  // verification::field_index indexes this list.
+  [[nodiscard]] const std::vector<header_field>& header_fields() const noexcept;
 
   // The value of the message's From field as received (after the header has ended), or "" when
   // there is none or more than one. For alignment and local policy (dkimkit/policy.hpp).

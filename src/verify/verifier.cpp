@@ -54,6 +54,16 @@ struct pending_signature {
   std::string key_name;
 };
 
+// The key record and body length a signature was checked with, kept in its result for
+// explanations (dkimkit/explain.hpp).
+void keep_key_and_body(pending_signature& p, const std::map<std::string, result<key_record>>& keys,
+                       const std::vector<detail::body_hasher>& bodies) {
+  if (p.body == kNoBody) return;  // decided before the body and the key
+  p.result.canonical_body_length = bodies[p.body].canonical_length();
+  auto k = keys.find(p.key_name);
+  if (k != keys.end() && k->second) p.result.key = std::make_shared<const key_record>(*k->second);
+}
+
 void decide(pending_signature& p, errc code, std::string detail) {
   p.decided = true;
   p.result.status = status_of(code);
@@ -134,7 +144,10 @@ void verifier::state::start_body() {
     // signature parsing makes, so that no text of a signature that failed to parse reaches a log
     // line, JSON or an Authentication-Results field ("d=evil.example dir=sign result=signed").
     auto tags = detail::parse_tag_list(f.value);
+    if (!tags) p.result.tags = tl::unexpected(tags.error());
     if (tags) {
+      for (const auto& t : *tags)
+        p.result.tags->push_back({std::string(t.name), std::string(t.value)});
       auto raw = [&](std::string_view n) -> std::string_view {
         const auto* t = detail::find_tag(*tags, n);
         return t ? t->value : std::string_view();
@@ -164,6 +177,15 @@ void verifier::state::start_body() {
       }
     }
 
+    // The tag list is parsed once, above; parse_signature() would parse it again.
+    auto sig = f.value.size() > opts.signature.max_field_bytes
+                   ? parse_signature(f.value, opts.signature)  // reports the size limit
+               : !tags ? result<signature>(tl::unexpected(tags.error()))
+                       : detail::signature_from_tags(*tags, opts.signature);
+    if (sig)
+      p.result.parsed = std::make_shared<const signature>(*sig);
+    else
+      p.result.signature_error = sig.error();
     if (sigs.size() >= opts.max_signatures) {
       decide(p, errc::not_evaluated,
              "more than " + std::to_string(opts.max_signatures) +
@@ -171,11 +193,6 @@ void verifier::state::start_body() {
       sigs.push_back(std::move(p));
       continue;
     }
-    // The tag list is parsed once, above; parse_signature() would parse it again.
-    auto sig = f.value.size() > opts.signature.max_field_bytes
-                   ? parse_signature(f.value, opts.signature)  // reports the size limit
-               : !tags ? result<signature>(tl::unexpected(tags.error()))
-                       : detail::signature_from_tags(*tags, opts.signature);
     if (!sig) {
       decide(p, sig.error().code, sig.error().detail);
       sigs.push_back(std::move(p));
@@ -345,6 +362,7 @@ std::vector<verification> verifier::state::finish() {
         }
       }
     }
+    keep_key_and_body(p, keys, bodies);
     out.push_back(std::move(p.result));
   }
   return out;
@@ -376,6 +394,8 @@ void verifier::add_body(std::string_view chunk) {
 }
 
 std::vector<verification> verifier::finish() { return s_->finish(); }
+
+const std::vector<header_field>& verifier::header_fields() const noexcept { return s_->fields; }
 
 std::string verifier::from_field() const { return s_->from_value; }
 
