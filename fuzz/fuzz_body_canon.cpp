@@ -5,26 +5,18 @@
 // Any difference aborts.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "canon/body_canon.hpp"
+#include "fuzz_support.hpp"
 
 namespace {
 
+using dkimkit::fuzz::check;
+using dkimkit::fuzz::split_point;
 using dkimkit::canonicalization;
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-std::size_t split_point(std::string_view s) {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return static_cast<std::size_t>(h % (s.size() + 1));
-}
 
 std::string canonicalize(canonicalization c, const std::vector<std::string_view>& chunks) {
   dkimkit::detail::body_canonicalizer canon(c);

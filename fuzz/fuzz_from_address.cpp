@@ -4,17 +4,16 @@
 // domain is the domain of the only mailbox, a DNS name, or an error; never anything else.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <dkimkit/policy.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fuzz_support.hpp"
+
 namespace {
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
+using dkimkit::fuzz::check;
 
 bool has_control_or_upper(std::string_view s, bool upper) {
   for (char c : s)

@@ -6,25 +6,18 @@
 // non-empty name without trailing white space and a value that is everything after the colon.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <dkimkit/message.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fuzz_support.hpp"
 #include "message/line_endings.hpp"
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-std::size_t split_point(std::string_view s) {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return static_cast<std::size_t>(h % (s.size() + 1));
-}
+using dkimkit::fuzz::check;
+using dkimkit::fuzz::split_point;
 
 std::size_t offset_in(std::string_view part, std::string_view whole) {
   return static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(part.data()) -

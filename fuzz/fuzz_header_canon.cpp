@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <dkimkit/message.hpp>
 #include <map>
 #include <string>
@@ -16,22 +15,15 @@
 #include <vector>
 
 #include "canon/header_canon.hpp"
+#include "fuzz_support.hpp"
 #include "message/fields.hpp"
 
 namespace {
 
+using dkimkit::fuzz::check;
+using dkimkit::fuzz::fnv1a;
 using dkimkit::canonicalization;
 using dkimkit::header_field;
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return h;
-}
 
 std::string ascii_lower(std::string_view s) {
   std::string out(s);

@@ -3,17 +3,12 @@
 // type k= names, within the RSA size cap.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <dkimkit/key_record.hpp>
 #include <string_view>
 
-namespace {
+#include "fuzz_support.hpp"
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
+using dkimkit::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view txt(reinterpret_cast<const char*>(data), size);

@@ -3,18 +3,13 @@
 // then load() gives the same type and size) and, when small enough to be quick, sign.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <dkimkit/signer.hpp>
 #include <string>
 #include <string_view>
 
-namespace {
+#include "fuzz_support.hpp"
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
+using dkimkit::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view pem(reinterpret_cast<const char*>(data), size);

@@ -4,16 +4,15 @@
 // max_signed_headers names in h=, x= after t=.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <dkimkit/signature.hpp>
 #include <string>
 #include <string_view>
 
+#include "fuzz_support.hpp"
+
 namespace {
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
+using dkimkit::fuzz::check;
 
 // Lower-case letters, digits, '-', '_' and '.', no empty label.
 bool plain_dns_name(std::string_view s) {

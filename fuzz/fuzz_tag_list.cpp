@@ -3,16 +3,14 @@
 // promises: at most 128 tags, unique names, views and value offsets inside the text.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
+#include "fuzz_support.hpp"
 #include "tag_list/tag_list.hpp"
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
+using dkimkit::fuzz::check;
 
 // Whether `part` lies within `whole` (both views of the same buffer or unrelated).
 bool inside(std::string_view part, std::string_view whole) {

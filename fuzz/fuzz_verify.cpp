@@ -15,14 +15,18 @@
 // field index). Any difference aborts.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/verifier.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fuzz_support.hpp"
+
 namespace {
+
+using dkimkit::fuzz::check;
+using dkimkit::fuzz::split_point;
 
 constexpr std::string_view kRsa1024 =
     "v=DKIM1; k=rsa; "
@@ -68,16 +72,6 @@ const dkimkit::static_resolver& resolver() {
     return r;
   }();
   return *dns;
-}
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-std::size_t split_point(std::string_view s) {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return static_cast<std::size_t>(h % (s.size() + 1));
 }
 
 }  // namespace

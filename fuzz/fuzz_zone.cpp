@@ -5,16 +5,15 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <dkimkit/zone_resolver.hpp>
 #include <string>
 #include <string_view>
 
+#include "fuzz_support.hpp"
+
 namespace {
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
+using dkimkit::fuzz::check;
 
 void lookup(const dkimkit::zone_resolver& zone, const std::string& name) {
   const dkimkit::txt_answer a = zone.lookup_txt(name);

@@ -7,6 +7,7 @@
 # It works in /tmp/dkimkit-load.XXXXXX (tests/support/rig.sh), removed at exit unless it failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../tests/support/rig.sh
 . "$here/../../tests/support/rig.sh"
 build=$(readlink -f "${1:?usage: postfix_load.sh BUILD_DIR [MESSAGES] [CONCURRENCY]}")
 n=${2:-2000}
@@ -17,18 +18,10 @@ for b in "$dk" "$milter"; do [ -x "$b" ] || { echo "postfix_load.sh: $b not buil
 for t in postfix smtp-source smtp-sink opendkim; do
   command -v "$t" >/dev/null || { echo "postfix_load.sh: $t is required (make deps)" >&2; exit 2; }
 done
-work=$(rig_state_dir load) && cd "$work" || exit 1
-pids=()
-postfix_started=""
-cleanup() {
-  [ -n "$postfix_started" ] && postfix -c "$work/postfix/etc" stop >/dev/null 2>&1
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; done
-}
-on_exit() { local status=$?; cleanup; rig_finish "$status" "$work"; }
-trap on_exit EXIT
+rig_start load || exit 1
+work=$RIG_DIR
 
-mkdir -p keys sink
+mkdir -p keys
 "$dk" keygen -d example.com -s load -o keys >/dev/null 2>&1
 chmod 700 keys
 # A 10 KiB message: headers and a text body of 76-character lines.
@@ -47,10 +40,8 @@ print("\r\n".join(out), end="\r\n")'
 } > msg.eml
 
 dkm_port=$(free_port); odk_port=$(free_port)
-cat > dkimkit.toml <<CONF
-authserv_id = "mx.example.net"
-mode = "sign"
-socket = "inet:$dkm_port@127.0.0.1"
+rig_milter_toml sign "$dkm_port" > dkimkit.toml
+cat >> dkimkit.toml <<CONF
 [sign]
 internal_networks = ["127.0.0.0/8"]
 canonicalization = "relaxed/relaxed"
@@ -71,65 +62,17 @@ InternalHosts 127.0.0.1
 RequireSafeKeys false
 Syslog no
 CONF
-"$milter" --config dkimkit.toml --foreground > dkimkit-milter.log 2>&1 &
-pids+=("$!")
-opendkim -f -x opendkim.conf > opendkim.log 2>&1 &
-pids+=("$!")
+rig_spawn dkimkit-milter.log "$milter" --config dkimkit.toml --foreground
+rig_spawn opendkim.log opendkim -f -x opendkim.conf
 wait_port "$dkm_port" && wait_port "$odk_port" || { echo "postfix_load.sh: a milter did not start" >&2; cat ./*.log >&2; exit 1; }
 
-sink_port=$(free_port); p_dkm=$(free_port); p_odk=$(free_port); p_none=$(free_port)
-smtp-sink -u nobody -d "$work/sink/%M." "127.0.0.1:$sink_port" 256 > sink.log 2>&1 &
-pids+=("$!")
-chown nobody sink
-pf=$work/postfix
-mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$pf/log"
-chown postfix "$pf/data"
-cat > "$pf/etc/main.cf" <<CONF
-queue_directory = $pf/spool
-data_directory = $pf/data
-mail_owner = postfix
-myhostname = mx.example.net
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:$sink_port
-maillog_file = $pf/log/postfix.log
-maillog_file_prefixes = $pf/log
-milter_protocol = 6
-milter_default_action = tempfail
-in_flow_delay = 0
-default_process_limit = 200
-smtp_destination_concurrency_limit = 50
-compatibility_level = 3.6
-smtputf8_enable = no
-CONF
-cat > "$pf/etc/master.cf" <<CONF
-127.0.0.1:$p_dkm inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$dkm_port
-127.0.0.1:$p_odk inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$odk_port
-127.0.0.1:$p_none inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-smtp      unix  - - n - - smtp
-relay     unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CONF
-postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "postfix_load.sh: postfix did not start" >&2; cat "$pf/log/postfix.log" >&2; exit 1; }
-postfix_started=1
+p_dkm=$(free_port); p_odk=$(free_port); p_none=$(free_port)
+rig_sink 256
+rig_postfix_conf 'default_process_limit = 200' 'smtp_destination_concurrency_limit = 50'
+rig_postfix_smtpd "$p_dkm" "smtpd_milters=inet:127.0.0.1:$dkm_port"
+rig_postfix_smtpd "$p_odk" "smtpd_milters=inet:127.0.0.1:$odk_port"
+rig_postfix_smtpd "$p_none"
+rig_postfix_start || { echo "postfix_load.sh: postfix did not start" >&2; exit 1; }
 wait_port "$p_dkm" || exit 1
 
 run() {  # run LABEL PORT

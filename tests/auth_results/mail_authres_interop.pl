@@ -23,9 +23,13 @@ use strict;
 use warnings;
 
 use File::Path qw(make_path remove_tree);
+use FindBin;
 use Getopt::Long;
 use JSON::PP;
 use Mail::AuthenticationResults::Parser;
+
+use lib "$FindBin::RealBin/../support";
+use TestReport qw(check finish read_file write_file);
 
 my ( $dkimkit, $workdir );
 GetOptions( 'dkimkit=s' => \$dkimkit, 'workdir=s' => \$workdir )
@@ -35,21 +39,6 @@ GetOptions( 'dkimkit=s' => \$dkimkit, 'workdir=s' => \$workdir )
 remove_tree($workdir);
 make_path($workdir);
 chdir $workdir or die "$workdir: $!\n";
-
-my ( $passed, $failed ) = ( 0, 0 );
-
-sub check {
-    my ( $name, $ok, @details ) = @_;
-    if ($ok) {
-        $passed++;
-        print "ok   $name\n";
-    }
-    else {
-        $failed++;
-        print "FAIL $name\n";
-        print map { "#  $_\n" } @details;
-    }
-}
 
 # Runs a command without a shell; its standard output and exit status.
 sub run {
@@ -61,24 +50,10 @@ sub run {
     return ( $out, $? >> 8 );
 }
 
-sub write_file {
-    my ( $path, $data ) = @_;
-    open( my $fh, '>:raw', $path ) or die "$path: $!\n";
-    print $fh $data;
-    close $fh or die "$path: $!\n";
-}
-
-sub read_file {
-    my ($path) = @_;
-    open( my $fh, '<:raw', $path ) or die "$path: $!\n";
-    local $/;
-    return <$fh>;
-}
-
 my ( undef, $rc ) =
   run( $dkimkit, 'keygen', '-d', 'example.com', '-s', 'ed', '-t', 'ed25519', '-o', '.' );
 die "keygen failed ($rc)\n" if $rc != 0;
-write_file( 'zone', "\$TTL 300\n" . read_file('ed.txt') );
+write_file( 'zone', "\$TTL 300\n" . ( read_file('ed.txt') // die "ed.txt: $!\n" ) );
 my $message = "From: a\@example.com\nTo: b\@example.org\nSubject: ar\n\nbody line\n";
 write_file( 'plain.eml', $message );
 
@@ -167,5 +142,4 @@ for my $case (@cases) {
         !@problems, $field, @problems );
 }
 
-print "$passed passed, $failed failed\n";
-exit( $failed == 0 ? 0 : 1 );
+exit finish();

@@ -6,29 +6,16 @@
 # The rig works in /tmp/dkimkit-dns.XXXXXX (tests/support/rig.sh), removed at exit unless a test
 # failed; WORKDIR (emptied first) receives the logs and artefacts.
 set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../support/rig.sh
+. "$here/../support/rig.sh"
 dk=$(readlink -f "$1")
 probe=$(readlink -f "$2")
-logdir=$3
-here=$(cd "$(dirname "$0")" && pwd)
 relay_py=$here/dns_relay.py
-. "$here/../support/rig.sh"
-rm -rf "$logdir" && mkdir -p "$logdir" && logdir=$(cd "$logdir" && pwd) || exit 1
-work=$(rig_state_dir dns) && cd "$work" || exit 1
+rig_start dns "$3" || exit 1
+work=$RIG_DIR
+logdir=$RIG_LOGDIR
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  done
-}
-on_exit() { local status=$?; cleanup; rig_finish "$status" "$work" "$logdir"; }
-trap on_exit EXIT
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 lt() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$1" "$2"; }
@@ -45,11 +32,7 @@ for i in $(seq 1 200); do "$dk" keygen -d example.com -s "s$i" -t ed25519 -o key
 "$dk" keygen -d example.com -s testing -t ed25519 -o keys >/dev/null 2>&1
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:512 -out keys/k512.pem 2>/dev/null
 {
-  echo '$ORIGIN example.com.'
-  echo '$TTL 3600'
-  echo '@ IN SOA ns.example.com. hostmaster.example.com. ( 1 3600 600 86400 60 )'
-  echo '@ IN NS ns.example.com.'
-  echo 'ns IN A 127.0.0.1'
+  rig_zone_head example.com 3600
   cat keys/rsa1.txt
   for i in $(seq 1 200); do cat "keys/s$i.txt"; done
   # An answer that expires after 2 seconds.
@@ -69,11 +52,7 @@ for z in example.net example.org; do
   mkdir -p "keys/$z"
   "$dk" keygen -d "$z" -s sec -t ed25519 -o "keys/$z" >/dev/null 2>&1
   {
-    echo "\$ORIGIN $z."
-    echo '$TTL 3600'
-    echo "@ IN SOA ns.$z. hostmaster.$z. ( 1 3600 600 86400 60 )"
-    echo "@ IN NS ns.$z."
-    echo "ns IN A 127.0.0.1"
+    rig_zone_head "$z" 3600
     cat "keys/$z/sec.txt"
   } > "$z.zone"
   k=$(cd "keys/$z" && ldns-keygen -a ED25519 -k "$z") || { echo "FAIL ldns-keygen"; exit 1; }
@@ -94,47 +73,20 @@ for i in $(seq 1 200); do
 done
 
 # --- NSD on loopback -----------------------------------------------------------------------
-nsd_port=$(free_port)
-cat > nsd.conf <<CONF
-server:
-  ip-address: 127.0.0.1@$nsd_port
-  port: $nsd_port
-  username: ""
-  chroot: ""
-  zonesdir: "$work"
-  pidfile: "$work/nsd.pid"
-  logfile: "$work/nsd.log"
-  database: ""
-  xfrdfile: "$work/xfrd.state"
-  zonelistfile: "$work/zone.list"
-  verbosity: 1
-remote-control:
-  control-enable: no
-zone:
-  name: example.com
-  zonefile: example.com.zone
-zone:
-  name: example.net
-  zonefile: example.net.zone.signed
-zone:
-  name: example.org
-  zonefile: example.org.zone.signed
-CONF
-nsd-checkzone example.com example.com.zone >/dev/null || { echo "FAIL zone file"; echo "0 passed, 1 failed"; exit 1; }
-nsd -c nsd.conf || { echo "FAIL nsd did not start"; cat nsd.log; echo "0 passed, 1 failed"; exit 1; }
-for _ in $(seq 50); do [ -s nsd.pid ] && break; sleep 0.1; done
-nsd_pid=$(cat nsd.pid)
-pids+=("$nsd_pid")
+rig_nsd_conf example.com example.com.zone example.net example.net.zone.signed \
+  example.org example.org.zone.signed
+nsd_port=$RIG_NSD_PORT
+nsd-checkzone example.com example.com.zone >/dev/null || { bad "zone file"; rig_summary; exit 1; }
+rig_nsd_start || { bad "nsd did not start"; cat nsd.log; rig_summary; exit 1; }
 direct="127.0.0.1@$nsd_port"
 
 start_relay() {  # start_relay NAME ARGS...: sets $port to the relay's port
   local name=$1
   shift
   port=$(free_port)
-  python3 "$relay_py" --listen "127.0.0.1:$port" --upstream "127.0.0.1:$nsd_port" \
-    --log "$work/$name.log" --pidfile "$work/$name.pid" "$@" >"$work/$name.out" 2>&1 &
-  pids+=("$!")
-  for _ in $(seq 50); do [ -s "$work/$name.pid" ] && break; sleep 0.1; done
+  rig_spawn "$work/$name.out" python3 "$relay_py" --listen "127.0.0.1:$port" --upstream "127.0.0.1:$nsd_port" \
+    --log "$work/$name.log" --pidfile "$work/$name.pid" "$@"
+  rig_wait_file "$work/$name.pid"
 }
 queries_in() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
 
@@ -266,25 +218,14 @@ t=$(elapsed "$start" "$end")
 # found within 3 s. (libunbound on its own backs off from a server that times out, then takes it
 # as down: after 25 s down, it failed for 8 s or more after the server was back; after 60 s, for
 # 26-40 s.)
-stop_nsd() {
-  kill "$nsd_pid"
-  for _ in $(seq 50); do kill -0 "$nsd_pid" 2>/dev/null || break; sleep 0.1; done
-}
-start_nsd() {
-  rm -f nsd.pid
-  nsd -c nsd.conf || return 1
-  for _ in $(seq 50); do [ -s nsd.pid ] && break; sleep 0.1; done
-  nsd_pid=$(cat nsd.pid)
-  pids+=("$nsd_pid")
-}
 "$probe" --resolver "$direct" --timeout 1000 --for 33 --interval 0.5 's%d._domainkey.example.com' \
   after:3:rsa1._domainkey.example.com > outage.out 2>&1 &
 probe_pid=$!
 sleep 2
 down=$(now)
-stop_nsd
+rig_nsd_stop
 sleep 25
-start_nsd || { cat nsd.log; }
+rig_nsd_start || { cat nsd.log; }
 up=$(now)
 wait "$probe_pid"
 probe_rc=$?
@@ -315,8 +256,7 @@ PY
   ok "DNS server down for 25 s, then back: lookups succeed within 3 s (${recovery#OK })" ||
   bad "recovery after an outage" "dns_probe exit $probe_rc, ${recovery#BAD }; see $logdir/outage.out"
 
-kill "$nsd_pid"
-for _ in $(seq 50); do kill -0 "$nsd_pid" 2>/dev/null || break; sleep 0.1; done
+rig_nsd_stop
 start=$(now)
 r=$("$dk" verify --resolver "$direct" --json msgs/rsa1.eml)
 end=$(now)
@@ -324,5 +264,4 @@ t=$(elapsed "$start" "$end")
 echo "$r" | grep -q '"result":"temperror"' && lt "$t" 6 &&
   ok "DNS server stopped: temperror in $t s (default deadline 5 s)" || bad "server stopped" "$t s: $r"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+rig_summary

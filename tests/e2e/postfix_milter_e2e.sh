@@ -9,34 +9,13 @@
 # The rig works in /tmp/dkimkit-e2e.XXXXXX (tests/support/rig.sh), removed at exit unless a test
 # failed; WORKDIR (emptied first) receives the logs and artefacts.
 set -uo pipefail
+# shellcheck source=../support/rig.sh
+. "$(dirname "$0")/../support/rig.sh"
 dk=$(readlink -f "$1")
 milter=$(readlink -f "$2")
-logdir=$3
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../support/rig.sh"
-rm -rf "$logdir" && mkdir -p "$logdir" && logdir=$(cd "$logdir" && pwd) || exit 1
-work=$(rig_state_dir e2e) && cd "$work" || exit 1
+rig_start e2e "$3" || exit 1
+work=$RIG_DIR
 
-pids=()
-postfix_started=""
-cleanup() {
-  if [ -n "$postfix_started" ]; then
-    postfix -c "$work/postfix/etc" stop >/dev/null 2>&1
-    mpid=$(tr -d ' ' < "$work/postfix/spool/pid/master.pid" 2>/dev/null)
-    for _ in $(seq 50); do [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  done
-}
-on_exit() { local status=$?; cleanup; rig_finish "$status" "$work" "$logdir"; }
-trap on_exit EXIT
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
 # The delivered message whose Subject carries TOKEN, without smtp-sink's own lines.
 delivered() {
   local f
@@ -52,59 +31,26 @@ delivered() {
 }
 
 # --- Keys, zone, NSD ----------------------------------------------------------------------
-mkdir -p keys sink
+mkdir -p keys
 "$dk" keygen -d example.com -s e2e -o keys >/dev/null 2>&1
 "$dk" keygen -d example.com -s e2ed -t ed25519 -o keys >/dev/null 2>&1
 "$dk" keygen -d example.org -s ext -o keys >/dev/null 2>&1
 {
-  echo '$ORIGIN example.com.'
-  echo '$TTL 300'
-  echo '@ IN SOA ns.example.com. hostmaster.example.com. ( 1 3600 600 86400 60 )'
-  echo '@ IN NS ns.example.com.'
-  echo 'ns IN A 127.0.0.1'
+  rig_zone_head example.com 300
   cat keys/e2e.txt keys/e2ed.txt
 } > example.com.zone
 {
-  echo '$ORIGIN example.org.'
-  echo '$TTL 300'
-  echo '@ IN SOA ns.example.org. hostmaster.example.org. ( 1 3600 600 86400 60 )'
-  echo '@ IN NS ns.example.org.'
-  echo 'ns IN A 127.0.0.1'
+  rig_zone_head example.org 300
   cat keys/ext.txt
 } > example.org.zone
-nsd_port=$(free_port)
-cat > nsd.conf <<CONF
-server:
-  ip-address: 127.0.0.1@$nsd_port
-  port: $nsd_port
-  username: ""
-  chroot: ""
-  zonesdir: "$work"
-  pidfile: "$work/nsd.pid"
-  logfile: "$work/nsd.log"
-  database: ""
-  xfrdfile: "$work/xfrd.state"
-  zonelistfile: "$work/zone.list"
-remote-control:
-  control-enable: no
-zone:
-  name: example.com
-  zonefile: example.com.zone
-zone:
-  name: example.org
-  zonefile: example.org.zone
-CONF
-nsd -c nsd.conf || { echo "FAIL nsd"; echo "0 passed, 1 failed"; exit 1; }
-for _ in $(seq 50); do [ -s nsd.pid ] && break; sleep 0.1; done
-nsd_pid=$(cat nsd.pid)
-pids+=("$nsd_pid")
+rig_nsd_conf example.com example.com.zone example.org example.org.zone
+nsd_port=$RIG_NSD_PORT
+rig_nsd_start || { bad nsd; rig_summary; exit 1; }
 
 # --- Milters -------------------------------------------------------------------------------
 sign_port=$(free_port); verify_port=$(free_port); strict_port=$(free_port)
-cat > sign.toml <<CONF
-authserv_id = "mx.example.net"
-mode = "sign"
-socket = "inet:$sign_port@127.0.0.1"
+rig_milter_toml sign "$sign_port" > sign.toml
+cat >> sign.toml <<CONF
 [sign]
 internal_networks = ["127.0.0.0/8"]
 [[sign.keys]]
@@ -117,10 +63,8 @@ selector = "e2ed"
 key_file = "$work/keys/e2ed.private"
 CONF
 verify_conf() {  # verify_conf PORT ON_NO_PASS
+  rig_milter_toml verify "$1"
   cat <<CONF
-authserv_id = "mx.example.net"
-mode = "verify"
-socket = "inet:$1@127.0.0.1"
 [dns]
 resolvers = ["127.0.0.1@$nsd_port"]
 timeout_ms = 1500
@@ -135,66 +79,23 @@ verify_conf "$strict_port" reject > strict.toml
 printf '[[policy.require]]\nfrom_domain = "example.com"\n' >> strict.toml
 for c in sign verify strict; do
   "$milter" --check-config "$c.toml" >/dev/null 2>"$c.check" || bad "check-config $c" "$(cat "$c.check")"
-  "$milter" --config "$c.toml" --foreground >"$c.log" 2>&1 &
-  pids+=("$!")
-  eval "${c}_pid=$!"
+  rig_spawn "$c.log" "$milter" --config "$c.toml" --foreground
+  eval "${c}_pid=$RIG_PID"
 done
 for p in $sign_port $verify_port $strict_port; do wait_port "$p" || bad "milter on port $p did not start"; done
 
 # --- Postfix ---------------------------------------------------------------------------------
-sink_port=$(free_port); submit_port=$(free_port); inbound_port=$(free_port); strict_smtp=$(free_port)
-smtp-sink -u nobody -d "$work/sink/%M." "127.0.0.1:$sink_port" 100 >sink.log 2>&1 &
-pids+=("$!")
-chown nobody sink
-pf=$work/postfix
-mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$pf/log"
-chown postfix "$pf/data"
-cat > "$pf/etc/main.cf" <<CONF
-queue_directory = $pf/spool
-data_directory = $pf/data
-mail_owner = postfix
-myhostname = mx.example.net
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:$sink_port
-maillog_file = $pf/log/postfix.log
-maillog_file_prefixes = $pf/log
-milter_protocol = 6
-milter_default_action = tempfail
-in_flow_delay = 0
-compatibility_level = 3.6
-smtputf8_enable = no
-CONF
-cat > "$pf/etc/master.cf" <<CONF
-127.0.0.1:$submit_port inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$sign_port -o content_filter=smtp:[127.0.0.1]:$inbound_port
-127.0.0.1:$inbound_port inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$verify_port
-127.0.0.1:$strict_smtp inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$strict_port
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-smtp      unix  - - n - - smtp
-relay     unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CONF
-postfix -c "$pf/etc" check >/dev/null 2>&1 || { echo "FAIL postfix check"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "FAIL postfix start"; cat "$pf/log/postfix.log"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-postfix_started=1
-pids+=("$(tr -d ' ' < "$pf/spool/pid/master.pid")")
+submit_port=$(free_port); inbound_port=$(free_port); strict_smtp=$(free_port)
+rig_sink 100
+rig_postfix_conf
+rig_postfix_smtpd "$submit_port" "smtpd_milters=inet:127.0.0.1:$sign_port" "content_filter=smtp:[127.0.0.1]:$inbound_port"
+rig_postfix_smtpd "$inbound_port" "smtpd_milters=inet:127.0.0.1:$verify_port"
+rig_postfix_smtpd "$strict_smtp" "smtpd_milters=inet:127.0.0.1:$strict_port"
+rig_postfix_start
+case $? in
+  1) bad "postfix check"; rig_summary; exit 1 ;;
+  2) bad "postfix start"; rig_summary; exit 1 ;;
+esac
 wait_port "$submit_port" && wait_port "$inbound_port" || bad "postfix did not listen"
 
 send() {  # send PORT FILE_OR_- [swaks args...]: the SMTP dialogue on stdout
@@ -342,7 +243,7 @@ many_forged 16000 forged-16000 > many.eml
 t0=$(date +%s%N)
 out=$(send "$inbound_port" many.eml)
 ms=$((($(date +%s%N) - t0) / 1000000))
-echo "$out" | grep -q '550 5.7.1 Too many Authentication-Results fields claiming this server' &&
+grep -q '550 5.7.1 Too many Authentication-Results fields claiming this server' <<<"$out" &&
   ok "16 000 forged fields: 550 5.7.1 at once (${ms} ms), message not edited" ||
   bad "16 000 forged fields" "$(echo "$out" | grep '^<-' | tail -3)"
 grep -q 'forged_ar=16000 (more than 20, max_forged_auth_results) action=reject' verify.log &&
@@ -383,8 +284,7 @@ delivered after-bad-reload | grep -q '^DKIM-Signature:' && grep -q 'reload refus
 cp sign.good sign.toml
 
 # --- DNS down --------------------------------------------------------------------------------
-kill "$nsd_pid"
-for _ in $(seq 50); do kill -0 "$nsd_pid" 2>/dev/null || break; sleep 0.1; done
+rig_nsd_stop
 msg dns-down > d.eml
 "$dk" sign -k keys/ext.private -d example.org -s ext d.eml > d.signed.eml 2>/dev/null
 out=$(send "$inbound_port" d.signed.eml)
@@ -446,11 +346,9 @@ grep -Eq '^dkimkit-milter: [0-9A-F]+: dir=sign d=example.com s=e2e .*result=sign
   grep -Eq '^dkimkit-milter: [0-9A-F]+: dir=verify result=pass .*ms=[0-9]+' verify.log &&
   ok "one log line per message with queue id, direction, result, domain, selector and ms" ||
   bad "log lines" "$(tail -2 sign.log verify.log)"
-cleanup
+started=("${RIG_PIDS[@]}")
+rig_stop_all
 pids_left=""
-for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && pids_left="$pids_left $p"; done
+for p in "${started[@]}"; do kill -0 "$p" 2>/dev/null && pids_left="$pids_left $p"; done
 [ -z "$pids_left" ] && ok "everything started is stopped" || bad "processes left" "$pids_left"
-postfix_started=""
-pids=()
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+rig_summary

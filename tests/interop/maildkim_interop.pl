@@ -25,6 +25,7 @@ use strict;
 use warnings;
 
 use Cwd qw(abs_path);
+use FindBin;
 use File::Path qw(make_path remove_tree);
 use File::Spec;
 use Getopt::Long;
@@ -36,6 +37,9 @@ use Mail::DKIM::DNS;
 use Mail::DKIM::PrivateKey;
 use Mail::DKIM::Signer;
 use Mail::DKIM::Verifier;
+
+use lib "$FindBin::RealBin/../support";
+use TestReport qw(check finish read_file write_file);
 
 my $TIMEOUT_S = 20;
 my @CANONICALIZATIONS =
@@ -133,41 +137,7 @@ my @MESSAGES = (
     ],
 );
 
-# --- reporting ----------------------------------------------------------------------------------
-
-my ( $passed, $failed ) = ( 0, 0 );
-
-sub check {
-    my ( $name, $ok, $detail ) = @_;
-    if ($ok) {
-        $passed++;
-        print "ok   $name\n";
-    }
-    else {
-        $failed++;
-        print "FAIL $name\n";
-        my @lines = split /\n/, ( defined $detail ? $detail : '' );
-        print "#    $_\n" for grep { /\S/ } @lines[ 0 .. ( $#lines < 19 ? $#lines : 19 ) ];
-    }
-}
-
 # --- helpers ------------------------------------------------------------------------------------
-
-sub read_file {
-    my ($path) = @_;
-    open my $fh, '<:raw', $path or return undef;
-    local $/;
-    my $data = <$fh>;
-    close $fh;
-    return $data;
-}
-
-sub write_file {
-    my ( $path, $data ) = @_;
-    open my $fh, '>:raw', $path or die "cannot write $path: $!\n";
-    print {$fh} $data;
-    close $fh or die "cannot write $path: $!\n";
-}
 
 # Runs a command with stdout and stderr sent to files; returns (exit code, stdout, stderr).
 # The exit code is -1 when the command could not run or ran past the time limit.
@@ -467,5 +437,4 @@ if ( -x $bin && !-d $bin ) {
 else {
     check( 'dkimkit program is executable', 0, "not found: $bin" );
 }
-print "$passed passed, $failed failed\n";
-exit( $failed == 0 && $passed > 0 ? 0 : 1 );
+exit finish( require_pass => 1 );

@@ -9,30 +9,13 @@
 #     --check-config (exit 78, naming the file); group-readable keys of another group warn.
 # Usage: milter_socket_test.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter WORKDIR
 set -uo pipefail
+# shellcheck source=../support/rig.sh
+. "$(dirname "$0")/../support/rig.sh"
 dk=$(readlink -f "$1")
 milter=$(readlink -f "$2")
-logdir=$3
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../support/rig.sh"
-rm -rf "$logdir" && mkdir -p "$logdir" || exit 1
-state=$(rig_state_dir milter-sock) || exit 1
-cd "$state" || exit 1
+rig_start milter-sock "$3" || exit 1
+state=$RIG_DIR
 
-pids=()
-cleanup() {
-  local status=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  done
-  rig_finish "$status" "$state" "$logdir"
-}
-trap cleanup EXIT
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
 check() {  # check NAME COMMAND...
   local name=$1
   shift
@@ -56,8 +39,7 @@ PY
 
 # start_milter NAME CONFIG: runs the milter in the foreground, logging to NAME.log.
 start_milter() {
-  "$milter" --config "$2" --foreground >"$1.log" 2>&1 &
-  pids+=($!)
+  rig_spawn "$1.log" "$milter" --config "$2" --foreground
 }
 wait_log() {  # wait_log FILE TEXT: until FILE contains TEXT (10 s at most)
   for _ in $(seq 100); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
@@ -68,10 +50,8 @@ wait_log() {  # wait_log FILE TEXT: until FILE contains TEXT (10 s at most)
 key=$state/keys/sel.private
 
 # --- unix socket: mode and group --------------------------------------------------------------
-cat > unix.toml <<EOF
-authserv_id = "mx.example.net"
-mode = "both"
-socket = "unix:$state/run/milter.sock"
+rig_milter_toml both "unix:$state/run/milter.sock" > unix.toml
+cat >> unix.toml <<EOF
 socket_group = "mail"
 [[sign.keys]]
 domain = "example.com"
@@ -87,18 +67,14 @@ if wait_log unix.log "listening on unix:"; then
 else
   bad "milter starts on a unix socket" "$(cat unix.log)"
 fi
-kill "${pids[-1]}" 2>/dev/null
+kill "$RIG_PID" 2>/dev/null
 
 # --- inet socket with peers -------------------------------------------------------------------
 for allowed in "192.0.2.1/32" "127.0.0.0/8"; do
   port=$(free_port)
   name=peers-${allowed%%/*}
-  cat > "$name.toml" <<EOF
-authserv_id = "mx.example.net"
-mode = "verify"
-socket = "inet:$port@127.0.0.1"
-peers = ["$allowed"]
-EOF
+  rig_milter_toml verify "$port" > "$name.toml"
+  echo "peers = [\"$allowed\"]" >> "$name.toml"
   start_milter "$name" "$name.toml"
   wait_port "$port" || { bad "milter listens on $port" "$(cat "$name.log")"; continue; }
   got=$(optneg 127.0.0.1 "$port")
@@ -110,18 +86,18 @@ EOF
       bad "peers = [$allowed]: 127.0.0.1 is closed without a reply" "$got"
     check "the refusal is logged" wait_log "$name.log" "milter connection from 127.0.0.1 refused: not in peers"
   fi
-  kill "${pids[-1]}" 2>/dev/null
+  kill "$RIG_PID" 2>/dev/null
 done
 # Without peers, anyone who can connect is served (the documented default for inet sockets).
 port=$(free_port)
-printf 'authserv_id = "mx.example.net"\nmode = "verify"\nsocket = "inet:%s@127.0.0.1"\n' "$port" > open.toml
+rig_milter_toml verify "$port" > open.toml
 start_milter open open.toml
 if wait_port "$port"; then
   check "no peers: 127.0.0.1 gets the negotiation reply" test "$(optneg 127.0.0.1 "$port")" = reply
 else
   bad "milter listens without peers" "$(cat open.log)"
 fi
-kill "${pids[-1]}" 2>/dev/null
+kill "$RIG_PID" 2>/dev/null
 
 # --- key file safety --------------------------------------------------------------------------
 cp "$key" world.private && chmod 0644 world.private
@@ -131,9 +107,8 @@ rc=$?
 [ $rc -eq 78 ] && grep -q "world.private: the private key may be read or written by others (mode 0644)" world.out &&
   ok "--check-config refuses a world-readable key (exit 78, names the file)" ||
   bad "--check-config refuses a world-readable key" "exit $rc: $(cat world.out)"
-"$milter" --config world.toml --foreground >world-start.out 2>&1 &
-wpid=$!
-pids+=($wpid)
+rig_spawn world-start.out "$milter" --config world.toml --foreground
+wpid=$RIG_PID
 for _ in $(seq 50); do kill -0 "$wpid" 2>/dev/null || break; sleep 0.1; done
 wait "$wpid" 2>/dev/null
 rc=$?
@@ -147,5 +122,4 @@ rc=$?
   ok "--check-config warns on a key readable by another group" ||
   bad "--check-config warns on a key readable by another group" "exit $rc: $(cat group.out)"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+rig_summary && [ "$passed" -gt 0 ]

@@ -32,6 +32,7 @@ dk=$(readlink -f "$1")
 milter=$(readlink -f "$2")
 logdir=${3:-$root/build-soak/soak-work}
 relay_py=$root/tests/dns/dns_relay.py
+# shellcheck source=../support/rig.sh
 . "$root/tests/support/rig.sh"
 
 n=${SOAK_MESSAGES:-10000}
@@ -68,93 +69,35 @@ if [ -d "$logdir" ] && [ -n "$(ls -A "$logdir" 2>/dev/null)" ] && [ ! -e "$logdi
   echo "milter_soak.sh: $logdir is not empty and was not made by this script; give another WORKDIR" >&2
   exit 2
 fi
-rm -rf "$logdir" && mkdir -p "$logdir" && logdir=$(cd "$logdir" && pwd) || exit 2
+rig_start soak "$logdir" || exit 2
+logdir=$RIG_LOGDIR
 touch "$logdir/.milter-soak"
-work=$(rig_state_dir soak) && cd "$work" || exit 2
+work=$RIG_DIR
 t0=$(date +%s)
-
-pids=()
-nsd_pid=""
-postfix_started=""
-stop_pid() {  # stop_pid PID: TERM, then wait up to 10 s
-  kill "$1" 2>/dev/null
-  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  return 1
-}
-cleanup() {
-  if [ -n "$postfix_started" ]; then
-    postfix -c "$work/postfix/etc" stop >/dev/null 2>&1
-    mpid=$(tr -d ' ' < "$work/postfix/spool/pid/master.pid" 2>/dev/null)
-    for _ in $(seq 100); do [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
-    postfix_started=""
-  fi
-  [ -n "$nsd_pid" ] && stop_pid "$nsd_pid"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  done
-  pids=()
-}
-on_exit() { local status=$?; cleanup; rig_finish "$status" "$work" "$logdir"; }
-trap on_exit EXIT
 die() { echo "milter_soak.sh: $*" >&2; exit 2; }
 log() { printf '[%4ss] %s\n' "$(($(date +%s) - t0))" "$*"; }
 
 # --- Keys, zone, NSD, the dropping relay -----------------------------------------------------
 log "keys: $nsel selectors (RSA-2048 and Ed25519 in turn), TTL ${ttl} s"
-mkdir -p keys msgs sink
+mkdir -p keys msgs
 for i in $(seq 1 "$nsel"); do
   if [ $((i % 2)) -eq 1 ]; then type=rsa; else type=ed25519; fi
   "$dk" keygen -d example.com -s "soak$i" -t "$type" -o keys >/dev/null 2>&1 || die "keygen soak$i failed"
 done
 chmod 700 keys
 {
-  echo '$ORIGIN example.com.'
-  echo "\$TTL $ttl"
-  echo '@ IN SOA ns.example.com. hostmaster.example.com. ( 1 3600 600 86400 '"$ttl"' )'
-  echo '@ IN NS ns.example.com.'
-  echo 'ns IN A 127.0.0.1'
+  rig_zone_head example.com "$ttl" "$ttl"
   for i in $(seq 1 "$nsel"); do cat "keys/soak$i.txt"; done
 } > example.com.zone
 nsd-checkzone example.com example.com.zone >/dev/null || die "the zone file is invalid"
-nsd_port=$(free_port)
-cat > nsd.conf <<CONF
-server:
-  ip-address: 127.0.0.1@$nsd_port
-  port: $nsd_port
-  username: ""
-  chroot: ""
-  zonesdir: "$work"
-  pidfile: "$work/nsd.pid"
-  logfile: "$work/nsd.log"
-  database: ""
-  xfrdfile: "$work/xfrd.state"
-  zonelistfile: "$work/zone.list"
-remote-control:
-  control-enable: no
-zone:
-  name: example.com
-  zonefile: example.com.zone
-CONF
-start_nsd() {
-  rm -f nsd.pid
-  nsd -c nsd.conf || return 1
-  for _ in $(seq 100); do [ -s nsd.pid ] && break; sleep 0.1; done
-  nsd_pid=$(cat nsd.pid 2>/dev/null)
-  [ -n "$nsd_pid" ]
-}
-stop_nsd() {
-  stop_pid "$nsd_pid" || { kill -KILL "$nsd_pid" 2>/dev/null; sleep 0.5; }
-  nsd_pid=""
-}
-start_nsd || { cat nsd.log >&2; die "nsd did not start"; }
+rig_nsd_conf example.com example.com.zone
+nsd_port=$RIG_NSD_PORT
+rig_nsd_start || { cat nsd.log >&2; die "nsd did not start"; }
 
 relay_port=$(free_port)
-python3 "$relay_py" --listen "127.0.0.1:$relay_port" --upstream "127.0.0.1:$nsd_port" \
-  --drop-rate "$drop" --log "$work/relay.log" --pidfile "$work/relay.pid" >relay.out 2>&1 &
-pids+=("$!")
-for _ in $(seq 50); do [ -s relay.pid ] && break; sleep 0.1; done
-[ -s relay.pid ] || die "the DNS relay did not start: $(cat relay.out)"
+rig_spawn relay.out python3 "$relay_py" --listen "127.0.0.1:$relay_port" --upstream "127.0.0.1:$nsd_port" \
+  --drop-rate "$drop" --log "$work/relay.log" --pidfile "$work/relay.pid"
+rig_wait_file relay.pid || die "the DNS relay did not start: $(cat relay.out)"
 
 # Wait until NSD answers through the relay (it drops some queries: try a few times).
 nsd_ok=""
@@ -169,10 +112,8 @@ done
 
 # --- dkimkit-milter ----------------------------------------------------------------------------
 milter_port=$(free_port)
-cat > milter.toml <<CONF
-authserv_id = "mx.example.net"
-mode = "verify"
-socket = "inet:$milter_port@127.0.0.1"
+rig_milter_toml verify "$milter_port" > milter.toml
+cat >> milter.toml <<CONF
 [dns]
 resolvers = ["127.0.0.1@$relay_port"]
 timeout_ms = $dns_timeout
@@ -181,9 +122,8 @@ on_no_pass = "accept"
 on_dns_error = "tempfail"
 CONF
 "$milter" --check-config milter.toml >/dev/null 2>milter.check || die "check-config: $(cat milter.check)"
-"$milter" --config milter.toml --foreground >milter.log 2>&1 &
-milter_pid=$!
-pids+=("$milter_pid")
+rig_spawn milter.log "$milter" --config milter.toml --foreground
+milter_pid=$RIG_PID
 wait_port "$milter_port" || die "dkimkit-milter did not listen: $(cat milter.log)"
 milter_child=""
 for _ in $(seq 50); do
@@ -204,62 +144,18 @@ sample() {  # sample LABEL: one line of samples.csv
 echo "seconds,label,rss_kib,fds,sockets,threads,delivered" > samples.csv
 
 # --- Postfix -----------------------------------------------------------------------------------
-sink_port=$(free_port); front_port=$(free_port); inbound_port=$(free_port)
-smtp-sink -u nobody -d "$work/sink/%M." "127.0.0.1:$sink_port" 256 >sink.log 2>&1 &
-pids+=("$!")
-chown nobody sink
-pf=$work/postfix
-mkdir -p "$pf/etc" "$pf/spool" "$pf/data" "$pf/log"
-chown postfix "$pf/data"
-cat > "$pf/etc/main.cf" <<CONF
-queue_directory = $pf/spool
-data_directory = $pf/data
-mail_owner = postfix
-myhostname = mx.example.net
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:$sink_port
-maillog_file = $pf/log/postfix.log
-maillog_file_prefixes = $pf/log
-milter_protocol = 6
-milter_default_action = tempfail
-in_flow_delay = 0
-compatibility_level = 3.6
-smtputf8_enable = no
+front_port=$(free_port); inbound_port=$(free_port)
+rig_sink 256
 # Deferred mail is retried within seconds.
-queue_run_delay = 2s
-minimal_backoff_time = 2s
-maximal_backoff_time = 4s
-CONF
-cat > "$pf/etc/master.cf" <<CONF
-127.0.0.1:$front_port inet n - n - - smtpd -o content_filter=smtp:[127.0.0.1]:$inbound_port
-127.0.0.1:$inbound_port inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$milter_port
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-smtp      unix  - - n - - smtp
-relay     unix  - - n - - smtp
-showq     unix  n - n - - showq
-error     unix  - - n - - error
-retry     unix  - - n - - error
-discard   unix  - - n - - discard
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CONF
-postfix -c "$pf/etc" check >/dev/null 2>&1 || { script -qc "postfix -c $pf/etc check" /dev/null >&2; die "postfix check failed"; }
-postfix -c "$pf/etc" start >/dev/null 2>&1 || { cat "$pf/log/postfix.log" >&2; die "postfix did not start"; }
-postfix_started=1
-pids+=("$(tr -d ' ' < "$pf/spool/pid/master.pid")")
+rig_postfix_conf 'queue_run_delay = 2s' 'minimal_backoff_time = 2s' 'maximal_backoff_time = 4s'
+rig_postfix_smtpd "$front_port" "content_filter=smtp:[127.0.0.1]:$inbound_port"
+rig_postfix_smtpd "$inbound_port" "smtpd_milters=inet:127.0.0.1:$milter_port"
+rig_postfix_start
+case $? in
+  1) die "postfix check failed" ;;
+  2) die "postfix did not start" ;;
+esac
+pf=$RIG_PF
 wait_port "$front_port" && wait_port "$inbound_port" || die "postfix did not listen"
 
 # --- Messages, pre-signed ------------------------------------------------------------------------
@@ -403,7 +299,7 @@ run_start=$(date +%s)
 log "injecting messages $((warmup + 1))..$n over $sessions sessions at up to $rate/s; DNS outages at message $first_outage and $second_outage, ${outage} s each"
 inject $((warmup + 1)) "$n" "$rate" &
 injector=$!
-pids+=("$injector")
+rig_track "$injector"
 outages=0
 last_sample=0
 last_restart=0
@@ -422,9 +318,9 @@ while kill -0 "$injector" 2>/dev/null || [ "$outages" -lt 2 ]; do
     outages=$((outages + 1))
     log "outage $outages: NSD stopped at message $s (delivered $(delivered_count), queued $(queued))"
     echo "$(date +%s) stop $s" >> outages.log
-    stop_nsd
+    rig_nsd_stop
     sleep "$outage"
-    start_nsd || { cat nsd.log >&2; die "nsd did not restart"; }
+    rig_nsd_start || { cat nsd.log >&2; die "nsd did not restart"; }
     last_restart=$(date +%s)
     echo "$(date +%s) start $(sent_count)" >> outages.log
     log "outage $outages: NSD restarted (sent $(sent_count), delivered $(delivered_count), queued $(queued))"
