@@ -353,7 +353,7 @@ result<config> load_config(const std::string& path) {
         if (!warning.empty()) c.warnings.push_back(warning);
         auto key = private_key::load_file(k.key_file);
         if (!key) return tl::unexpected(p.at(*kt->get("key_file"), key.error().detail));
-        if (key->type() == key_type::rsa && key->bits() < 1024)
+        if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
           return tl::unexpected(p.at(
               *kt->get("key_file"),
               k.key_file + ": RSA key of " + std::to_string(key->bits()) + " bits; 1024 at least"));

@@ -4,6 +4,10 @@
 //   if (rec && rec->key) std::cout << dkimkit::to_string(rec->type) << " " << rec->key->bits();
 //   if (!rec) std::cout << rec.error().message();   // the signature's result is permerror
 //
+// key_record_from_answer() turns a resolver's answer into a key record; key_record_problems() says
+// whether a key record may verify a given signature. The verifier uses both, as `dkimkit check-key`
+// does.
+//
 // A key_record owns its data. public_key is immutable and may be shared between threads.
 #pragma once
 
@@ -15,9 +19,14 @@
 #include <vector>
 
 #include <dkimkit/error.hpp>
+#include <dkimkit/resolver.hpp>
 #include <dkimkit/signature.hpp>
 
 namespace dkimkit {
+
+// The smallest RSA key, in bits, that verifiers accept (RFC 8301 §3.2): the default of
+// verify_options::min_rsa_bits, and the least dkimkit generates, signs with or calls good.
+inline constexpr unsigned rfc8301_min_rsa_bits = 1024;
 
 namespace detail {
 struct public_key_impl;
@@ -88,5 +97,30 @@ class key_cache {
 // Whether a TXT record at a key name is meant as a DKIM key record (starts with v=DKIM or has a
 // p= tag). Other TXT records at the name are ignored (RFC 6376 §3.6.2.2).
 [[nodiscard]] bool looks_like_key_record(std::string_view txt) noexcept;
+
+// The key record in `answer`, the resolver's answer for the key name `name` (RFC 6376 §6.1.2):
+//   temporary                                 dns_temporary  "NAME: <answer.detail>"
+//   nxdomain                                  key_not_found  "NAME does not exist (NXDOMAIN)"
+//   nodata                                    key_not_found  "NAME has no TXT record"
+//   no record that looks_like_key_record()    key_not_found  "NAME has no DKIM key record"
+//   several such records                      key_ambiguous  "NAME has N DKIM key records"
+// otherwise the one key record parsed: parse_key_record(record, limits), or cache->parse() when
+// a cache is given. Other TXT records at the name are ignored. The error details name `name`.
+[[nodiscard]] result<key_record> key_record_from_answer(const txt_answer& answer,
+                                                        std::string_view name,
+                                                        const key_limits& limits = {},
+                                                        key_cache* cache = nullptr);
+
+// Every reason the key record `rec` cannot verify the signature `sig`, in the order the verifier
+// checks them (it reports the first); empty when the key fits:
+//   k= is not the key type of a=                         key_type_mismatch  (RFC 6376 §6.1.2)
+//   h= is present and does not list the hash of a=       key_hash_mismatch  (RFC 6376 §6.1.2)
+//   t=s and i= is in a subdomain of d=                   key_strict_subdomain (RFC 6376 §3.6.1)
+//   an RSA key of fewer than min_rsa_bits bits           key_too_small      (RFC 8301 §3.2)
+// Faults of the record alone (empty p=: key_revoked; s= without email: key_service_mismatch; an
+// RSA key above key_limits::max_rsa_bits: key_too_large) are found by parse_key_record().
+// `rec.key` must be set (parse_key_record always sets it).
+[[nodiscard]] std::vector<error> key_record_problems(const key_record& rec, const signature& sig,
+                                                     unsigned min_rsa_bits = rfc8301_min_rsa_bits);
 
 }  // namespace dkimkit

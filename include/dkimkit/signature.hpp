@@ -52,11 +52,15 @@ struct signature {
   std::optional<std::uint64_t> expiration;  // x=
   bool query_dns_txt = true;                // q= (only dns/txt exists)
 
-  // "selector._domainkey.sdid": where the key record lives.
+  // "selector._domainkey.sdid": where the key record lives (dkimkit::key_name).
   [[nodiscard]] std::string key_name() const;
   // The domain part of auid, or sdid when i= is absent.
   [[nodiscard]] std::string auid_domain() const;
 };
+
+// "selector._domainkey.domain": the DNS name of the key record for `selector` in `domain`
+// (RFC 6376 §3.6.2.1), without a trailing dot. Joins the parts as given: no check, no case folding.
+[[nodiscard]] std::string key_name(std::string_view selector, std::string_view domain);
 
 // One tag-spec of a tag list (RFC 6376 §3.2) as written: the value without surrounding white
 // space, its inner folding kept.

@@ -40,7 +40,7 @@ struct verify_options {
   key_cache* keys = nullptr;               // optional: reuse parsed keys across messages
   std::function<std::uint64_t()> now;      // Unix time; unset: t= and x= are not checked
   std::size_t max_signatures = 5;          // evaluated per message; the rest: policy, no DNS query
-  unsigned min_rsa_bits = 1024;            // smaller keys: policy (RFC 8301)
+  unsigned min_rsa_bits = rfc8301_min_rsa_bits;  // smaller keys: policy (RFC 8301)
   bool allow_sha1 = false;                 // rsa-sha1: policy unless allowed (RFC 8301)
   bool allow_partial_body = false;         // l= shorter than the body: policy unless allowed
   std::uint64_t max_clock_skew = 300;      // seconds of tolerance on t= and x=

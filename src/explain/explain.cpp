@@ -201,7 +201,8 @@ advice advice_for(const verification& v, const std::string& key_name, std::size_
               "configure the signer for rsa-sha256"};
     case errc::key_too_small:
       return {"the key has " + std::to_string(v.key_bits) +
-                  " bits: verifiers refuse RSA keys under 1024 bits (RFC 8301)",
+                  " bits: verifiers refuse RSA keys under " + std::to_string(rfc8301_min_rsa_bits) +
+                  " bits (RFC 8301)",
               "generate a 2048-bit key (dkimkit keygen) and publish it under a new selector"};
     case errc::signature_expired:
       return {"the message was checked after the expiry the signer set (x=)",
@@ -387,9 +388,8 @@ signature_explanation explain_signature(const verification& v, context& cx) {
   }
 
   if (v.status != status::pass) {
-    advice a =
-        advice_for(v, out.key_name.empty() ? v.selector + "._domainkey." + v.sdid : out.key_name,
-                   cx.max_signatures);
+    advice a = advice_for(v, out.key_name.empty() ? key_name(v.selector, v.sdid) : out.key_name,
+                          cx.max_signatures);
     out.likely_cause = std::move(a.cause);
     out.what_to_check = std::move(a.check);
   }

@@ -1,5 +1,9 @@
 #include <dkimkit/key_record.hpp>
 
+#include <algorithm>
+
+#include <dkimkit/message.hpp>
+
 #include "tag_list/tag_list.hpp"
 #include "util/base64.hpp"
 #include "util/strings.hpp"
@@ -88,6 +92,52 @@ result<key_record> parse_key_record(std::string_view txt, const key_limits& limi
                                          std::to_string(limits.max_rsa_bits) + " (max_rsa_bits)");
   rec.key = std::move(*key);
   return rec;
+}
+
+result<key_record> key_record_from_answer(const txt_answer& answer, std::string_view name,
+                                          const key_limits& limits, key_cache* cache) {
+  const std::string n(name);
+  switch (answer.status) {
+    case dns_status::temporary:
+      return fail(errc::dns_temporary, n + ": " + answer.detail);
+    case dns_status::nxdomain:
+      return fail(errc::key_not_found, n + " does not exist (NXDOMAIN)");
+    case dns_status::nodata:
+      return fail(errc::key_not_found, n + " has no TXT record");
+    case dns_status::found:
+      break;
+  }
+  const std::string* found = nullptr;
+  std::size_t count = 0;
+  for (const auto& r : answer.records) {
+    if (!looks_like_key_record(r)) continue;
+    found = &r;
+    ++count;
+  }
+  if (count == 0) return fail(errc::key_not_found, n + " has no DKIM key record");
+  if (count > 1)
+    return fail(errc::key_ambiguous, n + " has " + std::to_string(count) + " DKIM key records");
+  return cache ? cache->parse(*found, limits) : parse_key_record(*found, limits);
+}
+
+std::vector<error> key_record_problems(const key_record& rec, const signature& sig,
+                                       unsigned min_rsa_bits) {
+  std::vector<error> out;
+  const hash_algorithm hash = hash_of(sig.algo);
+  if (rec.type != key_type_of(sig.algo))
+    out.push_back({errc::key_type_mismatch, "a=" + std::string(to_string(sig.algo)) + " with a k=" +
+                                                std::string(to_string(rec.type)) + " key"});
+  if (!rec.hashes.empty() &&
+      std::find(rec.hashes.begin(), rec.hashes.end(), hash) == rec.hashes.end())
+    out.push_back(
+        {errc::key_hash_mismatch, "the key's h= does not list " + std::string(to_string(hash))});
+  if (rec.strict && sig.auid && !iequals(sig.auid_domain(), sig.sdid))
+    out.push_back({errc::key_strict_subdomain, "key t=s and i= is in a subdomain of d="});
+  if (rec.type == key_type::rsa && rec.key->bits() < min_rsa_bits)
+    out.push_back({errc::key_too_small, std::to_string(rec.key->bits()) + "-bit RSA key, " +
+                                            std::to_string(min_rsa_bits) +
+                                            " needed (min_rsa_bits; RFC 8301 §3.2)"});
+  return out;
 }
 
 }  // namespace dkimkit

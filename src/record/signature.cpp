@@ -39,7 +39,14 @@ key_type key_type_of(algorithm a) noexcept {
 }
 std::size_t digest_size(hash_algorithm h) noexcept { return h == hash_algorithm::sha1 ? 20 : 32; }
 
-std::string signature::key_name() const { return selector + "._domainkey." + sdid; }
+std::string key_name(std::string_view selector, std::string_view domain) {
+  constexpr std::string_view infix = "._domainkey.";
+  std::string name;
+  name.reserve(selector.size() + infix.size() + domain.size());
+  return name.append(selector).append(infix).append(domain);
+}
+
+std::string signature::key_name() const { return dkimkit::key_name(selector, sdid); }
 
 std::string signature::auid_domain() const {
   if (!auid) return sdid;
@@ -159,7 +166,7 @@ result<signature> signature_from_tags(const std::vector<tag>& tag_list,
   std::string_view s = get("s")->value;
   if (!detail::is_dns_name(s, 1)) return fail(errc::bad_selector, "s= is not a selector");
   sig.selector = detail::lowercase(s);
-  if (sig.selector.size() + sizeof("._domainkey.") - 1 + sig.sdid.size() > 253)
+  if (key_name(sig.selector, sig.sdid).size() > 253)
     return fail(errc::bad_selector, "the key's DNS name would exceed 253 octets");
 
   auto names = detail::split(get("h")->value, ':');

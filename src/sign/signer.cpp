@@ -1,5 +1,7 @@
 #include <dkimkit/signer.hpp>
 
+#include <dkimkit/key_record.hpp>
+
 #include <algorithm>
 
 #include "canon/body_hasher.hpp"
@@ -120,9 +122,10 @@ result<signer> signer::create(std::vector<sign_options> opts, std::uint64_t now,
                                               std::string(to_string(key_type_of(a))) +
                                               " key, this key is " +
                                               std::string(to_string(o.key.type())));
-    if (o.key.type() == key_type::rsa && o.key.bits() < 1024)
+    if (o.key.type() == key_type::rsa && o.key.bits() < rfc8301_min_rsa_bits)
       return fail(errc::key_too_small, "refusing to sign with a " + std::to_string(o.key.bits()) +
-                                           "-bit RSA key (RFC 8301 needs 1024 at least)");
+                                           "-bit RSA key (RFC 8301 needs " +
+                                           std::to_string(rfc8301_min_rsa_bits) + " at least)");
     if (o.expire_after && *o.expire_after == 0)
       return fail(errc::invalid_argument, "x= must come after t=: the lifetime must be at least 1 s");
     if (o.auid) {

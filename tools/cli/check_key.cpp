@@ -1,6 +1,8 @@
 // dkimkit check-key: is the key record published for DOMAIN and SELECTOR right?
 #include <dkimkit/key_record.hpp>
 #include <dkimkit/signer.hpp>
+
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -55,69 +57,77 @@ int run_check(const check_args& a) {
     priv = std::move(*k);
   }
 
-  std::string name = a.selector + "._domainkey." + a.domain;
+  const std::string name = key_name(a.selector, a.domain);
   std::vector<finding> found;
   auto add = [&](level l, std::string t) { found.push_back({l, std::move(t)}); };
-  std::optional<key_record> rec;
-  bool temporary = false;
 
   txt_answer ans = dns->lookup_txt(name);
   if (ans.dnssec != dnssec_status::unknown)
     add(ans.dnssec == dnssec_status::secure ? level::ok : level::info,
         "DNSSEC: " + std::string(to_string(ans.dnssec)));
-  switch (ans.status) {
-    case dns_status::temporary:
-      temporary = true;
-      add(level::error, "could not fetch " + name + ": " + ans.detail + " (try again)");
-      break;
-    case dns_status::nxdomain:
-      add(level::error,
-          name + " does not exist (NXDOMAIN): nothing is published for this selector");
-      break;
-    case dns_status::nodata:
-      add(level::error, name + " exists but has no TXT record");
-      break;
-    case dns_status::found: {
-      std::vector<const std::string*> keys;
-      for (const auto& r : ans.records) {
-        if (looks_like_key_record(r))
-          keys.push_back(&r);
-        else
-          add(level::info,
-              "ignored a TXT record that is not a DKIM key: \"" + r.substr(0, 40) + "\"");
-      }
-      if (keys.empty()) {
-        add(level::error, name + " has TXT records but none is a DKIM key record");
-      } else if (keys.size() > 1) {
-        add(level::error, std::to_string(keys.size()) +
-                              " DKIM key records at the name: verifiers refuse ambiguous keys (RFC "
-                              "6376 §3.6.2.2); keep one");
+  // The verifier's reading of the answer, with each TXT record that is not a key record noted.
+  std::size_t key_records = 0;
+  std::size_t record_size = 0;
+  if (ans.status == dns_status::found) {
+    for (const auto& r : ans.records) {
+      if (looks_like_key_record(r)) {
+        ++key_records;
+        record_size = r.size();
       } else {
-        const std::string& txt = *keys[0];
-        if (txt.size() > 255)
-          add(level::info, "the record is " + std::to_string(txt.size()) +
-                               " bytes: it must be published as several quoted strings of at most "
-                               "255 bytes each (they are joined)");
-        auto parsed = parse_key_record(txt);
-        if (!parsed) {
-          add(level::error, "the record is not usable: " + parsed.error().message());
-        } else {
-          rec = std::move(*parsed);
-          add(level::ok, "record syntax is valid");
-        }
+        add(level::info,
+            "ignored a TXT record that is not a DKIM key: \"" + r.substr(0, 40) + "\"");
       }
-      break;
     }
   }
+  result<key_record> parsed = key_record_from_answer(ans, name);
+  const errc why = parsed ? errc::ok : parsed.error().code;
+  const bool temporary = why == errc::dns_temporary;
+  if (temporary) {
+    add(level::error, "could not fetch " + name + ": " + ans.detail + " (try again)");
+  } else if (why == errc::key_not_found) {
+    add(level::error,
+        ans.status == dns_status::nxdomain
+            ? name + " does not exist (NXDOMAIN): nothing is published for this selector"
+        : ans.status == dns_status::nodata
+            ? name + " exists but has no TXT record"
+            : name + " has TXT records but none is a DKIM key record");
+  } else if (why == errc::key_ambiguous) {
+    add(level::error, std::to_string(key_records) +
+                          " DKIM key records at the name: verifiers refuse ambiguous keys (RFC "
+                          "6376 §3.6.2.2); keep one");
+  } else {  // one key record, parsed or not
+    if (record_size > 255)
+      add(level::info, "the record is " + std::to_string(record_size) +
+                           " bytes: it must be published as several quoted strings of at most "
+                           "255 bytes each (they are joined)");
+    if (parsed)
+      add(level::ok, "record syntax is valid");
+    else
+      add(level::error, "the record is not usable: " + parsed.error().message());
+  }
+  std::optional<key_record> rec;
+  if (parsed) rec = std::move(*parsed);
   if (rec) {
     const key_record& k = *rec;
+    // What a verifier says of the signatures dkimkit makes with this key (a= of the key's type,
+    // no i=), with the verifier's RSA floor.
+    signature made;
+    made.algo = k.type == key_type::ed25519 ? algorithm::ed25519_sha256 : algorithm::rsa_sha256;
+    made.sdid = a.domain;
+    made.selector = a.selector;
+    const std::vector<error> problems = key_record_problems(k, made);
+    auto problem = [&](errc c) {
+      return std::any_of(problems.begin(), problems.end(),
+                         [c](const error& e) { return e.code == c; });
+    };
     unsigned bits = k.key->bits();
     if (k.type == key_type::ed25519) {
       add(level::ok, "Ed25519 key (RFC 8463)");
       add(level::info, "some verifiers do not know Ed25519 yet: sign with an RSA key too");
-    } else if (bits < 1024) {
+    } else if (problem(errc::key_too_small)) {
       add(level::error, "RSA key of " + std::to_string(bits) +
-                            " bits: verifiers refuse keys under 1024 bits (RFC 8301 §3.2)");
+                            " bits: verifiers refuse keys under " +
+                            std::to_string(rfc8301_min_rsa_bits) + " bits (RFC 8301 §3.2)");
     } else if (bits < 2048) {
       add(level::warning, "RSA key of " + std::to_string(bits) + " bits: 2048 bits are advised");
     } else {
@@ -128,14 +138,10 @@ int run_check(const check_args& a) {
           "t=y: the domain says it is testing DKIM; verifiers may ignore failures — remove the "
           "flag once signing works");
     if (k.strict) add(level::info, "t=s: i= must be exactly d=, not a subdomain");
-    if (!k.hashes.empty()) {
-      bool sha256 = false;
-      for (auto h : k.hashes) sha256 = sha256 || h == hash_algorithm::sha256;
-      if (!sha256)
-        add(level::error,
-            "h= allows only sha1: rsa-sha256 signatures will fail and rsa-sha1 is refused (RFC "
-            "8301)");
-    }
+    if (problem(errc::key_hash_mismatch))
+      add(level::error,
+          "h= allows only sha1: rsa-sha256 signatures will fail and rsa-sha1 is refused (RFC "
+          "8301)");
     if (priv) {
       // Compare the public keys themselves (the DER in DNS may be SPKI or
       // PKCS#1).
@@ -205,7 +211,9 @@ void add_check_key_command(CLI::App& app, int& status) {
   add_colour_option(*cmd, args->colour);
   cmd->footer(
       "Exit status: 0 good; 1 good, with warnings (t=y, RSA under 2048 bits); 2 bad (no "
-      "record,\nunusable record, RSA under 1024 bits, several key records, private key does not "
+      "record,\nunusable record, RSA under " +
+      std::to_string(rfc8301_min_rsa_bits) +
+      " bits, several key records, private key does not "
       "match);\n75 the record could not be fetched (try again); 64-66 as for the other commands.");
   cmd->callback([args, &status] { status = run_check(*args); });
 }

@@ -141,8 +141,9 @@ int run_keygen(const keygen_args& a) {
     complain("-t must be rsa or ed25519");
     return exit_usage;
   }
-  if (type == key_type::rsa && (a.bits < 1024 || a.bits > 8192)) {
-    complain("RSA keys must have 1024 to 8192 bits (RFC 8301); 2048 is advised");
+  if (type == key_type::rsa && (a.bits < rfc8301_min_rsa_bits || a.bits > 8192)) {
+    complain("RSA keys must have " + std::to_string(rfc8301_min_rsa_bits) +
+             " to 8192 bits (RFC 8301); 2048 is advised");
     return exit_usage;
   }
   auto key = private_key::generate(type, a.bits);
@@ -150,7 +151,7 @@ int run_keygen(const keygen_args& a) {
     complain(key.error().message());
     return exit_software;
   }
-  std::string owner = a.selector + "._domainkey." + a.domain + ".";
+  std::string owner = key_name(a.selector, a.domain) + ".";
   std::string line = zone_line(owner, key->public_record()) + "  ; dkimkit " +
                      std::string(to_string(type)) + " key " + a.selector + " for " + a.domain +
                      "\n";

@@ -66,7 +66,7 @@ int run_sign(const sign_args& a) {
     struct stat st {};
     if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
       complain("warning: " + path + " can be read by other users; chmod 600 it");
-    if (key->type() == key_type::rsa && key->bits() >= 1024 && key->bits() < 2048)
+    if (key->type() == key_type::rsa && key->bits() >= rfc8301_min_rsa_bits && key->bits() < 2048)
       complain("warning: " + path + " is a " + std::to_string(key->bits()) +
                "-bit RSA key; 2048 bits are advised");
     sign_options o;
