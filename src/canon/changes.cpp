@@ -1,0 +1,183 @@
+#include <algorithm>
+#include <dkimkit/canon.hpp>
+#include <dkimkit/changes.hpp>
+#include <map>
+
+#include "canon/body_canon.hpp"
+#include "canon/header_canon.hpp"
+#include "util/strings.hpp"
+
+namespace dkimkit {
+
+bool copy_changes::headers_relaxed_equal() const noexcept {
+  return !headers.empty() && std::all_of(headers.begin(), headers.end(),
+                                         [](const header_change& h) { return h.relaxed_equal; });
+}
+
+namespace {
+
+// One field canonicalized, without the CRLF canonicalize_header() ends it with.
+std::string canonical_field(canonicalization c, const header_field& f) {
+  std::string out;
+  detail::canonicalize_header(c, f, out);
+  out.resize(out.size() - 2);
+  return out;
+}
+
+// Instance `instance` (from the bottom) of the fields named `name`, or nullptr.
+const header_field* instance_of(const detail::header_index& index, std::string_view name,
+                                std::size_t instance) {
+  const auto found = index.instances(index.find(name));
+  return instance < found.size() ? &index.fields()[found[instance]] : nullptr;
+}
+
+// The signed field instances, in h= order, selected as §5.4.2 selects them in each copy.
+void compare_headers(canonicalization c, const std::vector<std::string>& signed_headers,
+                     const std::vector<header_field>& sent,
+                     const std::vector<header_field>& received, std::vector<header_change>& out) {
+  const detail::header_index sent_index(sent), received_index(received);
+  std::map<std::string, std::size_t> listed;  // times each name occurred in h= so far
+  for (const std::string& name : signed_headers) {
+    const std::size_t instance = listed[detail::lowercase(name)]++;
+    const header_field* s = instance_of(sent_index, name, instance);
+    const header_field* r = instance_of(received_index, name, instance);
+    if (!s && !r) continue;  // over-signed: absent from both
+    header_change change;
+    change.field = name;
+    change.instance = instance;
+    if (s) change.sent = canonical_field(c, *s);
+    if (r) change.received = canonical_field(c, *r);
+    if (change.sent == change.received) continue;
+    change.relaxed_equal = s && r &&
+                           canonical_field(canonicalization::relaxed, *s) ==
+                               canonical_field(canonicalization::relaxed, *r);
+    out.push_back(std::move(change));
+  }
+}
+
+bool at_line_start(std::string_view text, std::size_t pos) {
+  return pos == 0 || text[pos - 1] == '\n';
+}
+
+// Lines (CRLF-terminated, the last maybe not) in `region`.
+std::uint64_t count_lines(std::string_view region) {
+  const auto n = static_cast<std::uint64_t>(std::count(region.begin(), region.end(), '\n'));
+  return n + (!region.empty() && region.back() != '\n' ? 1 : 0);
+}
+
+// The next line of `region` from `pos` (advanced past it): its text without CRLF, clipped.
+struct line_piece {
+  std::string text;
+  bool clipped = false, unterminated = false;
+};
+line_piece next_line(std::string_view region, std::size_t& pos, std::size_t max_bytes) {
+  line_piece out;
+  std::size_t end = region.find('\n', pos);
+  std::size_t stop = end;
+  if (end == std::string_view::npos) {
+    stop = end = region.size();
+    out.unterminated = true;
+  } else {
+    ++end;
+    if (stop > pos && region[stop - 1] == '\r') --stop;
+  }
+  std::string_view line = region.substr(pos, stop - pos);
+  out.clipped = line.size() > max_bytes;
+  out.text = std::string(line.substr(0, max_bytes));
+  pos = end;
+  return out;
+}
+
+// The canonical bodies, compared in linear time: the common prefix and suffix of whole lines are
+// left out, and the first lines of what remains (the one differing region) are reported.
+void compare_bodies(std::string_view sent, std::string_view received, const change_limits& limits,
+                    body_changes& out) {
+  out.sent_bytes = sent.size();
+  out.received_bytes = received.size();
+  const auto [ms, mr] = std::mismatch(sent.begin(), sent.end(), received.begin(), received.end());
+  if (ms == sent.end() && mr == received.end()) return;
+  out.differs = true;
+  std::size_t start = static_cast<std::size_t>(ms - sent.begin());
+  while (start > 0 && sent[start - 1] != '\n') --start;  // the same bytes in both copies
+  out.first_line = count_lines(sent.substr(0, start)) + 1;
+
+  // The common suffix, within what follows `start` in both, moved forward to a line start.
+  const std::size_t room = std::min(sent.size(), received.size()) - start;
+  std::size_t suffix = 0;
+  while (suffix < room && sent[sent.size() - 1 - suffix] == received[received.size() - 1 - suffix])
+    ++suffix;
+  std::size_t sent_end = sent.size() - suffix, received_end = received.size() - suffix;
+  if (!at_line_start(sent, sent_end) || !at_line_start(received, received_end)) {
+    // Within the common suffix the bytes before a position are the same in both copies: after
+    // its first LF both ends are at a line start (with no LF, the region runs to the ends).
+    const std::size_t nl = sent.find('\n', sent_end);
+    const std::size_t skip = nl == std::string_view::npos ? suffix : nl + 1 - sent_end;
+    sent_end += skip;
+    received_end += skip;
+  }
+  const std::string_view s = sent.substr(start, sent_end - start);
+  const std::string_view r = received.substr(start, received_end - start);
+  out.sent_lines = count_lines(s);
+  out.received_lines = count_lines(r);
+  const std::uint64_t region = std::max(out.sent_lines, out.received_lines);
+  std::size_t sp = 0, rp = 0;
+  for (std::uint64_t i = 0; i < region && out.lines.size() < limits.max_body_lines; ++i) {
+    body_line_change line;
+    line.line = out.first_line + i;
+    if (i < out.sent_lines) {
+      auto piece = next_line(s, sp, limits.max_line_bytes);
+      line.sent = std::move(piece.text);
+      line.sent_clipped = piece.clipped;
+      line.sent_unterminated = piece.unterminated;
+    }
+    if (i < out.received_lines) {
+      auto piece = next_line(r, rp, limits.max_line_bytes);
+      line.received = std::move(piece.text);
+      line.received_clipped = piece.clipped;
+      line.received_unterminated = piece.unterminated;
+    }
+    out.lines.push_back(std::move(line));
+  }
+  out.truncated = out.lines.size() < region;
+}
+
+}  // namespace
+
+result<copy_changes> compare_copies(std::string_view sent, std::string_view received,
+                                    std::size_t signature_number, const change_limits& limits,
+                                    const header_limits& header,
+                                    const signature_limits& signature_limit) {
+  auto hashed = hashed_data(received, signature_number, header, signature_limit);
+  if (!hashed) return tl::unexpected(hashed.error());
+  const std::string received_msg = normalize_line_endings(received);
+  auto received_view = parse_message(received_msg, header);
+  if (!received_view) return tl::unexpected(received_view.error());  // hashed_data() parsed it
+  const std::string sent_msg = normalize_line_endings(sent);
+  auto sent_view = parse_message(sent_msg, header);
+  if (!sent_view)
+    return fail(
+        sent_view.error().code,
+        "the sent copy does not parse" +
+            (sent_view.error().detail.empty() ? std::string() : ": " + sent_view.error().detail));
+  auto sig = parse_signature(received_view->fields[hashed->field_index].value, signature_limit);
+  if (!sig) return tl::unexpected(sig.error());  // hashed_data() parsed it: not reached
+
+  copy_changes out;
+  out.signature_number = signature_number;
+  out.header_canon = hashed->header_canon;
+  out.body_canon = hashed->body_canon;
+  out.body_length = hashed->body_length;
+  compare_headers(out.header_canon, sig->signed_headers, sent_view->fields, received_view->fields,
+                  out.headers);
+
+  std::string sent_body = detail::canonical_body(out.body_canon, sent_view->body);
+  if (out.body_length && *out.body_length < sent_body.size())
+    sent_body.resize(static_cast<std::size_t>(*out.body_length));
+  compare_bodies(sent_body, hashed->body, limits, out.body);
+  if (out.body.differs && out.body_canon == canonicalization::simple)
+    out.body.relaxed_equal = detail::canonical_body(canonicalization::relaxed, sent_view->body) ==
+                             detail::canonical_body(canonicalization::relaxed, received_view->body);
+  return out;
+}
+
+}  // namespace dkimkit
