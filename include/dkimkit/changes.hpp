@@ -62,7 +62,9 @@ struct copy_changes {
   canonicalization header_canon = canonicalization::simple;
   canonicalization body_canon = canonicalization::simple;
   std::optional<std::uint64_t> body_length;  // l=
-  std::vector<header_change> headers;        // in h= order
+  // In h= order; then the DKIM-Signature field itself (b= emptied), when the sent copy carries the
+  // same signature (the same b=) and the field changed.
+  std::vector<header_change> headers;
   body_changes body;
 
   [[nodiscard]] bool unchanged() const noexcept { return headers.empty() && !body.differs; }
@@ -78,7 +80,8 @@ struct change_limits {
 // Compares `sent` with `received` as DKIM-Signature number `signature_number` (0-based, counting
 // from the top) of `received` hashes them: that signature's h=, c= and l= are applied to both
 // copies (`sent` need not be signed). Header fields are selected as RFC 6376 §5.4.2 selects them
-// (bottom-up); a name in h= that neither copy has is no change (over-signing). The bodies are
+// (bottom-up); a name in h= that neither copy has is no change (over-signing). When `sent` carries
+// the same signature (the same b=), the signature's own field is compared too. The bodies are
 // compared in time linear in their size. Line endings are normalized first (bare LF becomes CRLF).
 // Fails as hashed_data(received, signature_number) fails, or with the error of parse_message()
 // when `sent` does not parse (detail says it is the sent copy).

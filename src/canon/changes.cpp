@@ -5,6 +5,8 @@
 
 #include "canon/body_canon.hpp"
 #include "canon/header_canon.hpp"
+#include "record/signature_tags.hpp"
+#include "tag_list/tag_list.hpp"
 #include "util/strings.hpp"
 
 namespace dkimkit {
@@ -52,6 +54,42 @@ void compare_headers(canonicalization c, const std::vector<std::string>& signed_
                            canonical_field(canonicalization::relaxed, *s) ==
                                canonical_field(canonicalization::relaxed, *r);
     out.push_back(std::move(change));
+  }
+}
+
+// A DKIM-Signature field as it hashes itself (b= emptied, canonicalized, no CRLF), and its b=
+// value without FWS in `b`; nullopt when its tag list does not parse or it has no b=.
+std::optional<std::string> canonical_signature_field(canonicalization c, const header_field& f,
+                                                     std::string& b) {
+  auto tags = detail::parse_tag_list(f.value);
+  if (!tags) return std::nullopt;
+  const auto range = detail::find_b_value(*tags, f.value);
+  if (!range) return std::nullopt;
+  b = detail::strip_fws(f.value.substr(range->offset, range->length));
+  std::string out;
+  detail::canonicalize_signature_field(c, f, range->offset, range->length, out);
+  return out;
+}
+
+// The signature's own field, when the sent copy carries the same signature (the same b=): a relay
+// that re-folds or re-spaces it breaks a c=simple signature.
+void compare_signature_field(canonicalization c, const header_field& received,
+                             const std::vector<header_field>& sent,
+                             std::vector<header_change>& out) {
+  std::string received_b, sent_b;
+  const auto r = canonical_signature_field(c, received, received_b);
+  if (!r || received_b.empty()) return;
+  for (const header_field& f : sent) {
+    if (!iequals(f.name, "DKIM-Signature")) continue;
+    const auto s = canonical_signature_field(c, f, sent_b);
+    if (!s || sent_b != received_b) continue;
+    if (*s != *r) {
+      header_change change{std::string(received.name), 0, *s, *r, false};
+      change.relaxed_equal = canonical_signature_field(canonicalization::relaxed, f, sent_b) ==
+                             canonical_signature_field(canonicalization::relaxed, received, sent_b);
+      out.push_back(std::move(change));
+    }
+    return;
   }
 }
 
@@ -169,6 +207,8 @@ result<copy_changes> compare_copies(std::string_view sent, std::string_view rece
   out.body_length = hashed->body_length;
   compare_headers(out.header_canon, sig->signed_headers, sent_view->fields, received_view->fields,
                   out.headers);
+  compare_signature_field(out.header_canon, received_view->fields[hashed->field_index],
+                          sent_view->fields, out.headers);
 
   std::string sent_body = detail::canonical_body(out.body_canon, sent_view->body);
   if (out.body_length && *out.body_length < sent_body.size())

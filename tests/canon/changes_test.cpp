@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <dkimkit/canon.hpp>
 #include <dkimkit/changes.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/verifier.hpp>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -242,6 +244,26 @@ TEST(compare_copies, added_field_signed_as_absent_is_a_change) {
   EXPECT_FALSE(r.headers[0].received);
 }
 
+// The signature's own field is hashed too: re-spaced by a relay, it breaks c=simple. Compared when
+// the sent copy carries the same signature; an unsigned sent copy cannot show it.
+TEST(compare_copies, signature_field_itself_when_the_sent_copy_is_signed) {
+  const std::string sent = signed_copy(test::sample_message());
+  const std::string received = replaced(sent, "; d=example.com;", ";\r\n\td=example.com;");
+  EXPECT_EQ(verified(received), status::fail);
+  const copy_changes c = compared(sent, received);
+  ASSERT_EQ(c.headers.size(), 1u);
+  EXPECT_EQ(c.headers[0].field, "DKIM-Signature");
+  ASSERT_TRUE(c.headers[0].sent && c.headers[0].received);
+  EXPECT_NE(c.headers[0].received->find(";\r\n\td=example.com;"), std::string::npos);
+  EXPECT_TRUE(c.headers[0].sent->ends_with("b="));  // b= emptied, as hashed
+  EXPECT_TRUE(c.headers[0].relaxed_equal);
+  EXPECT_FALSE(c.body.differs);
+  EXPECT_TRUE(compared(test::sample_message(), received).unchanged());
+  // Another signature in the sent copy (a different b=) is not this one.
+  const std::string other = signed_copy(test::sample_message(), kRelaxed, kRelaxed);
+  EXPECT_TRUE(compared(other, received).headers.empty());
+}
+
 // §5.4.2: instances are taken from the bottom. A second Subject above the signed one changes
 // nothing the signature covers; one below it replaces what is signed.
 TEST(compare_copies, instances_are_selected_bottom_up) {
@@ -344,6 +366,92 @@ TEST(compare_copies, large_bodies_cost_linear_time_and_report_little) {
   EXPECT_TRUE(c.body.lines[0].sent_clipped);
   EXPECT_FALSE(c.body.lines[2].received_clipped);
   EXPECT_EQ(c.body.lines[2].received, "x");
+}
+
+// The lines of a canonical body, each with its CRLF (the last maybe without).
+std::vector<std::string> lines_of(std::string_view body) {
+  std::vector<std::string> out;
+  for (std::size_t pos = 0; pos < body.size();) {
+    const std::size_t nl = body.find('\n', pos);
+    const std::size_t end = nl == std::string_view::npos ? body.size() : nl + 1;
+    out.emplace_back(body.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+// Random bodies and random edits: the canonical bodies (as hashed_data() gives them) are always
+// the common prefix, the region reported, then a common suffix, for both canonicalizations.
+TEST(compare_copies, region_and_common_lines_rebuild_both_bodies) {
+  std::mt19937 rng(6376);
+  const std::vector<std::string> pieces = {"a", "b", " ", "\t", "\r\n", "\r\n", "\r", "\n"};
+  std::uniform_int_distribution<std::size_t> piece(0, pieces.size() - 1), count(0, 24);
+  auto random_text = [&] {
+    std::string t;
+    for (std::size_t n = count(rng); n > 0; --n) t += pieces[piece(rng)];
+    return t;
+  };
+  int differing = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    const bool simple = iter % 2 == 0;
+    const std::string field =
+        std::string("DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; ") +
+        (simple ? "c=simple/simple" : "c=relaxed/relaxed") +
+        "; h=from; bh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=; b=AAAA\r\n" +
+        "From: a@example.com\r\n\r\n";
+    const std::string body = random_text();
+    std::string edited = body;
+    for (int e = iter % 3; e >= 0; --e) {  // 1 to 3 edits: insert, delete or replace a piece
+      const std::size_t at = std::uniform_int_distribution<std::size_t>(0, edited.size())(rng);
+      const std::size_t len = std::min<std::size_t>(edited.size() - at, count(rng) % 4);
+      edited.replace(at, rng() % 3 == 0 ? 0 : len, rng() % 3 == 0 ? "" : random_text());
+    }
+    const std::string sent = field + body, received = field + edited;
+    auto c = compare_copies(sent, received, 0, {.max_body_lines = 1000, .max_line_bytes = 1000});
+    ASSERT_TRUE(c) << c.error().message();
+    const std::string s = hashed_data(sent, 0)->body, r = hashed_data(received, 0)->body;
+    const std::string where =
+        testing::PrintToString(body) + " -> " + testing::PrintToString(edited);
+    ASSERT_EQ(c->body.differs, s != r) << where;
+    if (s == r) continue;
+    ++differing;
+    const auto sl = lines_of(s), rl = lines_of(r);
+    const std::size_t prefix = static_cast<std::size_t>(c->body.first_line - 1);
+    const std::size_t sn = static_cast<std::size_t>(c->body.sent_lines);
+    const std::size_t rn = static_cast<std::size_t>(c->body.received_lines);
+    ASSERT_LE(prefix + sn, sl.size()) << where;
+    ASSERT_LE(prefix + rn, rl.size()) << where;
+    ASSERT_EQ(sl.size() - prefix - sn, rl.size() - prefix - rn) << where;  // the common suffix
+    EXPECT_TRUE(
+        std::equal(sl.begin(), sl.begin() + static_cast<std::ptrdiff_t>(prefix), rl.begin()))
+        << where;
+    EXPECT_TRUE(std::equal(sl.begin() + static_cast<std::ptrdiff_t>(prefix + sn), sl.end(),
+                           rl.begin() + static_cast<std::ptrdiff_t>(prefix + rn)))
+        << where;
+    ASSERT_EQ(c->body.lines.size(), std::max(sn, rn)) << where;
+    EXPECT_FALSE(c->body.truncated);
+    for (std::size_t i = 0; i < c->body.lines.size(); ++i) {
+      const body_line_change& l = c->body.lines[i];
+      EXPECT_EQ(l.line, prefix + i + 1);
+      ASSERT_EQ(l.sent.has_value(), i < sn) << where;
+      ASSERT_EQ(l.received.has_value(), i < rn) << where;
+      if (l.sent) {
+        EXPECT_EQ(*l.sent + (l.sent_unterminated ? "" : "\r\n"), sl[prefix + i]) << where;
+      }
+      if (l.received) {
+        EXPECT_EQ(*l.received + (l.received_unterminated ? "" : "\r\n"), rl[prefix + i]) << where;
+      }
+    }
+    // The claim about relaxed, checked the other way: relaxed canonical bodies of both copies.
+    if (simple) {
+      const std::string relaxed_field =
+          std::string(field).replace(field.find("c=simple/simple"), 15, "c=simple/relaxed");
+      EXPECT_EQ(c->body.relaxed_equal, hashed_data(relaxed_field + body, 0)->body ==
+                                           hashed_data(relaxed_field + edited, 0)->body)
+          << where;
+    }
+  }
+  EXPECT_GT(differing, 2000);  // the edits mostly change the canonical bodies
 }
 
 }  // namespace
