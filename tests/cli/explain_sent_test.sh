@@ -104,6 +104,16 @@ check "re-spaced To: relaxed header canonicalization would have passed" \
 check "re-spaced To: JSON: tolerated_by relaxed" \
   explains sent.eml refolded.eml 'len(s[0]["changes"]) == 1 and s[0]["changes"][0]["tolerated_by"] == "relaxed" and s[0]["comparison"]["header"]["tolerated_by"] == "relaxed"'
 
+# --- a signed field only one copy has ---------------------------------------------------------------
+"$dk" sign -k rsa.private -d example.com -s rsa --headers from:to:subject:reply-to sent.eml |
+  sed 's/^Subject:/Reply-To: x@example.net\nSubject:/' > replyto.eml
+check "field only as received: dkimpy fails it too" not dkimpy_verifies replyto.eml
+explain sent.eml replyto.eml > replyto.out
+check "field only as received: named and said so, its value shown" \
+  sh -c 'grep -qxF "    header field reply-to: only in the copy as received" "$1" && grep -qxF "      + received  reply-to:x@example.net" "$1" && ! grep -q "^      - sent" "$1"' _ replyto.out
+check "field only as received: JSON: sent is null" \
+  explains sent.eml replyto.eml 's[0]["changes"] == [{"part": "header", "field": "reply-to", "instance": 0, "sent": None, "received": "reply-to:x@example.net"}]'
+
 # --- several signatures: only the failing one is compared -------------------------------------------
 "$dk" sign -k rsa.private -d example.com -s rsa -c relaxed/relaxed signed.eml | sed 's/^Alice$/Alice  /' > two.eml
 check "two signatures: the relaxed one passes, the simple one fails and alone is compared" \

@@ -138,9 +138,9 @@ void print_changes(const nlohmann::json& s, bool colour, std::ostream& os) {
     os << "    header field " << terminal_safe(e["field"].get<std::string>())
        << (instance > 0 ? " (instance " + std::to_string(instance + 1) + " from the bottom)" : "");
     if (e["sent"].is_null())
-      os << ": added in transit (signed as absent)";
+      os << ": only in the copy as received";
     else if (e["received"].is_null())
-      os << ": removed in transit";
+      os << ": only in the copy as sent";
     os << "\n";
     if (!e["sent"].is_null())
       os << "      "
