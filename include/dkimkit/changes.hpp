@@ -44,13 +44,15 @@ struct body_line_change {
 
 struct body_changes {
   bool differs = false;
-  // The differing region: from line `first_line` on, `sent_lines` lines of the sent copy stand
-  // where the received copy has `received_lines` (a common prefix and suffix of whole lines left
-  // out), as one unified-diff hunk "@@ -first_line,sent_lines +first_line,received_lines @@".
+  // The first difference: from line `first_line` on, `sent_lines` lines of the sent copy stand
+  // where the received copy has `received_lines`, up to the next line both have again (a common
+  // prefix and suffix of whole lines left out), as one unified-diff hunk
+  // "@@ -first_line,sent_lines +first_line,received_lines @@".
   std::uint64_t first_line = 0, sent_lines = 0, received_lines = 0;
-  // The first lines of that region, paired by position; at most change_limits::max_body_lines.
+  // The first lines of that hunk, paired by position; at most change_limits::max_body_lines.
   std::vector<body_line_change> lines;
-  bool truncated = false;  // the region has more lines than `lines` shows
+  bool truncated = false;         // the hunk has more lines than `lines` shows
+  bool more_differences = false;  // after the hunk, the bodies differ again (not reported)
   // The bodies differ, but the whole bodies are the same under relaxed body canonicalization
   // (white space only): a signature with c=.../relaxed would have tolerated the change.
   bool relaxed_equal = false;
@@ -75,6 +77,9 @@ struct copy_changes {
 struct change_limits {
   std::size_t max_body_lines = 10;    // lines of the differing body region reported
   std::size_t max_line_bytes = 1000;  // bytes of one body line reported
+  // Lines of each copy searched for the end of the first difference; past them the hunk runs to
+  // the common suffix.
+  std::size_t max_resync_lines = 1000;
 };
 
 // Compares `sent` with `received` as DKIM-Signature number `signature_number` (0-based, counting

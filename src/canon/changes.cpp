@@ -5,6 +5,7 @@
 
 #include "canon/body_canon.hpp"
 #include "canon/header_canon.hpp"
+#include "crypto/crypto.hpp"
 #include "record/signature_tags.hpp"
 #include "tag_list/tag_list.hpp"
 #include "util/strings.hpp"
@@ -126,6 +127,26 @@ line_piece next_line(std::string_view region, std::size_t& pos, std::size_t max_
   return out;
 }
 
+// Up to `max` lines of `region`: where each starts (then where the next would), and the SHA-256 of
+// each with its line end, so that lines are compared in constant time however long they are.
+struct line_digests {
+  std::vector<std::size_t> starts;
+  std::vector<std::string> digests;
+};
+line_digests first_lines(std::string_view region, std::size_t max) {
+  line_digests out;
+  std::size_t pos = 0;
+  while (pos < region.size() && out.digests.size() < max) {
+    const std::size_t nl = region.find('\n', pos);
+    const std::size_t end = nl == std::string_view::npos ? region.size() : nl + 1;
+    out.starts.push_back(pos);
+    out.digests.push_back(detail::digest(hash_algorithm::sha256, region.substr(pos, end - pos)));
+    pos = end;
+  }
+  out.starts.push_back(pos);
+  return out;
+}
+
 // The canonical bodies, compared in linear time: the common prefix and suffix of whole lines are
 // left out, and the first lines of what remains (the one differing region) are reported.
 void compare_bodies(std::string_view sent, std::string_view received, const change_limits& limits,
@@ -155,8 +176,31 @@ void compare_bodies(std::string_view sent, std::string_view received, const chan
   }
   const std::string_view s = sent.substr(start, sent_end - start);
   const std::string_view r = received.substr(start, received_end - start);
-  out.sent_lines = count_lines(s);
-  out.received_lines = count_lines(r);
+  const std::uint64_t sent_total = count_lines(s), received_total = count_lines(r);
+
+  // The first difference only: the region up to the first line both copies have again, the
+  // smallest i + j with line i of the sent region equal to line j of the received region (or both
+  // regions whole), among the first max_resync_lines lines of each: O(max_resync_lines^2)
+  // comparisons of digests at most.
+  const line_digests sd = first_lines(s, limits.max_resync_lines);
+  const line_digests rd = first_lines(r, limits.max_resync_lines);
+  const std::size_t ks = sd.digests.size(), kr = rd.digests.size();
+  out.sent_lines = sent_total;  // no common line found: the whole region
+  out.received_lines = received_total;
+  bool found = false;
+  for (std::size_t k = 0; k <= ks + kr && !found; ++k)
+    for (std::size_t i = k > kr ? k - kr : 0; i <= std::min(k, ks) && !found; ++i) {
+      const std::size_t j = k - i;
+      if ((i < ks && j < kr && sd.digests[i] == rd.digests[j]) ||
+          (i == sent_total && j == received_total)) {
+        out.sent_lines = i;
+        out.received_lines = j;
+        found = true;
+      }
+    }
+  if (found)
+    out.more_differences = s.substr(sd.starts[static_cast<std::size_t>(out.sent_lines)]) !=
+                           r.substr(rd.starts[static_cast<std::size_t>(out.received_lines)]);
   const std::uint64_t region = std::max(out.sent_lines, out.received_lines);
   std::size_t sp = 0, rp = 0;
   for (std::uint64_t i = 0; i < region && out.lines.size() < limits.max_body_lines; ++i) {

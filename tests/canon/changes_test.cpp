@@ -184,6 +184,14 @@ TEST(compare_copies, changed_line_in_the_middle_is_located) {
   ASSERT_EQ(c.body.lines.size(), 1u);
   EXPECT_EQ(c.body.lines[0].sent, "line 50");
   EXPECT_EQ(c.body.lines[0].received, "line fifty");
+  EXPECT_FALSE(c.body.more_differences);
+  // Two changes: the first alone is the hunk, and the summary says more follow.
+  const std::string two = replaced(received, "line 90\r\n", "line ninety\r\n");
+  const copy_changes t = compared(sent, two);
+  expect_region(t, 50u, 1u, 1u);
+  ASSERT_EQ(t.body.lines.size(), 1u);
+  EXPECT_EQ(t.body.lines[0].received, "line fifty");
+  EXPECT_TRUE(t.body.more_differences);
   // A line inserted: nothing of the sent copy stands where it is.
   const std::string inserted = replaced(signed_copy(sent), "line 50\r\n", "new\r\nline 50\r\n");
   const copy_changes d = compared(sent, inserted);
@@ -347,25 +355,38 @@ TEST(compare_copies, errors_name_the_copy) {
 // Hostile sizes: bodies of megabytes with long lines compare in linear time, and what is reported
 // stays small.
 TEST(compare_copies, large_bodies_cost_linear_time_and_report_little) {
-  const std::string line(2 * 1024 * 1024, 'a');
   std::string body;
-  for (int i = 0; i < 4; ++i) body += line + "\r\n";
+  for (char c : {'a', 'b', 'c', 'd'}) body += std::string(2 * 1024 * 1024, c) + "\r\n";
   for (int i = 0; i < 200000; ++i) body += "x\r\n";
   const std::string sent = "From: a@example.com\r\n\r\n" + body;
   std::string received = signed_copy(sent);
-  received[received.size() - 4 * 1024 * 1024] = 'b';  // in the third long line
+  received[received.size() - 4 * 1024 * 1024] = '!';  // in the third long line
   received.replace(received.size() - 3, 1, "y");      // and the last line
   const auto start = std::chrono::steady_clock::now();
   const copy_changes c = compared(sent, received, 0, {.max_body_lines = 3, .max_line_bytes = 100});
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_LT(took, std::chrono::seconds(5));
-  expect_region(c, 3u, 200002u, 200002u);
-  ASSERT_EQ(c.body.lines.size(), 3u);
-  EXPECT_TRUE(c.body.truncated);
+  expect_region(c, 3u, 1u, 1u);  // the first difference: line 3; line 4 is the same again
+  ASSERT_EQ(c.body.lines.size(), 1u);
+  EXPECT_FALSE(c.body.truncated);
+  EXPECT_TRUE(c.body.more_differences);  // the last line
+  ASSERT_TRUE(c.body.lines[0].sent && c.body.lines[0].received);
   EXPECT_EQ(c.body.lines[0].sent->size(), 100u);
   EXPECT_TRUE(c.body.lines[0].sent_clipped);
-  EXPECT_FALSE(c.body.lines[2].received_clipped);
-  EXPECT_EQ(c.body.lines[2].received, "x");
+  EXPECT_TRUE(c.body.lines[0].received_clipped);
+  // No line in common within max_resync_lines: the hunk runs to the common suffix, cut short.
+  std::string other = sent;
+  for (std::size_t at = other.find("x\r\n"); at != std::string::npos;
+       at = other.find("x\r\n", at + 3))
+    other[at] = 'z';
+  const copy_changes d =
+      compared(sent, signed_copy(other), 0, {.max_body_lines = 3, .max_line_bytes = 100});
+  expect_region(d, 5u, 200000u, 200000u);
+  EXPECT_EQ(d.body.lines.size(), 3u);
+  EXPECT_TRUE(d.body.truncated);
+  EXPECT_FALSE(d.body.more_differences);
+  EXPECT_EQ(d.body.lines[2].sent, "x");
+  EXPECT_EQ(d.body.lines[2].received, "z");
 }
 
 // The lines of a canonical body, each with its CRLF (the last maybe without).
@@ -421,13 +442,22 @@ TEST(compare_copies, region_and_common_lines_rebuild_both_bodies) {
     const std::size_t rn = static_cast<std::size_t>(c->body.received_lines);
     ASSERT_LE(prefix + sn, sl.size()) << where;
     ASSERT_LE(prefix + rn, rl.size()) << where;
-    ASSERT_EQ(sl.size() - prefix - sn, rl.size() - prefix - rn) << where;  // the common suffix
     EXPECT_TRUE(
         std::equal(sl.begin(), sl.begin() + static_cast<std::ptrdiff_t>(prefix), rl.begin()))
         << where;
-    EXPECT_TRUE(std::equal(sl.begin() + static_cast<std::ptrdiff_t>(prefix + sn), sl.end(),
-                           rl.begin() + static_cast<std::ptrdiff_t>(prefix + rn)))
-        << where;
+    // After the hunk: the same rest (no more differences), or the same next line (more follow).
+    const std::vector<std::string> sent_rest(sl.begin() + static_cast<std::ptrdiff_t>(prefix + sn),
+                                             sl.end());
+    const std::vector<std::string> received_rest(
+        rl.begin() + static_cast<std::ptrdiff_t>(prefix + rn), rl.end());
+    EXPECT_EQ(c->body.more_differences, sent_rest != received_rest) << where;
+    if (c->body.more_differences) {
+      ASSERT_FALSE(sent_rest.empty() || received_rest.empty()) << where;
+      EXPECT_EQ(sent_rest[0], received_rest[0]) << where;
+    }
+    // The first difference: no line of the sent hunk is a line of the received hunk.
+    for (std::size_t i = 0; i < sn; ++i)
+      for (std::size_t j = 0; j < rn; ++j) EXPECT_NE(sl[prefix + i], rl[prefix + j]) << where;
     ASSERT_EQ(c->body.lines.size(), std::max(sn, rn)) << where;
     EXPECT_FALSE(c->body.truncated);
     for (std::size_t i = 0; i < c->body.lines.size(); ++i) {

@@ -137,6 +137,15 @@ check "long: at most 10 lines shown" test "$(grep -c '^      +' long.out)" -eq 1
 check "long: says it is cut short" grep -qF "(cut short: more of the lines differ)" long.out
 check "long: JSON says truncated" explains sent.eml long.eml 's[0]["comparison"]["body"]["truncated"] is True and len(s[0]["changes"]) == 10'
 
+# --- two separate differences: the first is shown, and that more follow -----------------------------
+sed -e 's/^Shall we meet at noon?$/Shall we meet at one?/' trailing.eml > two-changes.eml
+explain sent.eml two-changes.eml > two-changes.out
+check "two differences: the first hunk only" \
+  sh -c 'grep -qF "    body, from line 1: 1 line as sent, 1 line as received (@@ -1,1 +1,1 @@)" "$1" && grep -qxF "      +1  Shall we meet at one?" "$1" && ! grep -q "^      [-+]3 " "$1"' _ two-changes.out
+check "two differences: says more follow" grep -qF "further down the bodies differ again" two-changes.out
+check "two differences: JSON more_differences" \
+  explains sent.eml two-changes.eml 'len(s[0]["changes"]) == 1 and s[0]["comparison"]["body"]["more_differences"] is True and "tolerated_by" not in s[0]["changes"][0]'
+
 # --- terminal safety, errors ----------------------------------------------------------------------
 printf 'From: Alice <alice@example.com>\nTo: Bob <bob@example.org>\nSubject: Lunch \033[31mred\033[0m\n\nShall we meet at noon?\n\nAlice\n' > esc-sent.eml
 check "terminal: an escape in a value is printed as \\x1b" \

@@ -99,6 +99,7 @@ nlohmann::json changes_json(std::string_view sent, std::string_view received, st
     body["sent_lines"] = c->body.sent_lines;
     body["received_lines"] = c->body.received_lines;
     body["truncated"] = c->body.truncated;
+    body["more_differences"] = c->body.more_differences;
     if (c->body.relaxed_equal) body["tolerated_by"] = relaxed;
   }
   nlohmann::json comparison = {{"sent", sent_name},
@@ -179,6 +180,8 @@ void print_changes(const nlohmann::json& s, bool colour, std::ostream& os) {
     }
   }
   if (body["truncated"].get<bool>()) os << "      (cut short: more of the lines differ)\n";
+  if (body["more_differences"].get<bool>())
+    os << "      (and further down the bodies differ again: only the first difference is shown)\n";
   if (body.contains("tolerated_by"))
     os << "    "
        << paint(colour, tone::warn,
