@@ -4,19 +4,15 @@
 # with an independent verifier (dkimpy): the unchanged copy verifies there, the changed ones fail.
 # Usage: explain_sent_test.sh PATH_TO_dkimkit WORKDIR
 set -uo pipefail
+# shellcheck source=../support/rig.sh
+. "$(dirname "$0")/../support/rig.sh"  # ok, bad, rig_summary (no servers here)
 dk=$(readlink -f "$1")
 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-passed=0
-failed=0
 check() {  # check NAME COMMAND...: the command must succeed
   local name=$1
   shift
-  if "$@" >/dev/null 2>&1; then
-    passed=$((passed + 1)); echo "ok   $name"
-  else
-    failed=$((failed + 1)); echo "FAIL $name"
-  fi
+  if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi
 }
 py() { /usr/bin/python3 -c "$@"; }
 # The text explanation of RECEIVED against SENT.
@@ -161,5 +157,4 @@ check "a sent copy that does not parse: said under the signature, exit 0" \
 check "a received copy without a signature: nothing compared, exit 0" \
   explains sent.eml sent.eml 's == [] and o["result"] == "none"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+rig_summary
