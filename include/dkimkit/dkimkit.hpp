@@ -7,6 +7,7 @@
 
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/canon.hpp>
+#include <dkimkit/changes.hpp>
 #include <dkimkit/error.hpp>
 #include <dkimkit/key_record.hpp>
 #include <dkimkit/message.hpp>

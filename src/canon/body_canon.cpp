@@ -197,4 +197,12 @@ void body_canonicalizer::finish(std::string& out) {
   if (!relaxed_ || had_output_) out.append("\r\n", 2);
 }
 
+std::string canonical_body(canonicalization c, std::string_view body) {
+  body_canonicalizer canon(c);
+  std::string out;
+  canon.update(body, out);
+  canon.finish(out);
+  return out;
+}
+
 }  // namespace dkimkit::detail

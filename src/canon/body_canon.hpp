@@ -32,4 +32,7 @@ class body_canonicalizer {
   std::uint64_t held_crlf_ = 0;  // CRLFs held back: they may be trailing empty lines
 };
 
+// The whole canonical form of a CRLF-normalised body.
+[[nodiscard]] std::string canonical_body(canonicalization c, std::string_view body);
+
 }  // namespace dkimkit::detail

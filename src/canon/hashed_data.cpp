@@ -58,9 +58,7 @@ result<hash_input> hashed_data(std::string_view message, std::size_t signature_n
   detail::canonicalize_signature_field(sig->header_canon, *field, b->offset, b->length, out.header);
 
   // The body, as detail::body_hasher canonicalizes it, cut where it stops hashing.
-  detail::body_canonicalizer canon(sig->body_canon);
-  canon.update(view->body, out.body);
-  canon.finish(out.body);
+  out.body = detail::canonical_body(sig->body_canon, view->body);
   out.body_length_total = out.body.size();
   if (out.body_length && *out.body_length < out.body_length_total)
     out.body.resize(static_cast<std::size_t>(*out.body_length));

@@ -30,11 +30,7 @@ constexpr canonicalization kSimple = canonicalization::simple;
 constexpr canonicalization kRelaxed = canonicalization::relaxed;
 
 std::string canon(canonicalization c, std::string_view in) {
-  body_canonicalizer bc(c);
-  std::string out;
-  bc.update(in, out);
-  bc.finish(out);
-  return out;
+  return detail::canonical_body(c, in);
 }
 
 // Feeds `in` cut at the given offsets (ascending).

@@ -9,12 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common.hpp"
+#include "explain_changes.hpp"
 
 namespace dkimkit::cli {
 namespace {
 
 struct explain_args {
   std::string file = "-";
+  std::string sent;  // --sent: the copy as sent, compared with FILE
   dns_args dns;
   bool json = false;
   colour_mode colour = colour_mode::automatic;
@@ -94,17 +96,21 @@ nlohmann::json to_json(const earlier_result& e) {
   return {{"authserv_id", e.field->authserv_id}, {"results", std::move(results)}};
 }
 
-nlohmann::json to_json(const explanation& e, const std::string& file) {
+// `changes`: for each signature, the members explain --sent adds (null: not compared).
+nlohmann::json to_json(const explanation& e, const std::string& file,
+                       const std::vector<nlohmann::json>& changes) {
   nlohmann::json doc = {{"file", file}, {"result", to_string(e.result)}};
   if (!e.from_domain.empty())
     doc["from_domain"] = e.from_domain;
   else
     doc["from_error"] = e.from_error;
   doc["signatures"] = nlohmann::json::array();
-  for (const auto& s : e.signatures) doc["signatures"].push_back(to_json(s));
+  for (std::size_t i = 0; i < e.signatures.size(); ++i) {
+    doc["signatures"].push_back(to_json(e.signatures[i]));
+    if (i < changes.size() && !changes[i].is_null()) doc["signatures"].back().update(changes[i]);
+  }
   doc["earlier_results"] = nlohmann::json::array();
   for (const auto& r : e.earlier_results) doc["earlier_results"].push_back(to_json(r));
-  // (explain --sent: the comparison with the message as sent, "changes", goes here.)
   return doc;
 }
 
@@ -139,7 +145,8 @@ std::string wrap(const std::string& text, std::size_t indent, std::size_t width 
 // Every string of the explanation is made terminal_safe before it is painted or printed.
 class text_renderer {
  public:
-  text_renderer(bool colour, std::ostream& os) : colour_(colour), os_(os) {}
+  text_renderer(bool colour, std::ostream& os, const std::vector<nlohmann::json>& changes)
+      : colour_(colour), os_(os), changes_(changes) {}
 
   void render(const explanation& e) {
     os_ << "From domain: "
@@ -154,7 +161,6 @@ class text_renderer {
       os_ << "\nWhat earlier hops said (Authentication-Results, newest first):\n";
       for (const auto& r : e.earlier_results) earlier(r);
     }
-    // (explain --sent: the comparison with the message as sent goes here.)
     std::string overall(to_string(e.result));
     os_ << "\nResult: " << paint(colour_, tone_of_word(overall), overall) << "\n";
   }
@@ -190,6 +196,7 @@ class text_renderer {
     // A result without a field of its own always shows both lines.
     if (!s.likely_cause.empty() || !s.has_field) plain_label("likely cause", s.likely_cause);
     if (!s.what_to_check.empty() || !s.has_field) plain_label("check", s.what_to_check);
+    if (n - 1 < changes_.size()) print_changes(changes_[n - 1], colour_, os_);
   }
 
   void parsed_facts(const signature_explanation& s) {
@@ -244,9 +251,14 @@ class text_renderer {
 
   bool colour_;
   std::ostream& os_;
+  const std::vector<nlohmann::json>& changes_;
 };
 
 int run_explain(const explain_args& a) {
+  if (a.sent == "-" && a.file == "-") {
+    complain("--sent and FILE cannot both be standard input");
+    return exit_usage;
+  }
   int status = exit_ok;
   std::unique_ptr<txt_resolver> resolver = make_resolver(a.dns, status);
   if (!resolver) return status;
@@ -258,14 +270,21 @@ int run_explain(const explain_args& a) {
   }
   std::string msg = normalize_line_endings(*raw);
   raw->clear();
+  std::optional<std::string> sent;
+  if (!a.sent.empty() && !(sent = read_input(a.sent, why))) {
+    complain(why);
+    return exit_noinput;
+  }
 
   verify_options opts = to_verify_options(a.check);
   opts.resolver = resolver.get();
   const explanation e = explain(msg, opts);
+  const std::vector<nlohmann::json> changes =
+      sent ? compare_copies_of(e, *sent, msg, a.sent, opts.header) : std::vector<nlohmann::json>();
   if (a.json)
-    std::cout << json_line(to_json(e, a.file)) << "\n";
+    std::cout << json_line(to_json(e, a.file, changes)) << "\n";
   else
-    text_renderer(use_colour(a.colour), std::cout).render(e);
+    text_renderer(use_colour(a.colour), std::cout, changes).render(e);
   return exit_ok;
 }
 
@@ -278,6 +297,9 @@ void add_explain_command(CLI::App& app, int& status) {
                          "Explain the DKIM signatures of a message in plain words: every tag, the "
                          "result, and on a failure its likely cause and what to check");
   cmd->add_option("FILE", args->file, "the message (default: standard input)");
+  cmd->add_option("--sent", args->sent,
+                  "the copy as sent: show what changed between it and FILE, as each failing "
+                  "signature of FILE hashes them");
   add_dns_options(*cmd, args->dns);
   cmd->add_flag("--json", args->json,
                 "one JSON object: {file, result, from_domain or from_error, signatures: [...], "
