@@ -104,7 +104,7 @@ const fixture& the_fixture() {
     both->on_no_pass = action::reject;
     both->requirements = {{"example.com", "example.com"}};
     auto verify_only = base(mode::verify);
-    verify_only->max_header_bytes = 4096;
+    verify_only->verify.header.max_header_bytes = 4096;
     verify_only->on_dns_error = action::accept;
     verify_only->on_internal_error = action::accept;
     out->envs[0] = env_of(*out, both);

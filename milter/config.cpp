@@ -9,6 +9,7 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <dkimkit/limits.hpp>
 
 namespace dkimkit::milter {
 namespace {
@@ -63,6 +64,20 @@ result<std::vector<std::string>> get_strings(const problems& p, const toml::node
   return out;
 }
 
+result<bool> get_bool(const problems& p, const toml::node& n, std::string_view name) {
+  if (auto b = n.value<bool>()) return *b;
+  return tl::unexpected(p.at(n, std::string(name) + " must be true or false"));
+}
+
+result<std::int64_t> get_number(const problems& p, const toml::node& n, std::string_view name,
+                                std::int64_t lo, std::int64_t hi) {
+  auto v = n.value<std::int64_t>();
+  if (!v || *v < lo || *v > hi)
+    return tl::unexpected(p.at(n, std::string(name) + " must be between " + std::to_string(lo) +
+                                      " and " + std::to_string(hi)));
+  return *v;
+}
+
 // Every key of `t` must be a setting of the table `where` (known_settings()): a misspelt setting
 // is an error, not a silent default.
 result<void> only_known(const problems& p, const toml::table& t, std::string_view where) {
@@ -80,9 +95,33 @@ result<void> only_known(const problems& p, const toml::table& t, std::string_vie
   return {};
 }
 
+// The table `name` of the file, checked by only_known(); an empty table when the file has none.
+result<const toml::table*> section(const problems& p, const toml::table& file,
+                                   std::string_view name) {
+  static const toml::table none;
+  const toml::node* n = file.get(name);
+  if (!n) return &none;
+  const auto* t = n->as_table();
+  if (!t) return tl::unexpected(p.at(*n, "[" + std::string(name) + "] must be a table"));
+  if (auto ok = only_known(p, *t, name); !ok) return tl::unexpected(ok.error());
+  return t;
+}
+
+// The settings of dkimkit::verify_limits() in table `name` (see dkimkit/limits.hpp).
+std::vector<std::string_view> limit_keys(std::string_view name) {
+  std::vector<std::string_view> keys;
+  for (const auto& l : verify_limits())
+    if (l.table == name) keys.push_back(l.key);
+  return keys;
+}
+
 }  // namespace
 
 const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& known_settings() {
+  auto with = [](std::vector<std::string_view> keys, std::initializer_list<std::string_view> more) {
+    keys.insert(keys.end(), more);
+    return keys;
+  };
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
       {"",
        {"authserv_id", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "sign",
@@ -91,11 +130,8 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
         "require_safe_keys"}},
       {"sign.keys", {"domain", "selector", "key_file", "algorithm"}},
-      {"dns", {"resolvers", "timeout_ms", "message_timeout_ms", "trust_anchor"}},
-      {"limits",
-       {"max_signatures", "max_header_bytes", "max_field_bytes", "max_fields",
-        "max_signature_bytes", "max_signed_headers", "max_key_record_bytes",
-        "max_forged_auth_results", "min_rsa_bits", "max_rsa_bits", "allow_sha1"}},
+      {"dns", with(limit_keys("dns"), {"resolvers", "timeout_ms", "trust_anchor"})},
+      {"limits", with(limit_keys("limits"), {"max_forged_auth_results"})},
       {"policy",
        {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results", "require"}},
       {"policy.require", {"from_domain", "signed_by"}},
@@ -174,24 +210,11 @@ result<void> check_key_file_safety(const std::string& path, std::string& warning
   return {};
 }
 
-result<config> load_config(const std::string& path) {
-  problems p{path};
-  toml::table t;
-  try {
-    t = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    auto line = e.source().begin.line;
-    std::string where = line ? path + ":" + std::to_string(line) : path;
-    std::string what(e.description());
-    if (what.find("ould not open") != std::string::npos ||
-        what.find("not exist") != std::string::npos)
-      return fail(errc::io_error, path + ": cannot read the configuration file");
-    return fail(errc::invalid_argument, where + ": " + what);
-  }
-  config c;
-  c.path = path;
-  if (auto ok = only_known(p, t, ""); !ok) return tl::unexpected(ok.error());
+namespace {
 
+// The top level: who we are and where we listen.
+result<void> load_top(const problems& p, const toml::table& t, config& c) {
+  if (auto ok = only_known(p, t, ""); !ok) return tl::unexpected(ok.error());
   if (auto n = t.get("authserv_id")) {
     auto s = get_string(p, *n, "authserv_id");
     if (!s) return tl::unexpected(s.error());
@@ -260,263 +283,248 @@ result<config> load_config(const std::string& path) {
     if (!s) return tl::unexpected(s.error());
     c.pid_file = *s;
   }
+  return {};
+}
 
-  if (auto n = t.get("sign")) {
-    const auto* s = n->as_table();
-    if (!s) return tl::unexpected(p.at(*n, "[sign] must be a table"));
-    if (auto ok = only_known(p, *s, "sign"); !ok) return tl::unexpected(ok.error());
-    if (auto m = s->get("internal_networks")) {
-      auto list = get_strings(p, *m, "internal_networks");
-      if (!list) return tl::unexpected(list.error());
-      for (const auto& cidr : *list) {
-        auto net = parse_network(cidr);
-        if (!net) return tl::unexpected(p.at(*m, "'" + cidr + "' is not a network (CIDR)"));
-        c.internal_networks.push_back(*net);
-      }
-    } else {
-      c.internal_networks = {*parse_network("127.0.0.0/8"), *parse_network("::1/128")};
+// One [[sign.keys]] table: the key file is checked, loaded and made to sign once.
+result<signing_key> load_key(const problems& p, const toml::node& e, config& c) {
+  const auto* kt = e.as_table();
+  if (!kt) return tl::unexpected(p.at(e, "each [[sign.keys]] must be a table"));
+  if (auto ok = only_known(p, *kt, "sign.keys"); !ok) return tl::unexpected(ok.error());
+  signing_key k;
+  for (auto [name, dest] : {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
+                            std::pair{"key_file", &k.key_file}}) {
+    auto v = kt->get(name);
+    if (!v) return tl::unexpected(p.at(e, std::string(name) + " is required in [[sign.keys]]"));
+    auto sv = get_string(p, *v, name);
+    if (!sv) return tl::unexpected(sv.error());
+    *dest = *sv;
+  }
+  for (char& ch : k.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (auto a = kt->get("algorithm")) {
+    auto sv = get_string(p, *a, "algorithm");
+    if (!sv) return tl::unexpected(sv.error());
+    auto alg = parse_algorithm(*sv);
+    if (!alg || *alg == algorithm::rsa_sha1)
+      return tl::unexpected(p.at(*a, "algorithm must be rsa-sha256 or ed25519-sha256"));
+    k.algo = *alg;
+  }
+  const toml::node& file = *kt->get("key_file");
+  std::string warning;
+  if (auto safe = check_key_file_safety(k.key_file, warning); !safe) {
+    if (c.require_safe_keys || safe.error().code == errc::io_error)
+      return tl::unexpected(p.at(file, safe.error().detail));
+    warning = safe.error().detail;
+  }
+  if (!warning.empty()) c.warnings.push_back(warning);
+  auto key = private_key::load_file(k.key_file);
+  if (!key) return tl::unexpected(p.at(file, key.error().detail));
+  if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
+    return tl::unexpected(p.at(
+        file, k.key_file + ": RSA key of " + std::to_string(key->bits()) + " bits; 1024 at least"));
+  if (k.algo && key_type_of(*k.algo) != key->type())
+    return tl::unexpected(p.at(e, "algorithm does not match the key in " + k.key_file));
+  // Sign a test digest now: a key that cannot sign is refused at start, not per message.
+  auto probe = key->sign_digest(hash_algorithm::sha256, std::string(32, '\0'));
+  if (!probe) return tl::unexpected(p.at(e, k.key_file + ": " + probe.error().message()));
+  k.key = std::move(*key);
+  return k;
+}
+
+// [sign] and its [[sign.keys]]; then whether the mode has what it needs.
+result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
+  c.internal_networks = {*parse_network("127.0.0.0/8"), *parse_network("::1/128")};
+  if (auto m = sign.get("internal_networks")) {
+    auto list = get_strings(p, *m, "internal_networks");
+    if (!list) return tl::unexpected(list.error());
+    c.internal_networks.clear();
+    for (const auto& cidr : *list) {
+      auto net = parse_network(cidr);
+      if (!net) return tl::unexpected(p.at(*m, "'" + cidr + "' is not a network (CIDR)"));
+      c.internal_networks.push_back(*net);
     }
-    if (auto m = s->get("require_safe_keys")) {
-      auto b = m->value<bool>();
-      if (!b) return tl::unexpected(p.at(*m, "require_safe_keys must be true or false"));
-      c.require_safe_keys = *b;
+  }
+  for (auto [name, dest] : {std::pair{"require_safe_keys", &c.require_safe_keys},
+                            std::pair{"sign_authenticated", &c.sign_authenticated}}) {
+    if (auto m = sign.get(name)) {
+      auto b = get_bool(p, *m, name);
+      if (!b) return tl::unexpected(b.error());
+      *dest = *b;
     }
-    if (auto m = s->get("sign_authenticated")) {
-      auto b = m->value<bool>();
-      if (!b) return tl::unexpected(p.at(*m, "sign_authenticated must be true or false"));
-      c.sign_authenticated = *b;
+  }
+  if (auto m = sign.get("canonicalization")) {
+    auto v = get_string(p, *m, "canonicalization");
+    if (!v) return tl::unexpected(v.error());
+    auto canon = parse_canonicalization(*v);
+    if (!canon) return tl::unexpected(p.at(*m, "canonicalization must be like relaxed/relaxed"));
+    c.header_canon = canon->header;
+    c.body_canon = canon->body;
+  }
+  if (auto m = sign.get("headers")) {
+    auto list = get_strings(p, *m, "headers");
+    if (!list) return tl::unexpected(list.error());
+    bool from = false;
+    for (const auto& h : *list) from = from || iequals(h, "From");
+    if (!from) return tl::unexpected(p.at(*m, "headers must include From"));
+    c.headers = *list;
+  }
+  if (auto m = sign.get("expire")) {
+    auto v = m->value<std::int64_t>();
+    if (!v || *v < 1) return tl::unexpected(p.at(*m, "expire must be a number of seconds >= 1"));
+    c.expire_after = static_cast<std::uint64_t>(*v);
+  }
+  if (auto m = sign.get("keys")) {
+    const auto* arr = m->as_array();
+    if (!arr) return tl::unexpected(p.at(*m, "[[sign.keys]] must be an array of tables"));
+    for (const auto& e : *arr) {
+      auto k = load_key(p, e, c);
+      if (!k) return tl::unexpected(k.error());
+      c.keys.push_back(std::move(*k));
     }
-    if (auto m = s->get("canonicalization")) {
-      auto v = get_string(p, *m, "canonicalization");
-      if (!v) return tl::unexpected(v.error());
-      auto one = [](std::string_view x) -> std::optional<canonicalization> {
-        if (x == "simple") return canonicalization::simple;
-        if (x == "relaxed") return canonicalization::relaxed;
-        return std::nullopt;
-      };
-      std::size_t slash = v->find('/');
-      auto h = one(std::string_view(*v).substr(0, slash));
-      auto b = slash == std::string::npos ? std::optional(canonicalization::simple)
-                                          : one(std::string_view(*v).substr(slash + 1));
-      if (!h || !b)
-        return tl::unexpected(p.at(*m, "canonicalization must be like relaxed/relaxed"));
-      c.header_canon = *h;
-      c.body_canon = *b;
-    }
-    if (auto m = s->get("headers")) {
-      auto list = get_strings(p, *m, "headers");
-      if (!list) return tl::unexpected(list.error());
-      bool from = false;
-      for (const auto& h : *list) from = from || iequals(h, "From");
-      if (!from) return tl::unexpected(p.at(*m, "headers must include From"));
-      c.headers = *list;
-    }
-    if (auto m = s->get("expire")) {
-      auto v = m->value<std::int64_t>();
-      if (!v || *v < 1) return tl::unexpected(p.at(*m, "expire must be a number of seconds >= 1"));
-      c.expire_after = static_cast<std::uint64_t>(*v);
-    }
-    if (auto m = s->get("keys")) {
-      const auto* arr = m->as_array();
-      if (!arr) return tl::unexpected(p.at(*m, "[[sign.keys]] must be an array of tables"));
-      for (const auto& e : *arr) {
-        const auto* kt = e.as_table();
-        if (!kt) return tl::unexpected(p.at(e, "each [[sign.keys]] must be a table"));
-        if (auto ok = only_known(p, *kt, "sign.keys"); !ok) return tl::unexpected(ok.error());
-        signing_key k;
-        for (auto [name, dest] :
-             {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
-              std::pair{"key_file", &k.key_file}}) {
-          auto v = kt->get(name);
-          if (!v)
-            return tl::unexpected(p.at(e, std::string(name) + " is required in [[sign.keys]]"));
-          auto sv = get_string(p, *v, name);
-          if (!sv) return tl::unexpected(sv.error());
-          *dest = *sv;
-        }
-        for (char& ch : k.domain)
-          ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (auto a = kt->get("algorithm")) {
-          auto sv = get_string(p, *a, "algorithm");
-          if (!sv) return tl::unexpected(sv.error());
-          auto alg = parse_algorithm(*sv);
-          if (!alg || *alg == algorithm::rsa_sha1)
-            return tl::unexpected(p.at(*a, "algorithm must be rsa-sha256 or ed25519-sha256"));
-          k.algo = *alg;
-        }
-        std::string warning;
-        if (auto safe = check_key_file_safety(k.key_file, warning); !safe) {
-          if (c.require_safe_keys || safe.error().code == errc::io_error)
-            return tl::unexpected(p.at(*kt->get("key_file"), safe.error().detail));
-          warning = safe.error().detail;
-        }
-        if (!warning.empty()) c.warnings.push_back(warning);
-        auto key = private_key::load_file(k.key_file);
-        if (!key) return tl::unexpected(p.at(*kt->get("key_file"), key.error().detail));
-        if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
-          return tl::unexpected(p.at(
-              *kt->get("key_file"),
-              k.key_file + ": RSA key of " + std::to_string(key->bits()) + " bits; 1024 at least"));
-        if (k.algo && key_type_of(*k.algo) != key->type())
-          return tl::unexpected(p.at(e, "algorithm does not match the key in " + k.key_file));
-        // Sign a test digest now: a key that cannot sign is refused at start, not per message.
-        auto probe = key->sign_digest(hash_algorithm::sha256, std::string(32, '\0'));
-        if (!probe) return tl::unexpected(p.at(e, k.key_file + ": " + probe.error().message()));
-        k.key = std::move(*key);
-        c.keys.push_back(std::move(k));
-      }
-    }
-  } else {
-    c.internal_networks = {*parse_network("127.0.0.0/8"), *parse_network("::1/128")};
   }
   if (c.mode == mode::sign && c.keys.empty())
     return tl::unexpected(p.plain("mode sign needs at least one [[sign.keys]]"));
   if (c.mode == mode::both && c.keys.empty()) {
     // As shipped: nothing to sign with yet, so the milter verifies until keys are named.
     c.mode = mode::verify;
-    c.warnings.push_back(path + ": mode both with no [[sign.keys]]: verifying only");
+    c.warnings.push_back(p.file + ": mode both with no [[sign.keys]]: verifying only");
   }
+  return {};
+}
 
-  if (auto n = t.get("dns")) {
-    const auto* d = n->as_table();
-    if (!d) return tl::unexpected(p.at(*n, "[dns] must be a table"));
-    if (auto ok = only_known(p, *d, "dns"); !ok) return tl::unexpected(ok.error());
-    if (auto m = d->get("resolvers")) {
-      auto list = get_strings(p, *m, "resolvers");
-      if (!list) return tl::unexpected(list.error());
-      c.resolvers = *list;
-    }
-    for (auto [name, dest] : {std::pair{"timeout_ms", &c.dns_timeout},
-                              std::pair{"message_timeout_ms", &c.dns_message_timeout}}) {
-      if (auto m = d->get(name)) {
-        auto v = m->value<std::int64_t>();
-        if (!v || *v < 1 || *v > 600000)
-          return tl::unexpected(p.at(*m, std::string(name) + " must be between 1 and 600000"));
-        *dest = std::chrono::milliseconds(*v);
-      }
-    }
-    if (auto m = d->get("trust_anchor")) {
-      auto v = get_string(p, *m, "trust_anchor");
-      if (!v) return tl::unexpected(v.error());
-      c.trust_anchor = *v;
+// The settings of dkimkit::verify_limits() that table `name` holds, the numbers or the switches,
+// into c.verify.
+result<void> load_verify_limits(const problems& p, const toml::table& t, std::string_view name,
+                                bool switches, config& c) {
+  for (const auto& l : verify_limits()) {
+    const toml::node* m = l.table == name ? t.get(l.key) : nullptr;
+    if (!m || l.is_switch() != switches) continue;
+    auto v = switches ? get_bool(p, *m, l.key).map([](bool b) { return std::int64_t{b}; })
+                      : get_number(p, *m, l.key, static_cast<std::int64_t>(l.min),
+                                   static_cast<std::int64_t>(l.max));
+    if (!v) return tl::unexpected(v.error());
+    l.set(c.verify, static_cast<std::uint64_t>(*v));
+  }
+  return {};
+}
+
+result<void> load_dns(const problems& p, const toml::table& dns, config& c) {
+  if (auto m = dns.get("resolvers")) {
+    auto list = get_strings(p, *m, "resolvers");
+    if (!list) return tl::unexpected(list.error());
+    c.resolvers = *list;
+  }
+  if (auto m = dns.get("timeout_ms")) {
+    auto v = get_number(p, *m, "timeout_ms", 1, 600000);
+    if (!v) return tl::unexpected(v.error());
+    c.dns_timeout = std::chrono::milliseconds(*v);
+  }
+  for (bool switches : {false, true})
+    if (auto ok = load_verify_limits(p, dns, "dns", switches, c); !ok) return ok;
+  if (auto m = dns.get("trust_anchor")) {
+    auto v = get_string(p, *m, "trust_anchor");
+    if (!v) return tl::unexpected(v.error());
+    c.trust_anchor = *v;
+  }
+  return {};
+}
+
+result<void> load_limits(const problems& p, const toml::table& limits, config& c) {
+  if (auto ok = load_verify_limits(p, limits, "limits", false, c); !ok) return ok;
+  if (auto m = limits.get("max_forged_auth_results")) {
+    auto v = get_number(p, *m, "max_forged_auth_results", 1, 1000);
+    if (!v) return tl::unexpected(v.error());
+    c.max_forged_auth_results = static_cast<std::size_t>(*v);
+  }
+  if (c.verify.min_rsa_bits > c.verify.key.max_rsa_bits)
+    return tl::unexpected(p.at(limits, "min_rsa_bits is above max_rsa_bits"));
+  return load_verify_limits(p, limits, "limits", true, c);
+}
+
+// One [[policy.require]] table.
+result<requirement> load_requirement(const problems& p, const toml::node& e) {
+  const auto* rt = e.as_table();
+  if (!rt) return tl::unexpected(p.at(e, "each [[policy.require]] must be a table"));
+  if (auto ok = only_known(p, *rt, "policy.require"); !ok) return tl::unexpected(ok.error());
+  requirement r;
+  auto fd = rt->get("from_domain");
+  if (!fd) return tl::unexpected(p.at(e, "from_domain is required in [[policy.require]]"));
+  auto v = get_string(p, *fd, "from_domain");
+  if (!v) return tl::unexpected(v.error());
+  r.from_domain = *v;
+  r.sdid = *v;
+  if (auto sb = rt->get("signed_by")) {
+    auto w = get_string(p, *sb, "signed_by");
+    if (!w) return tl::unexpected(w.error());
+    r.sdid = *w;
+  }
+  for (auto* s : {&r.from_domain, &r.sdid})
+    for (char& ch : *s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return r;
+}
+
+result<void> load_policy(const problems& p, const toml::table& pol, config& c) {
+  struct choice {
+    const char* name;
+    action* dest;
+    action allowed, or_allowed;
+  };
+  for (const auto& [name, dest, allowed, or_allowed] :
+       {choice{"on_no_pass", &c.on_no_pass, action::accept, action::reject},
+        choice{"on_dns_error", &c.on_dns_error, action::accept, action::tempfail},
+        choice{"on_forged_auth_results", &c.on_forged_auth_results, action::reject,
+               action::tempfail},
+        choice{"on_internal_error", &c.on_internal_error, action::accept, action::tempfail}}) {
+    if (auto m = pol.get(name)) {
+      auto a = get_action(p, *m, name, {allowed, or_allowed});
+      if (!a) return tl::unexpected(a.error());
+      *dest = *a;
     }
   }
-  if (auto n = t.get("limits")) {
-    const auto* l = n->as_table();
-    if (!l) return tl::unexpected(p.at(*n, "[limits] must be a table"));
-    // Each limit: its name, the range accepted, and where it goes.
-    struct size_limit {
-      const char* name;
-      std::int64_t lo, hi;
-      std::size_t* dest;
-    };
-    const size_limit sizes[] = {
-        {"max_signatures", 1, 100, &c.max_signatures},
-        {"max_header_bytes", 4096, 64 * 1024 * 1024, &c.max_header_bytes},
-        {"max_field_bytes", 1024, 64 * 1024 * 1024, &c.max_field_bytes},
-        {"max_fields", 16, 1000000, &c.max_fields},
-        {"max_signature_bytes", 1024, 1024 * 1024, &c.max_signature_bytes},
-        {"max_signed_headers", 8, 100000, &c.max_signed_headers},
-        {"max_key_record_bytes", 512, 65536, &c.max_key_record_bytes},
-        {"max_forged_auth_results", 1, 1000, &c.max_forged_auth_results},
-    };
-    if (auto ok = only_known(p, *l, "limits"); !ok) return tl::unexpected(ok.error());
-    auto number = [&](std::string_view name, std::int64_t lo,
-                      std::int64_t hi) -> result<std::int64_t> {
-      const auto* m = l->get(name);
-      auto v = m->value<std::int64_t>();
-      if (!v || *v < lo || *v > hi)
-        return tl::unexpected(p.at(*m, std::string(name) + " must be between " +
-                                           std::to_string(lo) + " and " + std::to_string(hi)));
-      return *v;
-    };
-    for (const auto& s : sizes) {
-      if (!l->get(s.name)) continue;
-      auto v = number(s.name, s.lo, s.hi);
-      if (!v) return tl::unexpected(v.error());
-      *s.dest = static_cast<std::size_t>(*v);
-    }
-    for (auto [name, dest] :
-         {std::pair{"min_rsa_bits", &c.min_rsa_bits}, std::pair{"max_rsa_bits", &c.max_rsa_bits}}) {
-      if (!l->get(name)) continue;
-      auto v = number(name, 512, 16384);
-      if (!v) return tl::unexpected(v.error());
-      *dest = static_cast<unsigned>(*v);
-    }
-    if (c.min_rsa_bits > c.max_rsa_bits)
-      return tl::unexpected(p.at(*n, "min_rsa_bits is above max_rsa_bits"));
-    if (auto m = l->get("allow_sha1")) {
-      auto b = m->value<bool>();
-      if (!b) return tl::unexpected(p.at(*m, "allow_sha1 must be true or false"));
-      c.allow_sha1 = *b;
+  if (auto m = pol.get("require")) {
+    const auto* arr = m->as_array();
+    if (!arr) return tl::unexpected(p.at(*m, "[[policy.require]] must be an array of tables"));
+    for (const auto& e : *arr) {
+      auto r = load_requirement(p, e);
+      if (!r) return tl::unexpected(r.error());
+      c.requirements.push_back(std::move(*r));
     }
   }
-  if (auto n = t.get("policy")) {
-    const auto* pol = n->as_table();
-    if (!pol) return tl::unexpected(p.at(*n, "[policy] must be a table"));
-    if (auto ok = only_known(p, *pol, "policy"); !ok) return tl::unexpected(ok.error());
-    if (auto m = pol->get("on_no_pass")) {
-      auto a = get_action(p, *m, "on_no_pass", {action::accept, action::reject});
-      if (!a) return tl::unexpected(a.error());
-      c.on_no_pass = *a;
-    }
-    if (auto m = pol->get("on_dns_error")) {
-      auto a = get_action(p, *m, "on_dns_error", {action::accept, action::tempfail});
-      if (!a) return tl::unexpected(a.error());
-      c.on_dns_error = *a;
-    }
-    if (auto m = pol->get("on_forged_auth_results")) {
-      auto a = get_action(p, *m, "on_forged_auth_results", {action::reject, action::tempfail});
-      if (!a) return tl::unexpected(a.error());
-      c.on_forged_auth_results = *a;
-    }
-    if (auto m = pol->get("on_internal_error")) {
-      auto a = get_action(p, *m, "on_internal_error", {action::accept, action::tempfail});
-      if (!a) return tl::unexpected(a.error());
-      c.on_internal_error = *a;
-    }
-    if (auto m = pol->get("require")) {
-      const auto* arr = m->as_array();
-      if (!arr) return tl::unexpected(p.at(*m, "[[policy.require]] must be an array of tables"));
-      for (const auto& e : *arr) {
-        const auto* rt = e.as_table();
-        if (!rt) return tl::unexpected(p.at(e, "each [[policy.require]] must be a table"));
-        if (auto ok = only_known(p, *rt, "policy.require"); !ok) return tl::unexpected(ok.error());
-        requirement r;
-        auto fd = rt->get("from_domain");
-        if (!fd) return tl::unexpected(p.at(e, "from_domain is required in [[policy.require]]"));
-        auto v = get_string(p, *fd, "from_domain");
-        if (!v) return tl::unexpected(v.error());
-        r.from_domain = *v;
-        r.sdid = *v;
-        if (auto sb = rt->get("signed_by")) {
-          auto w = get_string(p, *sb, "signed_by");
-          if (!w) return tl::unexpected(w.error());
-          r.sdid = *w;
-        }
-        for (auto* s : {&r.from_domain, &r.sdid})
-          for (char& ch : *s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        c.requirements.push_back(std::move(r));
-      }
-    }
+  return {};
+}
+
+}  // namespace
+
+result<config> load_config(const std::string& path) {
+  problems p{path};
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    auto line = e.source().begin.line;
+    std::string where = line ? path + ":" + std::to_string(line) : path;
+    std::string what(e.description());
+    if (what.find("ould not open") != std::string::npos ||
+        what.find("not exist") != std::string::npos)
+      return fail(errc::io_error, path + ": cannot read the configuration file");
+    return fail(errc::invalid_argument, where + ": " + what);
+  }
+  config c;
+  c.path = path;
+  if (auto ok = load_top(p, t, c); !ok) return tl::unexpected(ok.error());
+  // Each table in turn (absent: empty), checked for unknown settings first.
+  using loader = result<void> (*)(const problems&, const toml::table&, config&);
+  for (auto [name, load] : {std::pair<std::string_view, loader>{"sign", &load_sign},
+                            {"dns", &load_dns},
+                            {"limits", &load_limits},
+                            {"policy", &load_policy}}) {
+    auto s = section(p, t, name);
+    if (!s) return tl::unexpected(s.error());
+    if (auto ok = load(p, **s, c); !ok) return tl::unexpected(ok.error());
   }
   return c;
 }
 
-verify_options verify_options_of(const config& cfg) {
-  verify_options o;
-  o.max_signatures = cfg.max_signatures;
-  o.min_rsa_bits = cfg.min_rsa_bits;
-  o.allow_sha1 = cfg.allow_sha1;
-  o.dns_message_timeout = cfg.dns_message_timeout;
-  o.header.max_header_bytes = cfg.max_header_bytes;
-  o.header.max_field_bytes = cfg.max_field_bytes;
-  o.header.max_fields = cfg.max_fields;
-  o.signature.max_field_bytes = cfg.max_signature_bytes;
-  o.signature.max_signed_headers = cfg.max_signed_headers;
-  o.key.max_record_bytes = cfg.max_key_record_bytes;
-  o.key.max_rsa_bits = cfg.max_rsa_bits;
-  return o;
-}
+verify_options verify_options_of(const config& cfg) { return cfg.verify; }
 
 }  // namespace dkimkit::milter

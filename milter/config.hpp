@@ -61,20 +61,11 @@ struct config {
   bool require_safe_keys = true;  // refuse key files readable by others or not owned by us/root
   // DNS
   std::vector<std::string> resolvers;
-  std::chrono::milliseconds dns_timeout{5000};           // one key lookup
-  std::chrono::milliseconds dns_message_timeout{10000};  // all key lookups of a message
+  std::chrono::milliseconds dns_timeout{5000};  // one key lookup
   std::string trust_anchor;
-  // Limits and verification
-  std::size_t max_signatures = 5;
-  std::size_t max_header_bytes = 1024 * 1024;
-  std::size_t max_field_bytes = 256 * 1024;
-  std::size_t max_fields = 2000;
-  std::size_t max_signature_bytes = 64 * 1024;
-  std::size_t max_signed_headers = 1024;
-  std::size_t max_key_record_bytes = 8192;
-  unsigned min_rsa_bits = 1024;
-  unsigned max_rsa_bits = 8192;
-  bool allow_sha1 = false;
+  // Limits and verification: the settings of dkimkit::verify_limits() ([limits] and [dns]
+  // message_timeout_ms), the library's defaults otherwise. Resolver, key cache and clock unset.
+  verify_options verify;
   // Authentication-Results claiming our authserv-id are removed; above this many the message is
   // not edited but refused (on_forged_auth_results): each removal costs the MTA a header scan.
   std::size_t max_forged_auth_results = 20;
@@ -92,8 +83,9 @@ struct config {
 [[nodiscard]] result<config> load_config(const std::string& path);
 
 // The settings load_config accepts, per table: "" (the top level), "sign", "sign.keys", "dns",
-// "limits", "policy" and "policy.require". A name that is itself a table here ("sign",
-// "sign.keys") is that table. Anything else in the file is refused as an unknown setting.
+// "limits", "policy" and "policy.require" (those of dkimkit::verify_limits() included). A name
+// that is itself a table here ("sign", "sign.keys") is that table. Anything else in the file is
+// refused as an unknown setting.
 [[nodiscard]] const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>&
 known_settings();
 

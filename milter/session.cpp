@@ -219,7 +219,7 @@ decision session::header(std::string_view name, std::string_view value) {
         m.too_many_from = true;
     }
     m.header_bytes += name.size() + value.size() + 3;
-    if (m.header_bytes > cfg.max_header_bytes) {
+    if (m.header_bytes > cfg.verify.header.max_header_bytes) {
       m.header_overflow = true;
       return d;
     }
@@ -308,7 +308,7 @@ decision session::decide_direction(message& m) {
   if (m.header_overflow) {
     // Past the limit: make the verifier see a header block that is too large.
     m.ver->add_header_field(std::string("X-Dkimkit-Overflow: ") +
-                            std::string(cfg.max_header_bytes, 'x'));
+                            std::string(cfg.verify.header.max_header_bytes, 'x'));
   }
   m.ver->end_of_header();  // key lookups start now, while the body arrives
   m.fields = {};

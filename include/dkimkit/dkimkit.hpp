@@ -10,6 +10,7 @@
 #include <dkimkit/changes.hpp>
 #include <dkimkit/error.hpp>
 #include <dkimkit/key_record.hpp>
+#include <dkimkit/limits.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/signature.hpp>

@@ -31,6 +31,17 @@ enum class hash_algorithm { sha1, sha256 };
 [[nodiscard]] key_type key_type_of(algorithm a) noexcept;
 [[nodiscard]] std::size_t digest_size(hash_algorithm h) noexcept;  // 20 or 32
 
+// The two canonicalizations a c= value names (RFC 6376 §3.5).
+struct canonicalizations {
+  canonicalization header = canonicalization::simple;  // before the slash
+  canonicalization body = canonicalization::simple;    // after the slash; simple when absent
+};
+// Parses a c= value, "header" or "header/body", each "simple" or "relaxed" exactly (lower case,
+// no white space): "relaxed" is relaxed/simple. Anything else ("", "relaxed/", "/relaxed",
+// "Relaxed", "relaxed/simple/x") fails with bad_canonicalization naming the unknown part. The
+// signature parser, the signer's command line and dkimkit-milter's configuration all read c= here.
+[[nodiscard]] result<canonicalizations> parse_canonicalization(std::string_view c);
+
 struct signature_limits {
   std::size_t max_field_bytes = 64 * 1024;  // the DKIM-Signature field
   std::size_t max_signed_headers = 1024;    // names in h=

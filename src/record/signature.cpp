@@ -62,13 +62,25 @@ bool is_same_or_subdomain(std::string_view sub, std::string_view domain) noexcep
          iequals(sub.substr(sub.size() - domain.size()), domain);
 }
 
-namespace {
-
-result<canonicalization> parse_canon(std::string_view s) {
-  if (s == "simple") return canonicalization::simple;
-  if (s == "relaxed") return canonicalization::relaxed;
-  return fail(errc::bad_canonicalization, "unknown canonicalization '" + std::string(s) + "'");
+result<canonicalizations> parse_canonicalization(std::string_view c) {
+  auto one = [](std::string_view s) -> result<canonicalization> {
+    if (s == "simple") return canonicalization::simple;
+    if (s == "relaxed") return canonicalization::relaxed;
+    return fail(errc::bad_canonicalization, "unknown canonicalization '" + std::string(s) + "'");
+  };
+  std::size_t slash = c.find('/');
+  auto header = one(c.substr(0, slash));
+  if (!header) return tl::unexpected(header.error());
+  canonicalizations out{*header, canonicalization::simple};
+  if (slash != std::string_view::npos) {
+    auto body = one(c.substr(slash + 1));
+    if (!body) return tl::unexpected(body.error());
+    out.body = *body;
+  }
+  return out;
 }
+
+namespace {
 
 result<std::string> decode_b64_tag(const detail::tag& t) {
   auto v = detail::base64_decode(detail::strip_fws(t.value));
@@ -146,16 +158,10 @@ result<signature> signature_from_tags(const std::vector<tag>& tag_list,
   sig.body_hash = std::move(*bh);
 
   if (const auto* c = get("c")) {
-    std::string_view v = c->value;
-    std::size_t slash = v.find('/');
-    auto hc = parse_canon(v.substr(0, slash));
-    if (!hc) return tl::unexpected(hc.error());
-    sig.header_canon = *hc;
-    if (slash != std::string_view::npos) {
-      auto bc = parse_canon(v.substr(slash + 1));
-      if (!bc) return tl::unexpected(bc.error());
-      sig.body_canon = *bc;
-    }
+    auto canon = parse_canonicalization(c->value);
+    if (!canon) return tl::unexpected(canon.error());
+    sig.header_canon = canon->header;
+    sig.body_canon = canon->body;
   }
 
   std::string_view d = get("d")->value;

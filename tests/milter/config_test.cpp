@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <dkimkit/limits.hpp>
 #include <fstream>
 #include <map>
 #include <set>
@@ -412,6 +413,109 @@ on_forged_auth_results = "tempfail"
         load_config(d.write("bad.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n" + r.text));
     ASSERT_FALSE(c) << r.text;
     EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
+  }
+}
+
+}  // namespace
+}  // namespace dkimkit::milter
+
+// dkimkit-milter reads the settings of dkimkit::verify_limits() ([limits], [dns]) from the table.
+namespace dkimkit::milter {
+namespace {
+
+// A verifying configuration "c.toml" with `body` after two lines (body starts on line 3).
+std::string verifying(const temp_dir& d, const std::string& body) {
+  return d.write("c.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n" + body);
+}
+
+std::string setting(const verify_limit& l, const std::string& value) {
+  return "[" + std::string(l.table) + "]\n" + std::string(l.key) + " = " + value + "\n";
+}
+
+// A value other than the default that a configuration file may also set, between the default and
+// a bound (so that min_rsa_bits stays under max_rsa_bits).
+std::uint64_t other_value(const verify_limit& l) {
+  if (l.is_switch()) return l.default_value() == 0 ? 1 : 0;
+  return l.default_value() == l.min ? (l.min + l.max) / 2 : (l.min + l.default_value()) / 2;
+}
+
+// Every entry with a key is a setting of its table, read into verify_options_of(); the others keep
+// the library's defaults.
+TEST(milter_limits, every_limit_round_trips_through_its_key) {
+  temp_dir d;
+  std::size_t keys = 0;
+  for (const auto& l : verify_limits()) {
+    if (l.key.empty()) continue;
+    ++keys;
+    const auto& known = known_settings();
+    auto table =
+        std::find_if(known.begin(), known.end(), [&](const auto& t) { return t.first == l.table; });
+    ASSERT_NE(table, known.end()) << l.table;
+    EXPECT_NE(std::find(table->second.begin(), table->second.end(), l.key), table->second.end())
+        << l.key << " is not a known setting of [" << l.table << "]";
+
+    std::uint64_t v = other_value(l);
+    std::string text = l.is_switch() ? (v ? "true" : "false") : std::to_string(v);
+    auto c = load_config(verifying(d, setting(l, text)));
+    ASSERT_TRUE(c) << l.key << ": " << c.error().detail;
+    verify_options o = verify_options_of(*c);
+    EXPECT_EQ(l.get(o), v) << l.key;
+    for (const auto& other : verify_limits())
+      if (&other != &l) {
+        EXPECT_EQ(other.get(o), other.default_value()) << l.key << ": " << other.key;
+      }
+  }
+  EXPECT_GE(keys, 11u);
+  auto dflt = load_config(verifying(d, ""));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  for (const auto& l : verify_limits())
+    EXPECT_EQ(l.get(verify_options_of(*dflt)), l.default_value()) << l.flag;
+}
+
+// Outside the table's range a setting is refused, naming the file, the line and the range.
+TEST(milter_limits, values_outside_the_range_are_refused) {
+  temp_dir d;
+  for (const auto& l : verify_limits()) {
+    if (l.key.empty()) continue;
+    if (l.is_switch()) {
+      auto c = load_config(verifying(d, setting(l, "\"yes\"")));
+      ASSERT_FALSE(c) << l.key;
+      EXPECT_NE(c.error().detail.find(":4: " + std::string(l.key) + " must be true or false"),
+                std::string::npos)
+          << c.error().detail;
+      continue;
+    }
+    const std::string range = std::string(l.key) + " must be between " + std::to_string(l.min) +
+                              " and " + std::to_string(l.max);
+    for (std::uint64_t bad : {l.min - 1, l.max + 1}) {
+      auto c = load_config(verifying(d, setting(l, std::to_string(bad))));
+      ASSERT_FALSE(c) << l.key << " = " << bad;
+      EXPECT_NE(c.error().detail.find(d.path + "/c.toml:4: " + range), std::string::npos)
+          << c.error().detail;
+    }
+    auto text = load_config(verifying(d, setting(l, "\"100\"")));
+    ASSERT_FALSE(text) << l.key;
+    EXPECT_NE(text.error().detail.find(range), std::string::npos) << text.error().detail;
+  }
+}
+
+// [sign] canonicalization is read by parse_canonicalization(): "relaxed" is relaxed/simple.
+TEST(milter_limits, canonicalization_reads_like_c_tag) {
+  temp_dir d;
+  auto c = load_config(verifying(d, "[sign]\ncanonicalization = \"relaxed\"\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->header_canon, canonicalization::relaxed);
+  EXPECT_EQ(c->body_canon, canonicalization::simple);
+  auto both = load_config(verifying(d, "[sign]\ncanonicalization = \"simple/relaxed\"\n"));
+  ASSERT_TRUE(both) << both.error().detail;
+  EXPECT_EQ(both->header_canon, canonicalization::simple);
+  EXPECT_EQ(both->body_canon, canonicalization::relaxed);
+  for (const char* bad : {"relaxed/", "Relaxed", "relaxed /simple", ""}) {
+    auto r = load_config(verifying(d, "[sign]\ncanonicalization = \"" + std::string(bad) + "\"\n"));
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().detail.find(":4: canonicalization must be like relaxed/relaxed"),
+              std::string::npos)
+        << r.error().detail;
   }
 }
 

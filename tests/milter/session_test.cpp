@@ -582,7 +582,7 @@ TEST(milter_session, auth_results_insertion_is_required_and_log_bounded) {
   }
   many += msg;
   auto cfg = make_config(mode::verify);
-  cfg->max_signatures = 100;
+  cfg->verify.max_signatures = 100;
   decision d = run(make_env(cfg, &dns), many);
   ASSERT_EQ(d.insert.size(), 1u);
   EXPECT_TRUE(d.insert[0].required);
@@ -884,7 +884,7 @@ TEST(milter_session, header_over_the_limit) {
   publish_keys(dns);
   std::string big = "X-Filler: " + std::string(5000, 'a') + "\r\n";
   auto sign_cfg = make_config(mode::both);
-  sign_cfg->max_header_bytes = 4096;
+  sign_cfg->verify.header.max_header_bytes = 4096;
   sign_cfg->on_internal_error = action::accept;
   decision s = run(make_env(sign_cfg, &dns), message_from("example.com", big), kInternalAddr);
   expect_reply(s, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
@@ -896,7 +896,7 @@ TEST(milter_session, header_over_the_limit) {
   expect_reply(late, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
 
   auto verify_cfg = make_config(mode::verify);
-  verify_cfg->max_header_bytes = 4096;
+  verify_cfg->verify.header.max_header_bytes = 4096;
   std::string msg = message_from("example.com", big);
   decision v = run(make_env(verify_cfg, &dns), msg);
   expect_reply(v, verdict::proceed);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <dkimkit/limits.hpp>
 #include <dkimkit/unbound_resolver.hpp>
 #include <dkimkit/zone_resolver.hpp>
 #include <fstream>
@@ -110,55 +111,38 @@ std::unique_ptr<txt_resolver> make_resolver(const dns_args& a, int& status) {
   return std::move(*dns);
 }
 
+namespace {
+
+// A flag for one entry of the table. A number takes what CLI11 reads for the member's type (any
+// value up to `largest`, whatever range a configuration file allows), with its default shown.
+CLI::Option* add_limit_flag(CLI::App& cmd, const verify_limit& l, verify_options& opts) {
+  std::string flag(l.flag), help(l.description);
+  if (l.is_switch()) return cmd.add_flag(flag, opts.*l.toggle, help);
+  auto read = [&l, &opts](const CLI::results_t& res) {
+    std::uint64_t v = 0;
+    if (!CLI::detail::lexical_conversion<std::uint64_t, std::uint64_t>(res, v) || v > l.largest)
+      return false;  // CLI11's "Could not convert" error
+    l.set(opts, v);
+    return true;
+  };
+  auto shown = [&l, &opts] { return std::to_string(l.get(opts)); };
+  return cmd.add_option(flag, read, help, false, shown)->type_name("UINT")->capture_default_str();
+}
+
+}  // namespace
+
 void add_verify_settings(CLI::App& cmd, verify_settings& a) {
-  cmd.add_flag("--allow-sha1", a.opts.allow_sha1, "accept rsa-sha1 (refused by RFC 8301)");
-  cmd.add_flag("--allow-partial-body", a.opts.allow_partial_body,
-               "accept l= that leaves part of the body unsigned");
-  cmd.add_option("--min-rsa-bits", a.opts.min_rsa_bits, "smallest RSA key accepted")
-      ->capture_default_str();
-  cmd.add_option("--max-signatures", a.opts.max_signatures,
-                 "signatures evaluated per message; the rest get policy")
-      ->capture_default_str();
+  for (const auto& l : verify_limits())
+    if (l.group == verify_limit::kind::policy) add_limit_flag(cmd, l, a.opts);
   cmd.add_option("--now", a.now, "Unix time to verify at (default: the clock)");
-  cmd.add_option("--max-rsa-bits", a.opts.key.max_rsa_bits,
-                 "largest RSA key accepted (larger: permerror)")
-      ->capture_default_str()
-      ->group("Limits");
-  cmd.add_option("--max-key-record-bytes", a.opts.key.max_record_bytes,
-                 "largest key record (TXT strings joined); larger: permerror")
-      ->capture_default_str()
-      ->group("Limits");
-  cmd.add_option("--max-header-bytes", a.opts.header.max_header_bytes,
-                 "largest header block; larger: permerror for every signature")
-      ->capture_default_str()
-      ->group("Limits");
-  cmd.add_option("--max-field-bytes", a.opts.header.max_field_bytes,
-                 "largest header field, folding included; larger: permerror")
-      ->capture_default_str()
-      ->group("Limits");
-  cmd.add_option("--max-fields", a.opts.header.max_fields, "most header fields; more: permerror")
-      ->capture_default_str()
-      ->group("Limits");
-  cmd.add_option("--max-signature-bytes", a.opts.signature.max_field_bytes,
-                 "largest DKIM-Signature field; larger: neutral")
-      ->capture_default_str()
-      ->group("Limits");
-  cmd.add_option("--max-signed-headers", a.opts.signature.max_signed_headers,
-                 "most names in h=; more: neutral")
-      ->capture_default_str()
-      ->group("Limits");
-  cmd.add_option("--dns-message-timeout", a.dns_message_timeout_ms,
-                 "milliseconds all key lookups of one message may take (0: no limit beyond "
-                 "--dns-timeout); later: temperror")
-      ->capture_default_str()
-      ->group("Limits");
+  for (const auto& l : verify_limits())
+    if (l.group == verify_limit::kind::limit) add_limit_flag(cmd, l, a.opts)->group("Limits");
 }
 
 verify_options to_verify_options(const verify_settings& a) {
   verify_options o = a.opts;
   std::uint64_t now = a.now.value_or(static_cast<std::uint64_t>(std::time(nullptr)));
   o.now = [now] { return now; };
-  o.dns_message_timeout = std::chrono::milliseconds(a.dns_message_timeout_ms);
   return o;
 }
 

@@ -53,13 +53,14 @@ void add_dns_options(CLI::App& cmd, dns_args& a);
 // and the reason printed) when it cannot be made.
 std::unique_ptr<txt_resolver> make_resolver(const dns_args& a, int& status);
 
-// The verifier's settings shared by verify and explain: local policy (RFC 8301) and the clock.
+// The verifier's settings shared by verify and explain: local policy (RFC 8301), limits and the
+// clock.
 struct verify_settings {
   verify_options opts;  // the flags write into it; the library's defaults otherwise
   std::optional<std::uint64_t> now;
-  unsigned dns_message_timeout_ms =
-      static_cast<unsigned>(verify_options{}.dns_message_timeout.count());
 };
+// One flag per entry of dkimkit::verify_limits() (local policy, then --now, then the "Limits"
+// group), and --now.
 void add_verify_settings(CLI::App& cmd, verify_settings& a);
 // verify_options from the flags: the resolver and key cache are left for the caller.
 verify_options to_verify_options(const verify_settings& a);

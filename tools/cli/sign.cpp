@@ -25,20 +25,6 @@ struct sign_args {
   std::string file = "-";
 };
 
-std::optional<std::pair<canonicalization, canonicalization>> parse_canon_arg(std::string_view s) {
-  auto one = [](std::string_view v) -> std::optional<canonicalization> {
-    if (v == "simple") return canonicalization::simple;
-    if (v == "relaxed") return canonicalization::relaxed;
-    return std::nullopt;
-  };
-  std::size_t slash = s.find('/');
-  auto h = one(s.substr(0, slash));
-  auto b = slash == std::string_view::npos ? std::optional(canonicalization::simple)
-                                           : one(s.substr(slash + 1));
-  if (!h || !b) return std::nullopt;
-  return std::pair{*h, *b};
-}
-
 int run_sign(const sign_args& a) {
   std::size_t n = a.keys.size();
   auto pick = [&](const std::vector<std::string>& v, std::size_t i) -> const std::string& {
@@ -50,7 +36,7 @@ int run_sign(const sign_args& a) {
     complain("give -d, -s and -a once, or once per -k");
     return exit_usage;
   }
-  auto canon = parse_canon_arg(a.canon);
+  auto canon = parse_canonicalization(a.canon);
   if (!canon) {
     complain("-c must be simple or relaxed, optionally followed by /simple or /relaxed");
     return exit_usage;
@@ -82,8 +68,8 @@ int run_sign(const sign_args& a) {
       }
       o.algo = *alg;
     }
-    o.header_canon = canon->first;
-    o.body_canon = canon->second;
+    o.header_canon = canon->header;
+    o.body_canon = canon->body;
     if (!a.headers.empty()) {
       std::vector<std::string> names;
       std::size_t start = 0;
