@@ -320,8 +320,9 @@ result<signing_key> load_key(const problems& p, const toml::node& e, config& c) 
   auto key = private_key::load_file(k.key_file);
   if (!key) return tl::unexpected(p.at(file, key.error().detail));
   if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
-    return tl::unexpected(p.at(
-        file, k.key_file + ": RSA key of " + std::to_string(key->bits()) + " bits; 1024 at least"));
+    return tl::unexpected(p.at(file, k.key_file + ": RSA key of " + std::to_string(key->bits()) +
+                                         " bits; " + std::to_string(rfc8301_min_rsa_bits) +
+                                         " at least"));
   if (k.algo && key_type_of(*k.algo) != key->type())
     return tl::unexpected(p.at(e, "algorithm does not match the key in " + k.key_file));
   // Sign a test digest now: a key that cannot sign is refused at start, not per message.

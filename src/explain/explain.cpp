@@ -57,17 +57,14 @@ std::string collapse_fws(std::string_view v) {
   return out;
 }
 
-std::string_view canon_words(std::string_view c, bool header) {
-  if (c == "simple")
+std::string_view canon_words(canonicalization c, bool header) {
+  if (c == canonicalization::simple)
     return header ? "simple: the signed header fields must arrive exactly as signed; re-folding or "
                     "a change of spacing breaks the signature"
                   : "simple: the body must arrive byte for byte (only empty lines at the end are "
                     "ignored)";
-  if (c == "relaxed")
-    return header
-               ? "relaxed: changes of letter case in field names and of white space are tolerated"
-               : "relaxed: changes of white space within and at the end of lines are tolerated";
-  return "unknown: verifiers cannot check this signature";
+  return header ? "relaxed: changes of letter case in field names and of white space are tolerated"
+                : "relaxed: changes of white space within and at the end of lines are tolerated";
 }
 
 std::string time_meaning(std::string_view name, std::string_view value,
@@ -101,13 +98,12 @@ std::string tag_meaning(std::string_view name, std::string_view value,
            " base64 characters), over the signed header fields and this field";
   if (name == "bh") return "hash of the body as signed, compared with the body as received";
   if (name == "c") {
-    std::string_view h = value, b = "simple";
-    if (auto slash = value.find('/'); slash != std::string_view::npos) {
-      h = value.substr(0, slash);
-      b = value.substr(slash + 1);
-    }
-    return "canonicalization: header " + std::string(canon_words(h, true)) + "; body " +
-           std::string(canon_words(b, false));
+    // The verifier's own reading of c= (parse_canonicalization is its only parser).
+    auto c = parse_canonicalization(value);
+    if (!c)
+      return "canonicalization: " + c.error().detail + ": verifiers cannot check this signature";
+    return "canonicalization: header " + std::string(canon_words(c->header, true)) + "; body " +
+           std::string(canon_words(c->body, false));
   }
   if (name == "d") return "signing domain: the domain that takes responsibility for the message";
   if (name == "s") return "selector: which of the domain's keys signed";

@@ -277,6 +277,28 @@ TEST(Explain, UnknownTagsAndDecodedIdentity) {
   EXPECT_NE(find_tag(s, "i")->meaning.find("decoded: a=b@example.com"), std::string::npos);
 }
 
+TEST(Explain, CanonicalizationIsReadAsTheVerifierReadsIt) {
+  // c= is read by parse_canonicalization, the verifier's parser: "relaxed" alone means
+  // relaxed/simple, and a value it refuses is said to be one nobody can check.
+  published p;
+  const std::string m = signed_message([](sign_options& o) {
+    o.header_canon = canonicalization::relaxed;
+    o.body_canon = canonicalization::simple;
+  });
+  const explanation e = explain(replace(m, "c=relaxed/simple", "c=relaxed"), p.options());
+  const std::string& words = find_tag(e.signatures[0], "c")->meaning;
+  EXPECT_NE(words.find("header relaxed: "), std::string::npos) << words;
+  EXPECT_NE(words.find("body simple: "), std::string::npos) << words;
+
+  const explanation bad = explain(replace(m, "c=relaxed/simple", "c=relaxed/foo"), p.options());
+  const signature_explanation& s = bad.signatures[0];
+  EXPECT_EQ(s.result.status, status::neutral);
+  const std::string& bad_words = find_tag(s, "c")->meaning;
+  EXPECT_NE(bad_words.find("unknown canonicalization 'foo'"), std::string::npos) << bad_words;
+  EXPECT_NE(bad_words.find("verifiers cannot check this signature"), std::string::npos);
+  EXPECT_EQ(bad_words.find("header relaxed"), std::string::npos) << bad_words;
+}
+
 TEST(Explain, EarlierHopsAndTheAuthorDomain) {
   published p;
   const std::string body_and_header =
