@@ -1,4 +1,6 @@
 // OpenDKIM's KeyTable and SigningTable (dkimkit/signing_table.hpp).
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <dkimkit/signing_table.hpp>
 #include <fstream>
@@ -18,7 +20,6 @@ namespace {
 
 using detail::is_dns_name;
 using detail::lowercase;
-using detail::split;
 using detail::to_lower;
 using detail::trim_fws;
 
@@ -168,6 +169,13 @@ result<std::string> read_table_file(const std::string& path, const table_limits&
   return text;
 }
 
+// The number of lines of `text` (at most max_rows + 1), to reserve room for its rows at once.
+std::size_t expected_rows(std::string_view text, const table_limits& limits) {
+  if (text.size() > limits.max_bytes) return 0;
+  auto n = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  return std::min(n, std::max(limits.max_rows, limits.max_patterns) + 1);
+}
+
 // Table::parse of the file a data set names; errors name the file.
 template <class Table>
 result<Table> load_table(std::string_view spec, const table_limits& limits) {
@@ -238,16 +246,27 @@ result<key_table> key_table::parse(std::string_view text, table_kind kind, std::
                                    const table_limits& limits) {
   auto impl = std::make_shared<detail::key_table_impl>();
   impl->kind = kind;
+  std::size_t lines = expected_rows(text, limits);
+  impl->rows.reserve(lines);
+  if (kind == table_kind::plain) impl->by_name.reserve(lines);
   std::size_t max_rows = kind == table_kind::plain ? limits.max_rows : limits.max_patterns;
   auto r = for_each_row(
       text, source, limits, max_rows,
       [&](std::size_t line, std::string_view name, std::string_view value) -> result<void> {
-        std::vector<std::string_view> f = split(value, ':');
-        if (f.size() != 3 && f.size() != 4)
+        std::array<std::string_view, 4> f;
+        std::size_t fields = 0;
+        for (std::string_view rest = value;; ++fields) {
+          std::size_t colon = rest.find(':');
+          if (fields < f.size()) f[fields] = rest.substr(0, colon);
+          if (colon == std::string_view::npos) break;
+          rest = rest.substr(colon + 1);
+        }
+        ++fields;
+        if (fields != 3 && fields != 4)
           return fail(errc::invalid_argument,
                       where(source, line) + "'" + quotable(name) +
                           "': expected DOMAIN:SELECTOR:KEY[:ALGORITHM], got " +
-                          std::to_string(f.size()) + " field(s)");
+                          std::to_string(fields) + " field(s)");
         key_table_entry e;
         e.name = std::string(name);
         e.domain = lowercase(f[0]);
@@ -265,7 +284,7 @@ result<key_table> key_table::parse(std::string_view text, table_kind kind, std::
         if (e.key.empty())
           return fail(errc::invalid_argument,
                       where(source, line) + "'" + quotable(name) + "': empty key");
-        if (f.size() == 4) {
+        if (fields == 4) {
           auto a = parse_algorithm(f[3]);
           if (!a || *a == algorithm::rsa_sha1)
             return fail(errc::invalid_argument, where(source, line) + "'" + quotable(name) +
@@ -316,7 +335,14 @@ result<signing_table> signing_table::parse(std::string_view text, table_kind kin
                                            std::string_view source, const table_limits& limits) {
   auto impl = std::make_shared<detail::signing_table_impl>();
   impl->kind = kind;
-  std::unordered_map<std::uint32_t, std::uint32_t> last_of;  // first row of a key -> its last
+  std::vector<std::uint32_t> last_of;  // for the first row of a key: its last row
+  std::size_t lines = expected_rows(text, limits);
+  impl->rows.reserve(lines);
+  if (kind == table_kind::plain) {
+    impl->first.reserve(lines);
+    impl->next.reserve(lines);
+    last_of.reserve(lines);
+  }
   std::size_t max_rows = kind == table_kind::plain ? limits.max_rows : limits.max_patterns;
   auto r = for_each_row(
       text, source, limits, max_rows,
@@ -343,8 +369,9 @@ result<signing_table> signing_table::parse(std::string_view text, table_kind kin
           impl->next.push_back(no_row);
           auto [it, added] = impl->first.try_emplace(e.key, index);
           if (added) {
-            last_of.emplace(index, index);
+            last_of.push_back(index);
           } else {
+            last_of.push_back(no_row);
             std::uint32_t& last = last_of[it->second];
             impl->next[last] = index;
             last = index;
