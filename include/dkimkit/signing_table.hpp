@@ -20,8 +20,8 @@
 // KeyTable: "NAME DOMAIN:SELECTOR:KEY[:ALGORITHM]". DOMAIN (d=) "%" alone stands for the sender's
 // domain; KEY is a file when it starts with "/", "./" or "../", else the key itself (base64 DER);
 // every "%" in KEY stands for the sender's domain; ALGORITHM (dkimkit's fourth field) is
-// "rsa-sha256" or "ed25519-sha256". NAME is matched exactly (case matters), in a "refile:" table
-// against the patterns in file order.
+// "rsa-sha256" or "ed25519-sha256". NAME is matched exactly (case matters); in a "refile:" table
+// it is matched against the patterns in file order (ASCII case ignored).
 //
 // SigningTable: "KEY NAME[:SIGNER]". NAME "%" alone stands for the sender's domain; every "%" in
 // SIGNER does too; SIGNER becomes i= when it is d= or within it (else no i=, as OpenDKIM does).
