@@ -15,5 +15,6 @@
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/signature.hpp>
 #include <dkimkit/signer.hpp>
+#include <dkimkit/signing_table.hpp>
 #include <dkimkit/verifier.hpp>
 #include <dkimkit/version.hpp>
