@@ -188,7 +188,9 @@ std::string where(const std::string& file, unsigned line) {
 constexpr std::size_t max_conf_bytes = 1 << 20;   // one configuration file
 constexpr std::size_t max_list_bytes = 16 << 20;  // one host list file
 constexpr std::size_t max_list_line = 1023;       // OpenDKIM reads 1024-byte lines
-constexpr int max_include_depth = 5;              // opendkim.conf(5), Include
+constexpr int max_include_depth = 5;
+constexpr std::size_t max_conf_files =
+    256;  // files read, Includes counted each time              // opendkim.conf(5), Include
 
 result<std::string> read_file(const std::string& path, std::size_t limit) {
   std::ifstream in(path, std::ios::binary);
@@ -223,6 +225,7 @@ struct reader {
   const parse_options& options;
   conf out;
   std::vector<std::string> open_files;  // real paths of the files being read, outermost first
+  std::size_t files_read = 0, total_bytes = 0;
 
   result<void> read(const std::string& path, int depth) {
     std::string resolved = path;
@@ -234,6 +237,12 @@ struct reader {
       return fail(errc::invalid_argument, path + ": Include loop (the file includes itself)");
     auto text = read_file(resolved, max_conf_bytes);
     if (!text) return tl::unexpected(text.error());
+    // Includes may repeat a file without looping: bound what all of them read together.
+    total_bytes += text->size();
+    if (++files_read > max_conf_files || total_bytes > max_conf_bytes * 4)
+      return fail(errc::invalid_argument, path + ": the configuration and its Includes exceed " +
+                                              std::to_string(max_conf_files) + " files or " +
+                                              std::to_string(max_conf_bytes * 4) + " bytes");
     open_files.push_back(id);
     line_reader lines{*text};
     for (std::string_view line; lines.next(line);) {
@@ -347,7 +356,7 @@ const setting* conf::get(std::string_view name) const noexcept {
 }
 
 result<conf> parse_opendkim_conf(const std::string& path, const parse_options& options) {
-  reader r{options, {}, {}};
+  reader r{options, {}, {}, 0, 0};
   if (auto ok = r.read(path, 0); !ok) return tl::unexpected(ok.error());
   return std::move(r.out);
 }

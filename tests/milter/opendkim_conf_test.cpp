@@ -256,6 +256,27 @@ TEST(opendkim_conf, IncludesNestFiveLevelsDeepAndNoDeeper) {
       << c.error().detail;
 }
 
+// Includes that repeat a file without a loop still cost a bounded amount.
+TEST(opendkim_conf, RepeatedIncludesAreBounded) {
+  temp_dir d;
+  std::string many;
+  for (int i = 0; i < 20; ++i) many += "Include " + d.path + "/next.conf\n";
+  d.write("next.conf", "Include " + d.path + "/leaf.conf\n");
+  d.write("leaf.conf", "Selector s\n");
+  auto fine = d.write("fine.conf", many);  // 20 x 2 files
+  EXPECT_TRUE(parse_opendkim_conf(fine));
+  // 20 x 20 x 20 files: refused before reading them all.
+  d.write("fan1.conf", many);
+  std::string fan;
+  for (int i = 0; i < 20; ++i) fan += "Include " + d.path + "/fan1.conf\n";
+  d.write("fan0.conf", fan);
+  std::string top;
+  for (int i = 0; i < 20; ++i) top += "Include " + d.path + "/fan0.conf\n";
+  auto c = parse_opendkim_conf(d.write("top.conf", top));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().detail.find("exceed 256 files"), std::string::npos) << c.error().detail;
+}
+
 // Debian 12's /etc/opendkim.conf, as the opendkim package ships it, reads without error.
 TEST(opendkim_conf, DebianShippedConfigurationReads) {
   const std::string shipped = "/etc/opendkim.conf";
