@@ -14,24 +14,13 @@
 #include <sstream>
 #include <string>
 
+#include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
 
 namespace dkimkit::milter {
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/dkimkit-config-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::system(("rm -rf " + path).c_str()); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::string p = path + "/" + name;
-    std::ofstream(p) << text;
-    return p;
-  }
-};
+using test::temp_dir;
 
 std::string key_file(const temp_dir& d, const std::string& name = "k.pem", mode_t mode = 0600) {
   std::string p = d.write(name, test::ed25519().to_pem());
