@@ -395,7 +395,8 @@ result<void> load_tables(const problems& p, const toml::table& sign, config& c) 
   if (!kt || !st)
     return tl::unexpected(p.at(kt ? *kt : *st, "key_table and signing_table go together"));
   if (const toml::node* keys = sign.get("keys"))
-    return tl::unexpected(p.at(*keys, "[[sign.keys]] and key_table/signing_table exclude each other"));
+    return tl::unexpected(
+        p.at(*keys, "[[sign.keys]] and key_table/signing_table exclude each other"));
   auto kspec = get_string(p, *kt, "key_table");
   if (!kspec) return tl::unexpected(kspec.error());
   auto sspec = get_string(p, *st, "signing_table");
@@ -411,8 +412,8 @@ result<void> load_tables(const problems& p, const toml::table& sign, config& c) 
     std::string warning;
     auto k = load_table_key(row.key, row.key_is_file(), row.algo, c.require_safe_keys, warning);
     if (!k)
-      return tl::unexpected(p.at(*kt, "key_table: " + source + ":" + std::to_string(row.line) +
-                                          ": " + k.error().detail));
+      return tl::unexpected(p.at(
+          *kt, "key_table: " + source + ":" + std::to_string(row.line) + ": " + k.error().detail));
     if (!warning.empty() && more_warnings++ == 0) c.warnings.push_back(warning);
     c.table_keys.emplace(row.key, std::move(*k));
   }
@@ -477,7 +478,8 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
   }
   if (auto ok = load_tables(p, sign, c); !ok) return ok;
   if (c.mode == mode::sign && c.keys.empty() && !c.signing_table)
-    return tl::unexpected(p.plain("mode sign needs at least one [[sign.keys]] (or key_table and signing_table)"));
+    return tl::unexpected(
+        p.plain("mode sign needs at least one [[sign.keys]] (or key_table and signing_table)"));
   if (c.mode == mode::both && c.keys.empty() && !c.signing_table) {
     // As shipped: nothing to sign with yet, so the milter verifies until keys are named.
     c.mode = mode::verify;

@@ -3,12 +3,12 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <dkimkit/error.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/signing_table.hpp>
 #include <dkimkit/verifier.hpp>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>

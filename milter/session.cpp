@@ -58,8 +58,8 @@ result<std::vector<sign_options>> table_keys_for(const config& cfg,
       std::string warning;
       auto key = load_table_key(k.key, k.key_is_file, k.algo, cfg.require_safe_keys, warning);
       if (!key)
-        return fail(key.error().code, "key table line " + std::to_string(k.key_line) + ": " +
-                                          key.error().detail);
+        return fail(key.error().code,
+                    "key table line " + std::to_string(k.key_line) + ": " + key.error().detail);
       o.key = std::move(*key);
     }
     o.sdid = std::move(k.sdid);

@@ -119,9 +119,9 @@ TEST(milter_config, key_and_signing_tables_load) {
   std::string kt = d.write("KeyTable", "ed example.com:ed:" + k + "\ndom %:ed:" + d.path +
                                            "/%.pem\nother example.org:s:" + k + "\n");
   std::string st = d.write("SigningTable", "*@example.com ed\n*@example.org other\n*@* dom\n");
-  auto c = load_config(d.write("c.toml", table_config("key_table = \"file:" + kt +
-                                                      "\"\nsigning_table = \"refile:" + st +
-                                                      "\"\nmultiple_signatures = true\n")));
+  auto c = load_config(d.write(
+      "c.toml", table_config("key_table = \"file:" + kt + "\"\nsigning_table = \"refile:" + st +
+                             "\"\nmultiple_signatures = true\n")));
   ASSERT_TRUE(c) << c.error().detail;
   EXPECT_EQ(c->mode, mode::sign);
   ASSERT_TRUE(c->key_table && c->signing_table);
@@ -185,8 +185,8 @@ TEST(milter_config, bad_table_rows_and_keys_name_the_table_file_and_line) {
   };
   for (const auto& r : rows) {
     std::string kt = d.write("KeyTable", r.key_table);
-    std::string path = d.write("bad.toml", table_config("key_table = \"" + kt +
-                                                        "\"\nsigning_table = \"" + st + "\"\n"));
+    std::string path = d.write(
+        "bad.toml", table_config("key_table = \"" + kt + "\"\nsigning_table = \"" + st + "\"\n"));
     auto c = load_config(path);
     ASSERT_FALSE(c) << r.key_table;
     EXPECT_NE(c.error().detail.find(path + ":4: key_table: "), std::string::npos)
@@ -196,8 +196,8 @@ TEST(milter_config, bad_table_rows_and_keys_name_the_table_file_and_line) {
   // A signing table row without a key name.
   std::string kt = d.write("KeyTable", "ed example.com:ed:" + k + "\n");
   std::string bad_st = d.write("BadSigningTable", "# comment\nexample.com\n");
-  std::string path = d.write("bad.toml", table_config("key_table = \"" + kt +
-                                                      "\"\nsigning_table = \"" + bad_st + "\"\n"));
+  std::string path = d.write(
+      "bad.toml", table_config("key_table = \"" + kt + "\"\nsigning_table = \"" + bad_st + "\"\n"));
   auto c = load_config(path);
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().detail.find(path + ":5: signing_table: " + bad_st + ":2: "),
@@ -205,9 +205,9 @@ TEST(milter_config, bad_table_rows_and_keys_name_the_table_file_and_line) {
       << c.error().detail;
   // With require_safe_keys = false an open key file loads, with a warning.
   std::string open_kt = d.write("OpenKeyTable", "ed example.com:ed:" + open_key + "\n");
-  auto lax = load_config(d.write("lax.toml", table_config("require_safe_keys = false\nkey_table = \"" +
-                                                          open_kt + "\"\nsigning_table = \"" + st +
-                                                          "\"\n")));
+  auto lax = load_config(
+      d.write("lax.toml", table_config("require_safe_keys = false\nkey_table = \"" + open_kt +
+                                       "\"\nsigning_table = \"" + st + "\"\n")));
   ASSERT_TRUE(lax) << lax.error().detail;
   ASSERT_EQ(lax->warnings.size(), 1u);
   EXPECT_NE(lax->warnings[0].find(open_key), std::string::npos);

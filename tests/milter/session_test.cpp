@@ -18,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "config.hpp"
@@ -1004,20 +1005,22 @@ TEST(milter_session, refile_signing_table_picks_the_key_by_wildcard) {
     EXPECT_EQ(results[0].sdid, r.sdid);
     EXPECT_EQ(results[0].selector, r.selector);
   }
-  // A domain no row matches is not signed (mode sign: accepted as it is).
-  decision other = run(env, message_from("example.net"), kInternalAddr);
-  expect_reply(other, verdict::accept);
-  EXPECT_TRUE(other.insert.empty());
-  EXPECT_EQ(other.log, "4ABC1: dir=none (not ours to sign: example.net) ms=0");
-  // An external client is not signed for, whatever the table says.
-  decision ext = run(env, message_from("example.com"), kExternalAddr);
-  expect_reply(ext, verdict::accept);
-  EXPECT_TRUE(ext.insert.empty());
+  // Not signed (mode sign: accepted as it is): a domain no row matches, and an external client
+  // whatever the table says.
+  for (auto [from, addr, log] :
+       {std::tuple{"example.net", kInternalAddr, "(not ours to sign: example.net)"},
+        std::tuple{"example.com", kExternalAddr,
+                   "(not ours to sign: example.com, external client)"}}) {
+    decision d = run(env, message_from(from), addr);
+    expect_reply(d, verdict::accept);
+    EXPECT_TRUE(d.insert.empty());
+    EXPECT_EQ(d.log, std::string("4ABC1: dir=none ") + log + " ms=0");
+  }
 }
 
 TEST(milter_session, plain_signing_table_signs_subdomains_by_their_parent_row) {
-  auto env = make_env(table_config(".example.com rsa\nexample.com ed\n", table_kind::plain),
-                      nullptr);
+  auto env =
+      make_env(table_config(".example.com rsa\nexample.com ed\n", table_kind::plain), nullptr);
   decision sub = run(env, message_from("a.mail.example.com"), kInternalAddr);
   EXPECT_EQ(sub.log, "4ABC1: dir=sign d=example.com s=rsa result=signed ms=0");
   auto r = verified(message_from("a.mail.example.com"), sub);
@@ -1037,8 +1040,8 @@ TEST(milter_session, plain_signing_table_signs_subdomains_by_their_parent_row) {
 TEST(milter_session, multiple_signatures_sign_with_rsa_and_ed25519) {
   const char* table = "example.com rsa\nexample.com ed\n";
   std::string msg = message_from("example.com");
-  decision d = run(make_env(table_config(table, table_kind::plain, true), nullptr), msg,
-                   kInternalAddr);
+  decision d =
+      run(make_env(table_config(table, table_kind::plain, true), nullptr), msg, kInternalAddr);
   EXPECT_EQ(d.log, "4ABC1: dir=sign d=example.com s=rsa d=example.com s=ed result=signed ms=0");
   auto results = verified(msg, d);
   ASSERT_EQ(results.size(), 2u);
@@ -1046,18 +1049,18 @@ TEST(milter_session, multiple_signatures_sign_with_rsa_and_ed25519) {
   EXPECT_EQ(results[1].algorithm, "ed25519-sha256");
   for (const auto& r : results) EXPECT_EQ(r.status, status::pass) << r.reason;
   // Without multiple_signatures, the first row alone.
-  decision one = run(make_env(table_config(table, table_kind::plain, false), nullptr), msg,
-                     kInternalAddr);
+  decision one =
+      run(make_env(table_config(table, table_kind::plain, false), nullptr), msg, kInternalAddr);
   EXPECT_EQ(one.log, "4ABC1: dir=sign d=example.com s=rsa result=signed ms=0");
   EXPECT_EQ(verified(msg, one).size(), 1u);
 }
 
 TEST(milter_session, signer_column_gives_i) {
   std::string msg = message_from("mail.example.com");
-  decision d = run(make_env(table_config(".example.com rsa:alice@mail.example.com\n",
-                                         table_kind::plain),
-                            nullptr),
-                   msg, kInternalAddr);
+  decision d =
+      run(make_env(table_config(".example.com rsa:alice@mail.example.com\n", table_kind::plain),
+                   nullptr),
+          msg, kInternalAddr);
   auto results = verified(msg, d);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].status, status::pass) << results[0].reason;
@@ -1066,10 +1069,9 @@ TEST(milter_session, signer_column_gives_i) {
   EXPECT_NE(d.insert[0].value.find("i=alice@mail.example.com;"), std::string::npos)
       << d.insert[0].value;
   // A signer outside d= gives no i= (as OpenDKIM does).
-  decision outside = run(make_env(table_config(".example.com rsa:alice@example.org\n",
-                                               table_kind::plain),
-                                  nullptr),
-                         msg, kInternalAddr);
+  decision outside = run(
+      make_env(table_config(".example.com rsa:alice@example.org\n", table_kind::plain), nullptr),
+      msg, kInternalAddr);
   ASSERT_EQ(outside.insert.size(), 1u);
   EXPECT_EQ(outside.insert[0].value.find(" i="), std::string::npos) << outside.insert[0].value;
   EXPECT_EQ(outside.insert[0].value.find(";i="), std::string::npos) << outside.insert[0].value;
@@ -1095,8 +1097,8 @@ TEST(milter_session, table_keys_read_per_message_and_failures_tempfail) {
   auto missing_name = table_config("example.com nosuchkey\n", table_kind::plain);
   for (const auto& bad : {cfg, missing_name}) {
     bad->on_internal_error = action::accept;
-    decision t = run(make_env(bad, nullptr), message_from(bad == cfg ? "example.org" : "example.com"),
-                     kInternalAddr);
+    decision t = run(make_env(bad, nullptr),
+                     message_from(bad == cfg ? "example.org" : "example.com"), kInternalAddr);
     expect_reply(t, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
     EXPECT_TRUE(t.insert.empty());
     EXPECT_EQ(t.log.rfind("4ABC1: internal error: signing table: ", 0), 0u) << t.log;
