@@ -128,7 +128,7 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
         "dns", "limits", "policy"}},
       {"sign",
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
-        "require_safe_keys"}},
+        "require_safe_keys", "key_table", "signing_table", "multiple_signatures"}},
       {"sign.keys", {"domain", "selector", "key_file", "algorithm"}},
       {"dns", with(limit_keys("dns"), {"resolvers", "timeout_ms", "trust_anchor"})},
       {"limits", with(limit_keys("limits"), {"max_forged_auth_results"})},
@@ -208,6 +208,52 @@ result<void> check_key_file_safety(const std::string& path, std::string& warning
     warning = path + ": the private key may be read by group " + std::to_string(st.st_gid) +
               " (mode " + mode + "), which is not the service's group";
   return {};
+}
+
+namespace {
+
+// The key itself in a key table: what private_key::load reads, else base64 DER (PKCS#8, then
+// PKCS#1 RSA) as OpenDKIM takes it.
+result<private_key> load_inline_key(const std::string& key) {
+  auto k = private_key::load(key);
+  if (k) return k;
+  if (key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+      std::string::npos)
+    return k;
+  std::string lines;
+  for (std::size_t i = 0; i < key.size(); i += 64) lines += key.substr(i, 64) + "\n";
+  for (const char* label : {"PRIVATE KEY", "RSA PRIVATE KEY"}) {
+    auto pem = private_key::load(std::string("-----BEGIN ") + label + "-----\n" + lines +
+                                 "-----END " + label + "-----\n");
+    if (pem) return pem;
+  }
+  return fail(errc::invalid_argument, "the key in the key table is not a private key");
+}
+
+}  // namespace
+
+result<private_key> load_table_key(const std::string& key, bool is_file,
+                                   std::optional<algorithm> algo, bool require_safe,
+                                   std::string& warning) {
+  result<private_key> k = fail(errc::invalid_argument, "no key");
+  std::string what = is_file ? key : std::string("the key");
+  if (is_file) {
+    if (auto safe = check_key_file_safety(key, warning); !safe) {
+      if (require_safe || safe.error().code == errc::io_error) return tl::unexpected(safe.error());
+      warning = safe.error().detail;
+    }
+    k = private_key::load_file(key);
+  } else {
+    k = load_inline_key(key);
+  }
+  if (!k) return k;
+  if (k->type() == key_type::rsa && k->bits() < rfc8301_min_rsa_bits)
+    return fail(errc::invalid_argument, what + ": RSA key of " + std::to_string(k->bits()) +
+                                            " bits; " + std::to_string(rfc8301_min_rsa_bits) +
+                                            " at least");
+  if (algo && key_type_of(*algo) != k->type())
+    return fail(errc::invalid_argument, what + ": the algorithm does not match the key");
+  return k;
 }
 
 namespace {
@@ -332,6 +378,53 @@ result<signing_key> load_key(const problems& p, const toml::node& e, config& c) 
   return k;
 }
 
+// [sign] key_table and signing_table (together, instead of [[sign.keys]]) and
+// multiple_signatures. Every key the key table names is loaded now, but those whose KEY holds a
+// "%" (which depends on the sender): those are loaded per message, and a failure then tempfails
+// the message. Keys are not made to sign a probe here (thousands of RSA keys would take minutes);
+// a key that loads but cannot sign tempfails the messages it is chosen for.
+result<void> load_tables(const problems& p, const toml::table& sign, config& c) {
+  if (auto m = sign.get("multiple_signatures")) {
+    auto b = get_bool(p, *m, "multiple_signatures");
+    if (!b) return tl::unexpected(b.error());
+    c.multiple_signatures = *b;
+  }
+  const toml::node* kt = sign.get("key_table");
+  const toml::node* st = sign.get("signing_table");
+  if (!kt && !st) return {};
+  if (!kt || !st)
+    return tl::unexpected(p.at(kt ? *kt : *st, "key_table and signing_table go together"));
+  if (const toml::node* keys = sign.get("keys"))
+    return tl::unexpected(
+        p.at(*keys, "[[sign.keys]] and key_table/signing_table exclude each other"));
+  auto kspec = get_string(p, *kt, "key_table");
+  if (!kspec) return tl::unexpected(kspec.error());
+  auto sspec = get_string(p, *st, "signing_table");
+  if (!sspec) return tl::unexpected(sspec.error());
+  auto keys = key_table::load(*kspec);
+  if (!keys) return tl::unexpected(p.at(*kt, "key_table: " + keys.error().detail));
+  auto signing = signing_table::load(*sspec);
+  if (!signing) return tl::unexpected(p.at(*st, "signing_table: " + signing.error().detail));
+  const std::string source = parse_table_source(*kspec).path;
+  std::size_t more_warnings = 0;
+  for (const key_table_entry& row : keys->rows()) {
+    if (row.key.find('%') != std::string::npos || c.table_keys.contains(row.key)) continue;
+    std::string warning;
+    auto k = load_table_key(row.key, row.key_is_file(), row.algo, c.require_safe_keys, warning);
+    if (!k)
+      return tl::unexpected(p.at(
+          *kt, "key_table: " + source + ":" + std::to_string(row.line) + ": " + k.error().detail));
+    if (!warning.empty() && more_warnings++ == 0) c.warnings.push_back(warning);
+    c.table_keys.emplace(row.key, std::move(*k));
+  }
+  if (more_warnings > 1)
+    c.warnings.push_back(std::to_string(more_warnings - 1) +
+                         " more key files of the key table have the same warning");
+  c.key_table = std::move(*keys);
+  c.signing_table = std::move(*signing);
+  return {};
+}
+
 // [sign] and its [[sign.keys]]; then whether the mode has what it needs.
 result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
   c.internal_networks = {*parse_network("127.0.0.0/8"), *parse_network("::1/128")};
@@ -383,9 +476,11 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
       c.keys.push_back(std::move(*k));
     }
   }
-  if (c.mode == mode::sign && c.keys.empty())
-    return tl::unexpected(p.plain("mode sign needs at least one [[sign.keys]]"));
-  if (c.mode == mode::both && c.keys.empty()) {
+  if (auto ok = load_tables(p, sign, c); !ok) return ok;
+  if (c.mode == mode::sign && c.keys.empty() && !c.signing_table)
+    return tl::unexpected(
+        p.plain("mode sign needs at least one [[sign.keys]] (or key_table and signing_table)"));
+  if (c.mode == mode::both && c.keys.empty() && !c.signing_table) {
     // As shipped: nothing to sign with yet, so the milter verifies until keys are named.
     c.mode = mode::verify;
     c.warnings.push_back(p.file + ": mode both with no [[sign.keys]]: verifying only");

@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <dkimkit/error.hpp>
 #include <dkimkit/signer.hpp>
+#include <dkimkit/signing_table.hpp>
 #include <dkimkit/verifier.hpp>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +61,11 @@ struct config {
   std::optional<std::vector<std::string>> headers;
   std::optional<std::uint64_t> expire_after;
   std::vector<signing_key> keys;
+  // [sign] key_table / signing_table: OpenDKIM-format KeyTable and SigningTable data sets
+  // ("/path", "file:/path" or "refile:/path"); multiple_signatures: every matching row signs.
+  std::optional<dkimkit::key_table> key_table;
+  std::optional<dkimkit::signing_table> signing_table;
+  bool multiple_signatures = false;
   bool require_safe_keys = true;  // refuse key files readable by others or not owned by us/root
   // DNS
   std::vector<std::string> resolvers;
@@ -75,6 +83,9 @@ struct config {
   action on_internal_error = action::tempfail;
   action on_forged_auth_results = action::reject;  // reject (550 5.7.1) or tempfail (451 4.7.1)
   std::vector<requirement> requirements;           // 550 5.7.22 / 5.7.21 when unmet
+  // The keys the key table names, loaded at start by their KEY column (a file name or the key
+  // itself); a KEY with "%" depends on the sender and is loaded when a message needs it.
+  std::map<std::string, private_key, std::less<>> table_keys;
 };
 
 // Reads and checks the whole file: every key file is loaded. Errors read "FILE:LINE: problem".
@@ -102,5 +113,12 @@ known_settings();
 // file and what to change) when others may read or write it, or when it is owned by neither the
 // effective user nor root; a warning (in `warning`) when its group may read it and is not ours.
 [[nodiscard]] result<void> check_key_file_safety(const std::string& path, std::string& warning);
+
+// A key of the key table: KEY is a file (`is_file`: checked by check_key_file_safety when
+// `require_safe`, then read) or the key itself (PEM, base64 DER as OpenDKIM takes it, or a raw
+// Ed25519 seed). Refused as [[sign.keys]] keys are: RSA under 1024 bits, or not of `algo`.
+[[nodiscard]] result<private_key> load_table_key(const std::string& key, bool is_file,
+                                                 std::optional<algorithm> algo, bool require_safe,
+                                                 std::string& warning);
 
 }  // namespace dkimkit::milter

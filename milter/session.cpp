@@ -10,6 +10,7 @@
 #include <dkimkit/policy.hpp>
 #include <dkimkit/signature.hpp>
 #include <dkimkit/signer.hpp>
+#include <dkimkit/signing_table.hpp>
 #include <new>
 #include <optional>
 #include <utility>
@@ -34,6 +35,40 @@ std::vector<const signing_key*> keys_for(const config& cfg, const std::string& d
     if (k.domain.size() == best_len) best.push_back(&k);
   }
   return best;
+}
+
+// The keys the tables choose for the single mailbox of the single From field (none when there is
+// not exactly one: a table row is chosen by the whole address), loaded: a key of the key table
+// with "%" is read now. An error (the message tempfails) when a chosen row names no key of the
+// key table or its key cannot be loaded.
+result<std::vector<sign_options>> table_keys_for(const config& cfg,
+                                                 const std::vector<std::string>& from_values) {
+  std::vector<sign_options> out;
+  if (from_values.size() != 1) return out;
+  auto list = parse_mailbox_list(from_values.front());
+  if (!list || list->size() != 1) return out;
+  auto chosen = select_keys(*cfg.signing_table, *cfg.key_table, list->front().local_part,
+                            list->front().domain, cfg.multiple_signatures);
+  if (!chosen) return tl::unexpected(chosen.error());
+  for (auto& k : *chosen) {
+    sign_options o;
+    if (auto it = cfg.table_keys.find(k.key); it != cfg.table_keys.end()) {
+      o.key = it->second;
+    } else {
+      std::string warning;
+      auto key = load_table_key(k.key, k.key_is_file, k.algo, cfg.require_safe_keys, warning);
+      if (!key)
+        return fail(key.error().code,
+                    "key table line " + std::to_string(k.key_line) + ": " + key.error().detail);
+      o.key = std::move(*key);
+    }
+    o.sdid = std::move(k.sdid);
+    o.selector = std::move(k.selector);
+    o.algo = k.algo;
+    o.auid = std::move(k.auid);
+    out.push_back(std::move(o));
+  }
+  return out;
 }
 
 // Milter header values are folded with LF; the library folds with CRLF. `field` is a whole field
@@ -259,25 +294,33 @@ decision session::decide_direction(message& m) {
   }
   bool may_sign =
       cfg.mode != mode::verify && (internal_ || (m.authenticated && cfg.sign_authenticated));
-  std::vector<const signing_key*> keys;
-  if (may_sign && !sign_domain.empty()) keys = keys_for(cfg, sign_domain);
-  if (may_sign && !keys.empty()) {
+  std::vector<sign_options> opts;
+  if (may_sign && !sign_domain.empty()) {
+    if (cfg.signing_table) {
+      auto chosen = table_keys_for(cfg, m.from_values);
+      if (!chosen) return internal_error("signing table: " + chosen.error().message());
+      opts = std::move(*chosen);
+    } else {
+      for (const auto* k : keys_for(cfg, sign_domain)) {
+        sign_options o;
+        o.sdid = k->domain;
+        o.selector = k->selector;
+        o.key = k->key;
+        o.algo = k->algo;
+        opts.push_back(std::move(o));
+      }
+    }
+  }
+  if (!opts.empty()) {
     m.dir = direction::sign;
     signing_ = true;
     if (m.header_overflow) return internal_error("header too large to sign");
-    std::vector<sign_options> opts;
-    for (const auto* k : keys) {
-      m.signers += " d=" + k->domain + " s=" + k->selector;
-      sign_options o;
-      o.sdid = k->domain;
-      o.selector = k->selector;
-      o.key = k->key;
-      o.algo = k->algo;
+    for (auto& o : opts) {
+      m.signers += " d=" + o.sdid + " s=" + o.selector;
       o.header_canon = cfg.header_canon;
       o.body_canon = cfg.body_canon;
       o.headers = cfg.headers;
       o.expire_after = cfg.expire_after;
-      opts.push_back(std::move(o));
     }
     auto s = signer::create(std::move(opts), clock_.unix_time(), verify_options_of(cfg).header);
     if (!s) return internal_error(s.error().message());

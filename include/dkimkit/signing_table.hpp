@@ -44,6 +44,7 @@
 #include <dkimkit/signature.hpp>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,6 +109,8 @@ class key_table {
   [[nodiscard]] const key_table_entry* find(std::string_view name) const noexcept;
   [[nodiscard]] std::size_t size() const noexcept;
   [[nodiscard]] table_kind kind() const noexcept;
+  // Every row, in file order (to load the keys it names ahead of time).
+  [[nodiscard]] std::span<const key_table_entry> rows() const noexcept;
 
  private:
   std::shared_ptr<const detail::key_table_impl> impl_;

@@ -328,6 +328,7 @@ const key_table_entry* key_table::find(std::string_view name) const noexcept {
 
 std::size_t key_table::size() const noexcept { return impl_->rows.size(); }
 table_kind key_table::kind() const noexcept { return impl_->kind; }
+std::span<const key_table_entry> key_table::rows() const noexcept { return impl_->rows; }
 
 signing_table::signing_table() : impl_(std::make_shared<detail::signing_table_impl>()) {}
 

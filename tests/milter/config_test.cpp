@@ -108,6 +108,111 @@ TEST(milter_config, key_that_is_not_a_key_is_refused_at_start) {
   EXPECT_NE(c.error().detail.find(":6: "), std::string::npos) << c.error().detail;
 }
 
+// [sign] key_table and signing_table: OpenDKIM's tables, their keys loaded at start.
+std::string table_config(const std::string& sign) {
+  return "authserv_id = \"mx.test\"\nmode = \"sign\"\n[sign]\n" + sign;
+}
+
+TEST(milter_config, key_and_signing_tables_load) {
+  temp_dir d;
+  std::string k = key_file(d);
+  std::string kt = d.write("KeyTable", "ed example.com:ed:" + k + "\ndom %:ed:" + d.path +
+                                           "/%.pem\nother example.org:s:" + k + "\n");
+  std::string st = d.write("SigningTable", "*@example.com ed\n*@example.org other\n*@* dom\n");
+  auto c = load_config(d.write(
+      "c.toml", table_config("key_table = \"file:" + kt + "\"\nsigning_table = \"refile:" + st +
+                             "\"\nmultiple_signatures = true\n")));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->mode, mode::sign);
+  ASSERT_TRUE(c->key_table && c->signing_table);
+  EXPECT_EQ(c->key_table->size(), 3u);
+  EXPECT_EQ(c->signing_table->kind(), table_kind::refile);
+  EXPECT_TRUE(c->multiple_signatures);
+  // One key file named twice is loaded once; the "%" key waits for a sender.
+  ASSERT_EQ(c->table_keys.size(), 1u);
+  EXPECT_EQ(c->table_keys.begin()->first, k);
+  EXPECT_TRUE(c->keys.empty());
+  // Mode both with tables signs (it does not fall back to verifying only).
+  auto both = load_config(d.write("b.toml", "authserv_id = \"mx.test\"\n[sign]\nkey_table = \"" +
+                                                kt + "\"\nsigning_table = \"" + st + "\"\n"));
+  ASSERT_TRUE(both) << both.error().detail;
+  EXPECT_EQ(both->mode, mode::both);
+  EXPECT_FALSE(both->multiple_signatures);
+  EXPECT_EQ(both->signing_table->kind(), table_kind::plain);
+}
+
+TEST(milter_config, tables_go_together_and_exclude_sign_keys) {
+  temp_dir d;
+  std::string k = key_file(d);
+  std::string kt = d.write("KeyTable", "ed example.com:ed:" + k + "\n");
+  std::string st = d.write("SigningTable", "example.com ed\n");
+  struct row {
+    std::string text, expect;
+  } rows[] = {
+      {table_config("key_table = \"" + kt + "\"\n"), ":4: key_table and signing_table go together"},
+      {table_config("\nsigning_table = \"" + st + "\"\n"),
+       ":5: key_table and signing_table go together"},
+      {signing_config(k, "key_table = \"" + kt + "\"\nsigning_table = \"" + st + "\"\n"),
+       ":6: [[sign.keys]] and key_table/signing_table exclude each other"},
+      {table_config("key_table = \"" + kt + "\"\nsigning_table = \"" + st +
+                    "\"\nmultiple_signatures = \"yes\"\n"),
+       ":6: multiple_signatures must be true or false"},
+      {table_config("key_table = \"" + kt + "\"\nsigning_table = \"" + d.path + "/none\"\n"),
+       ":5: signing_table: "},
+  };
+  for (const auto& r : rows) {
+    std::string path = d.write("bad.toml", r.text);
+    auto c = load_config(path);
+    ASSERT_FALSE(c) << r.text;
+    EXPECT_NE(c.error().detail.find(path + r.expect), std::string::npos) << c.error().detail;
+  }
+}
+
+TEST(milter_config, bad_table_rows_and_keys_name_the_table_file_and_line) {
+  temp_dir d;
+  std::string k = key_file(d);
+  std::string open_key = key_file(d, "open.pem", 0644);
+  std::string st = d.write("SigningTable", "example.com ed\n");
+  struct row {
+    std::string key_table, expect;
+  } rows[] = {
+      {"ed example.com:ed:" + k + "\nbroken\n", "KeyTable:2: "},
+      {"ed example.com:ed:" + k + "\n\nx example.com:s:" + d.path + "/missing.pem\n",
+       "KeyTable:3: " + d.path + "/missing.pem: cannot open"},
+      {"ed example.com:ed:" + open_key + "\n", "KeyTable:1: " + open_key + ": the private key"},
+      {"ed example.com:ed:" + k + ":rsa-sha256\n", "KeyTable:1: " + k + ": the algorithm"},
+      {"ed example.com:ed:AAAA\n", "KeyTable:1: "},
+  };
+  for (const auto& r : rows) {
+    std::string kt = d.write("KeyTable", r.key_table);
+    std::string path = d.write(
+        "bad.toml", table_config("key_table = \"" + kt + "\"\nsigning_table = \"" + st + "\"\n"));
+    auto c = load_config(path);
+    ASSERT_FALSE(c) << r.key_table;
+    EXPECT_NE(c.error().detail.find(path + ":4: key_table: "), std::string::npos)
+        << c.error().detail;
+    EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
+  }
+  // A signing table row without a key name.
+  std::string kt = d.write("KeyTable", "ed example.com:ed:" + k + "\n");
+  std::string bad_st = d.write("BadSigningTable", "# comment\nexample.com\n");
+  std::string path = d.write(
+      "bad.toml", table_config("key_table = \"" + kt + "\"\nsigning_table = \"" + bad_st + "\"\n"));
+  auto c = load_config(path);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().detail.find(path + ":5: signing_table: " + bad_st + ":2: "),
+            std::string::npos)
+      << c.error().detail;
+  // With require_safe_keys = false an open key file loads, with a warning.
+  std::string open_kt = d.write("OpenKeyTable", "ed example.com:ed:" + open_key + "\n");
+  auto lax = load_config(
+      d.write("lax.toml", table_config("require_safe_keys = false\nkey_table = \"" + open_kt +
+                                       "\"\nsigning_table = \"" + st + "\"\n")));
+  ASSERT_TRUE(lax) << lax.error().detail;
+  ASSERT_EQ(lax->warnings.size(), 1u);
+  EXPECT_NE(lax->warnings[0].find(open_key), std::string::npos);
+}
+
 TEST(milter_config, networks_match_v4_v6_and_mapped) {
   std::vector<network> nets = {*parse_network("192.0.2.0/24"), *parse_network("2001:db8::/32")};
   unsigned char v4[4] = {192, 0, 2, 77}, v4_out[4] = {192, 0, 3, 1};

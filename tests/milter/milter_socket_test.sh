@@ -122,4 +122,33 @@ rc=$?
   ok "--check-config warns on a key readable by another group" ||
   bad "--check-config warns on a key readable by another group" "exit $rc: $(cat group.out)"
 
+# --- key and signing tables on SIGHUP ---------------------------------------------------------
+# The tables are part of the configuration: SIGHUP reads them again; a bad row refuses the reload
+# (naming KeyTable:LINE) and the daemon goes on with the old configuration.
+echo "sel example.com:sel:$key" > KeyTable
+echo "*@example.com sel" > SigningTable
+rig_milter_toml sign "unix:$state/run/tables.sock" > tables.toml
+cat >> tables.toml <<EOF
+[sign]
+key_table = "$state/KeyTable"
+signing_table = "refile:$state/SigningTable"
+multiple_signatures = true
+EOF
+check "--check-config accepts key and signing tables" "$milter" --check-config tables.toml
+start_milter tables tables.toml
+tpid=$RIG_PID
+if wait_log tables.log "listening on unix:.*tables.sock (mode sign)"; then
+  echo "broken-row-without-value" >> KeyTable
+  kill -HUP "$tpid"
+  check "a bad key table row refuses the reload, naming KeyTable:2" \
+    wait_log tables.log "reload refused, the old configuration stays: .*KeyTable:2: "
+  check "the daemon goes on after a refused reload" kill -0 "$tpid"
+  printf 'sel example.com:sel:%s\nsel2 example.org:sel:%s\n' "$key" "$key" > KeyTable
+  kill -HUP "$tpid"
+  check "fixed tables reload" wait_log tables.log "configuration and keys reloaded from"
+else
+  bad "milter starts with key and signing tables" "$(cat tables.log)"
+fi
+kill "$tpid" 2>/dev/null
+
 rig_summary && [ "$passed" -gt 0 ]

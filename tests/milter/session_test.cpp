@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -12,13 +13,16 @@
 #include <dkimkit/message.hpp>
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/signer.hpp>
+#include <dkimkit/signing_table.hpp>
 #include <dkimkit/verifier.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "config.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
 
 namespace dkimkit::milter {
@@ -944,6 +948,161 @@ TEST(milter_session, a_message_keeps_the_environment_it_began_with) {
   EXPECT_EQ(feed(s, message_from("example.com")).insert.at(0).value, " mx2.example.net; dkim=none");
   s.start_message(false);  // and the reloaded one stays
   EXPECT_EQ(feed(s, message_from("example.com")).insert.at(0).value, " mx2.example.net; dkim=none");
+}
+
+// --- Key and signing tables ([sign] key_table, signing_table) -----------------------------------
+
+// A configuration with OpenDKIM tables as load_config() makes it (their keys loaded by KEY column),
+// mode sign. Key names: rsa, ed and big at example.com, other (ext) at example.org.
+std::shared_ptr<config> table_config(std::string_view signing, table_kind kind,
+                                     bool multiple = false) {
+  auto c = make_config(mode::sign);
+  c->keys.clear();
+  auto keys = key_table::parse(
+      "rsa    example.com:rsa:/keys/rsa.pem\n"
+      "ed     example.com:ed:/keys/ed.pem:ed25519-sha256\n"
+      "big    example.com:big:/keys/big.pem\n"
+      "other  example.org:ext:/keys/big.pem\n",
+      table_kind::plain, "KeyTable");
+  auto table = signing_table::parse(signing, kind, "SigningTable");
+  EXPECT_TRUE(keys) << keys.error().detail;
+  EXPECT_TRUE(table) << table.error().detail;
+  if (keys) c->key_table = *keys;
+  if (table) c->signing_table = *table;
+  c->multiple_signatures = multiple;
+  c->table_keys = {{"/keys/rsa.pem", test::rsa1024()},
+                   {"/keys/ed.pem", test::ed25519()},
+                   {"/keys/big.pem", test::rsa2048()}};
+  return c;
+}
+
+// The signatures a decision adds, verified against the test keys' records.
+std::vector<verification> verified(std::string_view msg, const decision& d) {
+  static_resolver dns;
+  publish_keys(dns);
+  return verify(delivered(msg, d), test::options_for(dns));
+}
+
+TEST(milter_session, refile_signing_table_picks_the_key_by_wildcard) {
+  auto env = make_env(table_config("*@example.org      other\n"
+                                   "alice@*.example.com big\n"
+                                   "*@example.com      rsa\n",
+                                   table_kind::refile),
+                      nullptr);
+  struct row {
+    std::string from, sdid, selector;
+  } rows[] = {{"example.com", "example.com", "rsa"},
+              {"mail.example.com", "example.com", "big"},  // a subdomain sender
+              {"EXAMPLE.org", "example.org", "ext"}};
+  for (const auto& r : rows) {
+    std::string msg = message_from(r.from);
+    decision d = run(env, msg, kInternalAddr);
+    expect_reply(d, verdict::proceed);
+    EXPECT_EQ(d.log, "4ABC1: dir=sign d=" + r.sdid + " s=" + r.selector + " result=signed ms=0");
+    auto results = verified(msg, d);
+    ASSERT_EQ(results.size(), 1u) << r.from;
+    EXPECT_EQ(results[0].status, status::pass) << r.from << ": " << results[0].reason;
+    EXPECT_EQ(results[0].sdid, r.sdid);
+    EXPECT_EQ(results[0].selector, r.selector);
+  }
+  // Not signed (mode sign: accepted as it is): a domain no row matches, and an external client
+  // whatever the table says.
+  for (auto [from, addr, log] :
+       {std::tuple{"example.net", kInternalAddr, "(not ours to sign: example.net)"},
+        std::tuple{"example.com", kExternalAddr,
+                   "(not ours to sign: example.com, external client)"}}) {
+    decision d = run(env, message_from(from), addr);
+    expect_reply(d, verdict::accept);
+    EXPECT_TRUE(d.insert.empty());
+    EXPECT_EQ(d.log, std::string("4ABC1: dir=none ") + log + " ms=0");
+  }
+}
+
+TEST(milter_session, plain_signing_table_signs_subdomains_by_their_parent_row) {
+  auto env =
+      make_env(table_config(".example.com rsa\nexample.com ed\n", table_kind::plain), nullptr);
+  decision sub = run(env, message_from("a.mail.example.com"), kInternalAddr);
+  EXPECT_EQ(sub.log, "4ABC1: dir=sign d=example.com s=rsa result=signed ms=0");
+  auto r = verified(message_from("a.mail.example.com"), sub);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, status::pass) << r[0].reason;
+  decision top = run(env, message_from("example.com"), kInternalAddr);
+  EXPECT_EQ(top.log, "4ABC1: dir=sign d=example.com s=ed result=signed ms=0");
+  // In mode both, mail of a domain without a row is verified instead.
+  auto both = table_config("example.com ed\n", table_kind::plain);
+  both->mode = mode::both;
+  static_resolver dns;
+  decision other = run(make_env(both, &dns), message_from("example.org"), kInternalAddr);
+  ASSERT_EQ(other.insert.size(), 1u);
+  EXPECT_EQ(other.insert[0].name, "Authentication-Results");
+}
+
+TEST(milter_session, multiple_signatures_sign_with_rsa_and_ed25519) {
+  const char* table = "example.com rsa\nexample.com ed\n";
+  std::string msg = message_from("example.com");
+  decision d =
+      run(make_env(table_config(table, table_kind::plain, true), nullptr), msg, kInternalAddr);
+  EXPECT_EQ(d.log, "4ABC1: dir=sign d=example.com s=rsa d=example.com s=ed result=signed ms=0");
+  auto results = verified(msg, d);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].algorithm, "rsa-sha256");
+  EXPECT_EQ(results[1].algorithm, "ed25519-sha256");
+  for (const auto& r : results) EXPECT_EQ(r.status, status::pass) << r.reason;
+  // Without multiple_signatures, the first row alone.
+  decision one =
+      run(make_env(table_config(table, table_kind::plain, false), nullptr), msg, kInternalAddr);
+  EXPECT_EQ(one.log, "4ABC1: dir=sign d=example.com s=rsa result=signed ms=0");
+  EXPECT_EQ(verified(msg, one).size(), 1u);
+}
+
+TEST(milter_session, signer_column_gives_i) {
+  std::string msg = message_from("mail.example.com");
+  decision d =
+      run(make_env(table_config(".example.com rsa:alice@mail.example.com\n", table_kind::plain),
+                   nullptr),
+          msg, kInternalAddr);
+  auto results = verified(msg, d);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, status::pass) << results[0].reason;
+  EXPECT_EQ(results[0].auid, "alice@mail.example.com");
+  ASSERT_EQ(d.insert.size(), 1u);
+  EXPECT_NE(d.insert[0].value.find("i=alice@mail.example.com;"), std::string::npos)
+      << d.insert[0].value;
+  // A signer outside d= gives no i= (as OpenDKIM does).
+  decision outside = run(
+      make_env(table_config(".example.com rsa:alice@example.org\n", table_kind::plain), nullptr),
+      msg, kInternalAddr);
+  ASSERT_EQ(outside.insert.size(), 1u);
+  EXPECT_EQ(outside.insert[0].value.find(" i="), std::string::npos) << outside.insert[0].value;
+  EXPECT_EQ(outside.insert[0].value.find(";i="), std::string::npos) << outside.insert[0].value;
+}
+
+// A key with "%" is read when a message needs it; a key that cannot be had then, or a row naming
+// no key of the key table, tempfails the message: it is never relayed unsigned (row 78).
+TEST(milter_session, table_keys_read_per_message_and_failures_tempfail) {
+  test::temp_dir dir;
+  std::string ed = dir.write("example.com.pem", test::ed25519().to_pem());
+  ::chmod(ed.c_str(), 0600);
+  auto keys = key_table::parse("dom %:ed:" + dir.path + "/%.pem\n", table_kind::plain, "KeyTable");
+  ASSERT_TRUE(keys) << keys.error().detail;
+  auto cfg = table_config("*@* dom\n", table_kind::refile);
+  cfg->key_table = *keys;
+  std::string msg = message_from("example.com");
+  decision d = run(make_env(cfg, nullptr), msg, kInternalAddr);
+  EXPECT_EQ(d.log, "4ABC1: dir=sign d=example.com s=ed result=signed ms=0");
+  auto results = verified(msg, d);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, status::pass) << results[0].reason;
+
+  auto missing_name = table_config("example.com nosuchkey\n", table_kind::plain);
+  for (const auto& bad : {cfg, missing_name}) {
+    bad->on_internal_error = action::accept;
+    decision t = run(make_env(bad, nullptr),
+                     message_from(bad == cfg ? "example.org" : "example.com"), kInternalAddr);
+    expect_reply(t, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
+    EXPECT_TRUE(t.insert.empty());
+    EXPECT_EQ(t.log.rfind("4ABC1: internal error: signing table: ", 0), 0u) << t.log;
+  }
 }
 
 }  // namespace
