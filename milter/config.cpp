@@ -210,6 +210,32 @@ result<void> check_key_file_safety(const std::string& path, std::string& warning
   return {};
 }
 
+result<void> load_signing_key(signing_key& k, config& c, bool* about_entry) {
+  auto problem = [&](bool entry, const std::string& what) {
+    if (about_entry) *about_entry = entry;
+    return fail(errc::invalid_argument, what);
+  };
+  std::string warning;
+  if (auto safe = check_key_file_safety(k.key_file, warning); !safe) {
+    if (c.require_safe_keys || safe.error().code == errc::io_error)
+      return problem(false, safe.error().detail);
+    warning = safe.error().detail;
+  }
+  if (!warning.empty()) c.warnings.push_back(warning);
+  auto key = private_key::load_file(k.key_file);
+  if (!key) return problem(false, key.error().detail);
+  if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
+    return problem(false, k.key_file + ": RSA key of " + std::to_string(key->bits()) +
+                              " bits; " + std::to_string(rfc8301_min_rsa_bits) + " at least");
+  if (k.algo && key_type_of(*k.algo) != key->type())
+    return problem(true, "algorithm does not match the key in " + k.key_file);
+  // Sign a test digest now: a key that cannot sign is refused at start, not per message.
+  auto probe = key->sign_digest(hash_algorithm::sha256, std::string(32, '\0'));
+  if (!probe) return problem(true, k.key_file + ": " + probe.error().message());
+  k.key = std::move(*key);
+  return {};
+}
+
 namespace {
 
 // The top level: who we are and where we listen.
@@ -310,25 +336,9 @@ result<signing_key> load_key(const problems& p, const toml::node& e, config& c) 
     k.algo = *alg;
   }
   const toml::node& file = *kt->get("key_file");
-  std::string warning;
-  if (auto safe = check_key_file_safety(k.key_file, warning); !safe) {
-    if (c.require_safe_keys || safe.error().code == errc::io_error)
-      return tl::unexpected(p.at(file, safe.error().detail));
-    warning = safe.error().detail;
-  }
-  if (!warning.empty()) c.warnings.push_back(warning);
-  auto key = private_key::load_file(k.key_file);
-  if (!key) return tl::unexpected(p.at(file, key.error().detail));
-  if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
-    return tl::unexpected(p.at(file, k.key_file + ": RSA key of " + std::to_string(key->bits()) +
-                                         " bits; " + std::to_string(rfc8301_min_rsa_bits) +
-                                         " at least"));
-  if (k.algo && key_type_of(*k.algo) != key->type())
-    return tl::unexpected(p.at(e, "algorithm does not match the key in " + k.key_file));
-  // Sign a test digest now: a key that cannot sign is refused at start, not per message.
-  auto probe = key->sign_digest(hash_algorithm::sha256, std::string(32, '\0'));
-  if (!probe) return tl::unexpected(p.at(e, k.key_file + ": " + probe.error().message()));
-  k.key = std::move(*key);
+  bool about_entry = false;
+  if (auto ok = load_signing_key(k, c, &about_entry); !ok)
+    return tl::unexpected(p.at(about_entry ? e : file, ok.error().detail));
   return k;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <dkimkit/error.hpp>
 #include <dkimkit/signer.hpp>
+#include <dkimkit/signing_table.hpp>
 #include <dkimkit/verifier.hpp>
 #include <optional>
 #include <string>
@@ -58,6 +59,11 @@ struct config {
   std::optional<std::vector<std::string>> headers;
   std::optional<std::uint64_t> expire_after;
   std::vector<signing_key> keys;
+  // [sign] key_table / signing_table: OpenDKIM-format KeyTable and SigningTable data sets
+  // ("/path", "file:/path" or "refile:/path"); multiple_signatures: every matching row signs.
+  std::optional<dkimkit::key_table> key_table;
+  std::optional<dkimkit::signing_table> signing_table;
+  bool multiple_signatures = false;
   bool require_safe_keys = true;  // refuse key files readable by others or not owned by us/root
   // DNS
   std::vector<std::string> resolvers;
@@ -102,5 +108,12 @@ known_settings();
 // file and what to change) when others may read or write it, or when it is owned by neither the
 // effective user nor root; a warning (in `warning`) when its group may read it and is not ours.
 [[nodiscard]] result<void> check_key_file_safety(const std::string& path, std::string& warning);
+
+// Loads k.key from k.key_file as a configuration does: checked by check_key_file_safety() (per
+// c.require_safe_keys; warnings into c.warnings), RSA of rfc8301_min_rsa_bits at least, of
+// k.algo's type when set, and able to sign. The error names the file but no position;
+// `about_entry` (when given) says whether it is about the key's entry as a whole (the algorithm,
+// signing) rather than its file.
+[[nodiscard]] result<void> load_signing_key(signing_key& k, config& c, bool* about_entry = nullptr);
 
 }  // namespace dkimkit::milter
