@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 
+#include "opendkim_conf.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
 
@@ -164,6 +167,34 @@ TEST(opendkim_map, debian_shipped_file) {
   EXPECT_TRUE(c->keys.empty());
   EXPECT_EQ(c->socket.rfind("unix:", 0), 0u);
   EXPECT_EQ(c->socket_mode & 0007u, 0u);
+}
+
+// The README's table ("| Name | class (reason) |" under "Running from an OpenDKIM
+// configuration") lists every setting of settings_table(), each with its class, and no other.
+TEST(opendkim_map, readme_table_agrees_with_settings_table) {
+  std::ifstream in(std::string(DKIMKIT_TEST_DATA_DIR) + "/../../README.md");
+  ASSERT_TRUE(in);
+  std::string line;
+  bool in_section = false;
+  std::map<std::string, std::string> readme;
+  while (std::getline(in, line)) {
+    if (line.rfind("#", 0) == 0) in_section = line == "### Running from an OpenDKIM configuration";
+    if (!in_section || line.rfind("| ", 0) != 0 || line.rfind("| Setting", 0) == 0) continue;
+    auto bar = line.find(" | ", 2);
+    ASSERT_NE(bar, std::string::npos) << line;
+    std::string name = line.substr(2, bar - 2);
+    std::string rest = line.substr(bar + 3);
+    std::string cls = rest.substr(0, rest.find_first_of(" |"));
+    EXPECT_TRUE(readme.emplace(name, cls).second) << "listed twice: " << name;
+  }
+  ASSERT_FALSE(readme.empty()) << "no table in the README";
+  for (const auto& s : opendkim::settings_table()) {
+    auto it = readme.find(std::string(s.name));
+    ASSERT_NE(it, readme.end()) << s.name << " is not in the README's table";
+    EXPECT_EQ(it->second, opendkim::to_string(s.status)) << s.name;
+    readme.erase(it);
+  }
+  for (const auto& [name, cls] : readme) ADD_FAILURE() << name << " is in the README only";
 }
 
 }  // namespace
