@@ -210,6 +210,32 @@ result<void> check_key_file_safety(const std::string& path, std::string& warning
   return {};
 }
 
+result<void> load_signing_key(signing_key& k, config& c, bool* about_entry) {
+  auto problem = [&](bool entry, const std::string& what) {
+    if (about_entry) *about_entry = entry;
+    return fail(errc::invalid_argument, what);
+  };
+  std::string warning;
+  if (auto safe = check_key_file_safety(k.key_file, warning); !safe) {
+    if (c.require_safe_keys || safe.error().code == errc::io_error)
+      return problem(false, safe.error().detail);
+    warning = safe.error().detail;
+  }
+  if (!warning.empty()) c.warnings.push_back(warning);
+  auto key = private_key::load_file(k.key_file);
+  if (!key) return problem(false, key.error().detail);
+  if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
+    return problem(false, k.key_file + ": RSA key of " + std::to_string(key->bits()) +
+                              " bits; " + std::to_string(rfc8301_min_rsa_bits) + " at least");
+  if (k.algo && key_type_of(*k.algo) != key->type())
+    return problem(true, "algorithm does not match the key in " + k.key_file);
+  // Sign a test digest now: a key that cannot sign is refused at start, not per message.
+  auto probe = key->sign_digest(hash_algorithm::sha256, std::string(32, '\0'));
+  if (!probe) return problem(true, k.key_file + ": " + probe.error().message());
+  k.key = std::move(*key);
+  return {};
+}
+
 namespace {
 
 // The key itself in a key table: what private_key::load reads, else base64 DER (PKCS#8, then
@@ -356,27 +382,33 @@ result<signing_key> load_key(const problems& p, const toml::node& e, config& c) 
     k.algo = *alg;
   }
   const toml::node& file = *kt->get("key_file");
-  std::string warning;
-  if (auto safe = check_key_file_safety(k.key_file, warning); !safe) {
-    if (c.require_safe_keys || safe.error().code == errc::io_error)
-      return tl::unexpected(p.at(file, safe.error().detail));
-    warning = safe.error().detail;
-  }
-  if (!warning.empty()) c.warnings.push_back(warning);
-  auto key = private_key::load_file(k.key_file);
-  if (!key) return tl::unexpected(p.at(file, key.error().detail));
-  if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
-    return tl::unexpected(p.at(file, k.key_file + ": RSA key of " + std::to_string(key->bits()) +
-                                         " bits; " + std::to_string(rfc8301_min_rsa_bits) +
-                                         " at least"));
-  if (k.algo && key_type_of(*k.algo) != key->type())
-    return tl::unexpected(p.at(e, "algorithm does not match the key in " + k.key_file));
-  // Sign a test digest now: a key that cannot sign is refused at start, not per message.
-  auto probe = key->sign_digest(hash_algorithm::sha256, std::string(32, '\0'));
-  if (!probe) return tl::unexpected(p.at(e, k.key_file + ": " + probe.error().message()));
-  k.key = std::move(*key);
+  bool about_entry = false;
+  if (auto ok = load_signing_key(k, c, &about_entry); !ok)
+    return tl::unexpected(p.at(about_entry ? e : file, ok.error().detail));
   return k;
 }
+
+}  // namespace
+
+result<void> load_table_keys(const key_table& keys, const std::string& source, config& c) {
+  std::size_t more_warnings = 0;
+  for (const key_table_entry& row : keys.rows()) {
+    if (row.key.find('%') != std::string::npos || c.table_keys.contains(row.key)) continue;
+    std::string warning;
+    auto k = load_table_key(row.key, row.key_is_file(), row.algo, c.require_safe_keys, warning);
+    if (!k)
+      return fail(errc::invalid_argument,
+                  source + ":" + std::to_string(row.line) + ": " + k.error().detail);
+    if (!warning.empty() && more_warnings++ == 0) c.warnings.push_back(warning);
+    c.table_keys.emplace(row.key, std::move(*k));
+  }
+  if (more_warnings > 1)
+    c.warnings.push_back(std::to_string(more_warnings - 1) +
+                         " more key files of the key table have the same warning");
+  return {};
+}
+
+namespace {
 
 // [sign] key_table and signing_table (together, instead of [[sign.keys]]) and
 // multiple_signatures. Every key the key table names is loaded now, but those whose KEY holds a
@@ -405,21 +437,8 @@ result<void> load_tables(const problems& p, const toml::table& sign, config& c) 
   if (!keys) return tl::unexpected(p.at(*kt, "key_table: " + keys.error().detail));
   auto signing = signing_table::load(*sspec);
   if (!signing) return tl::unexpected(p.at(*st, "signing_table: " + signing.error().detail));
-  const std::string source = parse_table_source(*kspec).path;
-  std::size_t more_warnings = 0;
-  for (const key_table_entry& row : keys->rows()) {
-    if (row.key.find('%') != std::string::npos || c.table_keys.contains(row.key)) continue;
-    std::string warning;
-    auto k = load_table_key(row.key, row.key_is_file(), row.algo, c.require_safe_keys, warning);
-    if (!k)
-      return tl::unexpected(p.at(
-          *kt, "key_table: " + source + ":" + std::to_string(row.line) + ": " + k.error().detail));
-    if (!warning.empty() && more_warnings++ == 0) c.warnings.push_back(warning);
-    c.table_keys.emplace(row.key, std::move(*k));
-  }
-  if (more_warnings > 1)
-    c.warnings.push_back(std::to_string(more_warnings - 1) +
-                         " more key files of the key table have the same warning");
+  if (auto ok = load_table_keys(*keys, parse_table_source(*kspec).path, c); !ok)
+    return tl::unexpected(p.at(*kt, "key_table: " + ok.error().detail));
   c.key_table = std::move(*keys);
   c.signing_table = std::move(*signing);
   return {};

@@ -120,5 +120,18 @@ known_settings();
 [[nodiscard]] result<private_key> load_table_key(const std::string& key, bool is_file,
                                                  std::optional<algorithm> algo, bool require_safe,
                                                  std::string& warning);
+// Loads every key `keys` names into c.table_keys, each KEY once, as load_table_key() does (per
+// c.require_safe_keys; one warning into c.warnings, and a count of the others), except those whose
+// KEY holds "%": they depend on the sender and are loaded per message. The error reads
+// "SOURCE:LINE: problem" (`source`: the key table's file).
+[[nodiscard]] result<void> load_table_keys(const key_table& keys, const std::string& source,
+                                           config& c);
+
+// Loads k.key from k.key_file as a configuration does: checked by check_key_file_safety() (per
+// c.require_safe_keys; warnings into c.warnings), RSA of rfc8301_min_rsa_bits at least, of
+// k.algo's type when set, and able to sign. The error names the file but no position;
+// `about_entry` (when given) says whether it is about the key's entry as a whole (the algorithm,
+// signing) rather than its file.
+[[nodiscard]] result<void> load_signing_key(signing_key& k, config& c, bool* about_entry = nullptr);
 
 }  // namespace dkimkit::milter

@@ -312,8 +312,8 @@ bool register_filter(std::shared_ptr<config> cfg, bool foreground, std::string& 
   return true;
 }
 
-bool reload(const std::string& path, std::string& why) {
-  auto cfg = load_config(path);
+bool reload(const std::string& path, std::string& why, config_loader load) {
+  auto cfg = load(path);
   if (!cfg) {
     why = cfg.error().detail;
     return false;

@@ -15,7 +15,9 @@ bool register_filter(std::shared_ptr<config> cfg, bool foreground, std::string& 
 
 // Replaces the running configuration (SIGHUP); messages already started keep the one they began
 // with. Returns false (with `why`) when the file is not valid; the old configuration stays.
-bool reload(const std::string& path, std::string& why);
+// `load` reads the file (load_config, or config_from_opendkim for --opendkim-config).
+using config_loader = result<config> (*)(const std::string& path);
+bool reload(const std::string& path, std::string& why, config_loader load = &load_config);
 
 // Connections currently open (to wait for them at shutdown).
 [[nodiscard]] int open_connections() noexcept;

@@ -27,6 +27,7 @@
 #include <libmilter/mfapi.h>
 
 #include "config.hpp"
+#include "opendkim_map.hpp"
 #include "filter.hpp"
 
 namespace {
@@ -105,7 +106,8 @@ bool open_socket(const config& cfg, std::string& why) {
   return true;
 }
 
-int run_child(const std::string& path, std::shared_ptr<config> cfg, bool foreground) {
+int run_child(const std::string& path, config_loader load, std::shared_ptr<config> cfg,
+              bool foreground) {
   std::string why;
   if (!register_filter(cfg, foreground, why)) {
     log_line(LOG_ERR, why);
@@ -118,7 +120,7 @@ int run_child(const std::string& path, std::shared_ptr<config> cfg, bool foregro
   for (const auto& w : cfg->warnings) log_line(LOG_WARNING, "warning: " + w);
   set_nodelay_on_listener();
   smfi_settimeout(600);
-  std::thread([path] {
+  std::thread([path, load] {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
@@ -126,7 +128,7 @@ int run_child(const std::string& path, std::shared_ptr<config> cfg, bool foregro
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
       std::string problem;
-      if (reload(path, problem))
+      if (reload(path, problem, load))
         log_line(LOG_INFO, "configuration and keys reloaded from " + path);
       else
         log_line(LOG_ERR, "reload refused, the old configuration stays: " + problem);
@@ -174,11 +176,15 @@ int main(int argc, char** argv) {
                ": DKIM signing and verification for Postfix and Sendmail"};
   app.set_version_flag("--version", "dkimkit-milter " + version,
                        "print the version and exit");
-  std::string config_path, check_path;
+  std::string config_path, check_path, opendkim_path;
   bool foreground = false;
   app.add_option("-c,--config", config_path, "the TOML configuration file");
+  app.add_option("--opendkim-config", opendkim_path,
+                 "an OpenDKIM configuration file (opendkim.conf(5)) instead of --config");
   app.add_option("--check-config", check_path,
-                 "check a configuration file (and load its keys), then exit: 0 when valid");
+                 "check a configuration file (and load its keys), then exit: 0 when valid; "
+                 "with --opendkim-config, no FILE: check that one")
+      ->expected(0, 1);
   app.add_flag("-f,--foreground", foreground, "stay in the foreground and log to stderr");
   app.footer(
       "Signals: SIGHUP reloads the configuration and keys (an invalid file is refused and the\n"
@@ -190,8 +196,22 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 64;
   }
-  if (!check_path.empty()) {
-    auto cfg = load_config(check_path);
+  if (!config_path.empty() && !opendkim_path.empty()) {
+    std::cerr << "dkimkit-milter: --config and --opendkim-config exclude each other\n";
+    return 64;
+  }
+  config_loader load = &load_config;
+  if (!opendkim_path.empty()) {
+    load = &config_from_opendkim;
+    config_path = opendkim_path;
+  }
+  if (app.count("--check-config") > 0) {
+    if (check_path.empty() == opendkim_path.empty()) {
+      std::cerr << "dkimkit-milter: --check-config FILE, or --opendkim-config FILE --check-config\n";
+      return 64;
+    }
+    if (check_path.empty()) check_path = opendkim_path;
+    auto cfg = load(check_path);
     if (!cfg) {
       std::cerr << "dkimkit-milter: " << cfg.error().detail << "\n";
       return kExitConfig;
@@ -201,10 +221,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (config_path.empty()) {
-    std::cerr << "dkimkit-milter: --config FILE is required\n";
+    std::cerr << "dkimkit-milter: --config FILE (or --opendkim-config FILE) is required\n";
     return 64;
   }
-  auto loaded = load_config(config_path);
+  auto loaded = load(config_path);
   if (!loaded) {
     std::cerr << "dkimkit-milter: " << loaded.error().detail << "\n";
     return kExitConfig;
@@ -231,13 +251,13 @@ int main(int argc, char** argv) {
     std::perror("dkimkit-milter: fork");
     return kExitSoftware;
   }
-  if (child == 0) return run_child(config_path, cfg, foreground);
+  if (child == 0) return run_child(config_path, load, cfg, foreground);
 
   for (;;) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      auto next = load_config(config_path);
+      auto next = load(config_path);
       if (next) {
         kill(child, SIGUSR1);
       } else {

@@ -6,7 +6,7 @@
 //   const auto* s = conf ? conf->get("InternalHosts") : nullptr;
 //   auto hosts = s ? load_host_list(*s) : dkimkit::milter::opendkim::default_internal_hosts();
 //
-// Mapping the settings onto dkimkit-milter's own configuration is a later step. The settings
+// opendkim_map.hpp maps the settings onto dkimkit-milter's own configuration. The settings
 // table is static; everything else is a plain value.
 #pragma once
 

@@ -1,0 +1,218 @@
+// config_from_opendkim: an OpenDKIM configuration mapped onto dkimkit-milter's.
+#include "opendkim_map.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "opendkim_conf.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_keys.hpp"
+
+namespace dkimkit::milter {
+namespace {
+
+using test::temp_dir;
+
+std::string key_file(const temp_dir& d) {
+  std::string p = d.write("k.pem", test::ed25519().to_pem());
+  ::chmod(p.c_str(), 0600);
+  return p;
+}
+
+std::string single(const temp_dir& d, const std::string& extra = "") {
+  return "Socket local:/tmp/od.sock\nMode sv\nDomain example.com, example.org\n"
+         "Selector s2026\nKeyFile " + key_file(d) + "\nSubDomains yes\n" + extra;
+}
+
+TEST(opendkim_map, single_domain_key) {
+  temp_dir d;
+  auto c = config_from_opendkim(d.write("o.conf", single(d, "AuthservID mx.example.com\n")));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->mode, mode::both);
+  EXPECT_EQ(c->socket, "unix:/tmp/od.sock");
+  EXPECT_EQ(c->authserv_id, "mx.example.com");
+  ASSERT_EQ(c->keys.size(), 2u);
+  EXPECT_EQ(c->keys[0].domain, "example.com");
+  EXPECT_EQ(c->keys[1].domain, "example.org");
+  EXPECT_EQ(c->keys[0].selector, "s2026");
+  // OpenDKIM's defaults: simple/simple, InternalHosts 127.0.0.1.
+  EXPECT_EQ(c->header_canon, canonicalization::simple);
+  EXPECT_EQ(c->body_canon, canonicalization::simple);
+  ASSERT_EQ(c->internal_networks.size(), 1u);
+  EXPECT_EQ(c->internal_networks[0].prefix, 32u);
+  EXPECT_FALSE(c->key_table);
+}
+
+TEST(opendkim_map, settings_mapped) {
+  temp_dir d;
+  auto c = config_from_opendkim(d.write(
+      "o.conf", single(d, "Canonicalization relaxed/simple\nSignatureTTL 3600\nUMask 007\n"
+                          "MinimumKeyBits 2048\nClockDrift 60\nMaximumSignaturesToVerify 7\n"
+                          "Nameservers 192.0.2.53, 192.0.2.54\nTrustAnchorFile /x/root.key\n"
+                          "InternalHosts 10.0.0.0/8,[192.0.2.1],2001:db8::/32\nPidFile /run/p\n"
+                          "RequireSafeKeys no\nSyslog yes\nUserID opendkim\n")));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->header_canon, canonicalization::relaxed);
+  EXPECT_EQ(c->body_canon, canonicalization::simple);
+  EXPECT_EQ(c->expire_after, 3600u);
+  EXPECT_EQ(c->socket_mode, 0770u);
+  EXPECT_EQ(c->verify.min_rsa_bits, 2048u);
+  EXPECT_EQ(c->verify.max_clock_skew, 60u);
+  EXPECT_EQ(c->verify.max_signatures, 7u);
+  EXPECT_EQ(c->resolvers, (std::vector<std::string>{"192.0.2.53", "192.0.2.54"}));
+  EXPECT_EQ(c->trust_anchor, "/x/root.key");
+  EXPECT_EQ(c->internal_networks.size(), 3u);
+  EXPECT_EQ(c->pid_file, "/run/p");
+  EXPECT_FALSE(c->require_safe_keys);
+  // Ignored settings are warnings naming where they stand.
+  bool syslog = false, user = false;
+  for (const auto& w : c->warnings) {
+    syslog = syslog || w.find("o.conf:18: Syslog: ignored") != std::string::npos;
+    user = user || w.find("o.conf:19: UserID: ignored") != std::string::npos;
+  }
+  EXPECT_TRUE(syslog && user);
+}
+
+TEST(opendkim_map, key_table_and_refile_signing_table) {
+  temp_dir d;
+  std::string k = key_file(d);
+  std::string kt = d.write("KeyTable", "ex example.com:s1:" + k + "\n");
+  std::string st = d.write("SigningTable", "*@example.com ex\n");
+  auto c = config_from_opendkim(d.write(
+      "o.conf", "Socket inet:8891@127.0.0.1\nKeyTable " + kt + "\nSigningTable refile:" + st +
+                    "\nMultipleSignatures yes\nMode s\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->mode, mode::sign);
+  EXPECT_EQ(c->socket, "inet:8891@127.0.0.1");
+  ASSERT_TRUE(c->key_table && c->signing_table);
+  EXPECT_EQ(c->key_table->size(), 1u);
+  EXPECT_EQ(c->signing_table->kind(), table_kind::refile);
+  EXPECT_TRUE(c->multiple_signatures);
+  EXPECT_TRUE(c->keys.empty());
+  // The key the table names is loaded as a TOML key_table's is: the session signs with it.
+  ASSERT_EQ(c->table_keys.size(), 1u);
+  EXPECT_TRUE(c->table_keys.contains(k));
+}
+
+TEST(opendkim_map, key_table_keys_are_loaded_and_checked) {
+  temp_dir d;
+  std::string k = key_file(d);
+  std::string kt = d.write("KeyTable", "ex example.com:s1:" + k + "\nmissing example.org:s1:" +
+                                           d.path + "/no-such-key.pem\n");
+  std::string st = d.write("SigningTable", "*@example.com ex\n*@example.org missing\n");
+  auto c = config_from_opendkim(
+      d.write("o.conf", "Socket inet:8891@127.0.0.1\nKeyTable " + kt +
+                            "\nSigningTable refile:" + st + "\nMode s\n"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().detail.find("o.conf:2: KeyTable"), std::string::npos) << c.error().detail;
+  EXPECT_NE(c.error().detail.find(kt + ":2: "), std::string::npos) << c.error().detail;
+}
+
+TEST(opendkim_map, on_actions) {
+  temp_dir d;
+  auto c = config_from_opendkim(d.write(
+      "o.conf", single(d, "On-Default reject\nOn-DNSError a\nOn-InternalError accept\n"
+                          "On-Security r\nOn-SignatureError tempfail\n")));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->on_no_pass, action::reject);
+  EXPECT_EQ(c->on_dns_error, action::accept);
+  EXPECT_EQ(c->on_internal_error, action::accept);
+  auto dflt = config_from_opendkim(d.write("p.conf", single(d)));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  EXPECT_EQ(dflt->on_no_pass, action::accept);
+  EXPECT_EQ(dflt->on_dns_error, action::tempfail);
+  EXPECT_EQ(dflt->on_internal_error, action::tempfail);
+}
+
+struct refusal {
+  std::string extra, expect;
+};
+
+TEST(opendkim_map, refusals_name_file_line_and_setting) {
+  temp_dir d;
+  for (const auto& r : std::vector<refusal>{
+           {"On-BadSignature reject\n", "o.conf:7: On-BadSignature: On-BadSignature reject: "},
+           {"On-Default quarantine\n", "o.conf:7: On-Default: On-BadSignature quarantine"},
+           {"On-DNSError reject\n", "o.conf:7: On-DNSError: On-DNSError reject: dkimkit-milter can"},
+           {"On-Security accept\nOn-NoSignature reject\n", "o.conf:8: On-NoSignature:"},
+           {"On-SignatureError reject\n", "o.conf:7: On-SignatureError:"},
+           {"On-NoSignature bogus\n", "o.conf:7: On-NoSignature: unknown action 'bogus'"},
+           {"InternalHosts 10.0.0.0/8,mail.example.com\n",
+            "o.conf:7: InternalHosts: 'mail.example.com' is a host name"},
+           {"InternalHosts !10.1.0.0/16\n", "o.conf:7: InternalHosts: '!10.1.0.0/16'"},
+           {"SigningTable dsn:mysql://u:secret@h/db\n", "o.conf:7: SigningTable: "},
+           {"Quarantine yes\n", "o.conf:7: Quarantine: not supported by dkimkit-milter"},
+           {"UMask 000\n", "o.conf:7: UMask: would let anyone connect"},
+           {"OversignHeaders From,Subject\n", "'Subject': dkimkit-milter over-signs From only"},
+           {"Canonicalization relaxed/nope\n", "o.conf:7: Canonicalization:"},
+       }) {
+    auto c = config_from_opendkim(d.write("o.conf", single(d, r.extra)));
+    ASSERT_FALSE(c) << r.extra;
+    EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
+    EXPECT_EQ(c.error().detail.find("secret"), std::string::npos);
+  }
+}
+
+TEST(opendkim_map, unknown_setting_and_missing_socket) {
+  temp_dir d;
+  auto c = config_from_opendkim(d.write("o.conf", "Socket local:/tmp/x\nNoSuchThing 1\n"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().detail.find("o.conf:2:"), std::string::npos) << c.error().detail;
+  auto s = config_from_opendkim(d.write("n.conf", "Mode v\n"));
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().detail.find("Socket is required"), std::string::npos);
+  auto sign = config_from_opendkim(d.write("m.conf", "Socket local:/tmp/x\nMode s\n"));
+  ASSERT_FALSE(sign);
+  EXPECT_NE(sign.error().detail.find("Mode s needs"), std::string::npos);
+}
+
+// Debian's shipped /etc/opendkim.conf: no keys (verifies only), relaxed/simple, a unix socket
+// whose mode comes from UMask 007.
+TEST(opendkim_map, debian_shipped_file) {
+  const char* path = "/etc/opendkim.conf";
+  if (::access(path, R_OK) != 0) GTEST_SKIP() << path << " is absent";
+  auto c = config_from_opendkim(path);
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->mode, mode::verify);
+  EXPECT_TRUE(c->keys.empty());
+  EXPECT_EQ(c->socket.rfind("unix:", 0), 0u);
+  EXPECT_EQ(c->socket_mode & 0007u, 0u);
+}
+
+// The README's table ("| Name | class (reason) |" under "Running from an OpenDKIM
+// configuration") lists every setting of settings_table(), each with its class, and no other.
+TEST(opendkim_map, readme_table_agrees_with_settings_table) {
+  std::ifstream in(std::string(DKIMKIT_TEST_DATA_DIR) + "/../../README.md");
+  ASSERT_TRUE(in);
+  std::string line;
+  bool in_section = false;
+  std::map<std::string, std::string> readme;
+  while (std::getline(in, line)) {
+    if (line.rfind("#", 0) == 0) in_section = line == "### Running from an OpenDKIM configuration";
+    if (!in_section || line.rfind("| ", 0) != 0 || line.rfind("| Setting", 0) == 0) continue;
+    auto bar = line.find(" | ", 2);
+    ASSERT_NE(bar, std::string::npos) << line;
+    std::string name = line.substr(2, bar - 2);
+    std::string rest = line.substr(bar + 3);
+    std::string cls = rest.substr(0, rest.find_first_of(" |"));
+    EXPECT_TRUE(readme.emplace(name, cls).second) << "listed twice: " << name;
+  }
+  ASSERT_FALSE(readme.empty()) << "no table in the README";
+  for (const auto& s : opendkim::settings_table()) {
+    auto it = readme.find(std::string(s.name));
+    ASSERT_NE(it, readme.end()) << s.name << " is not in the README's table";
+    EXPECT_EQ(it->second, opendkim::to_string(s.status)) << s.name;
+    readme.erase(it);
+  }
+  for (const auto& [name, cls] : readme) ADD_FAILURE() << name << " is in the README only";
+}
+
+}  // namespace
+}  // namespace dkimkit::milter
