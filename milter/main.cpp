@@ -28,6 +28,7 @@
 
 #include "config.hpp"
 #include "opendkim_map.hpp"
+#include "opendkim_migrate.hpp"
 #include "filter.hpp"
 
 namespace {
@@ -176,15 +177,18 @@ int main(int argc, char** argv) {
                ": DKIM signing and verification for Postfix and Sendmail"};
   app.set_version_flag("--version", "dkimkit-milter " + version,
                        "print the version and exit");
-  std::string config_path, check_path, opendkim_path;
+  std::string config_path, check_path, opendkim_path, migrate_path;
   bool foreground = false;
   app.add_option("-c,--config", config_path, "the TOML configuration file");
   app.add_option("--opendkim-config", opendkim_path,
                  "an OpenDKIM configuration file (opendkim.conf(5)) instead of --config");
   app.add_option("--check-config", check_path,
                  "check a configuration file (and load its keys), then exit: 0 when valid; "
-                 "with --opendkim-config, no FILE: check that one")
+                 "with --config or --opendkim-config, no FILE: check that one")
       ->expected(0, 1);
+  app.add_option("--migrate", migrate_path,
+                 "print an OpenDKIM configuration file (opendkim.conf(5)) as dkimkit-milter's "
+                 "TOML configuration, then exit");
   app.add_flag("-f,--foreground", foreground, "stay in the foreground and log to stderr");
   app.footer(
       "Signals: SIGHUP reloads the configuration and keys (an invalid file is refused and the\n"
@@ -200,17 +204,33 @@ int main(int argc, char** argv) {
     std::cerr << "dkimkit-milter: --config and --opendkim-config exclude each other\n";
     return 64;
   }
+  if (app.count("--migrate") > 0) {
+    if (!config_path.empty() || !opendkim_path.empty() || app.count("--check-config") > 0) {
+      std::cerr << "dkimkit-milter: --migrate excludes --config, --opendkim-config and "
+                   "--check-config\n";
+      return 64;
+    }
+    auto toml = migrate_opendkim(migrate_path);
+    if (!toml) {
+      std::cerr << "dkimkit-milter: " << toml.error().detail << "\n";
+      return kExitConfig;
+    }
+    std::cout << *toml;
+    return std::cout.flush() ? 0 : 70;
+  }
   config_loader load = &load_config;
   if (!opendkim_path.empty()) {
     load = &config_from_opendkim;
     config_path = opendkim_path;
   }
   if (app.count("--check-config") > 0) {
-    if (check_path.empty() == opendkim_path.empty()) {
-      std::cerr << "dkimkit-milter: --check-config FILE, or --opendkim-config FILE --check-config\n";
+    // --check-config FILE, or --config/--opendkim-config FILE --check-config: one file.
+    if (check_path.empty() == config_path.empty()) {
+      std::cerr << "dkimkit-milter: --check-config FILE, or --config FILE --check-config, or "
+                   "--opendkim-config FILE --check-config\n";
       return 64;
     }
-    if (check_path.empty()) check_path = opendkim_path;
+    if (check_path.empty()) check_path = config_path;
     auto cfg = load(check_path);
     if (!cfg) {
       std::cerr << "dkimkit-milter: " << cfg.error().detail << "\n";
