@@ -36,7 +36,7 @@ constexpr setting_info table[] = {
     {"Canonicalization", string, supported, "sign.canonicalization"},
     {"CaptureUnknownErrors", boolean, refused, "no quarantine"},
     {"ChangeRootDirectory", string, refused, "no chroot; use systemd's RootDirectory="},
-    {"ClockDrift", integer, supported, "a limit on signature times"},
+    {"ClockDrift", integer, supported, "limits max_clock_skew"},
     {"DiagnosticDirectory", string, refused, "no z= diagnostics"},
     {"Diagnostics", boolean, refused, "dkimkit never signs with z="},
     {"DisableCryptoInit", boolean, ignored, "OpenSSL 3 needs no set-up"},

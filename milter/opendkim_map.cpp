@@ -355,9 +355,7 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
   } else if (n == "MaximumHeaders") {
     return set_limit(c, s, "max_header_bytes");
   } else if (n == "ClockDrift") {
-    auto v = od::parse_integer(s.value);
-    if (!v || *v < 0) return tl::unexpected(bad(s, "must be a number of seconds"));
-    c.verify.max_clock_skew = static_cast<std::uint64_t>(*v);
+    return set_limit(c, s, "max_clock_skew");
   } else if (n == "DNSTimeout") {
     auto v = od::parse_integer(s.value);
     if (!v || *v < 1 || *v > 600)

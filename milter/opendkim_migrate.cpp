@@ -129,10 +129,6 @@ result<std::string> migrate_opendkim(const std::string& path) {
   if (!c.warnings.empty()) w.out += "#\n";
   for (const auto& warning : c.warnings)
     w.comment((warning.find(": ignored") != std::string::npos ? "dropped: " : "differs: ") + warning);
-  if (c.verify.max_clock_skew != defaults.max_clock_skew)
-    w.comment("dropped: " + origin(*conf, "ClockDrift") + ": dkimkit-milter has no setting for "
-              "the allowed clock drift; it uses " + std::to_string(defaults.max_clock_skew) +
-              " seconds");
   w.out += "\n";
 
   w.line("authserv_id", w.q(c.authserv_id));

@@ -92,6 +92,15 @@ constexpr verify_limit kTable[] = {
          .group = kind::policy,
          .min = 1,
          .max = 100}),
+    number<&vo::max_clock_skew>(
+        {.key = "max_clock_skew",
+         .table = "limits",
+         .flag = "--max-clock-skew",
+         .description = "seconds of tolerance on t= (in the future) and x= (passed)",
+         .unit = "seconds",
+         .group = kind::policy,
+         .min = 0,
+         .max = 86400}),
     number<&vo::key, &key_limits::max_rsa_bits>(
         {.key = "max_rsa_bits",
          .table = "limits",

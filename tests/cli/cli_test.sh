@@ -143,6 +143,11 @@ check "explain: t= and x= as dates, with whether the expiry has passed" \
   explains ex.signed 's[0]["timestamp"]["date"] == "2023-11-14 22:13:20 UTC" and s[0]["expiration"]["passed"] is False and "in 23 hours" in [t for t in s[0]["tags"] if t["tag"]=="x"][0]["meaning"]' --now 1700000100
 check "explain: an expired signature is policy, and says the expiry passed" \
   explains ex.signed 's[0]["result"] == "policy" and s[0]["expiration"]["passed"] is True and "expiry" in s[0]["likely_cause"]' --now 1800000000
+# x= is 1700086400: 100 s after it, the default skew (300 s) still passes; --max-clock-skew 0 does not.
+check "--max-clock-skew: within the default tolerance an expiry 100 s past still passes" \
+  explains ex.signed 's[0]["result"] == "pass"' --now 1700086500
+check "--max-clock-skew 0: the same signature is policy (expired)" \
+  explains ex.signed 's[0]["result"] == "policy" and s[0]["expiration"]["passed"] is True' --now 1700086500 --max-clock-skew 0
 check "explain: the DNS name of the key, over-signed From, the pass and relaxed alignment" \
   explains ex.signed 's[0]["key_name"] == "rsa._domainkey.example.com" and "from" in s[0]["oversigned"] and s[0]["result"] == "pass" and s[0]["aligned"] == "relaxed" and o["from_domain"] == "mail.example.com"' --now 1700000100
 check "explain: what the earlier hop said (Authentication-Results)" \

@@ -581,8 +581,10 @@ TEST(milter_limits, values_outside_the_range_are_refused) {
     }
     const std::string range = std::string(l.key) + " must be between " + std::to_string(l.min) +
                               " and " + std::to_string(l.max);
-    for (std::uint64_t bad : {l.min - 1, l.max + 1}) {
-      auto c = load_config(verifying(d, setting(l, std::to_string(bad))));
+    // Below the range: min - 1, or -1 for a range that starts at 0.
+    const std::string below = l.min == 0 ? "-1" : std::to_string(l.min - 1);
+    for (const std::string& bad : {below, std::to_string(l.max + 1)}) {
+      auto c = load_config(verifying(d, setting(l, bad)));
       ASSERT_FALSE(c) << l.key << " = " << bad;
       EXPECT_NE(c.error().detail.find(d.path + "/c.toml:4: " + range), std::string::npos)
           << c.error().detail;

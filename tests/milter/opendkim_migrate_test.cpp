@@ -106,6 +106,7 @@ TEST(opendkim_migrate, single_domain) {
                 "Selector s2026\nKeyFile " + key_file(d) +
                 "\nSubDomains yes\nAuthservID mx.example.com\nUMask 007\nSyslog yes\n"
                 "SignatureAlgorithm ed25519-sha256\nMinimumKeyBits 2048\nSignatureTTL 3600\n"
+                "ClockDrift 60\n"
                 "Nameservers 192.0.2.53\nDNSTimeout 3\nInternalHosts 10.0.0.0/8, 2001:db8::/32\n"
                 "On-Default reject\nOn-DNSError accept\nOn-InternalError tempfail\n"
                 "On-SignatureError tempfail\n");

@@ -69,6 +69,7 @@ TEST(verify_limits, defaults_are_the_library_defaults) {
       {"--allow-partial-body", d.allow_partial_body},
       {"--min-rsa-bits", d.min_rsa_bits},
       {"--max-signatures", d.max_signatures},
+      {"--max-clock-skew", d.max_clock_skew},
       {"--max-rsa-bits", d.key.max_rsa_bits},
       {"--max-key-record-bytes", d.key.max_record_bytes},
       {"--max-header-bytes", d.header.max_header_bytes},
