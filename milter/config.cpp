@@ -8,7 +8,9 @@
 
 #include <cassert>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <dkimkit/limits.hpp>
 
 namespace dkimkit::milter {
@@ -115,6 +117,42 @@ std::vector<std::string_view> limit_keys(std::string_view name) {
   return keys;
 }
 
+// Unix seconds up to 9999-12-31T23:59:59Z.
+constexpr std::int64_t kMaxUnixTime = 253402300799;
+
+// not_before / not_after: a TOML offset date-time (2027-01-15T00:00:00Z, 2027-01-15T02:00:00+02:00)
+// or Unix seconds. A local date-time, date or time (no offset) is refused: which zone is meant?
+result<std::uint64_t> get_time(const problems& p, const toml::node& n, std::string_view name) {
+  const std::string what(name);
+  if (auto v = n.value<std::int64_t>(); v && n.is_integer()) {
+    if (*v < 0 || *v > kMaxUnixTime)
+      return tl::unexpected(p.at(
+          n, what + " must be between 0 and " + std::to_string(kMaxUnixTime) + " (Unix seconds)"));
+    return static_cast<std::uint64_t>(*v);
+  }
+  const auto* dt = n.as_date_time();
+  if (!dt) {
+    if (n.is_date() || n.is_time())
+      return tl::unexpected(
+          p.at(n, what + " must be a date and time with an offset, such as 2027-01-15T00:00:00Z"));
+    return tl::unexpected(p.at(n, what +
+                                      " must be a date-time with an offset (2027-01-15T00:00:00Z) "
+                                      "or Unix seconds"));
+  }
+  const toml::date_time& t = dt->get();
+  if (!t.offset)
+    return tl::unexpected(p.at(n, what + " has no offset, which is ambiguous: add Z (UTC) or "
+                                         "an offset such as +02:00"));
+  namespace ch = std::chrono;
+  ch::year_month_day ymd{ch::year{t.date.year}, ch::month{t.date.month}, ch::day{t.date.day}};
+  std::int64_t days = ymd.ok() ? ch::sys_days{ymd}.time_since_epoch().count() : -1;
+  std::int64_t secs = days * 86400 + t.time.hour * 3600 + t.time.minute * 60 + t.time.second -
+                      std::int64_t{t.offset->minutes} * 60;
+  if (days < 0 || secs < 0 || secs > kMaxUnixTime)
+    return tl::unexpected(p.at(n, what + " must be from 1970 to 9999"));
+  return static_cast<std::uint64_t>(secs);
+}
+
 }  // namespace
 
 const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& known_settings() {
@@ -129,7 +167,7 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
       {"sign",
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
         "require_safe_keys", "key_table", "signing_table", "multiple_signatures"}},
-      {"sign.keys", {"domain", "selector", "key_file", "algorithm"}},
+      {"sign.keys", {"domain", "selector", "key_file", "algorithm", "not_before", "not_after"}},
       {"dns", with(limit_keys("dns"), {"resolvers", "timeout_ms", "trust_anchor"})},
       {"limits", with(limit_keys("limits"), {"max_forged_auth_results"})},
       {"policy",
@@ -381,6 +419,18 @@ result<signing_key> load_key(const problems& p, const toml::node& e, config& c) 
       return tl::unexpected(p.at(*a, "algorithm must be rsa-sha256 or ed25519-sha256"));
     k.algo = *alg;
   }
+  for (auto [name, dest] :
+       {std::pair{"not_before", &k.not_before}, std::pair{"not_after", &k.not_after}}) {
+    if (auto v = kt->get(name)) {
+      auto when = get_time(p, *v, name);
+      if (!when) return tl::unexpected(when.error());
+      *dest = *when;
+    }
+  }
+  if (k.not_before && k.not_after && *k.not_before >= *k.not_after)
+    return tl::unexpected(p.at(*kt->get("not_after"), "not_after (" + utc_time(*k.not_after) +
+                                                          ") must be after not_before (" +
+                                                          utc_time(*k.not_before) + ")"));
   const toml::node& file = *kt->get("key_file");
   bool about_entry = false;
   if (auto ok = load_signing_key(k, c, &about_entry); !ok)
@@ -608,9 +658,45 @@ result<void> load_policy(const problems& p, const toml::table& pol, config& c) {
   return {};
 }
 
+// Warnings for [[sign.keys]] keys outside their window at `now`, and for domains whose keys have
+// all expired (their mail is deferred until the configuration names a valid key).
+void warn_about_windows(config& c, std::uint64_t now) {
+  std::map<std::string, bool, std::less<>> all_expired;  // by domain
+  for (const auto& k : c.keys) {
+    std::string who = c.path + ": key d=" + k.domain + " s=" + k.selector + " ";
+    bool expired = k.not_after && *k.not_after <= now;
+    if (expired)
+      c.warnings.push_back(who + "expired at " + utc_time(*k.not_after) + " (not_after)");
+    if (k.not_before && now < *k.not_before)
+      c.warnings.push_back(who + "is not valid until " + utc_time(*k.not_before) + " (not_before)");
+    auto [it, fresh] = all_expired.try_emplace(k.domain, expired);
+    if (!fresh) it->second = it->second && expired;
+  }
+  for (const auto& [domain, expired] : all_expired)
+    if (expired)
+      c.warnings.push_back(c.path + ": every key of " + domain +
+                           " has expired: its mail is deferred (451) until a valid key is named");
+}
+
 }  // namespace
 
+bool valid_at(const signing_key& k, std::uint64_t now) noexcept {
+  return (!k.not_before || *k.not_before <= now) && (!k.not_after || now < *k.not_after);
+}
+
+std::string utc_time(std::uint64_t unix_seconds) {
+  auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  char out[32] = "?";
+  if (::gmtime_r(&t, &tm)) std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return out;
+}
+
 result<config> load_config(const std::string& path) {
+  return load_config(path, static_cast<std::uint64_t>(std::time(nullptr)));
+}
+
+result<config> load_config(const std::string& path, std::uint64_t now) {
   problems p{path};
   toml::table t;
   try {
@@ -637,6 +723,7 @@ result<config> load_config(const std::string& path) {
     if (!s) return tl::unexpected(s.error());
     if (auto ok = load(p, **s, c); !ok) return tl::unexpected(ok.error());
   }
+  warn_about_windows(c, now);
   return c;
 }
 

@@ -33,7 +33,16 @@ struct signing_key {
   std::string key_file;
   std::optional<algorithm> algo;
   private_key key;  // loaded
+  // Key rotation: the key signs from not_before (included) until not_after (excluded), Unix
+  // seconds; unset: no bound. not_before < not_after when both are set.
+  std::optional<std::uint64_t> not_before;
+  std::optional<std::uint64_t> not_after;
 };
+
+// Whether `k` may sign at Unix time `now` (its not_before/not_after window holds it).
+[[nodiscard]] bool valid_at(const signing_key& k, std::uint64_t now) noexcept;
+// Unix seconds as an RFC 3339 UTC time: "2027-01-15T00:00:00Z".
+[[nodiscard]] std::string utc_time(std::uint64_t unix_seconds);
 
 // "Mail whose From domain is `from_domain` must carry a passing signature of `sdid`."
 struct requirement {
@@ -91,7 +100,10 @@ struct config {
 // Reads and checks the whole file: every key file is loaded. Errors read "FILE:LINE: problem".
 // `mode = "both"` with no [[sign.keys]] verifies only (mode verify, with a warning); `mode =
 // "sign"` with no keys is an error.
+// A [[sign.keys]] key outside its not_before/not_after window at `now` (Unix seconds; the system
+// clock by default) gives a warning with the time; so does a domain whose keys have all expired.
 [[nodiscard]] result<config> load_config(const std::string& path);
+[[nodiscard]] result<config> load_config(const std::string& path, std::uint64_t now);
 
 // The settings load_config accepts, per table: "" (the top level), "sign", "sign.keys", "dns",
 // "limits", "policy" and "policy.require" (those of dkimkit::verify_limits() included). A name

@@ -301,7 +301,25 @@ decision session::decide_direction(message& m) {
       if (!chosen) return internal_error("signing table: " + chosen.error().message());
       opts = std::move(*chosen);
     } else {
-      for (const auto* k : keys_for(cfg, sign_domain)) {
+      // Key rotation: of the closest domain's keys, those whose window holds the time sign (all
+      // of them in an overlap). A domain with keys but none valid now is deferred, not passed
+      // unsigned.
+      const std::uint64_t now = clock_.unix_time();
+      std::vector<const signing_key*> keys = keys_for(cfg, sign_domain);
+      const std::string key_domain = keys.empty() ? std::string() : keys.front()->domain;
+      std::string outside;
+      std::erase_if(keys, [&](const signing_key* k) {
+        if (valid_at(*k, now)) return false;
+        outside +=
+            " s=" + k->selector +
+            (k->not_after && *k->not_after <= now ? " expired at " + utc_time(*k->not_after)
+                                                  : " valid from " + utc_time(*k->not_before));
+        return true;
+      });
+      if (keys.empty() && !outside.empty())
+        return internal_error("no key of " + key_domain + " is valid at " + utc_time(now) + ":" +
+                              outside);
+      for (const auto* k : keys) {
         sign_options o;
         o.sdid = k->domain;
         o.selector = k->selector;

@@ -615,5 +615,118 @@ TEST(milter_limits, canonicalization_reads_like_c_tag) {
   }
 }
 
+// --- Key rotation: not_before / not_after ------------------------------------------------------
+
+// A [[sign.keys]] entry of a.com with selector `sel` and the given window settings (TOML lines).
+std::string rotation_key(const std::string& key, const std::string& sel,
+                         const std::string& window) {
+  return "[[sign.keys]]\ndomain = \"a.com\"\nselector = \"" + sel + "\"\nkey_file = \"" + key +
+         "\"\n" + window;
+}
+
+std::string rotation_config(const std::string& keys) {
+  return "authserv_id = \"mx.test\"\nmode = \"sign\"\n[sign]\n" + keys;
+}
+
+TEST(milter_config, key_window_reads_offset_date_times_and_unix_seconds) {
+  temp_dir d;
+  std::string k = key_file(d);
+  auto c = load_config(
+      d.write("c.toml",
+              rotation_config(rotation_key(k, "old", "not_after = 2026-01-02T00:00:00Z\n") +
+                              rotation_key(k, "new",
+                                           "not_before = 2026-01-01T02:30:00+02:00\n"
+                                           "not_after = 1798761600\n"))),
+      test::kNow + 1800);
+  ASSERT_TRUE(c) << c.error().detail;
+  ASSERT_EQ(c->keys.size(), 2u);
+  EXPECT_FALSE(c->keys[0].not_before);
+  EXPECT_EQ(c->keys[0].not_after, std::optional<std::uint64_t>(test::kNow + 86400));
+  // +02:00 honoured: 02:30 there is 00:30 UTC.
+  EXPECT_EQ(c->keys[1].not_before, std::optional<std::uint64_t>(test::kNow + 1800));
+  EXPECT_EQ(c->keys[1].not_after, std::optional<std::uint64_t>(1798761600));
+  EXPECT_EQ(utc_time(*c->keys[1].not_before), "2026-01-01T00:30:00Z");
+  // Loaded when both keys are inside their windows: no warning. A negative offset:
+  EXPECT_TRUE(c->warnings.empty()) << c->warnings[0];
+  auto west = load_config(
+      d.write("w.toml",
+              rotation_config(rotation_key(k, "w", "not_before = 2025-12-31T19:00:00-05:00\n"))),
+      test::kNow);
+  ASSERT_TRUE(west) << west.error().detail;
+  EXPECT_EQ(west->keys[0].not_before, std::optional<std::uint64_t>(test::kNow));
+  // Without the fields a key has no window.
+  auto plain = load_config(d.write("p.toml", signing_config(k)), test::kNow);
+  ASSERT_TRUE(plain) << plain.error().detail;
+  EXPECT_FALSE(plain->keys[0].not_before);
+  EXPECT_FALSE(plain->keys[0].not_after);
+  EXPECT_TRUE(valid_at(plain->keys[0], 0));
+}
+
+TEST(milter_config, key_window_refusals_name_file_and_line) {
+  temp_dir d;
+  std::string k = key_file(d);
+  struct row {
+    std::string window, expect;
+  } rows[] = {
+      {"not_before = 2027-01-15T00:00:00\n", ":8: not_before has no offset, which is ambiguous"},
+      {"not_after = 2027-01-15\n", ":8: not_after must be a date and time with an offset"},
+      {"not_after = 10:00:00\n", ":8: not_after must be a date and time with an offset"},
+      {"not_after = \"2027-01-15T00:00:00Z\"\n",
+       ":8: not_after must be a date-time with an offset"},
+      {"not_before = -1\n", ":8: not_before must be between 0 and 253402300799"},
+      {"not_before = 1.5\n", ":8: not_before must be a date-time with an offset"},
+      {"not_before = 1969-12-31T23:59:59Z\n", ":8: not_before must be from 1970 to 9999"},
+      {"not_before = 2027-01-15T00:00:00Z\nnot_after = 2027-01-15T00:00:00Z\n",
+       ":9: not_after (2027-01-15T00:00:00Z) must be after not_before (2027-01-15T00:00:00Z)"},
+      {"not_before = 1800000000\nnot_after = 2026-01-01T00:00:00Z\n",
+       ":9: not_after (2026-01-01T00:00:00Z) must be after not_before (2027-01-15T08:00:00Z)"},
+      {"not_befor = 1800000000\n", ":8: unknown setting 'not_befor' in [sign.keys]"},
+  };
+  for (const auto& r : rows) {
+    std::string path = d.write("c.toml", rotation_config(rotation_key(k, "s", r.window)));
+    auto c = load_config(path, test::kNow);
+    ASSERT_FALSE(c) << r.window;
+    EXPECT_NE(c.error().detail.find(path + r.expect), std::string::npos)
+        << r.window << " -> " << c.error().detail;
+  }
+}
+
+TEST(milter_config, keys_outside_their_window_give_warnings_with_the_time) {
+  temp_dir d;
+  std::string k = key_file(d);
+  std::string path = d.write(
+      "c.toml", rotation_config(rotation_key(k, "old", "not_after = 2026-01-01T00:00:00Z\n") +
+                                rotation_key(k, "new", "not_before = 2026-01-02T12:00:00Z\n")));
+  auto before = load_config(path, test::kNow - 1);
+  ASSERT_TRUE(before) << before.error().detail;
+  ASSERT_EQ(before->warnings.size(), 1u);
+  EXPECT_EQ(before->warnings[0],
+            path + ": key d=a.com s=new is not valid until 2026-01-02T12:00:00Z (not_before)");
+  // At not_after the old key has expired (the bound is excluded); a.com still has the new key.
+  auto gap = load_config(path, test::kNow);
+  ASSERT_TRUE(gap) << gap.error().detail;
+  ASSERT_EQ(gap->warnings.size(), 2u);
+  EXPECT_EQ(gap->warnings[0],
+            path + ": key d=a.com s=old expired at 2026-01-01T00:00:00Z (not_after)");
+  EXPECT_EQ(gap->warnings[1],
+            path + ": key d=a.com s=new is not valid until 2026-01-02T12:00:00Z (not_before)");
+  auto after = load_config(path, test::kNow + 2 * 86400);
+  ASSERT_TRUE(after) << after.error().detail;
+  ASSERT_EQ(after->warnings.size(), 1u);
+  EXPECT_NE(after->warnings[0].find("s=old expired at"), std::string::npos);
+  // Every key of the domain expired: said once more, for the domain.
+  std::string dead = d.write(
+      "dead.toml", rotation_config(rotation_key(k, "old", "not_after = 2025-06-01T00:00:00Z\n") +
+                                   rotation_key(k, "new", "not_after = 1767139200\n")));
+  auto all = load_config(dead, test::kNow);
+  ASSERT_TRUE(all) << all.error().detail;
+  ASSERT_EQ(all->warnings.size(), 3u);
+  EXPECT_EQ(all->warnings[1],
+            dead + ": key d=a.com s=new expired at 2025-12-31T00:00:00Z (not_after)");
+  EXPECT_EQ(all->warnings[2], dead +
+                                  ": every key of a.com has expired: its mail is deferred (451) "
+                                  "until a valid key is named");
+}
+
 }  // namespace
 }  // namespace dkimkit::milter

@@ -1105,5 +1105,102 @@ TEST(milter_session, table_keys_read_per_message_and_failures_tempfail) {
   }
 }
 
+
+// --- Key rotation (not_before / not_after) -----------------------------------------------------
+
+// example.com rotating from RSA key "old" (until kNow + 1 day) to RSA key "new" (from kNow), so
+// that both are valid for a day; the clock of each message is injected.
+TEST(milter_session, key_rotation_switches_selector_at_the_given_time) {
+  static_resolver dns;
+  dns.add("old._domainkey.example.com", test::rsa1024().public_record());
+  dns.add("new._domainkey.example.com", test::rsa2048().public_record());
+  constexpr std::uint64_t kDay = 86400;
+  auto cfg = make_config(mode::sign);
+  cfg->keys = {key_for("example.com", "old", test::rsa1024()),
+               key_for("example.com", "new", test::rsa2048())};
+  cfg->keys[0].not_after = test::kNow + kDay;
+  cfg->keys[1].not_before = test::kNow;
+  auto env = make_env(cfg, nullptr);
+  std::string msg = message_from("example.com");
+  auto at = [&](std::uint64_t t) {
+    session s(env, session_clock{[t] { return t; }, [] { return std::uint64_t{5000}; }});
+    s.connect(AF_INET, kInternalAddr.data());
+    s.start_message(false);
+    s.set_queue_id("4ABC1");
+    return feed(s, msg);
+  };
+  auto verified_at = [&](const decision& d, std::uint64_t t) {
+    verify_options o = test::options_for(dns);
+    o.now = [t] { return t; };
+    return verify(delivered(msg, d), o);
+  };
+  // Before the switch: the old selector alone.
+  decision before = at(test::kNow - 1);
+  EXPECT_EQ(before.log, "4ABC1: dir=sign d=example.com s=old result=signed ms=0");
+  auto r_before = verified_at(before, test::kNow - 1);
+  ASSERT_EQ(r_before.size(), 1u);
+  EXPECT_EQ(r_before[0].status, status::pass) << r_before[0].reason;
+  EXPECT_EQ(r_before[0].selector, "old");
+  // In the overlap (not_before included): both sign, and both signatures verify.
+  for (std::uint64_t t : {test::kNow, test::kNow + kDay - 1}) {
+    decision both = at(t);
+    EXPECT_EQ(both.log,
+              "4ABC1: dir=sign d=example.com s=old d=example.com s=new result=signed ms=0");
+    auto r = verified_at(both, t);
+    ASSERT_EQ(r.size(), 2u);
+    for (const auto& v : r) EXPECT_EQ(v.status, status::pass) << v.selector << ": " << v.reason;
+    EXPECT_EQ(r[0].selector, "old");
+    EXPECT_EQ(r[1].selector, "new");
+  }
+  // After the switch (not_after excluded): the new selector alone.
+  decision after = at(test::kNow + kDay);
+  EXPECT_EQ(after.log, "4ABC1: dir=sign d=example.com s=new result=signed ms=0");
+  auto r_after = verified_at(after, test::kNow + kDay);
+  ASSERT_EQ(r_after.size(), 1u);
+  EXPECT_EQ(r_after[0].status, status::pass) << r_after[0].reason;
+  EXPECT_EQ(r_after[0].selector, "new");
+  // A key with no not_before has no start: the old key signs at time 0.
+  EXPECT_EQ(at(0).log, "4ABC1: dir=sign d=example.com s=old result=signed ms=0");
+  // Keys without a window sign whatever the time.
+  env = make_env(make_config(mode::sign), nullptr);
+  for (std::uint64_t t : {std::uint64_t{0}, test::kNow, ~std::uint64_t{0}})
+    EXPECT_EQ(at(t).log,
+              "4ABC1: dir=sign d=example.com s=rsa d=example.com s=ed result=signed ms=0");
+}
+
+// Mail of a domain that has keys, none of them valid now, is deferred (never passed unsigned),
+// whatever on_internal_error says; the log says which key and why.
+TEST(milter_session, no_valid_key_of_the_domain_tempfails) {
+  for (action on_error : {action::tempfail, action::accept}) {
+    auto cfg = make_config(mode::both);
+    cfg->on_internal_error = on_error;
+    cfg->keys = {key_for("example.com", "old", test::rsa1024()),
+                 key_for("example.com", "next", test::ed25519())};
+    cfg->keys[0].not_after = test::kNow;        // expired at the clock's time
+    cfg->keys[1].not_before = test::kNow + 60;  // not yet
+    // A parent domain's valid key does not stand in for the closest domain's keys.
+    cfg->keys.push_back(key_for("com", "any", test::ed25519()));
+    decision d = run(make_env(cfg, nullptr), message_from("mail.example.com"), kInternalAddr);
+    expect_reply(d, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
+    EXPECT_TRUE(d.insert.empty());
+    EXPECT_EQ(d.level, log_level::error);
+    EXPECT_EQ(d.log,
+              "4ABC1: internal error: no key of example.com is valid at 2026-01-01T00:00:00Z: "
+              "s=old expired at 2026-01-01T00:00:00Z s=next valid from 2026-01-01T00:01:00Z");
+    // All expired: the same.
+    cfg->keys[1].not_before.reset();
+    cfg->keys[1].not_after = test::kNow - 10;
+    decision dead = run(make_env(cfg, nullptr), message_from("example.com"), kInternalAddr);
+    expect_reply(dead, verdict::tempfail, "451", "4.3.0", "DKIM filter error, try again later");
+    EXPECT_NE(dead.log.find("s=next expired at 2025-12-31T23:59:50Z"), std::string::npos)
+        << dead.log;
+    // An external client's mail of that domain is still verified, not deferred.
+    decision ext = run(make_env(cfg, nullptr), message_from("example.com"), kExternalAddr);
+    expect_reply(ext, verdict::proceed);
+    ASSERT_EQ(ext.insert.size(), 1u);
+    EXPECT_EQ(ext.insert[0].name, "Authentication-Results");
+  }
+}
+
 }  // namespace
 }  // namespace dkimkit::milter
