@@ -10,7 +10,8 @@ messages and compares what came out; the shell script starts and stops the serve
   opendkim_compare.py compare STATE_DIR RUN...                 -> a report; exit 1 on any difference
 
 Per message the comparison holds the SMTP outcome (accept, reject, tempfail: OpenDKIM's On-*
-action as the client sees it) and the DKIM-Signature fields the milter added (a=, c=, d=, s=, i=).
+action as the client sees it) and the DKIM-Signature fields the milter added (a=, c=, d=, s=, i=,
+and the header fields h= names, as a sorted list).
 Every added signature must verify with dkimpy (Debian's python3-dkim, hence /usr/bin/python3).
 """
 import base64
@@ -363,13 +364,15 @@ def tags(value):
 
 
 def signatures_added(msg, presigned):
-    """(a, c, d, s, i) of each DKIM-Signature field, less the one the sender put there."""
+    """(a, c, d, s, i, h) of each DKIM-Signature field, less the one the sender put there; h as
+    the sorted, lowercased field names (each as often as it is signed)."""
     fields = re.findall(rb"^DKIM-Signature:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", msg, re.M | re.I)
     sigs = []
     for f in fields:
         t = tags(f.decode(errors="replace"))
         sigs.append((t.get("a", ""), t.get("c", "simple/simple"), t.get("d", "").lower(),
-                     t.get("s", ""), t.get("i", "")))
+                     t.get("s", ""), t.get("i", ""),
+                     ":".join(sorted(h.lower() for h in t.get("h", "").split(":")))))
     return sorted(sigs[:len(sigs) - presigned])
 
 
@@ -429,8 +432,8 @@ def compare(st, runs):
     for sc, mid, verdict, seen in table:
         print(f"{verdict} {sc}/{mid}")
         for run, (outcome, sigs) in seen.items():
-            desc = "; ".join(f"a={a} c={c} d={d} s={s}" + (f" i={i}" if i else "")
-                             for a, c, d, s, i in (sigs or [])) or "no signature"
+            desc = "; ".join(f"a={a} c={c} d={d} s={s}" + (f" i={i}" if i else "") + f" h={h}"
+                             for a, c, d, s, i, h in (sigs or [])) or "no signature"
             print(f"     {run:9} {outcome:8} {desc}")
     for (sc, mid), (theirs, documented, why) in DEVIATIONS.items():
         print(f"recorded OpenDKIM deviation {sc}/{mid}: OpenDKIM {theirs}, manual and dkimkit "
