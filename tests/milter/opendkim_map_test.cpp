@@ -150,7 +150,7 @@ TEST(opendkim_map, refusals_name_file_line_and_setting) {
            {"SigningTable dsn:mysql://u:secret@h/db\n", "o.conf:7: SigningTable: "},
            {"Quarantine yes\n", "o.conf:7: Quarantine: not supported by dkimkit-milter"},
            {"UMask 000\n", "o.conf:7: UMask: would let anyone connect"},
-           {"OversignHeaders From,Subject\n", "'Subject': dkimkit-milter over-signs From only"},
+           {"OversignHeaders From,X-*\n", "o.conf:7: OversignHeaders: oversign_headers: 'X-*'"},
            {"Canonicalization relaxed/nope\n", "o.conf:7: Canonicalization:"},
        }) {
     auto c = config_from_opendkim(d.write("o.conf", single(d, r.extra)));
