@@ -561,7 +561,8 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
   if (auto m = sign.get("sender_headers")) {
     auto list = get_strings(p, *m, "sender_headers");
     if (!list) return tl::unexpected(list.error());
-    if (auto ok = check_sender_headers(*list); !ok) return tl::unexpected(p.at(*m, ok.error().detail));
+    if (auto ok = check_sender_headers(*list); !ok)
+      return tl::unexpected(p.at(*m, ok.error().detail));
     c.sender_headers = std::move(*list);
   }
   if (auto m = sign.get("subdomains")) {
@@ -688,7 +689,9 @@ result<void> load_policy(const problems& p, const toml::table& pol, config& c) {
     auto v = get_string(p, *m, "remove_auth_results");
     if (!v) return tl::unexpected(v.error());
     auto r = parse_ar_removal(*v);
-    if (!r) return tl::unexpected(p.at(*m, "remove_auth_results must be \"all\", \"dkim\" or \"any_result\""));
+    if (!r)
+      return tl::unexpected(
+          p.at(*m, "remove_auth_results must be \"all\", \"dkim\" or \"any_result\""));
     c.remove_auth_results = *r;
   }
   if (auto m = pol.get("add_auth_results")) {

@@ -228,11 +228,12 @@ result<void> map_single_key(const od::conf& conf, config& c) {
   if (algo) {
     auto a = parse_algorithm(lower(algo->value));
     if (a && *a == algorithm::rsa_sha1)
-      return tl::unexpected(bad(*algo, "rsa-sha1 is refused: RFC 8301 forbids signing with "
-                                       "SHA-1; use rsa-sha256 (OpenDKIM's default)"));
+      return tl::unexpected(bad(*algo,
+                                "rsa-sha1 is refused: RFC 8301 forbids signing with "
+                                "SHA-1; use rsa-sha256 (OpenDKIM's default)"));
     if (!a)
-      return tl::unexpected(bad(*algo, "unknown signing algorithm '" + algo->value +
-                                           "' (rsa-sha256 or ed25519-sha256)"));
+      return tl::unexpected(bad(
+          *algo, "unknown signing algorithm '" + algo->value + "' (rsa-sha256 or ed25519-sha256)"));
     alg = *a;
   }
   if (conf.get("KeyTable")) {
@@ -281,7 +282,8 @@ result<void> map_header_rules(const od::conf& conf, config& c) {
   for (auto [name, dest, defaults] :
        {std::tuple{"SignHeaders", &r.sign, &opendkim_sign_headers()},
         std::tuple{"OmitHeaders", &r.omit, &opendkim_omit_headers()},
-        std::tuple{"OversignHeaders", &r.oversign, static_cast<const std::vector<std::string>*>(nullptr)}}) {
+        std::tuple{"OversignHeaders", &r.oversign,
+                   static_cast<const std::vector<std::string>*>(nullptr)}}) {
     const auto* s = conf.get(name);
     if (!s) continue;
     auto list = list_of(*s);
@@ -376,7 +378,8 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
   } else if (n == "SenderHeaders") {
     auto list = list_of(s);
     if (!list) return tl::unexpected(list.error());
-    if (auto ok = check_sender_headers(*list); !ok) return tl::unexpected(bad(s, ok.error().detail));
+    if (auto ok = check_sender_headers(*list); !ok)
+      return tl::unexpected(bad(s, ok.error().detail));
     c.sender_headers = std::move(*list);
   } else if (n == "SubDomains") {
     return boolean(c.subdomains);
@@ -425,12 +428,11 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
 
 // Read elsewhere (map_actions, map_single_key, map_tables) or by the parser (Include).
 bool read_elsewhere(std::string_view n) {
-  for (std::string_view x : {"Domain", "Selector", "KeyFile", "SignatureAlgorithm", "KeyTable",
-                             "SigningTable", "Include", "SignHeaders", "OmitHeaders",
-                             "OversignHeaders", "On-Default",
-                             "On-BadSignature", "On-DNSError", "On-InternalError",
-                             "On-KeyNotFound", "On-NoSignature", "On-Security",
-                             "On-SignatureError"})
+  for (std::string_view x :
+       {"Domain", "Selector", "KeyFile", "SignatureAlgorithm", "KeyTable", "SigningTable",
+        "Include", "SignHeaders", "OmitHeaders", "OversignHeaders", "On-Default", "On-BadSignature",
+        "On-DNSError", "On-InternalError", "On-KeyNotFound", "On-NoSignature", "On-Security",
+        "On-SignatureError"})
     if (n == x) return true;
   return false;
 }
@@ -447,9 +449,9 @@ result<config> config_from_opendkim(const std::string& path) {
   c.header_canon = c.body_canon = canonicalization::simple;
   c.internal_networks = {*parse_network("127.0.0.1/32")};
   c.verify.max_signatures = 3;
-  c.subdomains = false;                             // SubDomains
-  c.always_add_auth_results = false;                // AlwaysAddARHeader
-  c.remove_auth_results = ar_removal::dkim;         // RemoveARAll no
+  c.subdomains = false;                      // SubDomains
+  c.always_add_auth_results = false;         // AlwaysAddARHeader
+  c.remove_auth_results = ar_removal::dkim;  // RemoveARAll no
   bool have_socket = false;
   for (const auto& s : conf->settings) {
     const auto* info = od::find_setting(s.name);
