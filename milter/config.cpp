@@ -155,6 +155,16 @@ result<std::uint64_t> get_time(const problems& p, const toml::node& n, std::stri
 
 }  // namespace
 
+std::string_view to_string(ar_removal r) noexcept {
+  return r == ar_removal::all ? "all" : r == ar_removal::dkim ? "dkim" : "any_result";
+}
+
+std::optional<ar_removal> parse_ar_removal(std::string_view s) noexcept {
+  for (auto r : {ar_removal::all, ar_removal::dkim, ar_removal::any_result})
+    if (s == to_string(r)) return r;
+  return std::nullopt;
+}
+
 const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& known_settings() {
   auto with = [](std::vector<std::string_view> keys, std::initializer_list<std::string_view> more) {
     keys.insert(keys.end(), more);
@@ -166,12 +176,14 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
         "dns", "limits", "policy"}},
       {"sign",
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
-        "require_safe_keys", "key_table", "signing_table", "multiple_signatures"}},
+        "require_safe_keys", "key_table", "signing_table", "multiple_signatures", "sign_headers",
+        "omit_headers", "oversign_headers", "sender_headers", "subdomains"}},
       {"sign.keys", {"domain", "selector", "key_file", "algorithm", "not_before", "not_after"}},
       {"dns", with(limit_keys("dns"), {"resolvers", "timeout_ms", "trust_anchor"})},
       {"limits", with(limit_keys("limits"), {"max_forged_auth_results"})},
       {"policy",
-       {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results", "require"}},
+       {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results", "require",
+        "remove_auth_results", "add_auth_results"}},
       {"policy.require", {"from_domain", "signed_by"}},
   };
   return tables;
@@ -531,6 +543,33 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
     if (!from) return tl::unexpected(p.at(*m, "headers must include From"));
     c.headers = *list;
   }
+  // OpenDKIM's rules: h= from the fields present (header_rules.hpp).
+  for (auto [name, dest] : {std::pair{"sign_headers", &header_rules::sign},
+                            std::pair{"omit_headers", &header_rules::omit},
+                            std::pair{"oversign_headers", &header_rules::oversign}}) {
+    auto m = sign.get(name);
+    if (!m) continue;
+    if (c.headers) return tl::unexpected(p.at(*m, std::string(name) + " excludes headers"));
+    auto list = get_strings(p, *m, name);
+    if (!list) return tl::unexpected(list.error());
+    if (!c.sign_rules)
+      c.sign_rules = header_rules{opendkim_sign_headers(), opendkim_omit_headers(), {}};
+    (*c.sign_rules).*dest = std::move(*list);
+    if (auto ok = check_header_rules(*c.sign_rules); !ok)
+      return tl::unexpected(p.at(*m, ok.error().detail));
+  }
+  if (auto m = sign.get("sender_headers")) {
+    auto list = get_strings(p, *m, "sender_headers");
+    if (!list) return tl::unexpected(list.error());
+    if (auto ok = check_sender_headers(*list); !ok)
+      return tl::unexpected(p.at(*m, ok.error().detail));
+    c.sender_headers = std::move(*list);
+  }
+  if (auto m = sign.get("subdomains")) {
+    auto b = get_bool(p, *m, "subdomains");
+    if (!b) return tl::unexpected(b.error());
+    c.subdomains = *b;
+  }
   if (auto m = sign.get("expire")) {
     auto v = m->value<std::int64_t>();
     if (!v || *v < 1) return tl::unexpected(p.at(*m, "expire must be a number of seconds >= 1"));
@@ -645,6 +684,22 @@ result<void> load_policy(const problems& p, const toml::table& pol, config& c) {
       if (!a) return tl::unexpected(a.error());
       *dest = *a;
     }
+  }
+  if (auto m = pol.get("remove_auth_results")) {
+    auto v = get_string(p, *m, "remove_auth_results");
+    if (!v) return tl::unexpected(v.error());
+    auto r = parse_ar_removal(*v);
+    if (!r)
+      return tl::unexpected(
+          p.at(*m, "remove_auth_results must be \"all\", \"dkim\" or \"any_result\""));
+    c.remove_auth_results = *r;
+  }
+  if (auto m = pol.get("add_auth_results")) {
+    auto v = get_string(p, *m, "add_auth_results");
+    if (!v) return tl::unexpected(v.error());
+    if (*v != "always" && *v != "signed")
+      return tl::unexpected(p.at(*m, "add_auth_results must be \"always\" or \"signed\""));
+    c.always_add_auth_results = *v == "always";
   }
   if (auto m = pol.get("require")) {
     const auto* arr = m->as_array();

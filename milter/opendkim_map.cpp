@@ -8,6 +8,7 @@
 #include <dkimkit/message.hpp>
 #include <fstream>
 #include <map>
+#include <tuple>
 
 #include "opendkim_conf.hpp"
 
@@ -226,8 +227,13 @@ result<void> map_single_key(const od::conf& conf, config& c) {
   std::optional<algorithm> alg;
   if (algo) {
     auto a = parse_algorithm(lower(algo->value));
-    if (!a || *a == algorithm::rsa_sha1)
-      return tl::unexpected(bad(*algo, "must be rsa-sha256 or ed25519-sha256"));
+    if (a && *a == algorithm::rsa_sha1)
+      return tl::unexpected(bad(*algo,
+                                "rsa-sha1 is refused: RFC 8301 forbids signing with "
+                                "SHA-1; use rsa-sha256 (OpenDKIM's default)"));
+    if (!a)
+      return tl::unexpected(bad(
+          *algo, "unknown signing algorithm '" + algo->value + "' (rsa-sha256 or ed25519-sha256)"));
     alg = *a;
   }
   if (conf.get("KeyTable")) {
@@ -248,25 +254,56 @@ result<void> map_single_key(const od::conf& conf, config& c) {
                                       " is required with Domain, Selector and KeyFile"});
   auto domains = list_of(*domain);
   if (!domains) return tl::unexpected(domains.error());
-  const auto* sub = conf.get("SubDomains");
-  bool subdomains = false;
-  if (sub) {
-    auto b = od::parse_boolean(sub->value);
-    if (!b) return tl::unexpected(bad(*sub, b.error().detail));
-    subdomains = *b;
-  }
   for (const auto& d : *domains) {
     signing_key k;
     k.domain = lower(d);
     k.selector = selector->value;
     k.key_file = key_file->value;
     k.algo = alg;
-    if (auto ok = load_signing_key(k, c); !ok) return tl::unexpected(bad(*key_file, ok.error().detail));
+    bool about_entry = false;
+    if (auto ok = load_signing_key(k, c, &about_entry); !ok)
+      return tl::unexpected(bad(about_entry && algo ? *algo : *key_file, ok.error().detail));
+    // OpenDKIM signs a=rsa-sha256 whatever the key: an Ed25519 key then makes signatures no one
+    // can verify. dkimkit-milter signs with the key's own algorithm.
+    if (!alg && k.key.type() == key_type::ed25519 && c.keys.empty())
+      c.warnings.push_back(where(*key_file) +
+                           "KeyFile: an Ed25519 key without SignatureAlgorithm ed25519-sha256: "
+                           "OpenDKIM would label its signatures rsa-sha256 (unverifiable); "
+                           "dkimkit-milter signs ed25519-sha256");
     c.keys.push_back(std::move(k));
-    if (!subdomains)
-      c.warnings.push_back(where(*domain) + "Domain: mail from subdomains of " + d +
-                           " is signed too (as with SubDomains yes)");
   }
+  return {};
+}
+
+// SignHeaders, OmitHeaders, OversignHeaders: h= as OpenDKIM 2.11 makes it (header_rules.hpp),
+// its defaults included, so [sign] sign_rules is always set.
+result<void> map_header_rules(const od::conf& conf, config& c) {
+  header_rules r{opendkim_sign_headers(), opendkim_omit_headers(), {}};
+  for (auto [name, dest, defaults] :
+       {std::tuple{"SignHeaders", &r.sign, &opendkim_sign_headers()},
+        std::tuple{"OmitHeaders", &r.omit, &opendkim_omit_headers()},
+        std::tuple{"OversignHeaders", &r.oversign,
+                   static_cast<const std::vector<std::string>*>(nullptr)}}) {
+    const auto* s = conf.get(name);
+    if (!s) continue;
+    auto list = list_of(*s);
+    if (!list) return tl::unexpected(list.error());
+    if (!defaults) {
+      *dest = std::move(*list);  // a plain list: "*", "+" and "-" are refused below
+      continue;
+    }
+    auto names = opendkim_header_list(*list, *defaults);
+    if (!names) return tl::unexpected(bad(*s, names.error().detail));
+    *dest = std::move(*names);
+  }
+  if (auto ok = check_header_rules(r); !ok) {
+    std::string_view list = ok.error().detail;
+    const char* name = list.rfind("omit", 0) == 0   ? "OmitHeaders"
+                       : list.rfind("over", 0) == 0 ? "OversignHeaders"
+                                                    : "SignHeaders";
+    return tl::unexpected(bad(*conf.get(name), ok.error().detail));
+  }
+  c.sign_rules = std::move(r);
   return {};
 }
 
@@ -338,12 +375,20 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
     if (!canon) return tl::unexpected(bad(s, "must be simple or relaxed, or two of them as relaxed/simple"));
     c.header_canon = canon->header;
     c.body_canon = canon->body;
-  } else if (n == "OversignHeaders") {
+  } else if (n == "SenderHeaders") {
     auto list = list_of(s);
     if (!list) return tl::unexpected(list.error());
-    for (const auto& h : *list)
-      if (!iequals(h, "From"))
-        return tl::unexpected(bad(s, "'" + h + "': dkimkit-milter over-signs From only"));
+    if (auto ok = check_sender_headers(*list); !ok)
+      return tl::unexpected(bad(s, ok.error().detail));
+    c.sender_headers = std::move(*list);
+  } else if (n == "SubDomains") {
+    return boolean(c.subdomains);
+  } else if (n == "AlwaysAddARHeader") {
+    return boolean(c.always_add_auth_results);
+  } else if (n == "RemoveARAll") {
+    bool all = false;
+    if (auto ok = boolean(all); !ok) return ok;
+    c.remove_auth_results = all ? ar_removal::any_result : ar_removal::dkim;
   } else if (n == "SignatureTTL") {
     auto v = od::parse_integer(s.value);
     if (!v || *v < 0) return tl::unexpected(bad(s, "must be a number of seconds"));
@@ -383,11 +428,11 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
 
 // Read elsewhere (map_actions, map_single_key, map_tables) or by the parser (Include).
 bool read_elsewhere(std::string_view n) {
-  for (std::string_view x : {"Domain", "Selector", "KeyFile", "SignatureAlgorithm", "SubDomains",
-                             "KeyTable", "SigningTable", "Include", "On-Default",
-                             "On-BadSignature", "On-DNSError", "On-InternalError",
-                             "On-KeyNotFound", "On-NoSignature", "On-Security",
-                             "On-SignatureError"})
+  for (std::string_view x :
+       {"Domain", "Selector", "KeyFile", "SignatureAlgorithm", "KeyTable", "SigningTable",
+        "Include", "SignHeaders", "OmitHeaders", "OversignHeaders", "On-Default", "On-BadSignature",
+        "On-DNSError", "On-InternalError", "On-KeyNotFound", "On-NoSignature", "On-Security",
+        "On-SignatureError"})
     if (n == x) return true;
   return false;
 }
@@ -404,6 +449,9 @@ result<config> config_from_opendkim(const std::string& path) {
   c.header_canon = c.body_canon = canonicalization::simple;
   c.internal_networks = {*parse_network("127.0.0.1/32")};
   c.verify.max_signatures = 3;
+  c.subdomains = false;                      // SubDomains
+  c.always_add_auth_results = false;         // AlwaysAddARHeader
+  c.remove_auth_results = ar_removal::dkim;  // RemoveARAll no
   bool have_socket = false;
   for (const auto& s : conf->settings) {
     const auto* info = od::find_setting(s.name);
@@ -435,6 +483,7 @@ result<config> config_from_opendkim(const std::string& path) {
   if (auto ok = map_actions(*conf, c); !ok) return tl::unexpected(ok.error());
   if (auto ok = map_single_key(*conf, c); !ok) return tl::unexpected(ok.error());
   if (auto ok = map_tables(*conf, c); !ok) return tl::unexpected(ok.error());
+  if (auto ok = map_header_rules(*conf, c); !ok) return tl::unexpected(ok.error());
   const bool can_sign = !c.keys.empty() || c.key_table.has_value();
   if (c.mode == mode::sign && !can_sign)
     return fail(errc::invalid_argument,

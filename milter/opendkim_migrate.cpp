@@ -156,6 +156,20 @@ result<std::string> migrate_opendkim(const std::string& path) {
               " is kept");
   w.line("canonicalization", w.q(canon));
   if (c.expire_after) w.line("expire", std::to_string(*c.expire_after));
+  if (c.sender_headers != config{}.sender_headers)
+    w.line("sender_headers", w.list(c.sender_headers));
+  if (!c.subdomains)
+    w.comment("differs: dkimkit-milter's default is true; " + origin(*conf, "SubDomains") +
+              " (no) is kept: [[sign.keys]] do not sign subdomains");
+  w.line("subdomains", c.subdomains ? "true" : "false");
+  if (c.sign_rules) {
+    w.comment("h= as OpenDKIM makes it (" + origin(*conf, "SignHeaders") + ", " +
+              origin(*conf, "OmitHeaders") + ", " + origin(*conf, "OversignHeaders") +
+              "); dkimkit-milter's default list differs");
+    w.line("sign_headers", w.list(c.sign_rules->sign));
+    w.line("omit_headers", w.list(c.sign_rules->omit));
+    w.line("oversign_headers", w.list(c.sign_rules->oversign));
+  }
   w.line("require_safe_keys", c.require_safe_keys ? "true" : "false");
   if (c.key_table && c.signing_table) {
     // The data sets as OpenDKIM names them: load_config() reads them as config_from_opendkim() did.
@@ -199,6 +213,14 @@ result<std::string> migrate_opendkim(const std::string& path) {
   w.line("on_dns_error", w.q(action_name(c.on_dns_error)));
   w.line("on_internal_error", w.q(action_name(c.on_internal_error)));
   w.line("on_forged_auth_results", w.q(action_name(c.on_forged_auth_results)));
+  if (c.remove_auth_results != ar_removal::all)
+    w.comment("differs: dkimkit-milter's default is \"all\" (both directions); " +
+              origin(*conf, "RemoveARAll") + " is kept: verified mail only");
+  w.line("remove_auth_results", w.q(to_string(c.remove_auth_results)));
+  if (!c.always_add_auth_results)
+    w.comment("differs: dkimkit-milter's default is \"always\"; " +
+              origin(*conf, "AlwaysAddARHeader") + " is kept: no field on unsigned mail");
+  w.line("add_auth_results", w.q(c.always_add_auth_results ? "always" : "signed"));
   if (w.failed) return tl::unexpected(error{w.failed->code, path + ": " + w.failed->detail});
   return w.out;
 }
