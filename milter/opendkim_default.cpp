@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <map>
 #include <string_view>
+
+#include "origin.hpp"
 
 namespace dkimkit::milter {
 namespace {
@@ -121,19 +122,11 @@ class parser {
 }  // namespace
 
 result<std::optional<shell_value>> opendkim_default_socket(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(errc::io_error, path + ": cannot read");
-  std::string text;
-  char buf[4096];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxBytes)
-      return fail(errc::invalid_argument, path + ": larger than " + std::to_string(kMaxBytes) +
-                                              " bytes (not Debian's /etc/default/opendkim?)");
-  }
+  auto text = read_bounded_file(path, kMaxBytes);
+  if (!text) return tl::unexpected(text.error());
   // Debian's init script and opendkim.service.generate set NAME before reading the file.
   std::map<std::string, variable> vars{{"NAME", {"opendkim", "", 0}}};
-  std::string_view rest = text;
+  std::string_view rest = *text;
   for (unsigned line_no = 1; !rest.empty(); ++line_no) {
     std::size_t nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
