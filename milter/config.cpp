@@ -66,6 +66,26 @@ result<std::vector<std::string>> get_strings(const problems& p, const toml::node
   return out;
 }
 
+// A host list (OpenDKIM's rules): an array of entries, or a file named as "/path" or "file:/path".
+result<host_set> get_host_set(const problems& p, const toml::node& n, std::string_view name) {
+  const std::string what(name);
+  if (n.is_string()) {
+    std::string v = *n.value<std::string>();
+    auto ds = opendkim::parse_data_set(v);
+    if (ds && ds->type == opendkim::data_set::type::csl)
+      return tl::unexpected(
+          p.at(n, what + " must be a list of hosts or a file (\"/path\" or \"file:/path\")"));
+    auto hosts = load_host_set(v);
+    if (!hosts) return tl::unexpected(p.at(n, what + ": " + hosts.error().detail));
+    return hosts;
+  }
+  auto list = get_strings(p, n, name);
+  if (!list) return tl::unexpected(list.error());
+  auto hosts = load_host_set(*list);
+  if (!hosts) return tl::unexpected(p.at(n, what + ": " + hosts.error().detail));
+  return hosts;
+}
+
 result<bool> get_bool(const problems& p, const toml::node& n, std::string_view name) {
   if (auto b = n.value<bool>()) return *b;
   return tl::unexpected(p.at(n, std::string(name) + " must be true or false"));
@@ -173,11 +193,13 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
       {"",
        {"authserv_id", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "sign",
-        "dns", "limits", "policy"}},
+        "dns", "limits", "policy",
+        "skip_hosts"}},
       {"sign",
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
         "require_safe_keys", "key_table", "signing_table", "multiple_signatures", "sign_headers",
-        "omit_headers", "oversign_headers", "sender_headers", "subdomains"}},
+        "omit_headers", "oversign_headers", "sender_headers", "subdomains", "internal_hosts",
+        "daemon_names", "macros"}},
       {"sign.keys", {"domain", "selector", "key_file", "algorithm", "not_before", "not_after"}},
       {"dns", with(limit_keys("dns"), {"resolvers", "timeout_ms", "trust_anchor"})},
       {"limits", with(limit_keys("limits"), {"max_forged_auth_results"})},
@@ -405,6 +427,11 @@ result<void> load_top(const problems& p, const toml::table& t, config& c) {
     if (!s) return tl::unexpected(s.error());
     c.pid_file = *s;
   }
+  if (auto n = t.get("skip_hosts")) {
+    auto hosts = get_host_set(p, *n, "skip_hosts");
+    if (!hosts) return tl::unexpected(hosts.error());
+    c.skip_hosts = std::move(*hosts);
+  }
   return {};
 }
 
@@ -518,6 +545,35 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
       if (!net) return tl::unexpected(p.at(*m, "'" + cidr + "' is not a network (CIDR)"));
       c.internal_networks.push_back(*net);
     }
+  }
+  if (auto m = sign.get("internal_hosts")) {
+    if (sign.get("internal_networks"))
+      return tl::unexpected(p.at(*m, "internal_hosts and internal_networks exclude each other"));
+    auto hosts = get_host_set(p, *m, "internal_hosts");
+    if (!hosts) return tl::unexpected(hosts.error());
+    c.internal_networks = plain_networks(*hosts);
+    c.internal_hosts = std::move(*hosts);
+  }
+  if (auto m = sign.get("daemon_names")) {
+    auto list = get_strings(p, *m, "daemon_names");
+    if (!list) return tl::unexpected(list.error());
+    for (const auto& name : *list)
+      if (name.empty()) return tl::unexpected(p.at(*m, "daemon_names: an empty name"));
+    c.daemon_names = std::move(*list);
+  }
+  if (auto m = sign.get("macros")) {
+    auto list = get_strings(p, *m, "macros");
+    if (!list) return tl::unexpected(list.error());
+    for (const auto& entry : *list) {
+      auto rule = parse_macro_rule(entry);
+      if (!rule) return tl::unexpected(p.at(*m, "macros: " + rule.error().detail));
+      if (!*rule)
+        return tl::unexpected(p.at(*m, "macros: '" + entry + "' lists no value (write the name "
+                                                             "alone for any value)"));
+      c.sign_macros.push_back(std::move(**rule));
+    }
+    if (auto ok = check_macro_rules(c.sign_macros); !ok)
+      return tl::unexpected(p.at(*m, "macros: " + ok.error().detail));
   }
   for (auto [name, dest] : {std::pair{"require_safe_keys", &c.require_safe_keys},
                             std::pair{"sign_authenticated", &c.sign_authenticated}}) {

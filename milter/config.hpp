@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "header_rules.hpp"
+#include "origin.hpp"
 
 namespace dkimkit::milter {
 
@@ -71,11 +72,21 @@ struct config {
   unsigned socket_mode = 0660;  // of a unix socket
   std::string socket_group;     // of a unix socket (name or number); empty: our group
   std::vector<network> peers;   // inet sockets: the MTA addresses allowed; empty: any
+  // skip_hosts (OpenDKIM's PeerList): SMTP clients whose connections are accepted untouched (no
+  // signing, no verifying, no field added), by host name (not "[address]") or address.
+  std::optional<host_set> skip_hosts;
   std::string pid_file;
   std::vector<std::string> warnings;  // said at start and on reload (e.g. group-readable keys)
   // Signing
   std::vector<network> internal_networks;
-  bool sign_authenticated = true;
+  // [sign] internal_hosts (OpenDKIM's InternalHosts): when set, it decides which clients are
+  // internal instead of internal_networks (which then holds its plain networks, if that is all it
+  // lists), by host name and address; a client of unknown address counts as 127.0.0.1.
+  std::optional<host_set> internal_hosts;
+  bool sign_authenticated = true;  // {auth_type} set
+  // [sign] daemon_names (OpenDKIM's MTA) and macros (MacroList): see signing_origin().
+  std::vector<std::string> daemon_names;
+  std::vector<macro_rule> sign_macros;
   canonicalization header_canon = canonicalization::relaxed;
   canonicalization body_canon = canonicalization::relaxed;
   std::optional<std::vector<std::string>> headers;

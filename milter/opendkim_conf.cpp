@@ -48,14 +48,14 @@ constexpr setting_info table[] = {
     {"DontSignMailTo", dataset, refused, "no per-recipient signing"},
     {"EnableCoredumps", boolean, ignored, "core dumps are systemd's setting"},
     {"ExemptDomains", dataset, refused, "no per-sender exemption"},
-    {"ExternalIgnoreList", dataset, ignored, "it only silences a log message dkimkit never writes"},
+    {"ExternalIgnoreList", dataset, ignored, "checked as a host list; it only silences OpenDKIM's \"external host ... attempted to send as\" log line, which dkimkit-milter never writes"},
     {"FinalPolicyScript", string, refused, "no Lua"},
     {"FixCRLF", boolean, refused, "bare CR and LF are canonicalized as RFC 6376 says"},
     {"IdentityHeader", string, refused, "not in OpenDKIM's default build either"},
     {"IdentityHeaderRemove", boolean, refused, "not in OpenDKIM's default build either"},
     {"IgnoreMalformedMail", boolean, refused, "malformed mail is handled by the milter's policy"},
     {"Include", include, supported, "read in place"},
-    {"InternalHosts", dataset, supported, "sign.internal_networks (names: see host_list)"},
+    {"InternalHosts", dataset, supported, "sign.internal_hosts (names, .domains, addresses, networks, \"!\")"},
     {"KeepAuthResults", boolean, refused, "no switch for it"},
     {"KeepTemporaryFiles", boolean, ignored, "dkimkit writes no temporary files"},
     {"KeyFile", string, supported, "sign.keys key_file"},
@@ -74,7 +74,7 @@ constexpr setting_info table[] = {
     {"LDAPUseTLS", boolean, refused, "no LDAP data sets"},
     {"LogResults", boolean, ignored, "logging differs"},
     {"LogWhy", boolean, ignored, "dkimkit always logs why"},
-    {"MacroList", dataset, refused, "no macro-based signing decision"},
+    {"MacroList", dataset, supported, "sign.macros (file or list)"},
     {"MaximumHeaders", integer, supported, "limits max_header_bytes"},
     {"MaximumSignaturesToVerify", integer, supported, "limits max_signatures"},
     {"MaximumSignedBytes", integer, refused, "dkimkit never signs with l="},
@@ -82,7 +82,7 @@ constexpr setting_info table[] = {
     {"Minimum", string, refused, "l= is never trusted partially"},
     {"MinimumKeyBits", integer, supported, "rfc8301_min_rsa_bits"},
     {"Mode", string, supported, "mode"},
-    {"MTA", dataset, refused, "no per-daemon signing decision"},
+    {"MTA", dataset, supported, "sign.daemon_names ({daemon_name})"},
     {"MTACommand", string, refused, "dkimkit sends no mail"},
     {"MultipleSignatures", boolean, supported, "every matching SigningTable row signs"},
     {"MustBeSigned", dataset, refused, "no per-field signing requirement"},
@@ -99,7 +99,7 @@ constexpr setting_info table[] = {
     {"On-Security", string, supported, "policy action"},
     {"On-SignatureError", string, supported, "policy action"},
     {"OversignHeaders", dataset, supported, "sign oversign_headers"},
-    {"PeerList", dataset, refused, "no unfiltered clients"},
+    {"PeerList", dataset, supported, "skip_hosts"},
     {"PidFile", string, supported, "pid_file"},
     {"POPDBFile", dataset, refused, "no POP-before-SMTP"},
     {"Quarantine", boolean, refused, "no quarantine"},
@@ -570,13 +570,15 @@ bool host_list::matches(std::string_view host_name, const sockaddr* ip) const {
   return matches(host_name, std::string_view(buf));
 }
 
-result<host_list> load_host_list(std::string_view value) {
+result<host_list> load_host_list(std::string_view value, std::vector<std::string>* entries) {
   auto ds = parse_data_set(value);
   if (!ds) return tl::unexpected(ds.error());
   host_list out;
   if (ds->type == data_set::type::csl) {
-    for (const auto& e : ds->entries)
+    for (const auto& e : ds->entries) {
       if (auto ok = out.add(e.key); !ok) return tl::unexpected(ok.error());
+      if (entries) entries->push_back(e.key);
+    }
     return out;
   }
   if (ds->type == data_set::type::refile)
@@ -601,6 +603,7 @@ result<host_list> load_host_list(std::string_view value) {
         static_cast<std::size_t>(std::find_if(line.begin(), line.end(), is_space) - line.begin()));
     if (auto ok = out.add(key); !ok)
       return fail(ok.error().code, where(ds->path, line_no) + ok.error().detail);
+    if (entries) entries->emplace_back(key);
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "opendkim_conf.hpp"
+#include "opendkim_default.hpp"
 
 namespace dkimkit::milter {
 namespace {
@@ -197,24 +198,40 @@ result<void> map_umask(const od::setting& s, config& c) {
   return {};
 }
 
+// InternalHosts, PeerList: the whole host list syntax, as OpenDKIM matches it (origin.hpp).
+result<host_set> host_set_of(const od::setting& s) {
+  auto hosts = load_host_set(s.value);
+  if (!hosts) return tl::unexpected(bad(s, hosts.error().detail));
+  return hosts;
+}
+
 result<void> map_internal_hosts(const od::setting& s, config& c) {
-  if (auto check = od::load_host_list(s); !check) return tl::unexpected(check.error());
-  auto entries = list_of(s);
-  if (!entries) return tl::unexpected(entries.error());
-  c.internal_networks.clear();
-  for (std::string e : *entries) {
-    if (!e.empty() && e[0] == '!')
-      return tl::unexpected(bad(s, "'" + e + "': dkimkit-milter has no negated entries; list "
-                                             "the internal networks only"));
-    if (e.size() > 2 && e.front() == '[' && e.find(']') != std::string::npos)
-      e = e.substr(1, e.find(']') - 1) + e.substr(e.find(']') + 1);
-    auto net = parse_network(e);
-    if (!net)
-      return tl::unexpected(bad(s, "'" + e + "' is a host name; dkimkit-milter matches client "
-                                             "addresses only: write its address or network "
-                                             "(CIDR) instead"));
-    c.internal_networks.push_back(*net);
-  }
+  auto hosts = host_set_of(s);
+  if (!hosts) return tl::unexpected(hosts.error());
+  // Only "!" entries: nothing is internal, not even 127.0.0.1 ("!" only excludes).
+  bool positive = false;
+  for (const auto& e : hosts->entries) positive = positive || (!e.empty() && e.front() != '!');
+  if (!positive && !hosts->entries.empty())
+    return tl::unexpected(bad(s, "'" + hosts->entries.front() +
+                                     "': a list of \"!\" entries only matches no host (\"!\" "
+                                     "excludes from the other entries); list the internal hosts"));
+  c.internal_networks = plain_networks(*hosts);
+  c.internal_hosts = std::move(*hosts);
+  return {};
+}
+
+// MTA: the {daemon_name} values whose mail is signed, compared case-sensitively.
+result<void> map_mta(const od::setting& s, config& c) {
+  auto names = list_of(s);
+  if (!names) return tl::unexpected(names.error());
+  c.daemon_names = std::move(*names);
+  return {};
+}
+
+result<void> map_macro_list(const od::setting& s, config& c) {
+  auto rules = load_macro_rules(s.value);
+  if (!rules) return tl::unexpected(bad(s, rules.error().detail));
+  c.sign_macros = std::move(*rules);
   return {};
 }
 
@@ -422,8 +439,24 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
     c.trust_anchor = s.value;
   } else if (n == "InternalHosts") {
     return map_internal_hosts(s, c);
+  } else if (n == "PeerList") {
+    auto hosts = host_set_of(s);
+    if (!hosts) return tl::unexpected(hosts.error());
+    c.skip_hosts = std::move(*hosts);
+  } else if (n == "MTA") {
+    return map_mta(s, c);
+  } else if (n == "MacroList") {
+    return map_macro_list(s, c);
   }
   return {};
+}
+
+// Debian's SOCKET= as a setting (named SOCKET, where it stands), if the file sets it.
+result<std::optional<od::setting>> default_socket(const std::string& default_file) {
+  auto v = opendkim_default_socket(default_file);
+  if (!v) return tl::unexpected(v.error());
+  if (!*v) return std::optional<od::setting>{};
+  return std::optional<od::setting>{od::setting{"SOCKET", (*v)->value, default_file, (*v)->line}};
 }
 
 // Read elsewhere (map_actions, map_single_key, map_tables) or by the parser (Include).
@@ -440,6 +473,10 @@ bool read_elsewhere(std::string_view n) {
 }  // namespace
 
 result<config> config_from_opendkim(const std::string& path) {
+  return config_from_opendkim(path, std::string());
+}
+
+result<config> config_from_opendkim(const std::string& path, const std::string& default_file) {
   auto conf = od::parse_opendkim_conf(path);
   if (!conf) return tl::unexpected(conf.error());
   config c;
@@ -447,7 +484,8 @@ result<config> config_from_opendkim(const std::string& path) {
   c.warnings = conf->warnings;
   // OpenDKIM's defaults where they differ from dkimkit-milter's.
   c.header_canon = c.body_canon = canonicalization::simple;
-  c.internal_networks = {*parse_network("127.0.0.1/32")};
+  c.internal_hosts = load_host_set(std::vector<std::string>{"127.0.0.1"}).value();
+  c.internal_networks = plain_networks(*c.internal_hosts);
   c.verify.max_signatures = 3;
   c.subdomains = false;                      // SubDomains
   c.always_add_auth_results = false;         // AlwaysAddARHeader
@@ -459,12 +497,29 @@ result<config> config_from_opendkim(const std::string& path) {
     if (info->status == od::support::refused)
       return tl::unexpected(bad(s, "not supported by dkimkit-milter: " + std::string(info->reason)));
     if (info->status == od::support::ignored) {
+      // ExternalIgnoreList only silences a log line, but a broken list stops OpenDKIM.
+      if (s.name == "ExternalIgnoreList" && conf->get(s.name) == &s)
+        if (auto ok = host_set_of(s); !ok) return tl::unexpected(ok.error());
       c.warnings.push_back(where(s) + s.name + ": ignored: " + std::string(info->reason));
       continue;
     }
     // Only the occurrence in force counts (OpenDKIM: the last one).
     if (conf->get(s.name) != &s || read_elsewhere(s.name)) continue;
     if (auto ok = map_one(s, c, have_socket); !ok) return tl::unexpected(ok.error());
+  }
+  if (!default_file.empty()) {
+    // Debian's SOCKET=, passed as opendkim -p: it wins over the file's Socket.
+    auto sock = default_socket(default_file);
+    if (!sock) return tl::unexpected(sock.error());
+    if (*sock) {
+      const od::setting* in_file = conf->get("Socket");
+      if (auto ok = map_socket(**sock, c); !ok) return tl::unexpected(ok.error());
+      if (in_file && in_file->value != (*sock)->value)
+        c.warnings.push_back(where(**sock) + "SOCKET: overrides Socket at " + in_file->file + ":" +
+                             std::to_string(in_file->line) + " (" + in_file->value +
+                             "), as opendkim -p does");
+      have_socket = true;
+    }
   }
   if (!have_socket)
     return fail(errc::invalid_argument,

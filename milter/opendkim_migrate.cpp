@@ -84,6 +84,11 @@ class writer {
   }
 };
 
+// A host list as written: the file it names (read again at each load), else its entries.
+std::string hosts(writer& w, const host_set& h) {
+  return h.file.empty() ? w.list(h.entries) : w.q(h.file);
+}
+
 }  // namespace
 
 result<std::string> toml_quote(std::string_view s) {
@@ -115,8 +120,8 @@ result<std::string> toml_quote(std::string_view s) {
   return o + "\"";
 }
 
-result<std::string> migrate_opendkim(const std::string& path) {
-  auto cfg = config_from_opendkim(path);
+result<std::string> migrate_opendkim(const std::string& path, const std::string& default_file) {
+  auto cfg = config_from_opendkim(path, default_file);
   if (!cfg) return tl::unexpected(cfg.error());
   auto conf = opendkim::parse_opendkim_conf(path);  // for the table specs and the positions
   if (!conf) return tl::unexpected(conf.error());
@@ -142,14 +147,25 @@ result<std::string> migrate_opendkim(const std::string& path) {
     w.line("socket_mode", w.q(mode_text));
   }
   if (!c.pid_file.empty()) w.line("pid_file", w.q(c.pid_file));
+  if (c.skip_hosts) w.line("skip_hosts", hosts(w, *c.skip_hosts));  // PeerList
 
   w.out += "\n[sign]\n";
-  std::vector<std::string> nets;
-  for (const auto& n : c.internal_networks) nets.push_back(cidr(n));
   if (!conf->get("InternalHosts"))
     w.comment("differs: dkimkit-milter's default is 127.0.0.0/8 and ::1/128; OpenDKIM's "
               "127.0.0.1 is kept");
-  w.line("internal_networks", w.list(nets));
+  if (c.internal_hosts) {
+    w.line("internal_hosts", hosts(w, *c.internal_hosts));
+  } else {
+    std::vector<std::string> nets;
+    for (const auto& n : c.internal_networks) nets.push_back(cidr(n));
+    w.line("internal_networks", w.list(nets));
+  }
+  if (!c.daemon_names.empty()) w.line("daemon_names", w.list(c.daemon_names));  // MTA
+  if (!c.sign_macros.empty()) {  // MacroList
+    std::vector<std::string> rules;
+    for (const auto& r : c.sign_macros) rules.push_back(to_string(r));
+    w.line("macros", w.list(rules));
+  }
   std::string canon = std::string(to_string(c.header_canon)) + "/" + std::string(to_string(c.body_canon));
   if (canon != "relaxed/relaxed")
     w.comment("differs: dkimkit-milter's default is relaxed/relaxed; " + origin(*conf, "Canonicalization") +

@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <cassert>
@@ -163,6 +164,7 @@ std::string_view to_string(verdict v) noexcept {
 struct session::message {
   std::shared_ptr<const environment> env;
   bool authenticated = false;
+  std::optional<macro_values> macros;  // set_macros()
   std::vector<std::string> fields;  // "Name:value" as received, value with its leading space
   std::size_t header_bytes = 0;
   bool header_overflow = false;
@@ -201,9 +203,48 @@ void session::connect(int family, const unsigned char* addr) {
     internal_ = in_networks(env_->cfg->internal_networks, family, addr);
 }
 
+verdict session::connect(std::string_view host_name, int family, const unsigned char* addr) {
+  const config& cfg = *env_->cfg;
+  // The address as text ("" for none or another family), as OpenDKIM matches host lists.
+  char text[INET6_ADDRSTRLEN] = {};
+  const bool inet = addr && (family == AF_INET || family == AF_INET6);
+  if (inet && !::inet_ntop(family, addr, text, sizeof text)) text[0] = '\0';
+  skipped_ = false;
+  if (cfg.skip_hosts) {
+    // OpenDKIM's mlfi_connect: the name unless it is "[address]", then the address.
+    std::string_view name = !host_name.empty() && host_name.front() == '[' ? "" : host_name;
+    if (cfg.skip_hosts->list.matches(name, text)) {
+      skipped_ = true;
+      internal_ = false;
+      msg_.reset();
+      return verdict::accept;
+    }
+  }
+  if (!cfg.internal_hosts) {
+    connect(family, addr);
+    return verdict::proceed;
+  }
+  // OpenDKIM's mlfi_eoh: the name as given, and the address; none at all is 127.0.0.1.
+  internal_ = cfg.internal_hosts->list.matches(host_name, addr ? std::string_view(text)
+                                                               : std::string_view("127.0.0.1"));
+  return verdict::proceed;
+}
+
+std::vector<std::string> session::wanted_macros() const {
+  return milter::wanted_macros(msg_ ? *msg_->env->cfg : *env_->cfg);
+}
+
+void session::set_macros(macro_values values) {
+  if (!msg_) return;
+  auto it = values.find("{auth_type}");
+  msg_->authenticated = it != values.end() && !it->second.empty();
+  msg_->macros = std::move(values);
+}
+
 void session::start_message(bool authenticated, std::shared_ptr<const environment> env) {
   msg_.reset();
   if (env) env_ = std::move(env);
+  if (skipped_) return;  // skip_hosts: nothing is handled
   assert(env_ && env_->cfg);
   auto m = std::make_unique<message>();
   m->env = env_;
@@ -213,8 +254,11 @@ void session::start_message(bool authenticated, std::shared_ptr<const environmen
   m->sender_overflow.resize(cfg.sender_headers.size());
   queue_id_ = "-";
   start_ms_ = clock_.milliseconds();
-  // Until the From domain is known, an error must not let through mail that may need signing.
-  signing_ = cfg.mode != mode::verify && (internal_ || (authenticated && cfg.sign_authenticated));
+  // Until the From domain is known, an error must not let through mail that may need signing
+  // (nor, with daemon_names or macros, mail whose macros are not known yet).
+  signing_ = cfg.mode != mode::verify &&
+             (internal_ || (authenticated && cfg.sign_authenticated) || !cfg.daemon_names.empty() ||
+              !cfg.sign_macros.empty());
   msg_ = std::move(m);
 }
 
@@ -354,8 +398,11 @@ decision session::decide_direction(message& m) {
   // Under OpenDKIM's rules (remove_auth_results other than "all") only verified mail is edited.
   const bool removes_always = cfg.remove_auth_results == ar_removal::all;
   if (m.forged_count > cfg.max_forged_auth_results && removes_always) return too_many_forged();
-  bool may_sign =
-      cfg.mode != mode::verify && (internal_ || (m.authenticated && cfg.sign_authenticated));
+  // OpenDKIM's rule (signing_origin()): MTA daemon names and macros, then internal or
+  // authenticated clients.
+  const bool origin =
+      signing_origin(cfg, internal_, m.authenticated, m.macros ? &*m.macros : nullptr);
+  bool may_sign = cfg.mode != mode::verify && origin;
   std::vector<sign_options> opts;
   if (may_sign && !sign_domain.empty()) {
     if (cfg.signing_table) {
@@ -421,7 +468,7 @@ decision session::decide_direction(message& m) {
                      (!m.from_domains ? "no author domain: " + m.from_domains.error().message()
                       : sign_domain.empty() ? std::string("several author domains")
                                             : sign_domain) +
-                     (internal_ || m.authenticated ? "" : ", external client") + ")");
+                     (origin ? "" : ", external client") + ")");
     return d;
   }
   if (m.forged_count > cfg.max_forged_auth_results) return too_many_forged();
