@@ -66,6 +66,26 @@ result<std::vector<std::string>> get_strings(const problems& p, const toml::node
   return out;
 }
 
+// A host list (OpenDKIM's rules): an array of entries, or a file named as "/path" or "file:/path".
+result<host_set> get_host_set(const problems& p, const toml::node& n, std::string_view name) {
+  const std::string what(name);
+  if (n.is_string()) {
+    std::string v = *n.value<std::string>();
+    auto ds = opendkim::parse_data_set(v);
+    if (ds && ds->type == opendkim::data_set::type::csl)
+      return tl::unexpected(
+          p.at(n, what + " must be a list of hosts or a file (\"/path\" or \"file:/path\")"));
+    auto hosts = load_host_set(v);
+    if (!hosts) return tl::unexpected(p.at(n, what + ": " + hosts.error().detail));
+    return hosts;
+  }
+  auto list = get_strings(p, n, name);
+  if (!list) return tl::unexpected(list.error());
+  auto hosts = load_host_set(*list);
+  if (!hosts) return tl::unexpected(p.at(n, what + ": " + hosts.error().detail));
+  return hosts;
+}
+
 result<bool> get_bool(const problems& p, const toml::node& n, std::string_view name) {
   if (auto b = n.value<bool>()) return *b;
   return tl::unexpected(p.at(n, std::string(name) + " must be true or false"));
@@ -155,6 +175,16 @@ result<std::uint64_t> get_time(const problems& p, const toml::node& n, std::stri
 
 }  // namespace
 
+std::string_view to_string(ar_removal r) noexcept {
+  return r == ar_removal::all ? "all" : r == ar_removal::dkim ? "dkim" : "any_result";
+}
+
+std::optional<ar_removal> parse_ar_removal(std::string_view s) noexcept {
+  for (auto r : {ar_removal::all, ar_removal::dkim, ar_removal::any_result})
+    if (s == to_string(r)) return r;
+  return std::nullopt;
+}
+
 const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& known_settings() {
   auto with = [](std::vector<std::string_view> keys, std::initializer_list<std::string_view> more) {
     keys.insert(keys.end(), more);
@@ -163,15 +193,19 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
       {"",
        {"authserv_id", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "sign",
-        "dns", "limits", "policy"}},
+        "dns", "limits", "policy",
+        "skip_hosts"}},
       {"sign",
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
-        "require_safe_keys", "key_table", "signing_table", "multiple_signatures"}},
+        "require_safe_keys", "key_table", "signing_table", "multiple_signatures", "sign_headers",
+        "omit_headers", "oversign_headers", "sender_headers", "subdomains", "internal_hosts",
+        "daemon_names", "macros"}},
       {"sign.keys", {"domain", "selector", "key_file", "algorithm", "not_before", "not_after"}},
       {"dns", with(limit_keys("dns"), {"resolvers", "timeout_ms", "trust_anchor"})},
       {"limits", with(limit_keys("limits"), {"max_forged_auth_results"})},
       {"policy",
-       {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results", "require"}},
+       {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results", "require",
+        "remove_auth_results", "add_auth_results"}},
       {"policy.require", {"from_domain", "signed_by"}},
   };
   return tables;
@@ -393,6 +427,11 @@ result<void> load_top(const problems& p, const toml::table& t, config& c) {
     if (!s) return tl::unexpected(s.error());
     c.pid_file = *s;
   }
+  if (auto n = t.get("skip_hosts")) {
+    auto hosts = get_host_set(p, *n, "skip_hosts");
+    if (!hosts) return tl::unexpected(hosts.error());
+    c.skip_hosts = std::move(*hosts);
+  }
   return {};
 }
 
@@ -507,6 +546,35 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
       c.internal_networks.push_back(*net);
     }
   }
+  if (auto m = sign.get("internal_hosts")) {
+    if (sign.get("internal_networks"))
+      return tl::unexpected(p.at(*m, "internal_hosts and internal_networks exclude each other"));
+    auto hosts = get_host_set(p, *m, "internal_hosts");
+    if (!hosts) return tl::unexpected(hosts.error());
+    c.internal_networks = plain_networks(*hosts);
+    c.internal_hosts = std::move(*hosts);
+  }
+  if (auto m = sign.get("daemon_names")) {
+    auto list = get_strings(p, *m, "daemon_names");
+    if (!list) return tl::unexpected(list.error());
+    for (const auto& name : *list)
+      if (name.empty()) return tl::unexpected(p.at(*m, "daemon_names: an empty name"));
+    c.daemon_names = std::move(*list);
+  }
+  if (auto m = sign.get("macros")) {
+    auto list = get_strings(p, *m, "macros");
+    if (!list) return tl::unexpected(list.error());
+    for (const auto& entry : *list) {
+      auto rule = parse_macro_rule(entry);
+      if (!rule) return tl::unexpected(p.at(*m, "macros: " + rule.error().detail));
+      if (!*rule)
+        return tl::unexpected(p.at(*m, "macros: '" + entry + "' lists no value (write the name "
+                                                             "alone for any value)"));
+      c.sign_macros.push_back(std::move(**rule));
+    }
+    if (auto ok = check_macro_rules(c.sign_macros); !ok)
+      return tl::unexpected(p.at(*m, "macros: " + ok.error().detail));
+  }
   for (auto [name, dest] : {std::pair{"require_safe_keys", &c.require_safe_keys},
                             std::pair{"sign_authenticated", &c.sign_authenticated}}) {
     if (auto m = sign.get(name)) {
@@ -530,6 +598,33 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
     for (const auto& h : *list) from = from || iequals(h, "From");
     if (!from) return tl::unexpected(p.at(*m, "headers must include From"));
     c.headers = *list;
+  }
+  // OpenDKIM's rules: h= from the fields present (header_rules.hpp).
+  for (auto [name, dest] : {std::pair{"sign_headers", &header_rules::sign},
+                            std::pair{"omit_headers", &header_rules::omit},
+                            std::pair{"oversign_headers", &header_rules::oversign}}) {
+    auto m = sign.get(name);
+    if (!m) continue;
+    if (c.headers) return tl::unexpected(p.at(*m, std::string(name) + " excludes headers"));
+    auto list = get_strings(p, *m, name);
+    if (!list) return tl::unexpected(list.error());
+    if (!c.sign_rules)
+      c.sign_rules = header_rules{opendkim_sign_headers(), opendkim_omit_headers(), {}};
+    (*c.sign_rules).*dest = std::move(*list);
+    if (auto ok = check_header_rules(*c.sign_rules); !ok)
+      return tl::unexpected(p.at(*m, ok.error().detail));
+  }
+  if (auto m = sign.get("sender_headers")) {
+    auto list = get_strings(p, *m, "sender_headers");
+    if (!list) return tl::unexpected(list.error());
+    if (auto ok = check_sender_headers(*list); !ok)
+      return tl::unexpected(p.at(*m, ok.error().detail));
+    c.sender_headers = std::move(*list);
+  }
+  if (auto m = sign.get("subdomains")) {
+    auto b = get_bool(p, *m, "subdomains");
+    if (!b) return tl::unexpected(b.error());
+    c.subdomains = *b;
   }
   if (auto m = sign.get("expire")) {
     auto v = m->value<std::int64_t>();
@@ -645,6 +740,22 @@ result<void> load_policy(const problems& p, const toml::table& pol, config& c) {
       if (!a) return tl::unexpected(a.error());
       *dest = *a;
     }
+  }
+  if (auto m = pol.get("remove_auth_results")) {
+    auto v = get_string(p, *m, "remove_auth_results");
+    if (!v) return tl::unexpected(v.error());
+    auto r = parse_ar_removal(*v);
+    if (!r)
+      return tl::unexpected(
+          p.at(*m, "remove_auth_results must be \"all\", \"dkim\" or \"any_result\""));
+    c.remove_auth_results = *r;
+  }
+  if (auto m = pol.get("add_auth_results")) {
+    auto v = get_string(p, *m, "add_auth_results");
+    if (!v) return tl::unexpected(v.error());
+    if (*v != "always" && *v != "signed")
+      return tl::unexpected(p.at(*m, "add_auth_results must be \"always\" or \"signed\""));
+    c.always_add_auth_results = *v == "always";
   }
   if (auto m = pol.get("require")) {
     const auto* arr = m->as_array();

@@ -15,10 +15,22 @@
 #include <utility>
 #include <vector>
 
+#include "header_rules.hpp"
+#include "origin.hpp"
+
 namespace dkimkit::milter {
 
 enum class mode { sign, verify, both };
 enum class action { accept, tempfail, reject };
+
+// Which Authentication-Results fields claiming our authserv-id are removed ([policy]
+// remove_auth_results): `all` of them, whichever the direction (RFC 8601 §5; the default); or, as
+// OpenDKIM does, only on mail that is verified (none when signing), those holding a dkim result
+// (`dkim`, OpenDKIM's default) or any result (`any_result`, OpenDKIM's RemoveARAll). A field
+// counts only when parse_auth_results() reads it.
+enum class ar_removal { all, dkim, any_result };
+[[nodiscard]] std::string_view to_string(ar_removal r) noexcept;  // "all", "dkim", "any_result"
+[[nodiscard]] std::optional<ar_removal> parse_ar_removal(std::string_view s) noexcept;
 
 // A network in CIDR notation (IPv4 or IPv6).
 struct network {
@@ -60,14 +72,35 @@ struct config {
   unsigned socket_mode = 0660;  // of a unix socket
   std::string socket_group;     // of a unix socket (name or number); empty: our group
   std::vector<network> peers;   // inet sockets: the MTA addresses allowed; empty: any
+  // skip_hosts (OpenDKIM's PeerList): SMTP clients whose connections are accepted untouched (no
+  // signing, no verifying, no field added), by host name (not "[address]") or address.
+  std::optional<host_set> skip_hosts;
   std::string pid_file;
   std::vector<std::string> warnings;  // said at start and on reload (e.g. group-readable keys)
   // Signing
   std::vector<network> internal_networks;
-  bool sign_authenticated = true;
+  // [sign] internal_hosts (OpenDKIM's InternalHosts): when set, it decides which clients are
+  // internal instead of internal_networks (which then holds its plain networks, if that is all it
+  // lists), by host name and address; a client of unknown address counts as 127.0.0.1.
+  std::optional<host_set> internal_hosts;
+  bool sign_authenticated = true;  // {auth_type} set
+  // [sign] daemon_names (OpenDKIM's MTA) and macros (MacroList): see signing_origin().
+  std::vector<std::string> daemon_names;
+  std::vector<macro_rule> sign_macros;
   canonicalization header_canon = canonicalization::relaxed;
   canonicalization body_canon = canonicalization::relaxed;
   std::optional<std::vector<std::string>> headers;
+  // [sign] sign_headers / omit_headers / oversign_headers: h= worked out per message as OpenDKIM
+  // does (header_rules.hpp); set when any of them is (each defaulting to OpenDKIM's list, over-
+  // signing to none). Excludes `headers`.
+  std::optional<milter::header_rules> sign_rules;
+  // [sign] sender_headers: the fields, in order, the first present of which gives the signing
+  // domain and the signing table's address (OpenDKIM's SenderHeaders). The From field still
+  // decides the policy when verifying.
+  std::vector<std::string> sender_headers = {"From"};
+  // [sign] subdomains: a [[sign.keys]] key also signs mail of its domain's subdomains (OpenDKIM's
+  // SubDomains, whose default is no). Not for the signing table, whose rows say it themselves.
+  bool subdomains = true;
   std::optional<std::uint64_t> expire_after;
   std::vector<signing_key> keys;
   // [sign] key_table / signing_table: OpenDKIM-format KeyTable and SigningTable data sets
@@ -86,6 +119,10 @@ struct config {
   // Authentication-Results claiming our authserv-id are removed; above this many the message is
   // not edited but refused (on_forged_auth_results): each removal costs the MTA a header scan.
   std::size_t max_forged_auth_results = 20;
+  ar_removal remove_auth_results = ar_removal::all;
+  // [policy] add_auth_results: "always" (the default), or "signed": only to mail that carries a
+  // DKIM-Signature (OpenDKIM without AlwaysAddARHeader).
+  bool always_add_auth_results = true;
   // Policy
   action on_no_pass = action::accept;      // accept or reject (550 5.7.20)
   action on_dns_error = action::tempfail;  // tempfail (451 4.7.5) or accept

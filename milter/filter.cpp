@@ -104,18 +104,25 @@ void learn_queue_id(SMFICTX* ctx, session& s) {
   if (const char* q = smfi_getsymval(ctx, const_cast<char*>("i")); q && *q) s.set_queue_id(q);
 }
 
-sfsistat on_connect(SMFICTX* ctx, char*, _SOCK_ADDR* addr) {
+sfsistat on_connect(SMFICTX* ctx, char* host, _SOCK_ADDR* addr) {
   return guarded(ctx, [&] {
     auto rt = current();
     if (!rt) return SMFIS_CONTINUE;
     auto s = std::make_unique<session>(rt, system_clock());
+    // The MTA's name for the client (Postfix: the verified name, or "unknown") and its address;
+    // libmilter gives no address for an unknown one.
+    std::string_view name = host ? std::string_view(host) : std::string_view();
+    verdict v = verdict::proceed;
     if (addr && addr->sa_family == AF_INET) {
       const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-      s->connect(AF_INET, reinterpret_cast<const unsigned char*>(&in->sin_addr));
+      v = s->connect(name, AF_INET, reinterpret_cast<const unsigned char*>(&in->sin_addr));
     } else if (addr && addr->sa_family == AF_INET6) {
       const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
-      s->connect(AF_INET6, in6->sin6_addr.s6_addr);
+      v = s->connect(name, AF_INET6, in6->sin6_addr.s6_addr);
+    } else {
+      v = s->connect(name, addr ? addr->sa_family : AF_UNSPEC, nullptr);
     }
+    if (v == verdict::accept) return SMFIS_ACCEPT;  // skip_hosts: left alone
     smfi_setpriv(ctx, s.release());
     g_connections.fetch_add(1);
     return SMFIS_CONTINUE;
@@ -126,7 +133,8 @@ sfsistat on_envfrom(SMFICTX* ctx, char**) {
   return guarded(ctx, [&] {
     auto* s = session_of(ctx);
     if (!s) return SMFIS_CONTINUE;
-    const char* a = smfi_getsymval(ctx, const_cast<char*>("{auth_authen}"));
+    // Authenticated: {auth_type} set (OpenDKIM's rule; Postfix sends it at MAIL FROM).
+    const char* a = smfi_getsymval(ctx, const_cast<char*>("{auth_type}"));
     s->start_message(a && *a, current());
     learn_queue_id(ctx, *s);
     return SMFIS_CONTINUE;
@@ -145,7 +153,13 @@ sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
 sfsistat on_eoh(SMFICTX* ctx) {
   return guarded(ctx, [&] {
     auto* s = session_of(ctx);
-    return s ? apply(ctx, s->end_of_header()) : SMFIS_CONTINUE;
+    if (!s) return SMFIS_CONTINUE;
+    // The macros the signing decision reads, as OpenDKIM reads them at the end of the header.
+    macro_values macros;
+    for (const auto& name : s->wanted_macros())
+      if (const char* v = smfi_getsymval(ctx, const_cast<char*>(name.c_str()))) macros[name] = v;
+    s->set_macros(std::move(macros));
+    return apply(ctx, s->end_of_header());
   });
 }
 
@@ -240,6 +254,10 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     }
   }
   *pf0 = (SMFIF_ADDHDRS | SMFIF_CHGHDRS) & f0;
+  // [sign] macros: ask for them at the end of the header, as OpenDKIM does for its MacroList.
+  std::string symlist;
+  if (auto rt = current()) symlist = requested_macro_list(rt->cfg->sign_macros);
+  if (!symlist.empty() && (f0 & SMFIF_SETSYMLIST) != 0) *pf0 |= SMFIF_SETSYMLIST;
   // Header values exactly as sent (no space added or removed after the colon); skip what we do
   // not use.
   unsigned long want =
@@ -247,6 +265,11 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
   *pf1 = want & f1;
   *pf2 = 0;
   *pf3 = 0;
+  if ((*pf0 & SMFIF_SETSYMLIST) != 0 &&
+      smfi_setsymlist(ctx, SMFIM_EOH, symlist.data()) != MI_SUCCESS) {
+    log_line(LOG_ERR, "smfi_setsymlist() failed");
+    return SMFIS_REJECT;
+  }
   return SMFIS_CONTINUE;
 }
 

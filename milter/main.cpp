@@ -171,6 +171,17 @@ void daemonize() {
 
 }  // namespace
 
+namespace {
+
+// --opendkim-default FILE: Debian's /etc/default/opendkim, whose SOCKET= overrides Socket.
+std::string g_opendkim_default;
+
+dkimkit::result<dkimkit::milter::config> load_opendkim(const std::string& path) {
+  return dkimkit::milter::config_from_opendkim(path, g_opendkim_default);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   const std::string version(dkimkit::version());
   CLI::App app{"dkimkit-milter " + version +
@@ -182,6 +193,9 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "the TOML configuration file");
   app.add_option("--opendkim-config", opendkim_path,
                  "an OpenDKIM configuration file (opendkim.conf(5)) instead of --config");
+  app.add_option("--opendkim-default", g_opendkim_default,
+                 "with --opendkim-config or --migrate: Debian's /etc/default/opendkim, whose "
+                 "SOCKET= overrides Socket as opendkim -p does (never read unless given)");
   app.add_option("--check-config", check_path,
                  "check a configuration file (and load its keys), then exit: 0 when valid; "
                  "with --config or --opendkim-config, no FILE: check that one")
@@ -210,7 +224,7 @@ int main(int argc, char** argv) {
                    "--check-config\n";
       return 64;
     }
-    auto toml = migrate_opendkim(migrate_path);
+    auto toml = migrate_opendkim(migrate_path, g_opendkim_default);
     if (!toml) {
       std::cerr << "dkimkit-milter: " << toml.error().detail << "\n";
       return kExitConfig;
@@ -218,9 +232,13 @@ int main(int argc, char** argv) {
     std::cout << *toml;
     return std::cout.flush() ? 0 : 70;
   }
+  if (!g_opendkim_default.empty() && opendkim_path.empty()) {
+    std::cerr << "dkimkit-milter: --opendkim-default goes with --opendkim-config or --migrate\n";
+    return 64;
+  }
   config_loader load = &load_config;
   if (!opendkim_path.empty()) {
-    load = &config_from_opendkim;
+    load = &load_opendkim;
     config_path = opendkim_path;
   }
   if (app.count("--check-config") > 0) {

@@ -23,7 +23,8 @@ using enum support;
 // the mapping onto dkimkit-milter's configuration comes next.
 constexpr setting_info table[] = {
     {"AllowSHA1Only", boolean, refused, "rsa-sha1 is refused by RFC 8301; no switch for it"},
-    {"AlwaysAddARHeader", boolean, ignored, "dkimkit-milter always adds Authentication-Results"},
+    {"AlwaysAddARHeader", boolean, supported,
+     "policy add_auth_results: \"always\" when yes, else \"signed\" (no field on unsigned mail)"},
     {"AuthservID", string, supported, "authserv_id"},
     {"AuthservIDWithJobID", boolean, refused, "authserv-id is never decorated"},
     {"AutoRestart", boolean, ignored, "restarts are systemd's job (Restart=)"},
@@ -47,14 +48,14 @@ constexpr setting_info table[] = {
     {"DontSignMailTo", dataset, refused, "no per-recipient signing"},
     {"EnableCoredumps", boolean, ignored, "core dumps are systemd's setting"},
     {"ExemptDomains", dataset, refused, "no per-sender exemption"},
-    {"ExternalIgnoreList", dataset, ignored, "it only silences a log message dkimkit never writes"},
+    {"ExternalIgnoreList", dataset, ignored, "checked as a host list; it only silences OpenDKIM's \"external host ... attempted to send as\" log line, which dkimkit-milter never writes"},
     {"FinalPolicyScript", string, refused, "no Lua"},
     {"FixCRLF", boolean, refused, "bare CR and LF are canonicalized as RFC 6376 says"},
     {"IdentityHeader", string, refused, "not in OpenDKIM's default build either"},
     {"IdentityHeaderRemove", boolean, refused, "not in OpenDKIM's default build either"},
     {"IgnoreMalformedMail", boolean, refused, "malformed mail is handled by the milter's policy"},
     {"Include", include, supported, "read in place"},
-    {"InternalHosts", dataset, supported, "sign.internal_networks (names: see host_list)"},
+    {"InternalHosts", dataset, supported, "sign.internal_hosts (names, .domains, addresses, networks, \"!\")"},
     {"KeepAuthResults", boolean, refused, "no switch for it"},
     {"KeepTemporaryFiles", boolean, ignored, "dkimkit writes no temporary files"},
     {"KeyFile", string, supported, "sign.keys key_file"},
@@ -73,7 +74,7 @@ constexpr setting_info table[] = {
     {"LDAPUseTLS", boolean, refused, "no LDAP data sets"},
     {"LogResults", boolean, ignored, "logging differs"},
     {"LogWhy", boolean, ignored, "dkimkit always logs why"},
-    {"MacroList", dataset, refused, "no macro-based signing decision"},
+    {"MacroList", dataset, supported, "sign.macros (file or list)"},
     {"MaximumHeaders", integer, supported, "limits max_header_bytes"},
     {"MaximumSignaturesToVerify", integer, supported, "limits max_signatures"},
     {"MaximumSignedBytes", integer, refused, "dkimkit never signs with l="},
@@ -81,13 +82,14 @@ constexpr setting_info table[] = {
     {"Minimum", string, refused, "l= is never trusted partially"},
     {"MinimumKeyBits", integer, supported, "rfc8301_min_rsa_bits"},
     {"Mode", string, supported, "mode"},
-    {"MTA", dataset, refused, "no per-daemon signing decision"},
+    {"MTA", dataset, supported, "sign.daemon_names ({daemon_name})"},
     {"MTACommand", string, refused, "dkimkit sends no mail"},
     {"MultipleSignatures", boolean, supported, "every matching SigningTable row signs"},
     {"MustBeSigned", dataset, refused, "no per-field signing requirement"},
     {"Nameservers", string, supported, "dns"},
     {"NoHeaderB", boolean, refused, "no switch for it"},
-    {"OmitHeaders", dataset, refused, "not mapped: dkimkit-milter signs its default field list"},
+    {"OmitHeaders", dataset, supported,
+     "sign omit_headers (\"*\", \"+\" and \"-\" as in 2.11; names and * only)"},
     {"On-BadSignature", string, supported, "policy action"},
     {"On-Default", string, supported, "policy action"},
     {"On-DNSError", string, supported, "policy action"},
@@ -96,14 +98,15 @@ constexpr setting_info table[] = {
     {"On-NoSignature", string, supported, "policy action"},
     {"On-Security", string, supported, "policy action"},
     {"On-SignatureError", string, supported, "policy action"},
-    {"OversignHeaders", dataset, supported, "From only: dkimkit-milter over-signs From always"},
-    {"PeerList", dataset, refused, "no unfiltered clients"},
+    {"OversignHeaders", dataset, supported, "sign oversign_headers"},
+    {"PeerList", dataset, supported, "skip_hosts"},
     {"PidFile", string, supported, "pid_file"},
     {"POPDBFile", dataset, refused, "no POP-before-SMTP"},
     {"Quarantine", boolean, refused, "no quarantine"},
     {"QueryCache", boolean, ignored, "the resolver caches"},
     {"RedirectFailuresTo", string, refused, "no redirection"},
-    {"RemoveARAll", boolean, refused, "no Authentication-Results removal"},
+    {"RemoveARAll", boolean, supported,
+     "policy remove_auth_results: \"any_result\" when yes, else \"dkim\""},
     {"RemoveARFrom", dataset, refused, "no Authentication-Results removal"},
     {"RemoveOldSignatures", boolean, refused, "signatures are never removed"},
     {"ReplaceHeaders", dataset, refused, "no header rewriting"},
@@ -120,13 +123,14 @@ constexpr setting_info table[] = {
     {"ScreenPolicyScript", string, refused, "no Lua"},
     {"SelectCanonicalizationHeader", string, refused, "no per-message canonicalization"},
     {"Selector", string, supported, "sign.keys selector"},
-    {"SenderHeaders", dataset, refused, "the From field decides"},
+    {"SenderHeaders", dataset, supported, "sign sender_headers"},
     {"SenderMacro", string, refused, "the From field decides"},
     {"SendReports", boolean, refused, "no failure reports"},
     {"SetupPolicyScript", string, refused, "no Lua"},
-    {"SignatureAlgorithm", string, supported, "sign.keys algorithm"},
+    {"SignatureAlgorithm", string, supported, "sign.keys algorithm (rsa-sha1 refused: RFC 8301)"},
     {"SignatureTTL", integer, supported, "sign.expire_after"},
-    {"SignHeaders", dataset, refused, "not mapped: dkimkit's sign.headers is h= exactly, not the fields to sign when present"},
+    {"SignHeaders", dataset, supported,
+     "sign sign_headers (\"*\", \"+\" and \"-\" as in 2.11; names and * only)"},
     {"SigningTable", dataset, supported, "sign.keys (file or refile only)"},
     {"SMTPURI", string, refused, "dkimkit sends no mail"},
     {"Socket", string, supported, "socket (local: and inet: forms)"},
@@ -138,7 +142,7 @@ constexpr setting_info table[] = {
     {"StatisticsPrefix", string, refused, "no statistics"},
     {"StrictHeaders", boolean, refused, "no RFC 5322 header count check"},
     {"StrictTestMode", boolean, ignored, "test mode (-t) only"},
-    {"SubDomains", boolean, supported, "sign.keys always cover subdomains (a warning when no)"},
+    {"SubDomains", boolean, supported, "sign subdomains"},
     {"Syslog", boolean, ignored, "dkimkit-milter logs to the journal"},
     {"SyslogFacility", string, ignored, "dkimkit-milter logs to the journal"},
     {"SyslogName", string, ignored, "dkimkit-milter logs to the journal"},
@@ -566,13 +570,15 @@ bool host_list::matches(std::string_view host_name, const sockaddr* ip) const {
   return matches(host_name, std::string_view(buf));
 }
 
-result<host_list> load_host_list(std::string_view value) {
+result<host_list> load_host_list(std::string_view value, std::vector<std::string>* entries) {
   auto ds = parse_data_set(value);
   if (!ds) return tl::unexpected(ds.error());
   host_list out;
   if (ds->type == data_set::type::csl) {
-    for (const auto& e : ds->entries)
+    for (const auto& e : ds->entries) {
       if (auto ok = out.add(e.key); !ok) return tl::unexpected(ok.error());
+      if (entries) entries->push_back(e.key);
+    }
     return out;
   }
   if (ds->type == data_set::type::refile)
@@ -597,6 +603,7 @@ result<host_list> load_host_list(std::string_view value) {
         static_cast<std::size_t>(std::find_if(line.begin(), line.end(), is_space) - line.begin()));
     if (auto ok = out.add(key); !ok)
       return fail(ok.error().code, where(ds->path, line_no) + ok.error().detail);
+    if (entries) entries->emplace_back(key);
   }
   return out;
 }

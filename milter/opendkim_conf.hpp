@@ -148,8 +148,10 @@ inline constexpr std::size_t max_host_list_entries = 100000;
 
 // A host list from a data set value (a file with one entry per line, "#" comments, blank lines
 // skipped, the first word of a line the entry; or a comma-separated list). refile: is refused
-// (patterns do not apply to host lists). Errors name the file and line.
-[[nodiscard]] result<host_list> load_host_list(std::string_view data_set_value);
+// (patterns do not apply to host lists). Errors name the file and line. `entries`, when given,
+// receives the entries as written, in order.
+[[nodiscard]] result<host_list> load_host_list(std::string_view data_set_value,
+                                               std::vector<std::string>* entries = nullptr);
 // The same for the value of a setting, errors also naming where the setting stands.
 [[nodiscard]] result<host_list> load_host_list(const setting& s);
 // InternalHosts when the file does not set it: 127.0.0.1 (opendkim.conf(5)).

@@ -8,8 +8,10 @@
 #include <dkimkit/message.hpp>
 #include <fstream>
 #include <map>
+#include <tuple>
 
 #include "opendkim_conf.hpp"
+#include "opendkim_default.hpp"
 
 namespace dkimkit::milter {
 namespace {
@@ -196,24 +198,40 @@ result<void> map_umask(const od::setting& s, config& c) {
   return {};
 }
 
+// InternalHosts, PeerList: the whole host list syntax, as OpenDKIM matches it (origin.hpp).
+result<host_set> host_set_of(const od::setting& s) {
+  auto hosts = load_host_set(s.value);
+  if (!hosts) return tl::unexpected(bad(s, hosts.error().detail));
+  return hosts;
+}
+
 result<void> map_internal_hosts(const od::setting& s, config& c) {
-  if (auto check = od::load_host_list(s); !check) return tl::unexpected(check.error());
-  auto entries = list_of(s);
-  if (!entries) return tl::unexpected(entries.error());
-  c.internal_networks.clear();
-  for (std::string e : *entries) {
-    if (!e.empty() && e[0] == '!')
-      return tl::unexpected(bad(s, "'" + e + "': dkimkit-milter has no negated entries; list "
-                                             "the internal networks only"));
-    if (e.size() > 2 && e.front() == '[' && e.find(']') != std::string::npos)
-      e = e.substr(1, e.find(']') - 1) + e.substr(e.find(']') + 1);
-    auto net = parse_network(e);
-    if (!net)
-      return tl::unexpected(bad(s, "'" + e + "' is a host name; dkimkit-milter matches client "
-                                             "addresses only: write its address or network "
-                                             "(CIDR) instead"));
-    c.internal_networks.push_back(*net);
-  }
+  auto hosts = host_set_of(s);
+  if (!hosts) return tl::unexpected(hosts.error());
+  // Only "!" entries: nothing is internal, not even 127.0.0.1 ("!" only excludes).
+  bool positive = false;
+  for (const auto& e : hosts->entries) positive = positive || (!e.empty() && e.front() != '!');
+  if (!positive && !hosts->entries.empty())
+    return tl::unexpected(bad(s, "'" + hosts->entries.front() +
+                                     "': a list of \"!\" entries only matches no host (\"!\" "
+                                     "excludes from the other entries); list the internal hosts"));
+  c.internal_networks = plain_networks(*hosts);
+  c.internal_hosts = std::move(*hosts);
+  return {};
+}
+
+// MTA: the {daemon_name} values whose mail is signed, compared case-sensitively.
+result<void> map_mta(const od::setting& s, config& c) {
+  auto names = list_of(s);
+  if (!names) return tl::unexpected(names.error());
+  c.daemon_names = std::move(*names);
+  return {};
+}
+
+result<void> map_macro_list(const od::setting& s, config& c) {
+  auto rules = load_macro_rules(s.value);
+  if (!rules) return tl::unexpected(bad(s, rules.error().detail));
+  c.sign_macros = std::move(*rules);
   return {};
 }
 
@@ -226,8 +244,13 @@ result<void> map_single_key(const od::conf& conf, config& c) {
   std::optional<algorithm> alg;
   if (algo) {
     auto a = parse_algorithm(lower(algo->value));
-    if (!a || *a == algorithm::rsa_sha1)
-      return tl::unexpected(bad(*algo, "must be rsa-sha256 or ed25519-sha256"));
+    if (a && *a == algorithm::rsa_sha1)
+      return tl::unexpected(bad(*algo,
+                                "rsa-sha1 is refused: RFC 8301 forbids signing with "
+                                "SHA-1; use rsa-sha256 (OpenDKIM's default)"));
+    if (!a)
+      return tl::unexpected(bad(
+          *algo, "unknown signing algorithm '" + algo->value + "' (rsa-sha256 or ed25519-sha256)"));
     alg = *a;
   }
   if (conf.get("KeyTable")) {
@@ -248,25 +271,56 @@ result<void> map_single_key(const od::conf& conf, config& c) {
                                       " is required with Domain, Selector and KeyFile"});
   auto domains = list_of(*domain);
   if (!domains) return tl::unexpected(domains.error());
-  const auto* sub = conf.get("SubDomains");
-  bool subdomains = false;
-  if (sub) {
-    auto b = od::parse_boolean(sub->value);
-    if (!b) return tl::unexpected(bad(*sub, b.error().detail));
-    subdomains = *b;
-  }
   for (const auto& d : *domains) {
     signing_key k;
     k.domain = lower(d);
     k.selector = selector->value;
     k.key_file = key_file->value;
     k.algo = alg;
-    if (auto ok = load_signing_key(k, c); !ok) return tl::unexpected(bad(*key_file, ok.error().detail));
+    bool about_entry = false;
+    if (auto ok = load_signing_key(k, c, &about_entry); !ok)
+      return tl::unexpected(bad(about_entry && algo ? *algo : *key_file, ok.error().detail));
+    // OpenDKIM signs a=rsa-sha256 whatever the key: an Ed25519 key then makes signatures no one
+    // can verify. dkimkit-milter signs with the key's own algorithm.
+    if (!alg && k.key.type() == key_type::ed25519 && c.keys.empty())
+      c.warnings.push_back(where(*key_file) +
+                           "KeyFile: an Ed25519 key without SignatureAlgorithm ed25519-sha256: "
+                           "OpenDKIM would label its signatures rsa-sha256 (unverifiable); "
+                           "dkimkit-milter signs ed25519-sha256");
     c.keys.push_back(std::move(k));
-    if (!subdomains)
-      c.warnings.push_back(where(*domain) + "Domain: mail from subdomains of " + d +
-                           " is signed too (as with SubDomains yes)");
   }
+  return {};
+}
+
+// SignHeaders, OmitHeaders, OversignHeaders: h= as OpenDKIM 2.11 makes it (header_rules.hpp),
+// its defaults included, so [sign] sign_rules is always set.
+result<void> map_header_rules(const od::conf& conf, config& c) {
+  header_rules r{opendkim_sign_headers(), opendkim_omit_headers(), {}};
+  for (auto [name, dest, defaults] :
+       {std::tuple{"SignHeaders", &r.sign, &opendkim_sign_headers()},
+        std::tuple{"OmitHeaders", &r.omit, &opendkim_omit_headers()},
+        std::tuple{"OversignHeaders", &r.oversign,
+                   static_cast<const std::vector<std::string>*>(nullptr)}}) {
+    const auto* s = conf.get(name);
+    if (!s) continue;
+    auto list = list_of(*s);
+    if (!list) return tl::unexpected(list.error());
+    if (!defaults) {
+      *dest = std::move(*list);  // a plain list: "*", "+" and "-" are refused below
+      continue;
+    }
+    auto names = opendkim_header_list(*list, *defaults);
+    if (!names) return tl::unexpected(bad(*s, names.error().detail));
+    *dest = std::move(*names);
+  }
+  if (auto ok = check_header_rules(r); !ok) {
+    std::string_view list = ok.error().detail;
+    const char* name = list.rfind("omit", 0) == 0   ? "OmitHeaders"
+                       : list.rfind("over", 0) == 0 ? "OversignHeaders"
+                                                    : "SignHeaders";
+    return tl::unexpected(bad(*conf.get(name), ok.error().detail));
+  }
+  c.sign_rules = std::move(r);
   return {};
 }
 
@@ -338,12 +392,20 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
     if (!canon) return tl::unexpected(bad(s, "must be simple or relaxed, or two of them as relaxed/simple"));
     c.header_canon = canon->header;
     c.body_canon = canon->body;
-  } else if (n == "OversignHeaders") {
+  } else if (n == "SenderHeaders") {
     auto list = list_of(s);
     if (!list) return tl::unexpected(list.error());
-    for (const auto& h : *list)
-      if (!iequals(h, "From"))
-        return tl::unexpected(bad(s, "'" + h + "': dkimkit-milter over-signs From only"));
+    if (auto ok = check_sender_headers(*list); !ok)
+      return tl::unexpected(bad(s, ok.error().detail));
+    c.sender_headers = std::move(*list);
+  } else if (n == "SubDomains") {
+    return boolean(c.subdomains);
+  } else if (n == "AlwaysAddARHeader") {
+    return boolean(c.always_add_auth_results);
+  } else if (n == "RemoveARAll") {
+    bool all = false;
+    if (auto ok = boolean(all); !ok) return ok;
+    c.remove_auth_results = all ? ar_removal::any_result : ar_removal::dkim;
   } else if (n == "SignatureTTL") {
     auto v = od::parse_integer(s.value);
     if (!v || *v < 0) return tl::unexpected(bad(s, "must be a number of seconds"));
@@ -377,17 +439,33 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
     c.trust_anchor = s.value;
   } else if (n == "InternalHosts") {
     return map_internal_hosts(s, c);
+  } else if (n == "PeerList") {
+    auto hosts = host_set_of(s);
+    if (!hosts) return tl::unexpected(hosts.error());
+    c.skip_hosts = std::move(*hosts);
+  } else if (n == "MTA") {
+    return map_mta(s, c);
+  } else if (n == "MacroList") {
+    return map_macro_list(s, c);
   }
   return {};
 }
 
+// Debian's SOCKET= as a setting (named SOCKET, where it stands), if the file sets it.
+result<std::optional<od::setting>> default_socket(const std::string& default_file) {
+  auto v = opendkim_default_socket(default_file);
+  if (!v) return tl::unexpected(v.error());
+  if (!*v) return std::optional<od::setting>{};
+  return std::optional<od::setting>{od::setting{"SOCKET", (*v)->value, default_file, (*v)->line}};
+}
+
 // Read elsewhere (map_actions, map_single_key, map_tables) or by the parser (Include).
 bool read_elsewhere(std::string_view n) {
-  for (std::string_view x : {"Domain", "Selector", "KeyFile", "SignatureAlgorithm", "SubDomains",
-                             "KeyTable", "SigningTable", "Include", "On-Default",
-                             "On-BadSignature", "On-DNSError", "On-InternalError",
-                             "On-KeyNotFound", "On-NoSignature", "On-Security",
-                             "On-SignatureError"})
+  for (std::string_view x :
+       {"Domain", "Selector", "KeyFile", "SignatureAlgorithm", "KeyTable", "SigningTable",
+        "Include", "SignHeaders", "OmitHeaders", "OversignHeaders", "On-Default", "On-BadSignature",
+        "On-DNSError", "On-InternalError", "On-KeyNotFound", "On-NoSignature", "On-Security",
+        "On-SignatureError"})
     if (n == x) return true;
   return false;
 }
@@ -395,6 +473,10 @@ bool read_elsewhere(std::string_view n) {
 }  // namespace
 
 result<config> config_from_opendkim(const std::string& path) {
+  return config_from_opendkim(path, std::string());
+}
+
+result<config> config_from_opendkim(const std::string& path, const std::string& default_file) {
   auto conf = od::parse_opendkim_conf(path);
   if (!conf) return tl::unexpected(conf.error());
   config c;
@@ -402,8 +484,12 @@ result<config> config_from_opendkim(const std::string& path) {
   c.warnings = conf->warnings;
   // OpenDKIM's defaults where they differ from dkimkit-milter's.
   c.header_canon = c.body_canon = canonicalization::simple;
-  c.internal_networks = {*parse_network("127.0.0.1/32")};
+  c.internal_hosts = load_host_set(std::vector<std::string>{"127.0.0.1"}).value();
+  c.internal_networks = plain_networks(*c.internal_hosts);
   c.verify.max_signatures = 3;
+  c.subdomains = false;                      // SubDomains
+  c.always_add_auth_results = false;         // AlwaysAddARHeader
+  c.remove_auth_results = ar_removal::dkim;  // RemoveARAll no
   bool have_socket = false;
   for (const auto& s : conf->settings) {
     const auto* info = od::find_setting(s.name);
@@ -411,12 +497,29 @@ result<config> config_from_opendkim(const std::string& path) {
     if (info->status == od::support::refused)
       return tl::unexpected(bad(s, "not supported by dkimkit-milter: " + std::string(info->reason)));
     if (info->status == od::support::ignored) {
+      // ExternalIgnoreList only silences a log line, but a broken list stops OpenDKIM.
+      if (s.name == "ExternalIgnoreList" && conf->get(s.name) == &s)
+        if (auto ok = host_set_of(s); !ok) return tl::unexpected(ok.error());
       c.warnings.push_back(where(s) + s.name + ": ignored: " + std::string(info->reason));
       continue;
     }
     // Only the occurrence in force counts (OpenDKIM: the last one).
     if (conf->get(s.name) != &s || read_elsewhere(s.name)) continue;
     if (auto ok = map_one(s, c, have_socket); !ok) return tl::unexpected(ok.error());
+  }
+  if (!default_file.empty()) {
+    // Debian's SOCKET=, passed as opendkim -p: it wins over the file's Socket.
+    auto sock = default_socket(default_file);
+    if (!sock) return tl::unexpected(sock.error());
+    if (*sock) {
+      const od::setting* in_file = conf->get("Socket");
+      if (auto ok = map_socket(**sock, c); !ok) return tl::unexpected(ok.error());
+      if (in_file && in_file->value != (*sock)->value)
+        c.warnings.push_back(where(**sock) + "SOCKET: overrides Socket at " + in_file->file + ":" +
+                             std::to_string(in_file->line) + " (" + in_file->value +
+                             "), as opendkim -p does");
+      have_socket = true;
+    }
   }
   if (!have_socket)
     return fail(errc::invalid_argument,
@@ -435,6 +538,7 @@ result<config> config_from_opendkim(const std::string& path) {
   if (auto ok = map_actions(*conf, c); !ok) return tl::unexpected(ok.error());
   if (auto ok = map_single_key(*conf, c); !ok) return tl::unexpected(ok.error());
   if (auto ok = map_tables(*conf, c); !ok) return tl::unexpected(ok.error());
+  if (auto ok = map_header_rules(*conf, c); !ok) return tl::unexpected(ok.error());
   const bool can_sign = !c.keys.empty() || c.key_table.has_value();
   if (c.mode == mode::sign && !can_sign)
     return fail(errc::invalid_argument,

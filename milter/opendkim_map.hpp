@@ -20,5 +20,10 @@ namespace dkimkit::milter {
 // (Domain/Selector/KeyFile, and every key KeyTable names, as load_table_keys() does) and
 // KeyTable/SigningTable read. Errors read "FILE:LINE: Name: problem".
 [[nodiscard]] result<config> config_from_opendkim(const std::string& path);
+// The same, with Debian's /etc/default/opendkim (`default_file`, opendkim_default.hpp): its
+// SOCKET=, when set, overrides the file's Socket as `opendkim -p` does (a warning when they
+// differ), and then the file needs no Socket. Empty `default_file`: as above.
+[[nodiscard]] result<config> config_from_opendkim(const std::string& path,
+                                                  const std::string& default_file);
 
 }  // namespace dkimkit::milter

@@ -84,6 +84,11 @@ class writer {
   }
 };
 
+// A host list as written: the file it names (read again at each load), else its entries.
+std::string hosts(writer& w, const host_set& h) {
+  return h.file.empty() ? w.list(h.entries) : w.q(h.file);
+}
+
 }  // namespace
 
 result<std::string> toml_quote(std::string_view s) {
@@ -115,8 +120,8 @@ result<std::string> toml_quote(std::string_view s) {
   return o + "\"";
 }
 
-result<std::string> migrate_opendkim(const std::string& path) {
-  auto cfg = config_from_opendkim(path);
+result<std::string> migrate_opendkim(const std::string& path, const std::string& default_file) {
+  auto cfg = config_from_opendkim(path, default_file);
   if (!cfg) return tl::unexpected(cfg.error());
   auto conf = opendkim::parse_opendkim_conf(path);  // for the table specs and the positions
   if (!conf) return tl::unexpected(conf.error());
@@ -142,20 +147,45 @@ result<std::string> migrate_opendkim(const std::string& path) {
     w.line("socket_mode", w.q(mode_text));
   }
   if (!c.pid_file.empty()) w.line("pid_file", w.q(c.pid_file));
+  if (c.skip_hosts) w.line("skip_hosts", hosts(w, *c.skip_hosts));  // PeerList
 
   w.out += "\n[sign]\n";
-  std::vector<std::string> nets;
-  for (const auto& n : c.internal_networks) nets.push_back(cidr(n));
   if (!conf->get("InternalHosts"))
     w.comment("differs: dkimkit-milter's default is 127.0.0.0/8 and ::1/128; OpenDKIM's "
               "127.0.0.1 is kept");
-  w.line("internal_networks", w.list(nets));
+  if (c.internal_hosts) {
+    w.line("internal_hosts", hosts(w, *c.internal_hosts));
+  } else {
+    std::vector<std::string> nets;
+    for (const auto& n : c.internal_networks) nets.push_back(cidr(n));
+    w.line("internal_networks", w.list(nets));
+  }
+  if (!c.daemon_names.empty()) w.line("daemon_names", w.list(c.daemon_names));  // MTA
+  if (!c.sign_macros.empty()) {  // MacroList
+    std::vector<std::string> rules;
+    for (const auto& r : c.sign_macros) rules.push_back(to_string(r));
+    w.line("macros", w.list(rules));
+  }
   std::string canon = std::string(to_string(c.header_canon)) + "/" + std::string(to_string(c.body_canon));
   if (canon != "relaxed/relaxed")
     w.comment("differs: dkimkit-milter's default is relaxed/relaxed; " + origin(*conf, "Canonicalization") +
               " is kept");
   w.line("canonicalization", w.q(canon));
   if (c.expire_after) w.line("expire", std::to_string(*c.expire_after));
+  if (c.sender_headers != config{}.sender_headers)
+    w.line("sender_headers", w.list(c.sender_headers));
+  if (!c.subdomains)
+    w.comment("differs: dkimkit-milter's default is true; " + origin(*conf, "SubDomains") +
+              " (no) is kept: [[sign.keys]] do not sign subdomains");
+  w.line("subdomains", c.subdomains ? "true" : "false");
+  if (c.sign_rules) {
+    w.comment("h= as OpenDKIM makes it (" + origin(*conf, "SignHeaders") + ", " +
+              origin(*conf, "OmitHeaders") + ", " + origin(*conf, "OversignHeaders") +
+              "); dkimkit-milter's default list differs");
+    w.line("sign_headers", w.list(c.sign_rules->sign));
+    w.line("omit_headers", w.list(c.sign_rules->omit));
+    w.line("oversign_headers", w.list(c.sign_rules->oversign));
+  }
   w.line("require_safe_keys", c.require_safe_keys ? "true" : "false");
   if (c.key_table && c.signing_table) {
     // The data sets as OpenDKIM names them: load_config() reads them as config_from_opendkim() did.
@@ -199,6 +229,14 @@ result<std::string> migrate_opendkim(const std::string& path) {
   w.line("on_dns_error", w.q(action_name(c.on_dns_error)));
   w.line("on_internal_error", w.q(action_name(c.on_internal_error)));
   w.line("on_forged_auth_results", w.q(action_name(c.on_forged_auth_results)));
+  if (c.remove_auth_results != ar_removal::all)
+    w.comment("differs: dkimkit-milter's default is \"all\" (both directions); " +
+              origin(*conf, "RemoveARAll") + " is kept: verified mail only");
+  w.line("remove_auth_results", w.q(to_string(c.remove_auth_results)));
+  if (!c.always_add_auth_results)
+    w.comment("differs: dkimkit-milter's default is \"always\"; " +
+              origin(*conf, "AlwaysAddARHeader") + " is kept: no field on unsigned mail");
+  w.line("add_auth_results", w.q(c.always_add_auth_results ? "always" : "signed"));
   if (w.failed) return tl::unexpected(error{w.failed->code, path + ": " + w.failed->detail});
   return w.out;
 }

@@ -19,7 +19,10 @@
 
 namespace dkimkit::milter {
 
-[[nodiscard]] result<std::string> migrate_opendkim(const std::string& path);
+// `default_file`: Debian's /etc/default/opendkim, whose SOCKET= overrides Socket (as
+// config_from_opendkim(path, default_file) reads it); empty: none.
+[[nodiscard]] result<std::string> migrate_opendkim(const std::string& path,
+                                                   const std::string& default_file = {});
 
 // `s` as a TOML basic string, quotes included: backslash, quote and control characters escaped.
 // An error when `s` is not UTF-8 (TOML cannot hold it).

@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <cassert>
@@ -22,12 +23,14 @@ enum class direction { undecided, sign, verify, skip };
 
 constexpr std::size_t kMaxFromFields = 8;
 
-// The keys that sign mail from `domain`: those of the domain itself, else of its nearest parent.
+// The keys that sign mail from `domain`: those of the domain itself, else (unless
+// cfg.subdomains is false) of its nearest parent.
 std::vector<const signing_key*> keys_for(const config& cfg, const std::string& domain) {
   std::vector<const signing_key*> best;
   std::size_t best_len = 0;
   for (const auto& k : cfg.keys) {
     if (!is_same_or_subdomain(domain, k.domain)) continue;
+    if (!cfg.subdomains && !iequals(domain, k.domain)) continue;
     if (k.domain.size() > best_len) {
       best.clear();
       best_len = k.domain.size();
@@ -37,8 +40,9 @@ std::vector<const signing_key*> keys_for(const config& cfg, const std::string& d
   return best;
 }
 
-// The keys the tables choose for the single mailbox of the single From field (none when there is
-// not exactly one: a table row is chosen by the whole address), loaded: a key of the key table
+// The keys the tables choose for the single mailbox of the single sender field (From, or the one
+// sender_headers chose; none when there is not exactly one: a table row is chosen by the whole
+// address), loaded: a key of the key table
 // with "%" is read now. An error (the message tempfails) when a chosen row names no key of the
 // key table or its key cannot be loaded.
 result<std::vector<sign_options>> table_keys_for(const config& cfg,
@@ -93,6 +97,26 @@ std::string bounded_auth_results(const std::string& authserv_id,
   return format_auth_results(authserv_id, shorter);
 }
 
+// Whether an Authentication-Results field claiming our authserv-id is one OpenDKIM removes from
+// verified mail (remove_auth_results "dkim" or "any_result"): by the RFC 8601 grammar, a field
+// holding a dkim result, or any result. A field that does not parse is kept, as OpenDKIM keeps it.
+bool removed_when_verified(std::string_view value, ar_removal rule) {
+  auto f = parse_auth_results(value);
+  if (!f) return false;
+  if (rule == ar_removal::any_result) return !f->results.empty();
+  for (const auto& r : f->results)
+    if (r.method == "dkim") return true;
+  return false;
+}
+
+// The names of the fields ("Name:value"), in order.
+std::vector<std::string_view> field_names(const std::vector<std::string>& fields) {
+  std::vector<std::string_view> out;
+  out.reserve(fields.size());
+  for (const auto& f : fields) out.push_back(std::string_view(f).substr(0, f.find(':')));
+  return out;
+}
+
 mta_policy policy_of(const config& cfg) {
   mta_policy p;
   p.reject_without_pass = cfg.on_no_pass == action::reject;
@@ -140,6 +164,7 @@ std::string_view to_string(verdict v) noexcept {
 struct session::message {
   std::shared_ptr<const environment> env;
   bool authenticated = false;
+  std::optional<macro_values> macros;  // set_macros()
   std::vector<std::string> fields;  // "Name:value" as received, value with its leading space
   std::size_t header_bytes = 0;
   bool header_overflow = false;
@@ -150,6 +175,10 @@ struct session::message {
   // kMaxFromFields of them is an error of its own.
   std::vector<std::string> from_values;
   bool too_many_from = false;
+  // The values of the other sender_headers fields, by their place in that list (From's stay
+  // empty: from_values), at most kMaxFromFields each; `sender_overflow` when there were more.
+  std::vector<std::vector<std::string>> sender_values;
+  std::vector<bool> sender_overflow;
   // At end of header: every domain of every mailbox of every From field, or why there is none.
   result<std::vector<std::string>> from_domains = std::vector<std::string>{};
   direction dir = direction::undecided;
@@ -174,18 +203,62 @@ void session::connect(int family, const unsigned char* addr) {
     internal_ = in_networks(env_->cfg->internal_networks, family, addr);
 }
 
+verdict session::connect(std::string_view host_name, int family, const unsigned char* addr) {
+  const config& cfg = *env_->cfg;
+  // The address as text ("" for none or another family), as OpenDKIM matches host lists.
+  char text[INET6_ADDRSTRLEN] = {};
+  const bool inet = addr && (family == AF_INET || family == AF_INET6);
+  if (inet && !::inet_ntop(family, addr, text, sizeof text)) text[0] = '\0';
+  skipped_ = false;
+  if (cfg.skip_hosts) {
+    // OpenDKIM's mlfi_connect: the name unless it is "[address]", then the address.
+    std::string_view name = !host_name.empty() && host_name.front() == '[' ? "" : host_name;
+    if (cfg.skip_hosts->list.matches(name, text)) {
+      skipped_ = true;
+      internal_ = false;
+      msg_.reset();
+      return verdict::accept;
+    }
+  }
+  if (!cfg.internal_hosts) {
+    connect(family, addr);
+    return verdict::proceed;
+  }
+  // OpenDKIM's mlfi_eoh: the name as given, and the address; none at all is 127.0.0.1.
+  internal_ = cfg.internal_hosts->list.matches(host_name, addr ? std::string_view(text)
+                                                               : std::string_view("127.0.0.1"));
+  return verdict::proceed;
+}
+
+std::vector<std::string> session::wanted_macros() const {
+  return milter::wanted_macros(msg_ ? *msg_->env->cfg : *env_->cfg);
+}
+
+void session::set_macros(macro_values values) {
+  if (!msg_) return;
+  auto it = values.find("{auth_type}");
+  msg_->authenticated = it != values.end() && !it->second.empty();
+  msg_->macros = std::move(values);
+}
+
 void session::start_message(bool authenticated, std::shared_ptr<const environment> env) {
   msg_.reset();
   if (env) env_ = std::move(env);
+  if (skipped_) return;  // skip_hosts: nothing is handled
   assert(env_ && env_->cfg);
   auto m = std::make_unique<message>();
   m->env = env_;
   m->authenticated = authenticated;
   const config& cfg = *env_->cfg;
+  m->sender_values.resize(cfg.sender_headers.size());
+  m->sender_overflow.resize(cfg.sender_headers.size());
   queue_id_ = "-";
   start_ms_ = clock_.milliseconds();
-  // Until the From domain is known, an error must not let through mail that may need signing.
-  signing_ = cfg.mode != mode::verify && (internal_ || (authenticated && cfg.sign_authenticated));
+  // Until the From domain is known, an error must not let through mail that may need signing
+  // (nor, with daemon_names or macros, mail whose macros are not known yet).
+  signing_ = cfg.mode != mode::verify &&
+             (internal_ || (authenticated && cfg.sign_authenticated) || !cfg.daemon_names.empty() ||
+              !cfg.sign_macros.empty());
   msg_ = std::move(m);
 }
 
@@ -241,10 +314,16 @@ decision session::header(std::string_view name, std::string_view value) {
     if (iequals(name, "Authentication-Results")) {
       ++m.ar_count;
       if (claims_authserv_id(value, cfg.authserv_id)) {
-        // Removed in every direction (RFC 8601 §5); never hashed, never signed. Past the cap
-        // the message is refused at its end, so only the count matters then.
-        if (++m.forged_count <= cfg.max_forged_auth_results) m.forged_ar.push_back(m.ar_count);
-        return d;
+        if (cfg.remove_auth_results == ar_removal::all) {
+          // Removed in every direction (RFC 8601 §5); never hashed, never signed. Past the cap
+          // the message is refused at its end, so only the count matters then.
+          if (++m.forged_count <= cfg.max_forged_auth_results) m.forged_ar.push_back(m.ar_count);
+          return d;
+        }
+        // OpenDKIM's rule: removed from verified mail only, so it stays in the header for now.
+        if (removed_when_verified(value, cfg.remove_auth_results) &&
+            ++m.forged_count <= cfg.max_forged_auth_results)
+          m.forged_ar.push_back(m.ar_count);
       }
     }
     if (iequals(name, "From")) {
@@ -252,6 +331,13 @@ decision session::header(std::string_view name, std::string_view value) {
         m.from_values.emplace_back(value);
       else
         m.too_many_from = true;
+    }
+    for (std::size_t i = 0; i < cfg.sender_headers.size(); ++i) {
+      if (iequals(cfg.sender_headers[i], "From") || !iequals(name, cfg.sender_headers[i])) continue;
+      if (m.sender_values[i].size() < kMaxFromFields)
+        m.sender_values[i].emplace_back(value);
+      else
+        m.sender_overflow[i] = true;
     }
     m.header_bytes += name.size() + value.size() + 3;
     if (m.header_bytes > cfg.verify.header.max_header_bytes) {
@@ -277,27 +363,50 @@ decision session::decide_direction(message& m) {
     std::vector<std::string_view> views(m.from_values.begin(), m.from_values.end());
     m.from_domains = author_domains(views);
   }
-  // Signed for one author domain only: all mailboxes of the From field(s) in one domain.
+  // The sender: the first of sender_headers present (From by default). Signed for one domain
+  // only: all mailboxes of the sender field(s) in one domain; never without a From field.
+  const std::vector<std::string>* sender = nullptr;
+  bool sender_is_from = false, sender_too_many = false;
+  for (std::size_t i = 0; i < cfg.sender_headers.size() && !sender; ++i) {
+    if (iequals(cfg.sender_headers[i], "From")) {
+      if (!m.from_values.empty()) sender = &m.from_values, sender_is_from = true;
+    } else if (!m.sender_values[i].empty()) {
+      sender = &m.sender_values[i];
+      sender_too_many = m.sender_overflow[i];
+    }
+  }
   std::string sign_domain;
-  if (m.from_domains && m.from_domains->size() == 1) sign_domain = m.from_domains->front();
-  if (m.forged_count > cfg.max_forged_auth_results) {
+  if (sender_is_from) {
+    if (m.from_domains && m.from_domains->size() == 1) sign_domain = m.from_domains->front();
+  } else if (sender && !sender_too_many && !m.from_values.empty()) {
+    std::vector<std::string_view> views(sender->begin(), sender->end());
+    auto domains = author_domains(views);
+    if (domains && domains->size() == 1) sign_domain = domains->front();
+  }
+  auto too_many_forged = [&] {
     // Each removal makes the MTA look the field up again (Postfix: from the top of the queue
     // file); thousands of them cost seconds and can crash its cleanup. Refuse, do not edit.
     bool reject = cfg.on_forged_auth_results == action::reject;
-    d = make_reply(reject ? verdict::reject : verdict::tempfail, reject ? "550" : "451",
-                   reject ? "5.7.1" : "4.7.1",
-                   "Too many Authentication-Results fields claiming this server");
-    d.log = log_text("dir=none forged_ar=" + std::to_string(m.forged_count) + " (more than " +
+    decision r = make_reply(reject ? verdict::reject : verdict::tempfail, reject ? "550" : "451",
+                            reject ? "5.7.1" : "4.7.1",
+                            "Too many Authentication-Results fields claiming this server");
+    r.log = log_text("dir=none forged_ar=" + std::to_string(m.forged_count) + " (more than " +
                      std::to_string(cfg.max_forged_auth_results) +
                      ", max_forged_auth_results) action=" + (reject ? "reject" : "tempfail"));
-    return d;
-  }
-  bool may_sign =
-      cfg.mode != mode::verify && (internal_ || (m.authenticated && cfg.sign_authenticated));
+    return r;
+  };
+  // Under OpenDKIM's rules (remove_auth_results other than "all") only verified mail is edited.
+  const bool removes_always = cfg.remove_auth_results == ar_removal::all;
+  if (m.forged_count > cfg.max_forged_auth_results && removes_always) return too_many_forged();
+  // OpenDKIM's rule (signing_origin()): MTA daemon names and macros, then internal or
+  // authenticated clients.
+  const bool origin =
+      signing_origin(cfg, internal_, m.authenticated, m.macros ? &*m.macros : nullptr);
+  bool may_sign = cfg.mode != mode::verify && origin;
   std::vector<sign_options> opts;
   if (may_sign && !sign_domain.empty()) {
     if (cfg.signing_table) {
-      auto chosen = table_keys_for(cfg, m.from_values);
+      auto chosen = table_keys_for(cfg, *sender);
       if (!chosen) return internal_error("signing table: " + chosen.error().message());
       opts = std::move(*chosen);
     } else {
@@ -333,11 +442,14 @@ decision session::decide_direction(message& m) {
     m.dir = direction::sign;
     signing_ = true;
     if (m.header_overflow) return internal_error("header too large to sign");
+    std::optional<std::vector<std::string>> headers = cfg.headers;
+    if (cfg.sign_rules) headers = signed_header_names(*cfg.sign_rules, field_names(m.fields));
     for (auto& o : opts) {
       m.signers += " d=" + o.sdid + " s=" + o.selector;
       o.header_canon = cfg.header_canon;
       o.body_canon = cfg.body_canon;
-      o.headers = cfg.headers;
+      o.headers = headers;
+      if (cfg.sign_rules) o.oversign_from = false;  // h= is exactly what the rules make
       o.expire_after = cfg.expire_after;
     }
     auto s = signer::create(std::move(opts), clock_.unix_time(), verify_options_of(cfg).header);
@@ -356,9 +468,10 @@ decision session::decide_direction(message& m) {
                      (!m.from_domains ? "no author domain: " + m.from_domains.error().message()
                       : sign_domain.empty() ? std::string("several author domains")
                                             : sign_domain) +
-                     (internal_ || m.authenticated ? "" : ", external client") + ")");
+                     (origin ? "" : ", external client") + ")");
     return d;
   }
+  if (m.forged_count > cfg.max_forged_auth_results) return too_many_forged();
   m.dir = direction::verify;
   verify_options o = verify_options_of(cfg);
   o.resolver = m.env->resolver;
@@ -416,7 +529,10 @@ decision session::finish_sign(message& m) {
   auto fields = m.sig->finish();
   if (!fields) return internal_error("signing failed: " + fields.error().message());
   decision d;
-  // Fields claiming our authserv-id go in this direction too (they were not signed).
+  // Fields claiming our authserv-id go in this direction too (they were not signed), except under
+  // OpenDKIM's rules, which edit verified mail only.
+  const config& cfg = *m.env->cfg;
+  if (cfg.remove_auth_results != ar_removal::all) m.forged_ar.clear();
   d.delete_auth_results.assign(m.forged_ar.rbegin(), m.forged_ar.rend());
   // Inserted at the top one after the other, the last inserted ends up first: go backwards.
   for (std::size_t i = fields->size(); i-- > 0;) {
@@ -440,11 +556,14 @@ decision session::finish_verify(message& m) {
   // Forged Authentication-Results claiming our authserv-id go (RFC 8601 §5), highest index first
   // so that the indices of the others do not move.
   d.delete_auth_results.assign(m.forged_ar.rbegin(), m.forged_ar.rend());
-  header_insertion ar;
-  ar.name = "Authentication-Results";
-  ar.value = lf_folded(bounded_auth_results(cfg.authserv_id, results), ar.name.size());
-  ar.required = true;  // a message must not leave without our result (or keep a forged one)
-  d.insert.push_back(std::move(ar));
+  // Unsigned mail gets none with add_auth_results "signed" (OpenDKIM without AlwaysAddARHeader).
+  if (cfg.always_add_auth_results || !results.empty()) {
+    header_insertion ar;
+    ar.name = "Authentication-Results";
+    ar.value = lf_folded(bounded_auth_results(cfg.authserv_id, results), ar.name.size());
+    ar.required = true;  // a message must not leave without our result (or keep a forged one)
+    d.insert.push_back(std::move(ar));
+  }
 
   status best = overall(results);
   std::string what = "dir=verify result=" + std::string(to_string(best));

@@ -91,6 +91,14 @@ class session {
   // The client's address (AF_INET: 4 bytes, AF_INET6: 16 bytes, network order) decides whether it
   // is internal (sign.internal_networks); another family or a null address is external.
   void connect(int family, const unsigned char* addr);
+  // The client as the MTA names it at connect (`host_name`: its name, "[192.0.2.1]", "unknown" or
+  // empty) and its address. accept when skip_hosts holds its name (unless bracketed) or address:
+  // the connection is left alone (no message is handled; the glue accepts it). Otherwise
+  // proceed, and whether it is internal: by sign.internal_hosts when set (name and address,
+  // opendkim::host_list; a null address counts as 127.0.0.1, another family as no address), else
+  // as connect(family, addr).
+  [[nodiscard]] verdict connect(std::string_view host_name, int family, const unsigned char* addr);
+  [[nodiscard]] bool skipped() const noexcept { return skipped_; }
   void connect(bool internal) noexcept { internal_ = internal; }
   [[nodiscard]] bool internal() const noexcept { return internal_; }
 
@@ -98,6 +106,12 @@ class session {
   // `env`, when given, replaces the session's environment for this message and the next ones.
   void start_message(bool authenticated, std::shared_ptr<const environment> env = nullptr);
   [[nodiscard]] bool in_message() const noexcept { return msg_ != nullptr; }
+  // The MTA's macros of wanted_macros() for the current message, before its end of header: they
+  // decide with the client whether it is signed (signing_origin()); {auth_type} then replaces
+  // start_message()'s `authenticated`. Without this call no macro is known.
+  void set_macros(macro_values values);
+  // wanted_macros() of the current message's configuration (the session's when none).
+  [[nodiscard]] std::vector<std::string> wanted_macros() const;
   // The MTA's queue id, for the log line ("-" until known).
   void set_queue_id(std::string_view id);
   [[nodiscard]] bool has_queue_id() const noexcept { return queue_id_ != "-"; }
@@ -133,6 +147,7 @@ class session {
   std::shared_ptr<const environment> env_;
   session_clock clock_;
   bool internal_ = false;
+  bool skipped_ = false;  // skip_hosts: nothing is handled on this connection
   std::string queue_id_ = "-";
   bool signing_ = false;  // the current (or last) message may have to be signed
   std::uint64_t start_ms_ = 0;

@@ -9,6 +9,7 @@
 #include <dkimkit/canon.hpp>
 #include <dkimkit/changes.hpp>
 #include <dkimkit/error.hpp>
+#include <dkimkit/key_check.hpp>
 #include <dkimkit/key_record.hpp>
 #include <dkimkit/limits.hpp>
 #include <dkimkit/message.hpp>

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
@@ -211,6 +212,58 @@ TEST(milter_config, bad_table_rows_and_keys_name_the_table_file_and_line) {
   ASSERT_TRUE(lax) << lax.error().detail;
   ASSERT_EQ(lax->warnings.size(), 1u);
   EXPECT_NE(lax->warnings[0].find(open_key), std::string::npos);
+}
+
+// OpenDKIM's rules as TOML settings (issue 14): [sign] sign_headers, omit_headers,
+// oversign_headers, sender_headers, subdomains; [policy] remove_auth_results, add_auth_results.
+TEST(milter_config, opendkim_rules_load) {
+  temp_dir d;
+  std::string k = key_file(d);
+  auto dflt = load_config(d.write("d.toml", signing_config(k)));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  EXPECT_FALSE(dflt->sign_rules);
+  EXPECT_TRUE(dflt->subdomains);
+  EXPECT_EQ(dflt->sender_headers, std::vector<std::string>{"From"});
+  EXPECT_EQ(dflt->remove_auth_results, ar_removal::all);
+  EXPECT_TRUE(dflt->always_add_auth_results);
+  // One of the three: the others take OpenDKIM's defaults.
+  auto over = load_config(d.write("o.toml", signing_config(k, "oversign_headers = [\"From\"]\n")));
+  ASSERT_TRUE(over) << over.error().detail;
+  ASSERT_TRUE(over->sign_rules);
+  EXPECT_EQ(over->sign_rules->sign, opendkim_sign_headers());
+  EXPECT_EQ(over->sign_rules->omit, opendkim_omit_headers());
+  EXPECT_EQ(over->sign_rules->oversign, std::vector<std::string>{"From"});
+  auto c = load_config(d.write(
+      "c.toml",
+      signing_config(k,
+                     "sign_headers = [\"X-*\", \"Subject\"]\nomit_headers = []\n"
+                     "sender_headers = [\"Sender\", \"From\"]\nsubdomains = false\n") +
+          "[policy]\nremove_auth_results = \"any_result\"\nadd_auth_results = \"signed\"\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->sign_rules->sign, (std::vector<std::string>{"X-*", "Subject"}));
+  EXPECT_TRUE(c->sign_rules->omit.empty());
+  EXPECT_TRUE(c->sign_rules->oversign.empty());
+  EXPECT_EQ(c->sender_headers, (std::vector<std::string>{"Sender", "From"}));
+  EXPECT_FALSE(c->subdomains);
+  EXPECT_EQ(c->remove_auth_results, ar_removal::any_result);
+  EXPECT_FALSE(c->always_add_auth_results);
+  for (auto [extra, policy, expect] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"headers = [\"From\"]\nsign_headers = [\"To\"]\n", "",
+            ":5: sign_headers excludes headers"},
+           {"omit_headers = [\"from\"]\n", "", ":4: omit_headers: 'from' omits From"},
+           {"oversign_headers = [\"X-*\"]\n", "", ":4: oversign_headers: 'X-*'"},
+           {"sign_headers = [\"X-(A)\"]\n", "", ":4: sign_headers: 'X-(A)'"},
+           {"sender_headers = []\n", "", ":4: sender_headers: no field named"},
+           {"subdomains = \"no\"\n", "", ":4: subdomains must be true or false"},
+           {"", "remove_auth_results = \"some\"\n", ":9: remove_auth_results must be"},
+           {"", "add_auth_results = \"never\"\n", ":9: add_auth_results must be"},
+       }) {
+    std::string text = signing_config(k, extra) + (policy.empty() ? "" : "[policy]\n" + policy);
+    auto bad = load_config(d.write("b.toml", text));
+    ASSERT_FALSE(bad) << text;
+    EXPECT_NE(bad.error().detail.find(expect), std::string::npos) << bad.error().detail;
+  }
 }
 
 TEST(milter_config, networks_match_v4_v6_and_mapped) {

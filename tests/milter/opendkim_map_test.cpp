@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -140,23 +141,119 @@ TEST(opendkim_map, refusals_name_file_line_and_setting) {
   for (const auto& r : std::vector<refusal>{
            {"On-BadSignature reject\n", "o.conf:7: On-BadSignature: On-BadSignature reject: "},
            {"On-Default quarantine\n", "o.conf:7: On-Default: On-BadSignature quarantine"},
-           {"On-DNSError reject\n", "o.conf:7: On-DNSError: On-DNSError reject: dkimkit-milter can"},
+           {"On-DNSError reject\n",
+            "o.conf:7: On-DNSError: On-DNSError reject: dkimkit-milter can"},
            {"On-Security accept\nOn-NoSignature reject\n", "o.conf:8: On-NoSignature:"},
            {"On-SignatureError reject\n", "o.conf:7: On-SignatureError:"},
            {"On-NoSignature bogus\n", "o.conf:7: On-NoSignature: unknown action 'bogus'"},
-           {"InternalHosts 10.0.0.0/8,mail.example.com\n",
-            "o.conf:7: InternalHosts: 'mail.example.com' is a host name"},
            {"InternalHosts !10.1.0.0/16\n", "o.conf:7: InternalHosts: '!10.1.0.0/16'"},
            {"SigningTable dsn:mysql://u:secret@h/db\n", "o.conf:7: SigningTable: "},
            {"Quarantine yes\n", "o.conf:7: Quarantine: not supported by dkimkit-milter"},
            {"UMask 000\n", "o.conf:7: UMask: would let anyone connect"},
-           {"OversignHeaders From,Subject\n", "'Subject': dkimkit-milter over-signs From only"},
+           {"OversignHeaders From,X-*\n", "o.conf:7: OversignHeaders: oversign_headers: 'X-*'"},
            {"Canonicalization relaxed/nope\n", "o.conf:7: Canonicalization:"},
        }) {
     auto c = config_from_opendkim(d.write("o.conf", single(d, r.extra)));
     ASSERT_FALSE(c) << r.extra;
     EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
     EXPECT_EQ(c.error().detail.find("secret"), std::string::npos);
+  }
+}
+
+// What is signed and how, and the results, as OpenDKIM 2.11 does it (checked with opendkim -t).
+TEST(opendkim_map, signing_and_results_defaults_are_opendkims) {
+  temp_dir d;
+  auto c = config_from_opendkim(d.write(
+      "o.conf",
+      "Socket local:/tmp/od.sock\nDomain example.com\nSelector s\nKeyFile " + key_file(d) + "\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_FALSE(c->subdomains);  // SubDomains no
+  EXPECT_EQ(c->sender_headers, std::vector<std::string>{"From"});
+  ASSERT_TRUE(c->sign_rules);
+  EXPECT_EQ(c->sign_rules->sign, opendkim_sign_headers());
+  EXPECT_EQ(c->sign_rules->omit, opendkim_omit_headers());
+  EXPECT_TRUE(c->sign_rules->oversign.empty());
+  EXPECT_FALSE(c->headers);
+  EXPECT_EQ(c->remove_auth_results, ar_removal::dkim);
+  EXPECT_FALSE(c->always_add_auth_results);
+  // No longer a warning about subdomains.
+  for (const auto& w : c->warnings) EXPECT_EQ(w.find("subdomains"), std::string::npos) << w;
+}
+
+TEST(opendkim_map, signing_and_results_settings) {
+  temp_dir d;
+  auto c = config_from_opendkim(
+      d.write("o.conf", single(d,
+                               "SenderHeaders Sender, From\nSignHeaders *,+X-Mailer,-Cc\n"
+                               "OmitHeaders *,-Received\nOversignHeaders From,To\n"
+                               "AlwaysAddARHeader yes\nRemoveARAll yes\n")));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_TRUE(c->subdomains);  // SubDomains yes in single()
+  EXPECT_EQ(c->sender_headers, (std::vector<std::string>{"Sender", "From"}));
+  ASSERT_TRUE(c->sign_rules);
+  auto sign = opendkim_sign_headers();
+  sign.erase(std::find(sign.begin(), sign.end(), "Cc"));
+  sign.push_back("X-Mailer");
+  EXPECT_EQ(c->sign_rules->sign, sign);
+  auto omit = opendkim_omit_headers();
+  omit.erase(std::find(omit.begin(), omit.end(), "Received"));
+  EXPECT_EQ(c->sign_rules->omit, omit);
+  EXPECT_EQ(c->sign_rules->oversign, (std::vector<std::string>{"From", "To"}));
+  EXPECT_EQ(c->remove_auth_results, ar_removal::any_result);
+  EXPECT_TRUE(c->always_add_auth_results);
+  // A list in a file (one name a line) replaces the default; "." omits nothing.
+  std::string list = d.write("sign.txt", "X-A\nsubject # comment\n");
+  auto f = config_from_opendkim(
+      d.write("f.conf", single(d, "SignHeaders file:" + list + "\nOmitHeaders .\n")));
+  ASSERT_TRUE(f) << f.error().detail;
+  EXPECT_EQ(f->sign_rules->sign, (std::vector<std::string>{"X-A", "subject"}));
+  EXPECT_EQ(f->sign_rules->omit, (std::vector<std::string>{"."}));
+  // RemoveARAll no, AlwaysAddARHeader no: OpenDKIM's defaults again.
+  auto n = config_from_opendkim(
+      d.write("n.conf", single(d, "RemoveARAll no\nAlwaysAddARHeader no\nSubDomains no\n")));
+  ASSERT_TRUE(n) << n.error().detail;
+  EXPECT_EQ(n->remove_auth_results, ar_removal::dkim);
+  EXPECT_FALSE(n->always_add_auth_results);
+  EXPECT_FALSE(n->subdomains);  // the last SubDomains counts
+}
+
+TEST(opendkim_map, signature_algorithm) {
+  temp_dir d;
+  // single() holds an Ed25519 key: ed25519-sha256 goes, rsa-sha256 does not.
+  auto ed =
+      config_from_opendkim(d.write("e.conf", single(d, "SignatureAlgorithm ed25519-sha256\n")));
+  ASSERT_TRUE(ed) << ed.error().detail;
+  EXPECT_EQ(ed->keys[0].algo, algorithm::ed25519_sha256);
+  // Unset with an Ed25519 key: OpenDKIM would write a=rsa-sha256; a warning says so.
+  auto unset = config_from_opendkim(d.write("u.conf", single(d)));
+  ASSERT_TRUE(unset) << unset.error().detail;
+  EXPECT_FALSE(unset->keys[0].algo);
+  bool warned = false;
+  for (const auto& w : unset->warnings)
+    warned = warned || w.find("OpenDKIM would label its signatures rsa-sha256") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
+TEST(opendkim_map, signing_setting_refusals) {
+  temp_dir d;
+  for (const auto& r : std::vector<refusal>{
+           {"SignatureAlgorithm rsa-sha1\n",
+            "o.conf:7: SignatureAlgorithm: rsa-sha1 is refused: RFC 8301"},
+           {"SignatureAlgorithm RSA-SHA1\n", "rsa-sha1 is refused"},
+           {"SignatureAlgorithm foo\n",
+            "o.conf:7: SignatureAlgorithm: unknown signing algorithm 'foo'"},
+           {"SignatureAlgorithm rsa-sha256\n", "o.conf:7: SignatureAlgorithm: "},
+           {"SignHeaders +X-A\n", "o.conf:7: SignHeaders: '+X-A': a \"+\" entry adds"},
+           {"SignHeaders X-(A|B)\n", "o.conf:7: SignHeaders: 'X-(A|B)': OpenDKIM reads '('"},
+           {"OmitHeaders From\n", "o.conf:7: OmitHeaders: omit_headers: 'From' omits From"},
+           {"OmitHeaders *,+F*\n", "o.conf:7: OmitHeaders: omit_headers: 'F*' omits From"},
+           {"OversignHeaders *\n", "o.conf:7: OversignHeaders: oversign_headers: '*'"},
+           {"SenderHeaders *\n", "o.conf:7: SenderHeaders: sender_headers: '*'"},
+           {"SignHeaders refile:/x\n", "o.conf:7: SignHeaders: a refile: data set"},
+       }) {
+    auto c = config_from_opendkim(d.write("o.conf", single(d, r.extra)));
+    ASSERT_FALSE(c) << r.extra;
+    EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
   }
 }
 

@@ -95,6 +95,16 @@ void round_trip(const temp_dir& d, const std::string& conf, config* loaded = nul
   EXPECT_EQ(got->on_dns_error, want->on_dns_error);
   EXPECT_EQ(got->on_internal_error, want->on_internal_error);
   EXPECT_EQ(got->on_forged_auth_results, want->on_forged_auth_results);
+  EXPECT_EQ(got->sender_headers, want->sender_headers);
+  EXPECT_EQ(got->subdomains, want->subdomains);
+  ASSERT_EQ(got->sign_rules.has_value(), want->sign_rules.has_value());
+  if (got->sign_rules) {
+    EXPECT_EQ(got->sign_rules->sign, want->sign_rules->sign);
+    EXPECT_EQ(got->sign_rules->omit, want->sign_rules->omit);
+    EXPECT_EQ(got->sign_rules->oversign, want->sign_rules->oversign);
+  }
+  EXPECT_EQ(got->remove_auth_results, want->remove_auth_results);
+  EXPECT_EQ(got->always_add_auth_results, want->always_add_auth_results);
   if (loaded) *loaded = std::move(*got);
   if (text) *text = *toml;
 }
@@ -128,6 +138,46 @@ TEST(opendkim_migrate, single_domain) {
   EXPECT_NE(text.find("max_signatures = 3"), std::string::npos);
   // Limits at dkimkit's default are left out.
   EXPECT_EQ(text.find("max_fields"), std::string::npos);
+}
+
+// What is signed and how, and the results: OpenDKIM's values and defaults survive the migration.
+TEST(opendkim_migrate, signing_and_results_settings) {
+  temp_dir d;
+  std::string k = key_file(d);
+  std::string base =
+      "Socket local:/tmp/od.sock\nDomain example.com\nSelector s\nKeyFile " + k + "\n";
+  // OpenDKIM's defaults, each said to differ from dkimkit-milter's.
+  config c;
+  std::string text;
+  round_trip(d, d.write("a.conf", base), &c, &text);
+  EXPECT_FALSE(c.subdomains);
+  EXPECT_EQ(c.remove_auth_results, ar_removal::dkim);
+  EXPECT_FALSE(c.always_add_auth_results);
+  ASSERT_TRUE(c.sign_rules);
+  EXPECT_EQ(c.sign_rules->sign, opendkim_sign_headers());
+  EXPECT_NE(text.find("subdomains = false"), std::string::npos) << text;
+  EXPECT_NE(text.find("# differs: dkimkit-milter's default is true; OpenDKIM's default (no)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("remove_auth_results = \"dkim\""), std::string::npos) << text;
+  EXPECT_NE(text.find("add_auth_results = \"signed\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("sender_headers"), std::string::npos) << text;  // From: the default
+  // Every setting given.
+  config s;
+  round_trip(
+      d,
+      d.write("b.conf", base + "SubDomains yes\nSenderHeaders Sender,From\n"
+                               "SignHeaders *,+X-Mailer\nOmitHeaders .\n"
+                               "OversignHeaders From\nRemoveARAll yes\nAlwaysAddARHeader yes\n"),
+      &s, &text);
+  EXPECT_TRUE(s.subdomains);
+  EXPECT_EQ(s.sender_headers, (std::vector<std::string>{"Sender", "From"}));
+  EXPECT_EQ(s.sign_rules->sign.back(), "X-Mailer");
+  EXPECT_EQ(s.sign_rules->omit, std::vector<std::string>{"."});
+  EXPECT_EQ(s.sign_rules->oversign, std::vector<std::string>{"From"});
+  EXPECT_EQ(s.remove_auth_results, ar_removal::any_result);
+  EXPECT_TRUE(s.always_add_auth_results);
+  EXPECT_NE(text.find("sender_headers = [\"Sender\", \"From\"]"), std::string::npos) << text;
 }
 
 TEST(opendkim_migrate, key_table_refile_signing_table_multiple_signatures) {

@@ -12,6 +12,7 @@
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/resolver.hpp>
+#include <dkimkit/signature.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/signing_table.hpp>
 #include <dkimkit/verifier.hpp>
@@ -598,6 +599,211 @@ TEST(milter_session, auth_results_insertion_is_required_and_log_bounded) {
 
 // Hostile inputs row 76: a temporary DNS failure gives 451 4.7.5 with on_dns_error = tempfail,
 // and dkim=temperror in the added field with on_dns_error = accept; never a 5xx.
+// ---- OpenDKIM's rules (issue 14): sender_headers, subdomains, header rules, A-R handling ----
+
+// The h= of the DKIM-Signature field a decision inserts first.
+std::vector<std::string> signed_names(const decision& d) {
+  for (const auto& h : d.insert)
+    if (h.name == "DKIM-Signature") {
+      auto sig = parse_signature(lf_to_crlf(h.value));
+      EXPECT_TRUE(sig) << h.value;
+      if (sig) return sig->signed_headers;
+    }
+  ADD_FAILURE() << "no DKIM-Signature inserted";
+  return {};
+}
+
+TEST(milter_session, sender_headers_choose_the_signing_domain) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto cfg = make_config(mode::both);
+  cfg->sender_headers = {"Sender", "From"};
+  auto env = make_env(cfg, &dns);
+  // Sender (example.com) comes first: signed by example.com although From is example.org.
+  std::string msg = message_from("example.org", "Sender: Bob <bob@example.com>\r\n");
+  decision d = run(env, msg, kInternalAddr);
+  ASSERT_EQ(d.insert.size(), 2u) << d.log;
+  EXPECT_NE(d.log.find("dir=sign d=example.com s=rsa d=example.com s=ed"), std::string::npos)
+      << d.log;
+  for (const auto& v : verify(delivered(msg, d), test::options_for(dns)))
+    EXPECT_EQ(v.status, status::pass) << v.reason;
+  // No Sender: From decides (example.org: no key, verified).
+  decision from = run(env, message_from("example.org"), kInternalAddr);
+  ASSERT_EQ(from.insert.size(), 1u);
+  EXPECT_EQ(from.insert[0].name, "Authentication-Results");
+  // The default (From only) ignores Sender: not signed.
+  decision dflt = run(make_env(make_config(mode::both), &dns), msg, kInternalAddr);
+  ASSERT_EQ(dflt.insert.size(), 1u);
+  EXPECT_EQ(dflt.insert[0].name, "Authentication-Results");
+  // A Sender of ours but no From field: never signed (every signature must cover From).
+  std::string no_from = "Sender: bob@example.com\r\nSubject: x\r\n\r\nHi\r\n";
+  auto sign_only = make_config(mode::sign);
+  sign_only->sender_headers = {"Sender", "From"};
+  decision nf = run(make_env(sign_only, &dns), no_from, kInternalAddr);
+  expect_reply(nf, verdict::accept);
+  EXPECT_TRUE(nf.insert.empty());
+  // Two Sender fields of different domains: no single domain, not signed.
+  decision two =
+      run(env, message_from("example.org", "Sender: a@example.com\r\nSender: b@other.test\r\n"),
+          kInternalAddr);
+  ASSERT_EQ(two.insert.size(), 1u);
+  EXPECT_EQ(two.insert[0].name, "Authentication-Results");
+}
+
+TEST(milter_session, sender_headers_pick_the_signing_table_row) {
+  test::temp_dir d;
+  std::string key = d.write("k.pem", test::rsa1024().to_pem());
+  ::chmod(key.c_str(), 0600);
+  auto keys = key_table::load(d.write("kt", "rsa example.com:rsa:" + key + "\n"));
+  auto table = signing_table::load(d.write("st", "bob@example.com rsa\n"));
+  ASSERT_TRUE(keys && table);
+  auto cfg = make_config(mode::sign);
+  cfg->keys.clear();
+  cfg->key_table = std::move(*keys);
+  cfg->signing_table = std::move(*table);
+  cfg->sender_headers = {"Sender", "From"};
+  decision s = run(make_env(cfg, nullptr),
+                   message_from("example.com", "Sender: bob@example.com\r\n"), kInternalAddr);
+  ASSERT_EQ(s.insert.size(), 1u) << s.log;
+  EXPECT_NE(s.log.find("d=example.com s=rsa"), std::string::npos);
+  // From alice@example.com alone matches no row.
+  decision n = run(make_env(cfg, nullptr), message_from("example.com"), kInternalAddr);
+  EXPECT_TRUE(n.insert.empty());
+}
+
+TEST(milter_session, subdomains_false_signs_the_key_domain_only) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto cfg = make_config(mode::both);
+  cfg->subdomains = false;
+  auto env = make_env(cfg, &dns);
+  decision sub = run(env, message_from("mail.example.com"), kInternalAddr);
+  ASSERT_EQ(sub.insert.size(), 1u) << sub.log;
+  EXPECT_EQ(sub.insert[0].name, "Authentication-Results");
+  decision same = run(env, message_from("EXAMPLE.com"), kInternalAddr);
+  EXPECT_EQ(same.insert.size(), 2u) << same.log;
+  // A subdomain with keys of its own is its own domain.
+  cfg->keys.push_back(key_for("mail.example.com", "big", test::rsa2048()));
+  decision own = run(make_env(cfg, &dns), message_from("mail.example.com"), kInternalAddr);
+  EXPECT_NE(own.log.find("dir=sign d=mail.example.com s=big result=signed"), std::string::npos)
+      << own.log;
+}
+
+// h= as OpenDKIM 2.11 writes it (opendkim -t on the same fields; "Subject:TO:From:to"), and the
+// signature verifies. The signer writes names in lower case (h= ignores case, RFC 6376 §3.5).
+TEST(milter_session, header_rules_make_h_as_opendkim_does) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto cfg = make_config(mode::sign);
+  cfg->keys.resize(1);  // rsa
+  cfg->sign_rules = header_rules{opendkim_sign_headers(), opendkim_omit_headers(), {}};
+  std::string msg =
+      "Received: from a by b; Thu, 01 Jan 2026 00:00:00 +0000\r\nSubject: s\r\nTO: "
+      "x@example.org\r\n"
+      "From: A <a@example.com>\r\nto: z@example.org\r\nX-A: 1\r\nComments: c\r\n"
+      "Message-ID: <m@example.com>\r\n\r\nbody\r\n";
+  decision d = run(make_env(cfg, &dns), msg, kInternalAddr);
+  EXPECT_EQ(signed_names(d), (std::vector<std::string>{"subject", "to", "from", "to"}));
+  for (const auto& v : verify(delivered(msg, d), test::options_for(dns)))
+    EXPECT_EQ(v.status, status::pass) << v.reason;
+  // Over-signing and a glob: SignHeaders *,+X-*; OversignHeaders From,X-B,To.
+  cfg->sign_rules->sign.push_back("X-*");
+  cfg->sign_rules->oversign = {"From", "X-B", "To"};
+  decision o = run(make_env(cfg, &dns), msg, kInternalAddr);
+  EXPECT_EQ(signed_names(o),
+            (std::vector<std::string>{"subject", "to", "from", "to", "x-a", "from", "x-b", "to"}));
+  std::string out = delivered(msg, o);
+  for (const auto& v : verify(out, test::options_for(dns)))
+    EXPECT_EQ(v.status, status::pass) << v.reason;
+  // Over-signed: another To, From or X-B added later breaks the signature.
+  for (std::string_view added : {"To: evil@example.org\r\n", "X-B: 2\r\n"}) {
+    std::string tampered = out;
+    tampered.insert(tampered.find("\r\n\r\n") + 2, added);
+    EXPECT_EQ(verify(tampered, test::options_for(dns))[0].status, status::fail) << added;
+  }
+}
+
+struct ar_case {
+  std::string value;
+  bool dkim, any;  // removed under "dkim", under "any_result"
+};
+
+TEST(milter_session, opendkim_auth_results_rules) {
+  static_resolver dns;
+  publish_keys(dns);
+  // What opendkim -t removed (AuthservID mx.example.net), by RemoveARAll.
+  const std::vector<ar_case> cases = {
+      {"mx.example.net; dkim=pass header.d=x", true, true},
+      {"mx.example.net; spf=pass smtp.mailfrom=x", false, true},
+      {"other.example; dkim=pass", false, false},
+      {"(c) mx.example.net; dkim=fail", true, true},
+      {"mx.example.net; none", false, false},
+      {"mx.example.net (unparseable; dkim=pass", false, false},
+  };
+  std::string fields;
+  for (const auto& c : cases) fields += "Authentication-Results: " + c.value + "\r\n";
+  std::string msg = message_from("example.com", fields);
+  for (ar_removal rule : {ar_removal::dkim, ar_removal::any_result}) {
+    auto cfg = make_config(mode::both);
+    cfg->remove_auth_results = rule;
+    std::vector<int> want;
+    for (std::size_t i = cases.size(); i >= 1; --i)
+      if (rule == ar_removal::dkim ? cases[i - 1].dkim : cases[i - 1].any)
+        want.push_back(static_cast<int>(i));
+    decision v = run(make_env(cfg, &dns), msg);
+    EXPECT_EQ(v.delete_auth_results, want) << to_string(rule);
+    // Signing edits nothing (OpenDKIM removes fields from verified mail only) and still verifies.
+    decision s = run(make_env(cfg, &dns), msg, kInternalAddr);
+    EXPECT_TRUE(s.delete_auth_results.empty()) << to_string(rule);
+    ASSERT_EQ(s.insert.size(), 2u) << s.log;
+    for (const auto& r : verify(delivered(msg, s), test::options_for(dns)))
+      EXPECT_EQ(r.status, status::pass) << r.reason;
+  }
+  // The default removes every field claiming us, in both directions.
+  decision all = run(make_env(make_config(mode::both), &dns), msg, kInternalAddr);
+  EXPECT_EQ(all.delete_auth_results, (std::vector<int>{6, 5, 4, 2, 1}));
+}
+
+TEST(milter_session, opendkim_auth_results_cap_applies_to_verified_mail_only) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto cfg = make_config(mode::both);
+  cfg->remove_auth_results = ar_removal::dkim;
+  cfg->max_forged_auth_results = 2;
+  std::string fields;
+  for (int i = 0; i < 3; ++i) fields += "Authentication-Results: mx.example.net; dkim=pass\r\n";
+  std::string msg = message_from("example.com", fields);
+  decision v = run(make_env(cfg, &dns), msg);
+  expect_reply(v, verdict::reject, "550", "5.7.1",
+               "Too many Authentication-Results fields claiming this server");
+  decision s = run(make_env(cfg, &dns), msg, kInternalAddr);
+  expect_reply(s, verdict::proceed);
+  EXPECT_EQ(s.insert.size(), 2u) << s.log;
+}
+
+TEST(milter_session, add_auth_results_signed_leaves_unsigned_mail_alone) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto cfg = make_config(mode::verify);
+  cfg->always_add_auth_results = false;
+  auto env = make_env(cfg, &dns);
+  decision none = run(env, message_from("example.com"));
+  expect_reply(none, verdict::proceed);
+  EXPECT_TRUE(none.insert.empty());
+  EXPECT_EQ(none.log, "4ABC1: dir=verify result=none ms=0");
+  std::string msg = signed_by(message_from("example.org"), "example.org", "ext", test::rsa2048());
+  decision one = run(env, msg);
+  ASSERT_EQ(one.insert.size(), 1u);
+  EXPECT_EQ(one.insert[0].name, "Authentication-Results");
+  EXPECT_NE(one.insert[0].value.find("dkim=pass"), std::string::npos);
+  // A broken signature is a signature: reported too.
+  std::string broken = msg;
+  broken.replace(broken.find("Lunch"), 5, "Dinner");
+  decision fail = run(env, broken);
+  ASSERT_EQ(fail.insert.size(), 1u);
+  EXPECT_NE(fail.insert[0].value.find("dkim=fail"), std::string::npos);
+}
+
 TEST(milter_session, row_76_dns_temporary_failure) {
   static_resolver dns;
   dns.set_temporary("big._domainkey.example.com", "SERVFAIL");
