@@ -370,8 +370,10 @@ def signatures_added(msg, presigned):
     sigs = []
     for f in fields:
         t = tags(f.decode(errors="replace"))
-        sigs.append((t.get("a", ""), t.get("c", "simple/simple"), t.get("d", "").lower(),
-                     t.get("s", ""), t.get("i", ""),
+        d = t.get("d", "").lower()
+        # RFC 6376 3.5: c= defaults to simple/simple, i= to "@" d=.
+        sigs.append((t.get("a", ""), t.get("c", "simple/simple"), d, t.get("s", ""),
+                     t.get("i", "@" + d),
                      ":".join(sorted(h.lower() for h in t.get("h", "").split(":")))))
     return sorted(sigs[:len(sigs) - presigned])
 
@@ -432,7 +434,7 @@ def compare(st, runs):
     for sc, mid, verdict, seen in table:
         print(f"{verdict} {sc}/{mid}")
         for run, (outcome, sigs) in seen.items():
-            desc = "; ".join(f"a={a} c={c} d={d} s={s}" + (f" i={i}" if i else "") + f" h={h}"
+            desc = "; ".join(f"a={a} c={c} d={d} s={s} i={i} h={h}"
                              for a, c, d, s, i, h in (sigs or [])) or "no signature"
             print(f"     {run:9} {outcome:8} {desc}")
     for (sc, mid), (theirs, documented, why) in DEVIATIONS.items():
