@@ -127,6 +127,24 @@ localhost
 127.0.0.0/29
 !127.0.0.5
 """}, SIGNING_MESSAGES)
+    s["sender-rules"] = ({"opendkim.conf": head + f"""Mode\t\t\tsv
+Domain\t\t\texample.com
+Selector\t\trsa1
+KeyFile\t\t\t{keys}/rsa1.private
+SenderHeaders\t\tSender,From
+SignHeaders\t\t*,+Message-ID,+Sender,-Date
+OversignHeaders\t\tFrom,Subject
+# Mail relayed from this host is passed through untouched.
+PeerList\t\t127.0.0.3
+"""}, SIGNING_MESSAGES)
+    # Every message that reaches Postfix's smtpd (whose {{daemon_name}} is its myhostname) is
+    # signed as if from an internal client.
+    s["mta-name"] = ({"opendkim.conf": head + f"""Mode\t\t\tsv
+Domain\t\t\texample.com
+Selector\t\trsa1
+KeyFile\t\t\t{keys}/rsa1.private
+MTA\t\t\tmx.example.net
+"""}, SIGNING_MESSAGES)
     s["multiple-signatures"] = ({"opendkim.conf": head + f"""Mode\t\t\tsv
 KeyTable\t\t{st}/multiple-signatures/KeyTable
 SigningTable\t\trefile:{st}/multiple-signatures/SigningTable
