@@ -198,7 +198,8 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
       {"sign",
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
         "require_safe_keys", "key_table", "signing_table", "multiple_signatures", "sign_headers",
-        "omit_headers", "oversign_headers", "sender_headers", "subdomains", "internal_hosts",
+        "omit_headers", "oversign_headers", "sender_headers", "sender_mailbox", "subdomains",
+        "internal_hosts",
         "daemon_names", "macros"}},
       {"sign.keys", {"domain", "selector", "key_file", "algorithm", "not_before", "not_after"}},
       {"dns", with(limit_keys("dns"), {"resolvers", "timeout_ms", "trust_anchor"})},
@@ -620,6 +621,13 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
     if (auto ok = check_sender_headers(*list); !ok)
       return tl::unexpected(p.at(*m, ok.error().detail));
     c.sender_headers = std::move(*list);
+  }
+  if (auto m = sign.get("sender_mailbox")) {
+    auto v = get_string(p, *m, "sender_mailbox");
+    if (!v) return tl::unexpected(v.error());
+    if (*v != "only" && *v != "first")
+      return tl::unexpected(p.at(*m, "sender_mailbox must be \"only\" or \"first\""));
+    c.first_sender_mailbox = *v == "first";
   }
   if (auto m = sign.get("subdomains")) {
     auto b = get_bool(p, *m, "subdomains");

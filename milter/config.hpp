@@ -98,6 +98,11 @@ struct config {
   // domain and the signing table's address (OpenDKIM's SenderHeaders). The From field still
   // decides the policy when verifying.
   std::vector<std::string> sender_headers = {"From"};
+  // [sign] sender_mailbox: "only" (false): the sender field's mailboxes must all be in one
+  // domain, which signs, and the signing table looks up the one mailbox ("a@x, b@x" is not
+  // looked up); "first" (true): the first mailbox of the first sender field decides alone, as in
+  // OpenDKIM ("From: a@example.org, b@example.com" is signed for example.org).
+  bool first_sender_mailbox = false;
   // [sign] subdomains: a [[sign.keys]] key also signs mail of its domain's subdomains (OpenDKIM's
   // SubDomains, whose default is no). Not for the signing table, whose rows say it themselves.
   bool subdomains = true;

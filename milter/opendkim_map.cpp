@@ -488,6 +488,7 @@ result<config> config_from_opendkim(const std::string& path, const std::string& 
   c.internal_networks = plain_networks(*c.internal_hosts);
   c.verify.max_signatures = 3;
   c.subdomains = false;                      // SubDomains
+  c.first_sender_mailbox = true;             // the first address of the sender field signs
   c.always_add_auth_results = false;         // AlwaysAddARHeader
   c.remove_auth_results = ar_removal::dkim;  // RemoveARAll no
   bool have_socket = false;

@@ -174,6 +174,11 @@ result<std::string> migrate_opendkim(const std::string& path, const std::string&
   if (c.expire_after) w.line("expire", std::to_string(*c.expire_after));
   if (c.sender_headers != config{}.sender_headers)
     w.line("sender_headers", w.list(c.sender_headers));
+  if (c.first_sender_mailbox) {
+    w.comment("differs: dkimkit-milter's default is \"only\" (a sender field with several "
+              "domains is not signed); OpenDKIM signs for the first address");
+    w.line("sender_mailbox", w.q("first"));
+  }
   if (!c.subdomains)
     w.comment("differs: dkimkit-milter's default is true; " + origin(*conf, "SubDomains") +
               " (no) is kept: [[sign.keys]] do not sign subdomains");

@@ -14,6 +14,7 @@
 #include <dkimkit/signing_table.hpp>
 #include <new>
 #include <optional>
+#include <span>
 #include <utility>
 
 namespace dkimkit::milter {
@@ -45,12 +46,13 @@ std::vector<const signing_key*> keys_for(const config& cfg, const std::string& d
 // address), loaded: a key of the key table
 // with "%" is read now. An error (the message tempfails) when a chosen row names no key of the
 // key table or its key cannot be loaded.
+// With cfg.first_sender_mailbox, the first mailbox of the first field is looked up instead.
 result<std::vector<sign_options>> table_keys_for(const config& cfg,
                                                  const std::vector<std::string>& from_values) {
   std::vector<sign_options> out;
-  if (from_values.size() != 1) return out;
+  if (from_values.empty() || (from_values.size() != 1 && !cfg.first_sender_mailbox)) return out;
   auto list = parse_mailbox_list(from_values.front());
-  if (!list || list->size() != 1) return out;
+  if (!list || list->empty() || (list->size() != 1 && !cfg.first_sender_mailbox)) return out;
   auto chosen = select_keys(*cfg.signing_table, *cfg.key_table, list->front().local_part,
                             list->front().domain, cfg.multiple_signatures);
   if (!chosen) return tl::unexpected(chosen.error());
@@ -376,7 +378,16 @@ decision session::decide_direction(message& m) {
     }
   }
   std::string sign_domain;
-  if (sender_is_from) {
+  if (cfg.first_sender_mailbox) {
+    // OpenDKIM's rule: the first mailbox of the first field, if the field parses (by the RFC
+    // 5322 grammar) and its domains are DNS names (author_domains keeps their order); never past
+    // the cap on fields.
+    if (sender && !(sender_is_from ? m.too_many_from : sender_too_many) && !m.from_values.empty()) {
+      const std::string_view first = sender->front();
+      auto domains = author_domains(std::span(&first, 1));
+      if (domains) sign_domain = domains->front();
+    }
+  } else if (sender_is_from) {
     if (m.from_domains && m.from_domains->size() == 1) sign_domain = m.from_domains->front();
   } else if (sender && !sender_too_many && !m.from_values.empty()) {
     std::vector<std::string_view> views(sender->begin(), sender->end());

@@ -224,6 +224,7 @@ TEST(milter_config, opendkim_rules_load) {
   EXPECT_FALSE(dflt->sign_rules);
   EXPECT_TRUE(dflt->subdomains);
   EXPECT_EQ(dflt->sender_headers, std::vector<std::string>{"From"});
+  EXPECT_FALSE(dflt->first_sender_mailbox);
   EXPECT_EQ(dflt->remove_auth_results, ar_removal::all);
   EXPECT_TRUE(dflt->always_add_auth_results);
   // One of the three: the others take OpenDKIM's defaults.
@@ -237,7 +238,8 @@ TEST(milter_config, opendkim_rules_load) {
       "c.toml",
       signing_config(k,
                      "sign_headers = [\"X-*\", \"Subject\"]\nomit_headers = []\n"
-                     "sender_headers = [\"Sender\", \"From\"]\nsubdomains = false\n") +
+                     "sender_headers = [\"Sender\", \"From\"]\nsubdomains = false\n"
+                     "sender_mailbox = \"first\"\n") +
           "[policy]\nremove_auth_results = \"any_result\"\nadd_auth_results = \"signed\"\n"));
   ASSERT_TRUE(c) << c.error().detail;
   EXPECT_EQ(c->sign_rules->sign, (std::vector<std::string>{"X-*", "Subject"}));
@@ -245,6 +247,7 @@ TEST(milter_config, opendkim_rules_load) {
   EXPECT_TRUE(c->sign_rules->oversign.empty());
   EXPECT_EQ(c->sender_headers, (std::vector<std::string>{"Sender", "From"}));
   EXPECT_FALSE(c->subdomains);
+  EXPECT_TRUE(c->first_sender_mailbox);
   EXPECT_EQ(c->remove_auth_results, ar_removal::any_result);
   EXPECT_FALSE(c->always_add_auth_results);
   for (auto [extra, policy, expect] :
@@ -256,6 +259,7 @@ TEST(milter_config, opendkim_rules_load) {
            {"sign_headers = [\"X-(A)\"]\n", "", ":4: sign_headers: 'X-(A)'"},
            {"sender_headers = []\n", "", ":4: sender_headers: no field named"},
            {"subdomains = \"no\"\n", "", ":4: subdomains must be true or false"},
+           {"sender_mailbox = \"all\"\n", "", ":4: sender_mailbox must be \"only\" or \"first\""},
            {"", "remove_auth_results = \"some\"\n", ":9: remove_auth_results must be"},
            {"", "add_auth_results = \"never\"\n", ":9: add_auth_results must be"},
        }) {

@@ -168,6 +168,7 @@ TEST(opendkim_map, signing_and_results_defaults_are_opendkims) {
       "Socket local:/tmp/od.sock\nDomain example.com\nSelector s\nKeyFile " + key_file(d) + "\n"));
   ASSERT_TRUE(c) << c.error().detail;
   EXPECT_FALSE(c->subdomains);  // SubDomains no
+  EXPECT_TRUE(c->first_sender_mailbox);  // the first address of the sender field signs
   EXPECT_EQ(c->sender_headers, std::vector<std::string>{"From"});
   ASSERT_TRUE(c->sign_rules);
   EXPECT_EQ(c->sign_rules->sign, opendkim_sign_headers());

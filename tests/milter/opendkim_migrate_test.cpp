@@ -97,6 +97,8 @@ void round_trip(const temp_dir& d, const std::string& conf, config* loaded = nul
   EXPECT_EQ(got->on_forged_auth_results, want->on_forged_auth_results);
   EXPECT_EQ(got->sender_headers, want->sender_headers);
   EXPECT_EQ(got->subdomains, want->subdomains);
+  EXPECT_EQ(got->first_sender_mailbox, want->first_sender_mailbox);
+  EXPECT_TRUE(got->first_sender_mailbox);  // OpenDKIM's rule, kept by --migrate
   ASSERT_EQ(got->sign_rules.has_value(), want->sign_rules.has_value());
   if (got->sign_rules) {
     EXPECT_EQ(got->sign_rules->sign, want->sign_rules->sign);

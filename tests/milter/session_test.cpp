@@ -671,6 +671,39 @@ TEST(milter_session, sender_headers_pick_the_signing_table_row) {
   EXPECT_TRUE(n.insert.empty());
 }
 
+// sender_mailbox "first" (OpenDKIM's rule): the first mailbox of a From field with several
+// domains decides; "only" (the default) leaves such mail unsigned. A field that does not parse
+// is never signed.
+TEST(milter_session, first_sender_mailbox_signs_for_the_first_address) {
+  static_resolver dns;
+  publish_keys(dns);
+  const std::string two = "From: Dave <dave@example.com>, erin@example.org\r\nTo: b@example.org\r\n"
+                          "Subject: x\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\n\r\nHi\r\n";
+  auto only = make_env(make_config(mode::both), &dns);
+  decision d0 = run(only, two, kInternalAddr);
+  ASSERT_EQ(d0.insert.size(), 1u) << d0.log;
+  EXPECT_EQ(d0.insert[0].name, "Authentication-Results");
+  auto cfg = make_config(mode::both);
+  cfg->first_sender_mailbox = true;
+  auto first = make_env(cfg, &dns);
+  decision d1 = run(first, two, kInternalAddr);
+  ASSERT_EQ(d1.insert.size(), 2u) << d1.log;
+  EXPECT_NE(d1.log.find("dir=sign d=example.com"), std::string::npos) << d1.log;
+  for (const auto& v : verify(delivered(two, d1), test::options_for(dns)))
+    EXPECT_EQ(v.status, status::pass) << v.reason;
+  // The other order: example.org has no key, so the message is verified, not signed.
+  std::string swapped = two;
+  swapped.replace(0, swapped.find("\r\n"), "From: erin@example.org, Dave <dave@example.com>");
+  decision d2 = run(first, swapped, kInternalAddr);
+  ASSERT_EQ(d2.insert.size(), 1u) << d2.log;
+  EXPECT_EQ(d2.insert[0].name, "Authentication-Results");
+  // An unparsable From (no closing bracket): not signed, whatever comes first.
+  std::string broken = two;
+  broken.replace(0, broken.find("\r\n"), "From: Dave <dave@example.com, erin@example.org");
+  decision d3 = run(first, broken, kInternalAddr);
+  for (const auto& h : d3.insert) EXPECT_NE(h.name, "DKIM-Signature") << d3.log;
+}
+
 TEST(milter_session, subdomains_false_signs_the_key_domain_only) {
   static_resolver dns;
   publish_keys(dns);
