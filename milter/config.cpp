@@ -192,7 +192,7 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
   };
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
       {"",
-       {"authserv_id", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "sign",
+       {"authserv_id", "authserv_id_from_mta", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "sign",
         "dns", "limits", "policy",
         "skip_hosts"}},
       {"sign",
@@ -368,6 +368,11 @@ result<void> load_top(const problems& p, const toml::table& t, config& c) {
     c.authserv_id = *s;
   } else {
     return tl::unexpected(p.plain("authserv_id is required (the name of this mail server)"));
+  }
+  if (auto n = t.get("authserv_id_from_mta")) {
+    auto b = get_bool(p, *n, "authserv_id_from_mta");
+    if (!b) return tl::unexpected(b.error());
+    c.authserv_id_from_mta = *b;
   }
   if (auto n = t.get("mode")) {
     auto s = get_string(p, *n, "mode");

@@ -65,6 +65,10 @@ struct requirement {
 struct config {
   std::string path;
   std::string authserv_id;
+  // authserv_id_from_mta: the MTA's name for itself (its "j" macro; Postfix: myhostname) is the
+  // authserv-id, as in OpenDKIM without AuthservID; authserv_id when the MTA sends none or one
+  // that is not a host name.
+  bool authserv_id_from_mta = false;
   milter::mode mode = milter::mode::both;
   // A unix socket by default: only the service's group (Postfix added to it) may connect. Anyone
   // who can connect can have mail signed, so an inet socket should have `peers`.

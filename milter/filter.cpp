@@ -123,6 +123,8 @@ sfsistat on_connect(SMFICTX* ctx, char* host, _SOCK_ADDR* addr) {
       v = s->connect(name, addr ? addr->sa_family : AF_UNSPEC, nullptr);
     }
     if (v == verdict::accept) return SMFIS_ACCEPT;  // skip_hosts: left alone
+    // The MTA's own name (Postfix sends "j" at connect): authserv_id_from_mta.
+    if (const char* j = smfi_getsymval(ctx, const_cast<char*>("j"))) s->set_mta_name(j);
     smfi_setpriv(ctx, s.release());
     g_connections.fetch_add(1);
     return SMFIS_CONTINUE;

@@ -378,6 +378,7 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
   } else if (n == "PidFile") {
     c.pid_file = s.value;
   } else if (n == "AuthservID") {
+    c.authserv_id_from_mta = false;  // a name, or HOSTNAME: this host's name
     if (s.value != "HOSTNAME") {
       if (s.value.find_first_of(" \t;()") != std::string::npos)
         return tl::unexpected(bad(s, "must be a host name"));
@@ -488,6 +489,7 @@ result<config> config_from_opendkim(const std::string& path, const std::string& 
   c.internal_networks = plain_networks(*c.internal_hosts);
   c.verify.max_signatures = 3;
   c.subdomains = false;                      // SubDomains
+  c.authserv_id_from_mta = true;             // AuthservID: the MTA's name (the j macro)
   c.first_sender_mailbox = true;             // the first address of the sender field signs
   c.always_add_auth_results = false;         // AlwaysAddARHeader
   c.remove_auth_results = ar_removal::dkim;  // RemoveARAll no

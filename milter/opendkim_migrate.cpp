@@ -136,9 +136,13 @@ result<std::string> migrate_opendkim(const std::string& path, const std::string&
     w.comment((warning.find(": ignored") != std::string::npos ? "dropped: " : "differs: ") + warning);
   w.out += "\n";
 
+  if (c.authserv_id_from_mta)
+    w.comment("no AuthservID: the MTA's name for itself (its j macro) is the authserv-id, as in "
+              "OpenDKIM; this host's name when the MTA sends none");
+  else if (conf->get("AuthservID")->value == "HOSTNAME")
+    w.comment("AuthservID HOSTNAME: this host's name");
   w.line("authserv_id", w.q(c.authserv_id));
-  if (!conf->get("AuthservID") || conf->get("AuthservID")->value == "HOSTNAME")
-    w.comment("the host name, as OpenDKIM takes it when AuthservID is unset or HOSTNAME");
+  if (c.authserv_id_from_mta) w.line("authserv_id_from_mta", "true");
   w.line("mode", w.q(mode_name(c.mode)));
   w.line("socket", w.q(c.socket));
   if (c.socket.rfind("unix:", 0) == 0) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <ctime>
@@ -264,6 +265,20 @@ void session::start_message(bool authenticated, std::shared_ptr<const environmen
   msg_ = std::move(m);
 }
 
+void session::set_mta_name(std::string_view j) {
+  auto host_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.';
+  };
+  if (j.empty() || j.size() > 253 || !std::all_of(j.begin(), j.end(), host_char)) return;
+  mta_name_ = std::string(j);
+}
+
+const std::string& session::authserv_id() const {
+  const config& cfg = msg_ ? *msg_->env->cfg : *env_->cfg;
+  return cfg.authserv_id_from_mta && !mta_name_.empty() ? mta_name_ : cfg.authserv_id;
+}
+
 void session::set_queue_id(std::string_view id) {
   if (!id.empty()) queue_id_ = std::string(id);
 }
@@ -315,7 +330,7 @@ decision session::header(std::string_view name, std::string_view value) {
     const config& cfg = *m.env->cfg;
     if (iequals(name, "Authentication-Results")) {
       ++m.ar_count;
-      if (claims_authserv_id(value, cfg.authserv_id)) {
+      if (claims_authserv_id(value, authserv_id())) {
         if (cfg.remove_auth_results == ar_removal::all) {
           // Removed in every direction (RFC 8601 §5); never hashed, never signed. Past the cap
           // the message is refused at its end, so only the count matters then.
@@ -571,7 +586,7 @@ decision session::finish_verify(message& m) {
   if (cfg.always_add_auth_results || !results.empty()) {
     header_insertion ar;
     ar.name = "Authentication-Results";
-    ar.value = lf_folded(bounded_auth_results(cfg.authserv_id, results), ar.name.size());
+    ar.value = lf_folded(bounded_auth_results(authserv_id(), results), ar.name.size());
     ar.required = true;  // a message must not leave without our result (or keep a forged one)
     d.insert.push_back(std::move(ar));
   }

@@ -112,6 +112,12 @@ class session {
   void set_macros(macro_values values);
   // wanted_macros() of the current message's configuration (the session's when none).
   [[nodiscard]] std::vector<std::string> wanted_macros() const;
+  // The MTA's name for itself (the "j" macro, at connect): the authserv-id when
+  // authserv_id_from_mta is set and it is a host name (letters, digits, "-" and "." only, at most
+  // 253 characters); ignored otherwise.
+  void set_mta_name(std::string_view j);
+  // The authserv-id of the Authentication-Results field this session writes and removes.
+  [[nodiscard]] const std::string& authserv_id() const;
   // The MTA's queue id, for the log line ("-" until known).
   void set_queue_id(std::string_view id);
   [[nodiscard]] bool has_queue_id() const noexcept { return queue_id_ != "-"; }
@@ -149,6 +155,7 @@ class session {
   bool internal_ = false;
   bool skipped_ = false;  // skip_hosts: nothing is handled on this connection
   std::string queue_id_ = "-";
+  std::string mta_name_;  // set_mta_name(), when a host name
   bool signing_ = false;  // the current (or last) message may have to be signed
   std::uint64_t start_ms_ = 0;
   std::unique_ptr<message> msg_;

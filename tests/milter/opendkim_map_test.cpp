@@ -32,6 +32,22 @@ std::string single(const temp_dir& d, const std::string& extra = "") {
          "Selector s2026\nKeyFile " + key_file(d) + "\nSubDomains yes\n" + extra;
 }
 
+// AuthservID: unset, the MTA's name (j macro; this host's name as the fallback); HOSTNAME,
+// this host's name; a name, that name.
+TEST(opendkim_map, authserv_id_defaults_to_the_mta_name) {
+  temp_dir d;
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  auto unset = config_from_opendkim(d.write("u.conf", single(d)));
+  ASSERT_TRUE(unset) << unset.error().detail;
+  EXPECT_TRUE(unset->authserv_id_from_mta);
+  EXPECT_EQ(unset->authserv_id, host);
+  auto hn = config_from_opendkim(d.write("h.conf", single(d, "AuthservID HOSTNAME\n")));
+  ASSERT_TRUE(hn) << hn.error().detail;
+  EXPECT_FALSE(hn->authserv_id_from_mta);
+  EXPECT_EQ(hn->authserv_id, host);
+}
+
 TEST(opendkim_map, single_domain_key) {
   temp_dir d;
   auto c = config_from_opendkim(d.write("o.conf", single(d, "AuthservID mx.example.com\n")));
@@ -39,6 +55,7 @@ TEST(opendkim_map, single_domain_key) {
   EXPECT_EQ(c->mode, mode::both);
   EXPECT_EQ(c->socket, "unix:/tmp/od.sock");
   EXPECT_EQ(c->authserv_id, "mx.example.com");
+  EXPECT_FALSE(c->authserv_id_from_mta);  // AuthservID given
   ASSERT_EQ(c->keys.size(), 2u);
   EXPECT_EQ(c->keys[0].domain, "example.com");
   EXPECT_EQ(c->keys[1].domain, "example.org");

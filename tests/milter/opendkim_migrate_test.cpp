@@ -47,6 +47,7 @@ void round_trip(const temp_dir& d, const std::string& conf, config* loaded = nul
   EXPECT_EQ(got->socket_mode, want->socket_mode);
   EXPECT_EQ(got->pid_file, want->pid_file);
   EXPECT_EQ(got->authserv_id, want->authserv_id);
+  EXPECT_EQ(got->authserv_id_from_mta, want->authserv_id_from_mta);
   EXPECT_EQ(got->header_canon, want->header_canon);
   EXPECT_EQ(got->body_canon, want->body_canon);
   EXPECT_EQ(got->expire_after, want->expire_after);

@@ -704,6 +704,51 @@ TEST(milter_session, first_sender_mailbox_signs_for_the_first_address) {
   for (const auto& h : d3.insert) EXPECT_NE(h.name, "DKIM-Signature") << d3.log;
 }
 
+// authserv_id_from_mta (OpenDKIM without AuthservID): the MTA's "j" macro names us, in the
+// field we add and in the forged ones we remove; authserv_id when j is absent or no host name.
+TEST(milter_session, authserv_id_from_mta_follows_the_j_macro) {
+  static_resolver dns;
+  publish_keys(dns);
+  auto cfg = make_config(mode::verify);
+  cfg->authserv_id_from_mta = true;
+  auto env = make_env(cfg, &dns);
+  const std::string msg = message_from(
+      "example.com",
+      "Authentication-Results: relay.example.org; dkim=pass header.d=a.example\r\n"
+      "Authentication-Results: mta.example.net; dkim=pass header.d=forged.example\r\n"
+      "Authentication-Results: mx.example.net; dkim=pass header.d=b.example\r\n");
+  auto run_with = [&](std::optional<std::string_view> j, bool from_mta) {
+    auto c = std::make_shared<config>(*cfg);
+    c->authserv_id_from_mta = from_mta;
+    session s(make_env(c, &dns), fixed_clock());
+    s.connect(AF_INET, kExternalAddr.data());
+    if (j) s.set_mta_name(*j);
+    s.start_message(false);
+    s.set_queue_id("4ABC1");
+    return feed(s, msg);
+  };
+  auto ours = [](const decision& d) {
+    for (const auto& h : d.insert)
+      if (h.name == "Authentication-Results") return h.value.substr(0, h.value.find(';'));
+    return std::string("(none)");
+  };
+  decision named = run_with("mta.example.net", true);
+  EXPECT_EQ(ours(named), " mta.example.net");
+  EXPECT_EQ(named.delete_auth_results, std::vector<int>{2});
+  // Off: authserv_id (mx.example.net) whatever j says.
+  decision off = run_with("mta.example.net", false);
+  EXPECT_EQ(ours(off), " mx.example.net");
+  EXPECT_EQ(off.delete_auth_results, std::vector<int>{3});
+  // No j, or a j that is no host name: authserv_id.
+  for (std::optional<std::string_view> j : {std::optional<std::string_view>{},
+                                             std::optional<std::string_view>{"mta example; x"},
+                                             std::optional<std::string_view>{""}}) {
+    decision d = run_with(j, true);
+    EXPECT_EQ(ours(d), " mx.example.net");
+    EXPECT_EQ(d.delete_auth_results, std::vector<int>{3});
+  }
+}
+
 TEST(milter_session, subdomains_false_signs_the_key_domain_only) {
   static_resolver dns;
   publish_keys(dns);
