@@ -19,12 +19,16 @@ namespace {
 using enum value_kind;
 using enum support;
 
-// Every setting of opendkim.conf(5), OpenDKIM 2.11, sorted case-insensitively. All provisional:
-// the mapping onto dkimkit-milter's configuration comes next.
+// Every setting of opendkim.conf(5), OpenDKIM 2.11, and those Debian 12's build (2.11.0~beta2)
+// also knows (ATPS, X-Header), sorted case-insensitively. Settings compiled out of Debian's
+// build (Reputation*, FlowData*, RateLimits, ConditionalSignatures, DefaultSender,
+// LuaOnlySigning) are unknown to it and so here too: refused as unknown settings.
 constexpr setting_info table[] = {
     {"AllowSHA1Only", boolean, refused, "rsa-sha1 is refused by RFC 8301; no switch for it"},
     {"AlwaysAddARHeader", boolean, supported,
      "policy add_auth_results: \"always\" when yes, else \"signed\" (no field on unsigned mail)"},
+    {"ATPSDomains", dataset, refused, "no ATPS (RFC 6541, experimental)"},
+    {"ATPSHashAlgorithm", string, refused, "no ATPS (RFC 6541, experimental)"},
     {"AuthservID", string, supported, "authserv_id"},
     {"AuthservIDWithJobID", boolean, refused, "authserv-id is never decorated"},
     {"AutoRestart", boolean, ignored, "restarts are systemd's job (Restart=)"},
@@ -135,7 +139,7 @@ constexpr setting_info table[] = {
     {"SMTPURI", string, refused, "dkimkit sends no mail"},
     {"Socket", string, supported, "socket (local: and inet: forms)"},
     {"SoftStart", boolean, ignored, "only for SQL and LDAP data sets, which are refused"},
-    {"SoftwareHeader", boolean, refused, "no DKIM-Filter field"},
+    {"SoftwareHeader", boolean, ignored, "no DKIM-Filter field is added"},
     {"Statistics", string, refused, "no statistics"},
     {"StatisticsName", string, refused, "no statistics"},
     {"StatisticsPolicyScript", string, refused, "no Lua"},
@@ -161,6 +165,7 @@ constexpr setting_info table[] = {
     {"VBR-TrustedCertifiersOnly", boolean, refused, "no VBR"},
     {"VBR-Type", string, refused, "no VBR"},
     {"WeakSyntaxChecks", boolean, refused, "no switch for it"},
+    {"X-Header", boolean, ignored, "no DKIM-Filter field is added"},
 };
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }

@@ -40,10 +40,10 @@ struct setting_info {
   value_kind kind = value_kind::string;
   support status = support::refused;
   std::string_view reason;  // why ignored or refused, or what the mapping is ("" if obvious)
-  bool provisional = true;  // the classification is not final until the mapping is written
 };
 
-// Every setting opendkim.conf(5) (OpenDKIM 2.11) lists, sorted by name (case-insensitively).
+// Every setting opendkim.conf(5) (OpenDKIM 2.11) lists, and those of Debian 12's build, sorted by
+// name (case-insensitively).
 [[nodiscard]] std::span<const setting_info> settings_table() noexcept;
 // The entry named `name`, compared case-insensitively; null when opendkim.conf(5) has none.
 [[nodiscard]] const setting_info* find_setting(std::string_view name) noexcept;

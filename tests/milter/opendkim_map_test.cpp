@@ -309,8 +309,10 @@ TEST(opendkim_map, readme_table_agrees_with_settings_table) {
   std::string line;
   bool in_section = false;
   std::map<std::string, std::string> readme;
+  std::string section_text;  // the section, lines joined by spaces
   while (std::getline(in, line)) {
     if (line.rfind("#", 0) == 0) in_section = line == "### Running from an OpenDKIM configuration";
+    if (in_section) section_text += line + " ";
     if (!in_section || line.rfind("| ", 0) != 0 || line.rfind("| Setting", 0) == 0) continue;
     auto bar = line.find(" | ", 2);
     ASSERT_NE(bar, std::string::npos) << line;
@@ -327,6 +329,13 @@ TEST(opendkim_map, readme_table_agrees_with_settings_table) {
     readme.erase(it);
   }
   for (const auto& [name, cls] : readme) ADD_FAILURE() << name << " is in the README only";
+  // The counts the README states.
+  std::map<opendkim::support, int> count;
+  for (const auto& s : opendkim::settings_table()) ++count[s.status];
+  std::string counts = std::to_string(count[opendkim::support::supported]) + " supported, " +
+                       std::to_string(count[opendkim::support::ignored]) + " ignored, " +
+                       std::to_string(count[opendkim::support::refused]) + " refused";
+  EXPECT_NE(section_text.find(counts), std::string::npos) << "the README should say: " << counts;
 }
 
 }  // namespace
