@@ -65,11 +65,14 @@ std::string unix_socket_path(const std::string& socket) {
 
 // Opens the milter socket. A unix socket is created with socket_mode (0660 by default: the
 // service's group, e.g. Postfix added to it, may connect, and no one else) and socket_group; a
-// missing parent folder is made (0750).
+// missing parent folder is made (0750). Started as root with a user to become, the socket and a
+// folder made for it belong to that user, and to its group unless socket_group says otherwise.
 bool open_socket(const config& cfg, std::string& why) {
   std::string path = unix_socket_path(cfg.socket);
   std::string conn = path.empty() ? cfg.socket : "local:" + path;
-  gid_t gid = static_cast<gid_t>(-1);
+  const bool switching = !cfg.user.empty() && ::geteuid() == 0;
+  const uid_t owner = switching ? cfg.uid : static_cast<uid_t>(-1);
+  gid_t gid = switching ? cfg.gid : static_cast<gid_t>(-1);
   if (!path.empty()) {
     if (!cfg.socket_group.empty()) {
       if (const ::group* g = ::getgrnam(cfg.socket_group.c_str()))
@@ -84,8 +87,12 @@ bool open_socket(const config& cfg, std::string& why) {
         why = "cannot make the socket's folder " + dir + ": " + std::strerror(errno);
         return false;
       }
-      if (gid != static_cast<gid_t>(-1) && ::chown(dir.c_str(), static_cast<uid_t>(-1), gid) != 0) {
-        why = "cannot give " + dir + " to group " + cfg.socket_group + ": " + std::strerror(errno);
+      if ((owner != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+          ::chown(dir.c_str(), owner, gid) != 0) {
+        why = "cannot give " + dir + " to " +
+              (switching ? "user " + cfg.user + " and " : std::string()) + "group " +
+              (cfg.socket_group.empty() ? std::to_string(gid) : cfg.socket_group) + ": " +
+              std::strerror(errno);
         return false;
       }
     }
@@ -99,7 +106,8 @@ bool open_socket(const config& cfg, std::string& why) {
     return false;
   }
   if (!path.empty()) {
-    if ((gid != static_cast<gid_t>(-1) && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) ||
+    if (((owner != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+         ::chown(path.c_str(), owner, gid) != 0) ||
         ::chmod(path.c_str(), cfg.socket_mode) != 0) {
       why = "cannot set the mode or group of " + path + ": " + std::strerror(errno);
       return false;

@@ -121,6 +121,23 @@ grep -q "reload refused, the old configuration stays: the user and group change 
   bad "a reload that drops UserID is refused and logged; still nobody" "$(cat milter.log)"
 rig_stop_pid "$supervisor"
 
+# A unix socket, TOML user = "nobody": the socket and the folder made for it are nobody's (its
+# group: the user's), so that the MTA, in that group, can reach it once the milter runs as nobody.
+nobody_group=$(id -gn nobody)
+printf 'authserv_id = "mx.test"\nmode = "verify"\nsocket = "unix:%s/run/m.sock"\nuser = "nobody"\n' \
+  "$state" > unix.toml
+rig_spawn unix.log "$milter" --config unix.toml --foreground
+unix_pid=$RIG_PID
+for _ in $(seq 50); do [ -S run/m.sock ] && grep -q "listening on" unix.log && break; sleep 0.1; done
+got="$(stat -c '%U:%G %a' run/m.sock 2>&1) $(stat -c '%U:%G %a' run 2>&1)"
+unix_child=$(pgrep -P "$unix_pid" | head -1)
+[ "$got" = "nobody:$nobody_group 660 nobody:$nobody_group 750" ] && [ -n "$unix_child" ] &&
+  wait_nobody "$unix_child" &&
+  ok "user = \"nobody\" with a unix socket: socket 0660 and folder 0750, nobody's; the child is nobody" ||
+  bad "user = \"nobody\" with a unix socket: socket 0660 and folder 0750, nobody's; the child is nobody" \
+    "$got; $(cat unix.log)"
+rig_stop_pid "$unix_pid"
+
 # Started as nobody with another UserID: refused, naming the user and the uid.
 port2=$(free_port)
 cat > daemon.conf <<CONF
