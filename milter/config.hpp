@@ -200,7 +200,8 @@ struct service_ids {
 
 // A key of the key table: KEY is a file (`is_file`: checked by check_key_file_safety when
 // `require_safe`, for `service`, by default the effective ids; then read) or the key itself (PEM,
-// base64 DER as OpenDKIM takes it, or a raw Ed25519 seed). Refused as [[sign.keys]] keys are: RSA under 1024 bits, or not of `algo`.
+// base64 DER as OpenDKIM takes it, or a raw Ed25519 seed). Refused as [[sign.keys]] keys are:
+// RSA under 1024 bits, or not of `algo`.
 [[nodiscard]] result<private_key> load_table_key(const std::string& key, bool is_file,
                                                  std::optional<algorithm> algo, bool require_safe,
                                                  std::string& warning,

@@ -2,8 +2,6 @@
 #include "config.hpp"
 
 #include <gtest/gtest.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 #include <string>
 #include <tuple>
 
+#include "support/run_as.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
 
@@ -577,24 +576,20 @@ namespace dkimkit::milter {
 namespace {
 
 TEST(config, user_and_group_name_who_to_run_as) {
-  const ::passwd* pw = ::getpwnam("nobody");
-  const ::group* gr0 = ::getgrgid(0);
-  if (!pw || !gr0) GTEST_SKIP() << "no user nobody or no group 0 here";
-  const uid_t uid = pw->pw_uid;
-  const gid_t login_gid = pw->pw_gid;
-  const std::string root_group = gr0->gr_name;
+  const auto ids = test::find_nobody();
+  if (!ids) GTEST_SKIP() << "no user nobody or no group 0 here";
   temp_dir d;
   const std::string head = "authserv_id = \"mx.test\"\nmode = \"verify\"\n";
   auto user = load_config(d.write("u.toml", head + "user = \"nobody\"\n"));
   ASSERT_TRUE(user) << user.error().detail;
   EXPECT_EQ(user->user, "nobody");
   EXPECT_EQ(user->group, "");
-  EXPECT_EQ(user->uid, uid);
-  EXPECT_EQ(user->gid, login_gid);
-  auto both = load_config(d.write("g.toml", head + "user = \"" + std::to_string(uid) +
-                                                "\"\ngroup = \"" + root_group + "\"\n"));
+  EXPECT_EQ(user->uid, ids->uid);
+  EXPECT_EQ(user->gid, ids->login_gid);
+  auto both = load_config(d.write("g.toml", head + "user = \"" + std::to_string(ids->uid) +
+                                                "\"\ngroup = \"" + ids->root_group + "\"\n"));
   ASSERT_TRUE(both) << both.error().detail;
-  EXPECT_EQ(both->uid, uid);
+  EXPECT_EQ(both->uid, ids->uid);
   EXPECT_EQ(both->gid, 0u);
   auto none = load_config(d.write("n.toml", head));
   ASSERT_TRUE(none) << none.error().detail;
@@ -606,7 +601,7 @@ TEST(config, user_and_group_name_who_to_run_as) {
       {"user = \"no-such-user-dkimkit\"\n", ":3: user: no user 'no-such-user-dkimkit'"},
       {"user = \"nobody\"\ngroup = \"no-such-group-dkimkit\"\n",
        ":3: user: no group 'no-such-group-dkimkit'"},
-      {"group = \"" + root_group + "\"\n", ":3: group goes with user"},
+      {"group = \"" + ids->root_group + "\"\n", ":3: group goes with user"},
       {"user = \"\"\n", ":3: user: empty"},
       {"user = 65534\n", ":3: user must be a string"},
   };

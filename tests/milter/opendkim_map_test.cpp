@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <grp.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include <string>
 
 #include "opendkim_conf.hpp"
+#include "support/run_as.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
 
@@ -104,32 +103,29 @@ TEST(opendkim_map, settings_mapped) {
 // UserID user[:group], as opendkim -u takes it: names, or numbers the user and group databases
 // know; the group defaults to the user's login group.
 TEST(opendkim_map, user_id_names_the_user_and_group_to_run_as) {
-  const ::passwd* pw = ::getpwnam("nobody");
-  const ::group* gr0 = ::getgrgid(0);
-  if (!pw || !gr0) GTEST_SKIP() << "no user nobody or no group 0 here";
-  const uid_t uid = pw->pw_uid;
-  const gid_t login_gid = pw->pw_gid;
-  const std::string root_group = gr0->gr_name;
+  const auto ids = test::find_nobody();
+  if (!ids) GTEST_SKIP() << "no user nobody or no group 0 here";
   temp_dir d;
   auto user = config_from_opendkim(d.write("u.conf", single(d, "UserID nobody\n")));
   ASSERT_TRUE(user) << user.error().detail;
   EXPECT_EQ(user->user, "nobody");
   EXPECT_EQ(user->group, "");
-  EXPECT_EQ(user->uid, uid);
-  EXPECT_EQ(user->gid, login_gid);
+  EXPECT_EQ(user->uid, ids->uid);
+  EXPECT_EQ(user->gid, ids->login_gid);
   EXPECT_EQ(user->user_setting, "UserID nobody");
 
-  auto both = config_from_opendkim(d.write("g.conf", single(d, "UserID nobody:" + root_group + "\n")));
+  auto both =
+      config_from_opendkim(d.write("g.conf", single(d, "UserID nobody:" + ids->root_group + "\n")));
   ASSERT_TRUE(both) << both.error().detail;
   EXPECT_EQ(both->user, "nobody");
-  EXPECT_EQ(both->group, root_group);
-  EXPECT_EQ(both->uid, uid);
+  EXPECT_EQ(both->group, ids->root_group);
+  EXPECT_EQ(both->uid, ids->uid);
   EXPECT_EQ(both->gid, 0u);
 
   auto numbers = config_from_opendkim(
-      d.write("n.conf", single(d, "UserID " + std::to_string(uid) + ":0\n")));
+      d.write("n.conf", single(d, "UserID " + std::to_string(ids->uid) + ":0\n")));
   ASSERT_TRUE(numbers) << numbers.error().detail;
-  EXPECT_EQ(numbers->uid, uid);
+  EXPECT_EQ(numbers->uid, ids->uid);
   EXPECT_EQ(numbers->gid, 0u);
 
   auto unset = config_from_opendkim(d.write("x.conf", single(d)));
@@ -159,12 +155,12 @@ TEST(opendkim_map, user_id_unknown_or_malformed_is_an_error_naming_file_and_line
 // Started as root with UserID, a key owned by that user is safe (it is the service's user);
 // without UserID the same key is refused as before.
 TEST(opendkim_map, a_key_owned_by_the_user_id_is_safe) {
-  const ::passwd* pw = ::getpwnam("nobody");
-  if (::geteuid() != 0 || !pw) GTEST_SKIP() << "needs root (to chown) and a user nobody";
+  const auto ids = test::find_nobody();
+  if (::geteuid() != 0 || !ids) GTEST_SKIP() << "needs root (to chown) and a user nobody";
   temp_dir d;
   std::string base = single(d);
   const std::string key = d.path + "/k.pem";
-  ASSERT_EQ(::chown(key.c_str(), pw->pw_uid, pw->pw_gid), 0);
+  ASSERT_EQ(::chown(key.c_str(), ids->uid, ids->login_gid), 0);
   auto with = config_from_opendkim(d.write("w.conf", base + "UserID nobody\n"));
   ASSERT_TRUE(with) << with.error().detail;
   EXPECT_EQ(with->keys.size(), 2u);

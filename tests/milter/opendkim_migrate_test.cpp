@@ -3,8 +3,6 @@
 #include "opendkim_migrate.hpp"
 
 #include <gtest/gtest.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -12,6 +10,7 @@
 #include <string>
 
 #include "opendkim_map.hpp"
+#include "support/run_as.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
 
@@ -212,11 +211,10 @@ TEST(opendkim_migrate, key_table_refile_signing_table_multiple_signatures) {
 
 // UserID user[:group] becomes user = "..." and group = "...".
 TEST(opendkim_migrate, user_id_round_trip) {
-  const ::passwd* pw = ::getpwnam("nobody");
-  const ::group* gr0 = ::getgrgid(0);
-  if (!pw || !gr0) GTEST_SKIP() << "no user nobody or no group 0 here";
-  const uid_t uid = pw->pw_uid;
-  const std::string root_group = gr0->gr_name;
+  const auto ids = test::find_nobody();
+  if (!ids) GTEST_SKIP() << "no user nobody or no group 0 here";
+  const uid_t uid = ids->uid;
+  const std::string root_group = ids->root_group;
   temp_dir d;
   const std::string base = "Socket inet:8891@127.0.0.1\nMode sv\nDomain example.com\n"
                            "Selector s\nKeyFile " + key_file(d) + "\n";
@@ -227,7 +225,7 @@ TEST(opendkim_migrate, user_id_round_trip) {
   EXPECT_EQ(text.find("\ngroup = "), std::string::npos) << text;
   EXPECT_EQ(c.user, "nobody");
   EXPECT_EQ(c.uid, uid);
-  EXPECT_EQ(c.gid, pw->pw_gid);
+  EXPECT_EQ(c.gid, ids->login_gid);
   round_trip(d, d.write("g.conf", base + "UserID nobody:" + root_group + "\n"), &c, &text);
   EXPECT_NE(text.find("\ngroup = \"" + root_group + "\"\n"), std::string::npos) << text;
   EXPECT_EQ(c.gid, 0u);
