@@ -398,6 +398,7 @@ int main(int argc, char** argv) {
       kill(child, SIGTERM);
       int st = 0;
       waitpid(child, &st, 0);
+      if (!cfg->pid_file.empty()) unlink(cfg->pid_file.c_str());
       return kExitSoftware;
     }
   }
