@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
 #include <unistd.h>
@@ -192,7 +193,7 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
   };
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
       {"",
-       {"authserv_id", "authserv_id_from_mta", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "sign",
+       {"authserv_id", "authserv_id_from_mta", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "user", "group", "sign",
         "dns", "limits", "policy",
         "skip_hosts"}},
       {"sign",
@@ -262,7 +263,40 @@ bool in_networks(const std::vector<network>& nets, int family, const unsigned ch
   return false;
 }
 
-result<void> check_key_file_safety(const std::string& path, std::string& warning) {
+service_ids service_ids_of(const config& c) noexcept {
+  if (!c.user.empty()) return {c.uid, c.gid};
+  return {::geteuid(), ::getegid()};
+}
+
+result<void> set_run_as(config& c, const std::string& user, const std::string& group,
+                        const std::string& setting) {
+  auto number = [](const std::string& s) -> std::optional<unsigned long> {
+    if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    return std::stoul(s);
+  };
+  const ::passwd* pw = user.empty() ? nullptr : ::getpwnam(user.c_str());
+  if (!pw)
+    if (auto n = number(user)) pw = ::getpwuid(static_cast<uid_t>(*n));
+  if (!pw) return fail(errc::invalid_argument, "no user '" + user + "'");
+  gid_t gid = pw->pw_gid;
+  if (!group.empty()) {
+    const ::group* gr = ::getgrnam(group.c_str());
+    if (!gr)
+      if (auto n = number(group)) gr = ::getgrgid(static_cast<gid_t>(*n));
+    if (!gr) return fail(errc::invalid_argument, "no group '" + group + "'");
+    gid = gr->gr_gid;
+  }
+  c.user = user;
+  c.group = group;
+  c.uid = pw->pw_uid;
+  c.gid = gid;
+  c.user_setting = setting;
+  return {};
+}
+
+result<void> check_key_file_safety(const std::string& path, std::string& warning,
+                                   service_ids service) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     return fail(errc::io_error, path + ": cannot open: " + std::strerror(errno));
@@ -272,12 +306,12 @@ result<void> check_key_file_safety(const std::string& path, std::string& warning
     return fail(errc::invalid_argument,
                 path + ": the private key may be read or written by others (mode " + mode +
                     "); chmod o-rwx it (or set sign.require_safe_keys = false)");
-  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+  if (st.st_uid != service.uid && st.st_uid != 0)
     return fail(errc::invalid_argument,
                 path + ": the private key is owned by uid " + std::to_string(st.st_uid) +
-                    ", neither the service user (uid " + std::to_string(::geteuid()) +
+                    ", neither the service user (uid " + std::to_string(service.uid) +
                     ") nor root (or set sign.require_safe_keys = false)");
-  if ((st.st_mode & (S_IRGRP | S_IWGRP)) && st.st_gid != ::getegid())
+  if ((st.st_mode & (S_IRGRP | S_IWGRP)) && st.st_gid != service.gid)
     warning = path + ": the private key may be read by group " + std::to_string(st.st_gid) +
               " (mode " + mode + "), which is not the service's group";
   return {};
@@ -289,7 +323,7 @@ result<void> load_signing_key(signing_key& k, config& c, bool* about_entry) {
     return fail(errc::invalid_argument, what);
   };
   std::string warning;
-  if (auto safe = check_key_file_safety(k.key_file, warning); !safe) {
+  if (auto safe = check_key_file_safety(k.key_file, warning, service_ids_of(c)); !safe) {
     if (c.require_safe_keys || safe.error().code == errc::io_error)
       return problem(false, safe.error().detail);
     warning = safe.error().detail;
@@ -333,11 +367,13 @@ result<private_key> load_inline_key(const std::string& key) {
 
 result<private_key> load_table_key(const std::string& key, bool is_file,
                                    std::optional<algorithm> algo, bool require_safe,
-                                   std::string& warning) {
+                                   std::string& warning, std::optional<service_ids> service) {
   result<private_key> k = fail(errc::invalid_argument, "no key");
   std::string what = is_file ? key : std::string("the key");
   if (is_file) {
-    if (auto safe = check_key_file_safety(key, warning); !safe) {
+    if (auto safe = check_key_file_safety(key, warning,
+                                          service.value_or(service_ids{::geteuid(), ::getegid()}));
+        !safe) {
       if (require_safe || safe.error().code == errc::io_error) return tl::unexpected(safe.error());
       warning = safe.error().detail;
     }
@@ -433,6 +469,22 @@ result<void> load_top(const problems& p, const toml::table& t, config& c) {
     if (!s) return tl::unexpected(s.error());
     c.pid_file = *s;
   }
+  if (auto n = t.get("user")) {
+    auto s = get_string(p, *n, "user");
+    if (!s) return tl::unexpected(s.error());
+    std::string group;
+    if (auto g = t.get("group")) {
+      auto gs = get_string(p, *g, "group");
+      if (!gs) return tl::unexpected(gs.error());
+      if (gs->empty()) return tl::unexpected(p.at(*g, "group: empty"));
+      group = *gs;
+    }
+    if (s->empty()) return tl::unexpected(p.at(*n, "user: empty"));
+    if (auto ok = set_run_as(c, *s, group, "user " + *s + (group.empty() ? "" : ":" + group)); !ok)
+      return tl::unexpected(p.at(*n, "user: " + ok.error().detail));
+  } else if (auto g = t.get("group")) {
+    return tl::unexpected(p.at(*g, "group goes with user"));
+  }
   if (auto n = t.get("skip_hosts")) {
     auto hosts = get_host_set(p, *n, "skip_hosts");
     if (!hosts) return tl::unexpected(hosts.error());
@@ -490,7 +542,8 @@ result<void> load_table_keys(const key_table& keys, const std::string& source, c
   for (const key_table_entry& row : keys.rows()) {
     if (row.key.find('%') != std::string::npos || c.table_keys.contains(row.key)) continue;
     std::string warning;
-    auto k = load_table_key(row.key, row.key_is_file(), row.algo, c.require_safe_keys, warning);
+    auto k = load_table_key(row.key, row.key_is_file(), row.algo, c.require_safe_keys, warning,
+                            service_ids_of(c));
     if (!k)
       return fail(errc::invalid_argument,
                   source + ":" + std::to_string(row.line) + ": " + k.error().detail);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -80,6 +81,15 @@ struct config {
   // signing, no verifying, no field added), by host name (not "[address]") or address.
   std::optional<host_set> skip_hosts;
   std::string pid_file;
+  // user and group (OpenDKIM's UserID user[:group]): started as root, dkimkit-milter becomes this
+  // user once the socket is open and the pid file written; started as another user, it refuses
+  // to start. Empty: no switch. Resolved when the file is read (uid, gid: the group, else the
+  // user's login group); `user_setting` names the setting in messages ("UserID opendkim").
+  std::string user;
+  std::string group;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string user_setting;
   std::vector<std::string> warnings;  // said at start and on reload (e.g. group-readable keys)
   // Signing
   std::vector<network> internal_networks;
@@ -167,17 +177,35 @@ known_settings();
                                const unsigned char* addr);
 [[nodiscard]] std::optional<network> parse_network(std::string_view cidr);
 
+// The user and group the service runs as: c.uid and c.gid when c.user is set, else the effective
+// user and group.
+struct service_ids {
+  uid_t uid;
+  gid_t gid;
+};
+[[nodiscard]] service_ids service_ids_of(const config& c) noexcept;
+
 // Whether a private key file is safe to use as the service user: refused (an error naming the
 // file and what to change) when others may read or write it, or when it is owned by neither the
-// effective user nor root; a warning (in `warning`) when its group may read it and is not ours.
-[[nodiscard]] result<void> check_key_file_safety(const std::string& path, std::string& warning);
+// service's user nor root; a warning (in `warning`) when its group may read it and is not the
+// service's group.
+[[nodiscard]] result<void> check_key_file_safety(const std::string& path, std::string& warning,
+                                                 service_ids service);
+
+// Sets c.user, c.group, c.uid and c.gid from a user (a name, or a number that /etc/passwd knows)
+// and an optional group (likewise); `setting` names it in messages. The error (no position) names
+// what is unknown.
+[[nodiscard]] result<void> set_run_as(config& c, const std::string& user, const std::string& group,
+                                      const std::string& setting);
 
 // A key of the key table: KEY is a file (`is_file`: checked by check_key_file_safety when
-// `require_safe`, then read) or the key itself (PEM, base64 DER as OpenDKIM takes it, or a raw
-// Ed25519 seed). Refused as [[sign.keys]] keys are: RSA under 1024 bits, or not of `algo`.
+// `require_safe`, for `service`, by default the effective ids; then read) or the key itself (PEM,
+// base64 DER as OpenDKIM takes it, or a raw Ed25519 seed). Refused as [[sign.keys]] keys are:
+// RSA under 1024 bits, or not of `algo`.
 [[nodiscard]] result<private_key> load_table_key(const std::string& key, bool is_file,
                                                  std::optional<algorithm> algo, bool require_safe,
-                                                 std::string& warning);
+                                                 std::string& warning,
+                                                 std::optional<service_ids> service = std::nullopt);
 // Loads every key `keys` names into c.table_keys, each KEY once, as load_table_key() does (per
 // c.require_safe_keys; one warning into c.warnings, and a count of the others), except those whose
 // KEY holds "%": they depend on the sender and are loaded per message. The error reads

@@ -343,6 +343,16 @@ bool reload(const std::string& path, std::string& why, config_loader load) {
     why = cfg.error().detail;
     return false;
   }
+  {
+    // The process switched users at start; it cannot switch again (nor back).
+    std::lock_guard lock(g_mutex);
+    const config& old = *g_runtime->cfg;
+    if (cfg->user.empty() != old.user.empty() || cfg->uid != old.uid || cfg->gid != old.gid) {
+      why = "the user and group change only at restart (" +
+            (old.user_setting.empty() ? std::string("no user") : old.user_setting) + " stays)";
+      return false;
+    }
+  }
   auto rt = make_runtime(std::make_shared<config>(std::move(*cfg)), why);
   if (!rt) return false;
   std::lock_guard lock(g_mutex);

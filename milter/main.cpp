@@ -6,6 +6,7 @@
 // passed on, and the child stops accepting, finishes the messages in flight and exits.
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -64,11 +65,14 @@ std::string unix_socket_path(const std::string& socket) {
 
 // Opens the milter socket. A unix socket is created with socket_mode (0660 by default: the
 // service's group, e.g. Postfix added to it, may connect, and no one else) and socket_group; a
-// missing parent folder is made (0750).
+// missing parent folder is made (0750). Started as root with a user to become, the socket and a
+// folder made for it belong to that user, and to its group unless socket_group says otherwise.
 bool open_socket(const config& cfg, std::string& why) {
   std::string path = unix_socket_path(cfg.socket);
   std::string conn = path.empty() ? cfg.socket : "local:" + path;
-  gid_t gid = static_cast<gid_t>(-1);
+  const bool switching = !cfg.user.empty() && ::geteuid() == 0;
+  const uid_t owner = switching ? cfg.uid : static_cast<uid_t>(-1);
+  gid_t gid = switching ? cfg.gid : static_cast<gid_t>(-1);
   if (!path.empty()) {
     if (!cfg.socket_group.empty()) {
       if (const ::group* g = ::getgrnam(cfg.socket_group.c_str()))
@@ -83,8 +87,12 @@ bool open_socket(const config& cfg, std::string& why) {
         why = "cannot make the socket's folder " + dir + ": " + std::strerror(errno);
         return false;
       }
-      if (gid != static_cast<gid_t>(-1) && ::chown(dir.c_str(), static_cast<uid_t>(-1), gid) != 0) {
-        why = "cannot give " + dir + " to group " + cfg.socket_group + ": " + std::strerror(errno);
+      if ((owner != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+          ::chown(dir.c_str(), owner, gid) != 0) {
+        why = "cannot give " + dir + " to " +
+              (switching ? "user " + cfg.user + " and " : std::string()) + "group " +
+              (cfg.socket_group.empty() ? std::to_string(gid) : cfg.socket_group) + ": " +
+              std::strerror(errno);
         return false;
       }
     }
@@ -98,7 +106,8 @@ bool open_socket(const config& cfg, std::string& why) {
     return false;
   }
   if (!path.empty()) {
-    if ((gid != static_cast<gid_t>(-1) && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) ||
+    if (((owner != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+         ::chown(path.c_str(), owner, gid) != 0) ||
         ::chmod(path.c_str(), cfg.socket_mode) != 0) {
       why = "cannot set the mode or group of " + path + ": " + std::strerror(errno);
       return false;
@@ -107,8 +116,59 @@ bool open_socket(const config& cfg, std::string& why) {
   return true;
 }
 
+// Started as another user than root: only cfg.user itself may run with it (and its group, when
+// one is set). Nothing to check when no user is set.
+bool check_user(const config& cfg, std::string& why) {
+  if (cfg.user.empty() || ::geteuid() == 0) return true;
+  if (::geteuid() == cfg.uid && ::getuid() == cfg.uid &&
+      (cfg.group.empty() || (::getegid() == cfg.gid && ::getgid() == cfg.gid)))
+    return true;
+  why = cfg.user_setting + ": running as uid " + std::to_string(::geteuid()) +
+        (cfg.group.empty() ? std::string() : " gid " + std::to_string(::getegid())) +
+        "; start as root or as " + cfg.user;
+  return false;
+}
+
+// Started as root: becomes cfg.user (supplementary groups, group, user, in that order), then
+// makes sure root cannot be regained. Nothing to do when no user is set or not root.
+bool switch_user(const config& cfg, std::string& why) {
+  if (cfg.user.empty() || ::geteuid() != 0) return true;
+  const std::string who = cfg.user_setting + " (uid " + std::to_string(cfg.uid) + ", gid " +
+                          std::to_string(cfg.gid) + ")";
+  const ::passwd* pw = ::getpwuid(cfg.uid);
+  if (!pw) {
+    why = "cannot become " + who + ": the user is gone from the user database";
+    return false;
+  }
+  const std::string name = pw->pw_name;
+  if (::initgroups(name.c_str(), cfg.gid) != 0) {
+    why = "cannot become " + who + ": initgroups: " + std::strerror(errno);
+    return false;
+  }
+  if (::setgid(cfg.gid) != 0) {
+    why = "cannot become " + who + ": setgid: " + std::strerror(errno);
+    return false;
+  }
+  if (::setuid(cfg.uid) != 0) {
+    why = "cannot become " + who + ": setuid: " + std::strerror(errno);
+    return false;
+  }
+  if (cfg.uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0)) {
+    why = "became " + who + " but could regain root; stopping";
+    return false;
+  }
+  if (::getuid() != cfg.uid || ::geteuid() != cfg.uid || ::getgid() != cfg.gid ||
+      ::getegid() != cfg.gid) {
+    why = "cannot become " + who + ": the ids did not change";
+    return false;
+  }
+  return true;
+}
+
+// started: the write end of a pipe: a byte once the socket is open and the user switched (the
+// supervisor then switches too), closed otherwise; -1: none.
 int run_child(const std::string& path, config_loader load, std::shared_ptr<config> cfg,
-              bool foreground) {
+              bool foreground, int started) {
   std::string why;
   if (!register_filter(cfg, foreground, why)) {
     log_line(LOG_ERR, why);
@@ -117,6 +177,17 @@ int run_child(const std::string& path, config_loader load, std::shared_ptr<confi
   if (!open_socket(*cfg, why)) {
     log_line(LOG_ERR, why);
     return kExitConfig;
+  }
+  // Everything that needs root is done: configuration and keys read, pid file written, socket
+  // open. The process that handles mail runs as cfg->user from here on.
+  if (!switch_user(*cfg, why)) {
+    log_line(LOG_ERR, why);
+    return kExitConfig;
+  }
+  if (started >= 0) {
+    char ok = 1;
+    if (::write(started, &ok, 1) != 1) return kExitSoftware;
+    ::close(started);
   }
   for (const auto& w : cfg->warnings) log_line(LOG_WARNING, "warning: " + w);
   set_nodelay_on_listener();
@@ -144,6 +215,15 @@ int run_child(const std::string& path, config_loader load, std::shared_ptr<confi
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   log_line(LOG_INFO, "stopped");
   return rc == MI_SUCCESS ? 0 : kExitSoftware;
+}
+
+// An error line of the supervisor (log_line is the child's: it knows the mode once the filter is
+// registered).
+void supervisor_log(bool foreground, const std::string& line) {
+  if (foreground)
+    std::cerr << "dkimkit-milter: " << line << std::endl;
+  else
+    syslog(LOG_ERR, "%s", line.c_str());
 }
 
 void daemonize() {
@@ -268,6 +348,10 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   auto cfg = std::make_shared<config>(std::move(*loaded));
+  if (std::string why; !check_user(*cfg, why)) {
+    std::cerr << "dkimkit-milter: " << why << "\n";
+    return kExitConfig;
+  }
   if (!foreground) {
     daemonize();
     openlog("dkimkit-milter", LOG_PID, LOG_MAIL);
@@ -284,12 +368,40 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Started as root with a user to become: the child opens the socket, switches, then says so;
+  // the supervisor switches after it (never before: it could no longer signal a root child).
+  int started[2] = {-1, -1};
+  const bool switching = !cfg->user.empty() && ::geteuid() == 0;
+  if (switching && ::pipe2(started, O_CLOEXEC) != 0) {
+    std::perror("dkimkit-milter: pipe");
+    return kExitSoftware;
+  }
   pid_t child = fork();
   if (child < 0) {
     std::perror("dkimkit-milter: fork");
     return kExitSoftware;
   }
-  if (child == 0) return run_child(config_path, load, cfg, foreground);
+  if (child == 0) {
+    if (switching) ::close(started[0]);
+    return run_child(config_path, load, cfg, foreground, started[1]);
+  }
+  if (switching) {
+    ::close(started[1]);
+    char ok = 0;
+    ssize_t n = 0;
+    while ((n = ::read(started[0], &ok, 1)) < 0 && errno == EINTR) {
+    }
+    ::close(started[0]);
+    // n == 0: the child stopped before switching; its exit status is reported below.
+    if (std::string why; n == 1 && !switch_user(*cfg, why)) {
+      supervisor_log(foreground, why);
+      kill(child, SIGTERM);
+      int st = 0;
+      waitpid(child, &st, 0);
+      if (!cfg->pid_file.empty()) unlink(cfg->pid_file.c_str());
+      return kExitSoftware;
+    }
+  }
 
   for (;;) {
     int sig = 0;
@@ -299,9 +411,8 @@ int main(int argc, char** argv) {
       if (next) {
         kill(child, SIGUSR1);
       } else {
-        std::string line = "reload refused, the old configuration stays: " + next.error().detail;
-        if (foreground) std::cerr << "dkimkit-milter: " << line << std::endl;
-        else syslog(LOG_ERR, "%s", line.c_str());
+        supervisor_log(foreground,
+                       "reload refused, the old configuration stays: " + next.error().detail);
       }
     } else if (sig == SIGTERM || sig == SIGINT) {
       kill(child, SIGTERM);

@@ -158,7 +158,7 @@ constexpr setting_info table[] = {
     {"TrustSignaturesFrom", dataset, refused, "every signature is reported"},
     {"UMask", integer, supported, "socket_mode (0777 & ~UMask, others never)"},
     {"UnprotectedKey", string, refused, "no per-result override"},
-    {"UserID", string, ignored, "dkimkit-milter runs as the service's user (systemd User=)"},
+    {"UserID", string, supported, "user, group (the switch once the socket is open)"},
     {"VBR-Certifiers", string, refused, "no VBR"},
     {"VBR-PurgeFields", string, refused, "no VBR"},
     {"VBR-TrustedCertifiers", string, refused, "no VBR"},

@@ -377,6 +377,15 @@ result<void> map_one(const od::setting& s, config& c, bool& have_socket) {
     return map_umask(s, c);
   } else if (n == "PidFile") {
     c.pid_file = s.value;
+  } else if (n == "UserID") {
+    // userid[:group], as opendkim -u takes it: names, or numbers /etc/passwd and /etc/group know.
+    auto colon = s.value.find(':');
+    std::string user = s.value.substr(0, colon);
+    std::string group = colon == std::string::npos ? std::string() : s.value.substr(colon + 1);
+    if (user.empty() || (colon != std::string::npos && group.empty()))
+      return tl::unexpected(bad(s, "'" + s.value + "': must be user or user:group"));
+    if (auto ok = set_run_as(c, user, group, "UserID " + s.value); !ok)
+      return tl::unexpected(bad(s, ok.error().detail));
   } else if (n == "AuthservID") {
     c.authserv_id_from_mta = false;  // a name, or HOSTNAME: this host's name
     if (s.value != "HOSTNAME") {

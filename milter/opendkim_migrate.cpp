@@ -151,6 +151,8 @@ result<std::string> migrate_opendkim(const std::string& path, const std::string&
     w.line("socket_mode", w.q(mode_text));
   }
   if (!c.pid_file.empty()) w.line("pid_file", w.q(c.pid_file));
+  if (!c.user.empty()) w.line("user", w.q(c.user));  // UserID
+  if (!c.group.empty()) w.line("group", w.q(c.group));
   if (c.skip_hosts) w.line("skip_hosts", hosts(w, *c.skip_hosts));  // PeerList
 
   w.out += "\n[sign]\n";

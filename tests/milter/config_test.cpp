@@ -15,6 +15,7 @@
 #include <string>
 #include <tuple>
 
+#include "support/run_as.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
 
@@ -562,6 +563,50 @@ on_forged_auth_results = "tempfail"
   for (const auto& r : rows) {
     auto c =
         load_config(d.write("bad.toml", "authserv_id = \"mx.test\"\nmode = \"verify\"\n" + r.text));
+    ASSERT_FALSE(c) << r.text;
+    EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
+  }
+}
+
+}  // namespace
+}  // namespace dkimkit::milter
+
+// user and group: who the milter runs as once its socket is open (OpenDKIM's UserID).
+namespace dkimkit::milter {
+namespace {
+
+TEST(config, user_and_group_name_who_to_run_as) {
+  const auto ids = test::find_nobody();
+  if (!ids) GTEST_SKIP() << "no user nobody or no group 0 here";
+  temp_dir d;
+  const std::string head = "authserv_id = \"mx.test\"\nmode = \"verify\"\n";
+  auto user = load_config(d.write("u.toml", head + "user = \"nobody\"\n"));
+  ASSERT_TRUE(user) << user.error().detail;
+  EXPECT_EQ(user->user, "nobody");
+  EXPECT_EQ(user->group, "");
+  EXPECT_EQ(user->uid, ids->uid);
+  EXPECT_EQ(user->gid, ids->login_gid);
+  auto both = load_config(d.write("g.toml", head + "user = \"" + std::to_string(ids->uid) +
+                                                "\"\ngroup = \"" + ids->root_group + "\"\n"));
+  ASSERT_TRUE(both) << both.error().detail;
+  EXPECT_EQ(both->uid, ids->uid);
+  EXPECT_EQ(both->gid, 0u);
+  auto none = load_config(d.write("n.toml", head));
+  ASSERT_TRUE(none) << none.error().detail;
+  EXPECT_TRUE(none->user.empty());
+
+  struct row {
+    std::string text, expect;
+  } rows[] = {
+      {"user = \"no-such-user-dkimkit\"\n", ":3: user: no user 'no-such-user-dkimkit'"},
+      {"user = \"nobody\"\ngroup = \"no-such-group-dkimkit\"\n",
+       ":3: user: no group 'no-such-group-dkimkit'"},
+      {"group = \"" + ids->root_group + "\"\n", ":3: group goes with user"},
+      {"user = \"\"\n", ":3: user: empty"},
+      {"user = 65534\n", ":3: user must be a string"},
+  };
+  for (const auto& r : rows) {
+    auto c = load_config(d.write("bad.toml", head + r.text));
     ASSERT_FALSE(c) << r.text;
     EXPECT_NE(c.error().detail.find(r.expect), std::string::npos) << c.error().detail;
   }

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "opendkim_conf.hpp"
+#include "support/run_as.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
 
@@ -75,7 +76,7 @@ TEST(opendkim_map, settings_mapped) {
                           "MinimumKeyBits 2048\nClockDrift 60\nMaximumSignaturesToVerify 7\n"
                           "Nameservers 192.0.2.53, 192.0.2.54\nTrustAnchorFile /x/root.key\n"
                           "InternalHosts 10.0.0.0/8,[192.0.2.1],2001:db8::/32\nPidFile /run/p\n"
-                          "RequireSafeKeys no\nSyslog yes\nUserID opendkim\n")));
+                          "RequireSafeKeys no\nSyslog yes\nUserID nobody\n")));
   ASSERT_TRUE(c) << c.error().detail;
   EXPECT_EQ(c->header_canon, canonicalization::relaxed);
   EXPECT_EQ(c->body_canon, canonicalization::simple);
@@ -89,13 +90,84 @@ TEST(opendkim_map, settings_mapped) {
   EXPECT_EQ(c->internal_networks.size(), 3u);
   EXPECT_EQ(c->pid_file, "/run/p");
   EXPECT_FALSE(c->require_safe_keys);
+  EXPECT_EQ(c->user, "nobody");  // UserID: supported since issue 14, no longer ignored
   // Ignored settings are warnings naming where they stand.
   bool syslog = false, user = false;
   for (const auto& w : c->warnings) {
     syslog = syslog || w.find("o.conf:18: Syslog: ignored") != std::string::npos;
-    user = user || w.find("o.conf:19: UserID: ignored") != std::string::npos;
+    user = user || w.find("UserID") != std::string::npos;
   }
-  EXPECT_TRUE(syslog && user);
+  EXPECT_TRUE(syslog && !user);
+}
+
+// UserID user[:group], as opendkim -u takes it: names, or numbers the user and group databases
+// know; the group defaults to the user's login group.
+TEST(opendkim_map, user_id_names_the_user_and_group_to_run_as) {
+  const auto ids = test::find_nobody();
+  if (!ids) GTEST_SKIP() << "no user nobody or no group 0 here";
+  temp_dir d;
+  auto user = config_from_opendkim(d.write("u.conf", single(d, "UserID nobody\n")));
+  ASSERT_TRUE(user) << user.error().detail;
+  EXPECT_EQ(user->user, "nobody");
+  EXPECT_EQ(user->group, "");
+  EXPECT_EQ(user->uid, ids->uid);
+  EXPECT_EQ(user->gid, ids->login_gid);
+  EXPECT_EQ(user->user_setting, "UserID nobody");
+
+  auto both =
+      config_from_opendkim(d.write("g.conf", single(d, "UserID nobody:" + ids->root_group + "\n")));
+  ASSERT_TRUE(both) << both.error().detail;
+  EXPECT_EQ(both->user, "nobody");
+  EXPECT_EQ(both->group, ids->root_group);
+  EXPECT_EQ(both->uid, ids->uid);
+  EXPECT_EQ(both->gid, 0u);
+
+  auto numbers = config_from_opendkim(
+      d.write("n.conf", single(d, "UserID " + std::to_string(ids->uid) + ":0\n")));
+  ASSERT_TRUE(numbers) << numbers.error().detail;
+  EXPECT_EQ(numbers->uid, ids->uid);
+  EXPECT_EQ(numbers->gid, 0u);
+
+  auto unset = config_from_opendkim(d.write("x.conf", single(d)));
+  ASSERT_TRUE(unset) << unset.error().detail;
+  EXPECT_TRUE(unset->user.empty());
+}
+
+TEST(opendkim_map, user_id_unknown_or_malformed_is_an_error_naming_file_and_line) {
+  temp_dir d;
+  struct row {
+    std::string value, expect;
+  } rows[] = {
+      {"no-such-user-dkimkit", "UserID: no user 'no-such-user-dkimkit'"},
+      {"nobody:no-such-group-dkimkit", "UserID: no group 'no-such-group-dkimkit'"},
+      {"4000000000", "UserID: no user '4000000000'"},
+      {"nobody:", "UserID: 'nobody:': must be user or user:group"},
+      {":root", "UserID: ':root': must be user or user:group"},
+  };
+  for (const auto& r : rows) {
+    const std::string p = d.write("bad.conf", single(d, "UserID " + r.value + "\n"));
+    auto c = config_from_opendkim(p);
+    ASSERT_FALSE(c) << r.value;
+    EXPECT_EQ(c.error().detail, p + ":7: " + r.expect);
+  }
+}
+
+// Started as root with UserID, a key owned by that user is safe (it is the service's user);
+// without UserID the same key is refused as before.
+TEST(opendkim_map, a_key_owned_by_the_user_id_is_safe) {
+  const auto ids = test::find_nobody();
+  if (::geteuid() != 0 || !ids) GTEST_SKIP() << "needs root (to chown) and a user nobody";
+  temp_dir d;
+  std::string base = single(d);
+  const std::string key = d.path + "/k.pem";
+  ASSERT_EQ(::chown(key.c_str(), ids->uid, ids->login_gid), 0);
+  auto with = config_from_opendkim(d.write("w.conf", base + "UserID nobody\n"));
+  ASSERT_TRUE(with) << with.error().detail;
+  EXPECT_EQ(with->keys.size(), 2u);
+  auto without = config_from_opendkim(d.write("o.conf", base));
+  ASSERT_FALSE(without);
+  EXPECT_NE(without.error().detail.find("neither the service user"), std::string::npos)
+      << without.error().detail;
 }
 
 TEST(opendkim_map, key_table_and_refile_signing_table) {

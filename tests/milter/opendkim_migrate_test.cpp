@@ -10,6 +10,7 @@
 #include <string>
 
 #include "opendkim_map.hpp"
+#include "support/run_as.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
 
@@ -46,6 +47,10 @@ void round_trip(const temp_dir& d, const std::string& conf, config* loaded = nul
   EXPECT_EQ(got->socket, want->socket);
   EXPECT_EQ(got->socket_mode, want->socket_mode);
   EXPECT_EQ(got->pid_file, want->pid_file);
+  EXPECT_EQ(got->user, want->user);
+  EXPECT_EQ(got->group, want->group);
+  EXPECT_EQ(got->uid, want->uid);
+  EXPECT_EQ(got->gid, want->gid);
   EXPECT_EQ(got->authserv_id, want->authserv_id);
   EXPECT_EQ(got->authserv_id_from_mta, want->authserv_id_from_mta);
   EXPECT_EQ(got->header_canon, want->header_canon);
@@ -202,6 +207,31 @@ TEST(opendkim_migrate, key_table_refile_signing_table_multiple_signatures) {
   // The data sets as OpenDKIM names them.
   EXPECT_NE(text.find("signing_table = \"refile:" + st + "\""), std::string::npos) << text;
   EXPECT_EQ(text.find("socket_mode"), std::string::npos);  // inet socket
+}
+
+// UserID user[:group] becomes user = "..." and group = "...".
+TEST(opendkim_migrate, user_id_round_trip) {
+  const auto ids = test::find_nobody();
+  if (!ids) GTEST_SKIP() << "no user nobody or no group 0 here";
+  const uid_t uid = ids->uid;
+  const std::string root_group = ids->root_group;
+  temp_dir d;
+  const std::string base = "Socket inet:8891@127.0.0.1\nMode sv\nDomain example.com\n"
+                           "Selector s\nKeyFile " + key_file(d) + "\n";
+  config c;
+  std::string text;
+  round_trip(d, d.write("u.conf", base + "UserID nobody\n"), &c, &text);
+  EXPECT_NE(text.find("\nuser = \"nobody\"\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\ngroup = "), std::string::npos) << text;
+  EXPECT_EQ(c.user, "nobody");
+  EXPECT_EQ(c.uid, uid);
+  EXPECT_EQ(c.gid, ids->login_gid);
+  round_trip(d, d.write("g.conf", base + "UserID nobody:" + root_group + "\n"), &c, &text);
+  EXPECT_NE(text.find("\ngroup = \"" + root_group + "\"\n"), std::string::npos) << text;
+  EXPECT_EQ(c.gid, 0u);
+  round_trip(d, d.write("n.conf", base), &c, &text);
+  EXPECT_EQ(text.find("\nuser = "), std::string::npos) << text;
+  EXPECT_TRUE(c.user.empty());
 }
 
 TEST(opendkim_migrate, quote_and_backslash_round_trip) {
