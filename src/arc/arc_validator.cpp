@@ -8,8 +8,6 @@
 #include <future>
 #include <map>
 
-#include <openssl/crypto.h>
-
 #include "arc/arc_fields.hpp"
 #include "canon/body_hasher.hpp"
 #include "canon/header_canon.hpp"
@@ -18,6 +16,7 @@
 #include "message/reader.hpp"
 #include "record/signature_tags.hpp"
 #include "util/strings.hpp"
+#include "verify/checks.hpp"
 
 namespace dkimkit {
 
@@ -68,6 +67,7 @@ struct arc_validator::state {
   std::map<std::string, std::shared_future<txt_answer>> lookups;
   std::chrono::steady_clock::time_point lookups_started;
   std::map<std::string, result<key_record>> keys;
+  std::optional<detail::header_index> index;
   std::string scratch, data;
 
   void feed(std::string_view piece) {
@@ -93,7 +93,7 @@ struct arc_validator::state {
   void start_lookup(const std::string& name);
   arc_validation finish();
   const result<key_record>& key_for(const signature& s);
-  std::optional<error> check_ams(const arc_set& set, unsigned instance);
+  std::optional<error> check_ams(const arc_set& set);
   std::optional<error> check_seal(std::size_t upto);
 };
 
@@ -244,16 +244,9 @@ const result<key_record>& arc_validator::state::key_for(const signature& s) {
   auto it = keys.find(name);
   if (it != keys.end()) return it->second;
   result<key_record> rec = fail(errc::dns_temporary, "no resolver configured");
-  auto lk = lookups.find(name);
-  if (lk != lookups.end()) {
-    if (opts.dns_message_timeout.count() > 0 &&
-        lk->second.wait_until(lookups_started + opts.dns_message_timeout) ==
-            std::future_status::timeout)
-      rec = fail(errc::dns_temporary, name + ": no answer within the DNS time for the message (" +
-                                          std::to_string(opts.dns_message_timeout.count()) +
-                                          " ms, dns_message_timeout)");
-    else
-      rec = key_record_from_answer(lk->second.get(), name, opts.key, opts.keys);
+  if (auto lk = lookups.find(name); lk != lookups.end()) {
+    dnssec_status dnssec = dnssec_status::unknown;
+    rec = detail::await_key_record(lk->second, lookups_started, name, opts, dnssec);
   }
   return keys.emplace(name, std::move(rec)).first->second;
 }
@@ -272,27 +265,15 @@ std::optional<error> key_problem(const result<key_record>& rec, const signature&
 }  // namespace
 
 // An AMS (RFC 8617 §4.1.2): a DKIM signature without v=, i= the instance; never over ARC-Seal.
-std::optional<error> arc_validator::state::check_ams(const arc_set& set, unsigned instance) {
-  (void)instance;
+std::optional<error> arc_validator::state::check_ams(const arc_set& set) {
   if (!set.ams) return set.ams.error();
   const signature& s = *set.ams;
   const result<key_record>& rec = key_for(s);
   if (auto why = key_problem(rec, s, opts)) return why;
-  const detail::body_hasher& body = bodies[set.body];
-  const std::uint64_t length = body.canonical_length();
-  if (s.body_length && *s.body_length > length)
-    return error{errc::body_length_exceeds, "l=" + std::to_string(*s.body_length) +
-                                                " but the canonicalized body has " +
-                                                std::to_string(length) + " octets"};
-  if (s.body_length && *s.body_length < length && !opts.allow_partial_body)
-    return error{errc::body_length_partial, "l=" + std::to_string(*s.body_length) + " signs " +
-                                                std::to_string(*s.body_length) + " of " +
-                                                std::to_string(length) + " octets"};
-  if (body.digest().size() != s.body_hash.size() ||
-      CRYPTO_memcmp(body.digest().data(), s.body_hash.data(), s.body_hash.size()) != 0)
-    return error{errc::body_hash_mismatch, "the body was changed after sealing"};
+  if (auto why = detail::body_problem(s, bodies[set.body], opts.allow_partial_body)) return why;
   data.clear();
-  detail::canonicalize_signed_headers(s.header_canon, fields, s.signed_headers, data);
+  if (!index) index.emplace(fields);  // once per message, shared by all its AMSs
+  detail::canonicalize_signed_headers(s.header_canon, *index, s.signed_headers, data);
   detail::canonicalize_signature_field(s.header_canon, fields[set.field[1]], set.ams_b_offset,
                                        set.ams_b_length, data);
   const hash_algorithm h = hash_of(s.algo);
@@ -341,7 +322,7 @@ arc_validation arc_validator::state::finish() {
   unsigned oldest = 0;
   for (std::size_t i = n; i-- > 0;) {
     arc_set_result& r = out.set_results[i];
-    const auto why = check_ams(sets[i], static_cast<unsigned>(i + 1));
+    const auto why = check_ams(sets[i]);
     record(r.ams, r.ams_code, r.ams_reason, why);
     if (why) {
       if (i + 1 == n) {  // step 4: the newest AMS must pass
