@@ -1,8 +1,9 @@
-// dkimkit/arc.hpp: validating an Authenticated Received Chain (ARC, RFC 8617 §5.2).
+// dkimkit/arc.hpp: validating an Authenticated Received Chain (ARC, RFC 8617 §5.2) and adding
+// a set to it (sealing, RFC 8617 §5.1).
 //
-//   dkimkit::verify_options o; o.resolver = &dns;
-//   dkimkit::arc_validation v = dkimkit::validate_arc(message, o);
+//   dkimkit::arc_validation v = dkimkit::validate_arc(message, verify_opts);
 //   std::cout << "arc=" << dkimkit::to_string(v.result) << " " << v.reason << "\n";
+//   auto set = dkimkit::arc_seal(message, v, seal_opts, now);  // 3 fields for the top
 //
 // The validator shares the DKIM verifier's parsing, canonicalization, body hashing, key lookup
 // (verify_options::resolver, ::keys), key rules (RFC 8301: no rsa-sha1, min_rsa_bits, h= of the key
@@ -19,6 +20,7 @@
 
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/error.hpp>
+#include <dkimkit/signer.hpp>
 #include <dkimkit/verifier.hpp>
 
 namespace dkimkit {
@@ -92,5 +94,32 @@ class arc_validator {
 
 // One-shot wrapper around arc_validator.
 [[nodiscard]] arc_validation validate_arc(std::string_view message, const verify_options& opts);
+
+struct arc_seal_options {
+  // d=, s=, the key, a=, c= and h= of the ARC-Message-Signature and t= (when `timestamp`), as for
+  // a DKIM signature (h= must list From, and may not list ARC-Seal). i= and l= are not ARC's:
+  // refused. The ARC-Seal uses the same domain, selector, key and algorithm.
+  sign_options signing;
+  std::string authserv_id;  // this server's, for the ARC-Authentication-Results
+  // The results for the ARC-Authentication-Results after the authserv-id ("spf=pass ...;
+  // dkim=pass ..."). Unset: those of the message's Authentication-Results fields of authserv_id,
+  // all of them, topmost first, joined with ";" (there must be one).
+  std::optional<std::string> results;
+  // Whether a chain whose newest set comes from authserv_id may get another set (refused by
+  // default: a message sealed here coming back is a loop, or a forgery of our seal).
+  bool allow_resealing = false;
+};
+
+// The ARC set i=N+1 for `message`, whose chain `chain` is (validate_arc() of the same message):
+// ARC-Seal, ARC-Message-Signature and ARC-Authentication-Results, in the order they go on top of
+// the message, each folded with CRLF without a final CRLF. The seal has cv= from the validation;
+// on a failed chain (cv=fail) it covers only its own set. Refused (invalid_argument): a chain
+// whose newest seal already says cv=fail (nothing to add, RFC 8617 §5.1), a chain of 50 sets, a
+// chain whose newest set comes from authserv_id (unless allow_resealing), a validation that does not
+// match the message, no Authentication-Results of authserv_id when `results` is unset.
+[[nodiscard]] result<std::vector<std::string>> arc_seal(std::string_view message,
+                                                       const arc_validation& chain,
+                                                       const arc_seal_options& opts,
+                                                       std::uint64_t now);
 
 }  // namespace dkimkit

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "canon/header_canon.hpp"
 #include "record/signature_tags.hpp"
 #include "tag_list/tag_list.hpp"
 #include "util/strings.hpp"
@@ -190,6 +191,18 @@ result<arc_seal> parse_arc_seal(std::string_view value, const signature_limits& 
     b_length = range->length;
   }
   return seal;
+}
+
+void canonicalize_arc_sets(std::span<const arc_set_fields> sets, std::size_t b_offset,
+                           std::size_t b_length, std::string& out) {
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    canonicalize_header(canonicalization::relaxed, *sets[i][0], out);
+    canonicalize_header(canonicalization::relaxed, *sets[i][1], out);
+    if (i + 1 < sets.size()) canonicalize_header(canonicalization::relaxed, *sets[i][2], out);
+  }
+  if (!sets.empty())
+    canonicalize_signature_field(canonicalization::relaxed, *sets.back()[2], b_offset, b_length,
+                                 out);
 }
 
 }  // namespace dkimkit::detail

@@ -1,13 +1,16 @@
 // The three ARC header fields (RFC 8617 §4.1), parsed with the DKIM signature parser's rules.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/error.hpp>
+#include <dkimkit/message.hpp>
 #include <dkimkit/signature.hpp>
 
 namespace dkimkit::detail {
@@ -44,5 +47,12 @@ struct arc_seal {
 [[nodiscard]] result<arc_seal> parse_arc_seal(std::string_view value,
                                               const signature_limits& limits,
                                               std::size_t& b_offset, std::size_t& b_length);
+
+// The ARC-Seal's hash input (RFC 8617 §5.1.1): each set's AAR, AMS and AS (instance order),
+// canonicalized relaxed; the last set's AS with its b= value (b_offset, b_length) emptied and
+// without the final CRLF.
+using arc_set_fields = std::array<const header_field*, 3>;
+void canonicalize_arc_sets(std::span<const arc_set_fields> sets, std::size_t b_offset,
+                           std::size_t b_length, std::string& out);
 
 }  // namespace dkimkit::detail

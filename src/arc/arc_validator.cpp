@@ -291,14 +291,12 @@ std::optional<error> arc_validator::state::check_seal(std::size_t upto) {
   const signature& s = set.seal->sig;
   const result<key_record>& rec = key_for(s);
   if (auto why = key_problem(rec, s, opts)) return why;
+  std::vector<detail::arc_set_fields> covered;
+  for (std::size_t i = 0; i <= upto; ++i)
+    covered.push_back({&fields[sets[i].field[0]], &fields[sets[i].field[1]],
+                       &fields[sets[i].field[2]]});
   data.clear();
-  for (std::size_t i = 0; i <= upto; ++i) {
-    detail::canonicalize_header(canonicalization::relaxed, fields[sets[i].field[0]], data);
-    detail::canonicalize_header(canonicalization::relaxed, fields[sets[i].field[1]], data);
-    if (i < upto) detail::canonicalize_header(canonicalization::relaxed, fields[sets[i].field[2]], data);
-  }
-  detail::canonicalize_signature_field(canonicalization::relaxed, fields[set.field[2]],
-                                       set.seal_b_offset, set.seal_b_length, data);
+  detail::canonicalize_arc_sets(covered, set.seal_b_offset, set.seal_b_length, data);
   const hash_algorithm h = hash_of(s.algo);
   if (!rec->key->verify_digest(h, detail::digest(h, data), s.signature_data))
     return error{errc::signature_mismatch,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "arc/arc_fields.hpp"
 #include "canon/body_hasher.hpp"
 #include "canon/header_canon.hpp"
 #include "crypto/crypto.hpp"
@@ -325,6 +326,151 @@ TEST_F(ArcHostile, AmsSigningArcSealFails) {
 TEST_F(ArcHostile, MalformedHeaderWithArcFieldsFails) {
   const auto v = validate_arc(hostile_set("1") + " continuation first?\r\nnot a field\r\n\r\n", opts);
   EXPECT_NE(v.result, arc_result::pass);
+}
+
+}  // namespace
+}  // namespace dkimkit
+
+namespace dkimkit {
+namespace {
+
+// --- The sealer (arc_seal): sets it adds validate, and it refuses what RFC 8617 §5.1 refuses. ---
+
+struct ArcSealer : ArcValidator {
+  arc_seal_options options(std::string id = "mx.example.net") {
+    arc_seal_options o;
+    o.signing.sdid = "example.com";
+    o.signing.selector = "arc";
+    o.signing.key = test::ed25519();
+    o.authserv_id = std::move(id);
+    return o;
+  }
+  // The message with a new set on top, or "" (and a test failure) when sealing fails.
+  std::string sealed_by(const std::string& message, const arc_seal_options& o) {
+    const auto chain = validate_arc(message, opts);
+    auto set = arc_seal(message, chain, o, kNow);
+    EXPECT_TRUE(set.has_value()) << set.error().message();
+    if (!set) return {};
+    std::string out;
+    for (const auto& f : *set) out += f + "\r\n";
+    return out + message;
+  }
+  static std::string with_results(const std::string& id) {
+    return "Authentication-Results: " + id + "; dkim=pass header.d=example.com;\r\n\tspf=pass\r\n" +
+           test::sample_message();
+  }
+};
+
+TEST_F(ArcSealer, ThreeHopsValidate) {
+  std::string m = with_results("mx1.example.net");
+  m = sealed_by(m, options("mx1.example.net"));
+  m = "Authentication-Results: mx2.example.net; arc=pass\r\n" + m;
+  m = sealed_by(m, options("mx2.example.net"));
+  m = "Authentication-Results: mx3.example.net; arc=pass\r\n" + m;
+  m = sealed_by(m, options("mx3.example.net"));
+  const auto v = validate_arc(m, opts);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.sets, 3u);
+  EXPECT_EQ(v.oldest_pass, 1u);
+  ASSERT_TRUE(v.set_results[0].aar.has_value());
+  EXPECT_EQ(v.set_results[0].aar->authserv_id, "mx1.example.net");
+  ASSERT_EQ(v.set_results[0].aar->results.size(), 2u);  // dkim and spf copied
+  EXPECT_EQ(v.set_results[0].aar->results[1].method, "spf");
+  EXPECT_EQ(v.set_results[2].cv, "pass");
+}
+
+TEST_F(ArcSealer, GivenResultsAndTheDefaultHeaderList) {
+  arc_seal_options o = options();
+  o.results = "dkim=fail reason=\"body changed\"";
+  const std::string m = sealed_by(test::sample_message(), o);
+  const auto v = validate_arc(m, opts);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  ASSERT_TRUE(v.set_results[0].aar.has_value());
+  EXPECT_EQ(v.set_results[0].aar->results[0].result, "fail");
+  EXPECT_EQ(v.set_results[0].cv, "none");
+  EXPECT_NE(m.find("h=from:from:to:subject:date:message-id"), std::string::npos);
+}
+
+TEST_F(ArcSealer, NoResultsOfThisServerIsRefused) {
+  const std::string m = with_results("other.example.net");
+  auto set = arc_seal(m, validate_arc(m, opts), options(), kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_NE(set.error().detail.find("no Authentication-Results field of mx.example.net"),
+            std::string::npos);
+}
+
+TEST_F(ArcSealer, SealingTwiceIsRefusedUnlessAllowed) {
+  const std::string m = sealed_by(with_results("mx.example.net"), options());
+  auto again = arc_seal(m, validate_arc(m, opts), options(), kNow);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_NE(again.error().detail.find("already comes from mx.example.net"), std::string::npos);
+  arc_seal_options o = options();
+  o.allow_resealing = true;
+  EXPECT_EQ(validate_arc(sealed_by(m, o), opts).result, arc_result::pass);
+}
+
+TEST_F(ArcSealer, AValidationOfAnotherMessageIsRefused) {
+  const std::string m = sealed_by(with_results("mx.example.net"), options());
+  auto set = arc_seal(m, validate_arc(test::sample_message(), opts), options("mx2.example.net"),
+                      kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::invalid_argument);
+}
+
+TEST_F(ArcSealer, IdentityAndArcSealInTheAmsAreRefused) {
+  arc_seal_options o = options();
+  o.results = "none";
+  o.signing.auid = "@example.com";
+  EXPECT_FALSE(arc_seal(test::sample_message(), {}, o, kNow).has_value());
+  o.signing.auid.reset();
+  o.signing.headers = std::vector<std::string>{"from", "arc-seal"};
+  EXPECT_FALSE(arc_seal(test::sample_message(), {}, o, kNow).has_value());
+}
+
+// A failed chain gets cv=fail and a seal over its own set only (RFC 8617 §5.1.1); a chain whose
+// newest seal says cv=fail gets nothing more.
+TEST_F(ArcSealer, FailedChainSealCoversOnlyItsOwnSet) {
+  std::string m = sealed_by(with_results("mx1.example.net"), options("mx1.example.net"));
+  m += "changed in transit\r\n";
+  const auto chain = validate_arc(m, opts);
+  ASSERT_EQ(chain.result, arc_result::fail);
+  arc_seal_options o = options("mx2.example.net");
+  o.results = "arc=fail";
+  auto set = arc_seal(m, chain, o, kNow);
+  ASSERT_TRUE(set.has_value()) << set.error().message();
+  const std::string block = (*set)[2] + "\r\n" + (*set)[1] + "\r\n" + (*set)[0] + "\r\n";
+  auto fields = parse_header_block(block);
+  ASSERT_TRUE(fields.has_value() && fields->size() == 3);
+  std::size_t off = 0, len = 0;
+  auto seal = detail::parse_arc_seal((*fields)[2].value, {}, off, len);
+  ASSERT_TRUE(seal.has_value());
+  EXPECT_EQ(seal->cv, "fail");
+  const std::vector<detail::arc_set_fields> own{{&(*fields)[0], &(*fields)[1], &(*fields)[2]}};
+  std::string data;
+  detail::canonicalize_arc_sets(own, off, len, data);
+  auto key = parse_key_record(test::ed25519().public_record());
+  ASSERT_TRUE(key.has_value());
+  EXPECT_TRUE(key->key->verify_digest(hash_algorithm::sha256,
+                                      detail::digest(hash_algorithm::sha256, data),
+                                      seal->sig.signature_data));
+  std::string next = block + m;
+  auto more = arc_seal(next, validate_arc(next, opts), options("mx3.example.net"), kNow);
+  ASSERT_FALSE(more.has_value());
+  EXPECT_NE(more.error().detail.find("cv=fail"), std::string::npos);
+}
+
+TEST_F(ArcSealer, FiftySetsAreTheLimit) {
+  arc_seal_options o = options();
+  o.results = "none";
+  o.allow_resealing = true;
+  std::string m = test::sample_message();
+  for (int k = 0; k < 50; ++k) m = sealed_by(m, o);
+  const auto v = validate_arc(m, opts);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.sets, 50u);
+  auto set = arc_seal(m, v, o, kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_NE(set.error().detail.find("50 sets"), std::string::npos);
 }
 
 }  // namespace
