@@ -42,8 +42,9 @@ const dkimkit::static_resolver& resolver() {
     r->add("dummy._domainkey.example.org", std::string(kRsa1024));
     r->add("ed._domainkey.example.org", std::string(kEd25519));
     r->add("small._domainkey.example.org", std::string(kRsa512));
-    r->add("sha1._domainkey.example.org",
-           "v=DKIM1; h=sha1; " + std::string(kRsa1024.substr(std::string_view("v=DKIM1; ").size())));
+    r->add(
+        "sha1._domainkey.example.org",
+        "v=DKIM1; h=sha1; " + std::string(kRsa1024.substr(std::string_view("v=DKIM1; ").size())));
     r->add("revoked._domainkey.example.org", "v=DKIM1; k=rsa; p=");
     r->set_temporary("tmp._domainkey.example.org", "SERVFAIL");
     return r;

@@ -12,16 +12,15 @@
 #pragma once
 
 #include <cstddef>
+#include <dkimkit/auth_results.hpp>
+#include <dkimkit/error.hpp>
+#include <dkimkit/signer.hpp>
+#include <dkimkit/verifier.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <dkimkit/auth_results.hpp>
-#include <dkimkit/error.hpp>
-#include <dkimkit/signer.hpp>
-#include <dkimkit/verifier.hpp>
 
 namespace dkimkit {
 
@@ -115,11 +114,11 @@ struct arc_seal_options {
 // the message, each folded with CRLF without a final CRLF. The seal has cv= from the validation;
 // on a failed chain (cv=fail) it covers only its own set. Refused (invalid_argument): a chain
 // whose newest seal already says cv=fail (nothing to add, RFC 8617 §5.1), a chain of 50 sets, a
-// chain whose newest set comes from authserv_id (unless allow_resealing), a validation that does not
-// match the message, no Authentication-Results of authserv_id when `results` is unset.
+// chain whose newest set comes from authserv_id (unless allow_resealing), a validation that does
+// not match the message, no Authentication-Results of authserv_id when `results` is unset.
 [[nodiscard]] result<std::vector<std::string>> arc_seal(std::string_view message,
-                                                       const arc_validation& chain,
-                                                       const arc_seal_options& opts,
-                                                       std::uint64_t now);
+                                                        const arc_validation& chain,
+                                                        const arc_seal_options& opts,
+                                                        std::uint64_t now);
 
 }  // namespace dkimkit

@@ -1,7 +1,6 @@
 #include "arc/arc_fields.hpp"
 
 #include <dkimkit/message.hpp>
-
 #include <vector>
 
 #include "canon/header_canon.hpp"
@@ -123,8 +122,8 @@ result<auth_results_field> parse_arc_authentication_results(std::string_view val
 }
 
 result<signature> parse_arc_message_signature(std::string_view value,
-                                              const signature_limits& limits,
-                                              std::size_t& b_offset, std::size_t& b_length) {
+                                              const signature_limits& limits, std::size_t& b_offset,
+                                              std::size_t& b_length) {
   auto tags = tags_within(value, limits);
   if (!tags) return tl::unexpected(tags.error());
   // The DKIM parser reads the rest: v= is implied, i= is the instance, not an identity.

@@ -3,15 +3,14 @@
 
 #include <array>
 #include <cstddef>
-#include <span>
-#include <optional>
-#include <string>
-#include <string_view>
-
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/error.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/signature.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
 
 namespace dkimkit::detail {
 
@@ -45,8 +44,8 @@ struct arc_seal {
 
 // An ARC-Seal value (RFC 8617 §4.1.3): i=, a=, b=, cv=, d=, s= required, t= optional, no h=.
 [[nodiscard]] result<arc_seal> parse_arc_seal(std::string_view value,
-                                              const signature_limits& limits,
-                                              std::size_t& b_offset, std::size_t& b_length);
+                                              const signature_limits& limits, std::size_t& b_offset,
+                                              std::size_t& b_length);
 
 // The ARC-Seal's hash input (RFC 8617 §5.1.1): each set's AAR, AMS and AS (instance order),
 // canonicalized relaxed; the last set's AS with its b= value (b_offset, b_length) emptied and

@@ -1,8 +1,7 @@
 // Adding an ARC set (RFC 8617 §5.1): the AMS is the signer's signature field under another name,
 // the AS is hashed as the validator hashes it.
-#include <dkimkit/arc.hpp>
-
 #include <algorithm>
+#include <dkimkit/arc.hpp>
 
 #include "arc/arc_fields.hpp"
 #include "canon/body_hasher.hpp"
@@ -70,14 +69,14 @@ result<std::vector<std::string>> arc_seal(std::string_view message, const arc_va
         return fail(errc::invalid_argument, "the AMS may not sign ARC-Seal (RFC 8617 §4.1.2)");
   if (o.authserv_id.empty() || !detail::is_printable_ascii(o.authserv_id) ||
       o.authserv_id.find_first_of(" \t;()\"\\") != std::string::npos)
-    return fail(errc::invalid_argument, "'" + detail::quotable(o.authserv_id) +
-                                            "' is not an authserv-id");
+    return fail(errc::invalid_argument,
+                "'" + detail::quotable(o.authserv_id) + "' is not an authserv-id");
   // The signer's checks of d=, s=, the key and h= (it signs nothing here).
   if (auto checked = signer::create({o.signing}, now); !checked)
     return tl::unexpected(checked.error());
-  const algorithm algo = o.signing.algo.value_or(
-      o.signing.key.type() == key_type::ed25519 ? algorithm::ed25519_sha256
-                                                : algorithm::rsa_sha256);
+  const algorithm algo =
+      o.signing.algo.value_or(o.signing.key.type() == key_type::ed25519 ? algorithm::ed25519_sha256
+                                                                        : algorithm::rsa_sha256);
 
   const std::string normalized = normalize_line_endings(message);
   auto view = parse_message(normalized);
@@ -111,8 +110,8 @@ result<std::vector<std::string>> arc_seal(std::string_view message, const arc_va
   if (!o.allow_resealing && n > 0 && sets[n - 1][0]) {
     const auto newest = detail::parse_arc_authentication_results(sets[n - 1][0]->value);
     if (newest && same_authserv_id(newest->authserv_id, o.authserv_id))
-      return fail(errc::invalid_argument, "the newest ARC set already comes from " +
-                                              o.authserv_id + ": the message was sealed here");
+      return fail(errc::invalid_argument, "the newest ARC set already comes from " + o.authserv_id +
+                                              ": the message was sealed here");
   }
   const std::string cv = chain.result == arc_result::pass   ? "pass"
                          : chain.result == arc_result::none ? "none"
@@ -121,18 +120,18 @@ result<std::vector<std::string>> arc_seal(std::string_view message, const arc_va
 
   auto results = aar_results(view->fields, o);
   if (!results) return tl::unexpected(results.error());
-  std::string added = "ARC-Authentication-Results: i=" + i + "; " + o.authserv_id + "; " +
-                      *results + "\r\n";
+  std::string added =
+      "ARC-Authentication-Results: i=" + i + "; " + o.authserv_id + "; " + *results + "\r\n";
 
   // The AMS: the signer's field, over the message with the new AAR on top.
   detail::body_hasher body(o.signing.body_canon, hash_of(algo), std::nullopt);
   std::string scratch;
   body.update(view->body, scratch);
   body.finish(scratch);
-  std::string_view block = std::string_view(normalized).substr(
-      0, normalized.size() - view->body.size());  // the fields and the empty line
-  if (block.size() >= 4 && block.substr(block.size() - 4) == "\r\n\r\n")
-    block.remove_suffix(2);
+  std::string_view block =
+      std::string_view(normalized)
+          .substr(0, normalized.size() - view->body.size());  // the fields and the empty line
+  if (block.size() >= 4 && block.substr(block.size() - 4) == "\r\n\r\n") block.remove_suffix(2);
   const std::string header = added + std::string(block);
   auto with_aar = parse_header_block(header);
   if (!with_aar) return tl::unexpected(with_aar.error());

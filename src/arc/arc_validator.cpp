@@ -1,10 +1,9 @@
 // ARC chain validation (RFC 8617 §5.2) on top of the DKIM verifier's parts: the tag-list and
 // signature parsers, header and body canonicalization, key records and the crypto.
-#include <dkimkit/arc.hpp>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <dkimkit/arc.hpp>
 #include <future>
 #include <map>
 
@@ -102,9 +101,9 @@ void arc_validator::state::start_body() {
   in_body = true;
   std::optional<error> header_error;
   if (reader.overflow()) {
-    header_error = error{errc::header_too_large,
-                         "the header block exceeds the limit of " +
-                             std::to_string(opts.header.max_header_bytes) + " bytes"};
+    header_error =
+        error{errc::header_too_large, "the header block exceeds the limit of " +
+                                          std::to_string(opts.header.max_header_bytes) + " bytes"};
   } else if (auto parsed = parse_header_block(reader.block(), opts.header)) {
     fields = std::move(*parsed);
   } else {
@@ -132,8 +131,8 @@ bool arc_validator::state::collect_sets() {
     if (!kind) continue;
     // Bounded before any parsing: more fields than 50 complete sets is a failed chain.
     if (++arc_fields > 3 * arc_max_sets) {
-      decide(errc::malformed_header, "more than " + std::to_string(arc_max_sets) +
-                                         " ARC sets (RFC 8617 §5.2 step 1)");
+      decide(errc::malformed_header,
+             "more than " + std::to_string(arc_max_sets) + " ARC sets (RFC 8617 §5.2 step 1)");
       return false;
     }
     const auto instance = detail::arc_instance_of(*kind, fields[i].value);
@@ -155,8 +154,8 @@ bool arc_validator::state::collect_sets() {
     }
     const auto k = static_cast<std::size_t>(*kind);
     if (++found[*instance - 1][k] > 1) {
-      decide(errc::malformed_header, "two " + set_name(*kind, *instance) +
-                                         " fields (RFC 8617 §5.2 step 3.2)");
+      decide(errc::malformed_header,
+             "two " + set_name(*kind, *instance) + " fields (RFC 8617 §5.2 step 3.2)");
       return false;
     }
     sets[*instance - 1].field[k] = i;
@@ -195,8 +194,8 @@ void arc_validator::state::parse_sets() {
       r.ams_selector = set.ams->selector;
     }
     const header_field& as = fields[set.field[2]];
-    set.seal = detail::parse_arc_seal(as.value, opts.signature, set.seal_b_offset,
-                                      set.seal_b_length);
+    set.seal =
+        detail::parse_arc_seal(as.value, opts.signature, set.seal_b_offset, set.seal_b_length);
     if (set.seal) {
       r.seal_domain = set.seal->sig.sdid;
       r.seal_selector = set.seal->sig.selector;
@@ -214,9 +213,9 @@ void arc_validator::state::parse_sets() {
     const std::string& cv = sets[i].seal->cv;
     const char* want = i == 0 ? "none" : "pass";
     if (cv != want)
-      return decide(errc::malformed_header, "ARC-Seal i=" + std::to_string(i + 1) + " has cv=" +
-                                                detail::quotable(cv, 10) + ", not " + want +
-                                                " (RFC 8617 §5.2 step 3.3)");
+      return decide(errc::malformed_header, "ARC-Seal i=" + std::to_string(i + 1) +
+                                                " has cv=" + detail::quotable(cv, 10) + ", not " +
+                                                want + " (RFC 8617 §5.2 step 3.3)");
   }
   for (arc_set& set : sets) {
     if (set.ams) {
@@ -293,14 +292,13 @@ std::optional<error> arc_validator::state::check_seal(std::size_t upto) {
   if (auto why = key_problem(rec, s, opts)) return why;
   std::vector<detail::arc_set_fields> covered;
   for (std::size_t i = 0; i <= upto; ++i)
-    covered.push_back({&fields[sets[i].field[0]], &fields[sets[i].field[1]],
-                       &fields[sets[i].field[2]]});
+    covered.push_back(
+        {&fields[sets[i].field[0]], &fields[sets[i].field[1]], &fields[sets[i].field[2]]});
   data.clear();
   detail::canonicalize_arc_sets(covered, set.seal_b_offset, set.seal_b_length, data);
   const hash_algorithm h = hash_of(s.algo);
   if (!rec->key->verify_digest(h, detail::digest(h, data), s.signature_data))
-    return error{errc::signature_mismatch,
-                 "the ARC sets were changed or the key does not match"};
+    return error{errc::signature_mismatch, "the ARC sets were changed or the key does not match"};
   return std::nullopt;
 }
 

@@ -3,12 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <dkimkit/message.hpp>
+#include <dkimkit/signer.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <dkimkit/message.hpp>
-#include <dkimkit/signer.hpp>
 
 #include "canon/body_hasher.hpp"
 
@@ -57,11 +56,8 @@ class field_builder {
 // The field `name` ("DKIM-Signature", "ARC-Message-Signature") signing `fields` (h= from
 // o.headers or the default list) and the body hashed in `body`, with the tags of `o` after
 // `first_tag` ("v=1;" for DKIM, "i=N;" for an AMS); folded with CRLF, no final CRLF.
-[[nodiscard]] result<std::string> make_signature_field(std::string_view name,
-                                                       std::string_view first_tag,
-                                                       const sign_options& o, algorithm algo,
-                                                       const body_hasher& body,
-                                                       const std::vector<header_field>& fields,
-                                                       std::uint64_t now);
+[[nodiscard]] result<std::string> make_signature_field(
+    std::string_view name, std::string_view first_tag, const sign_options& o, algorithm algo,
+    const body_hasher& body, const std::vector<header_field>& fields, std::uint64_t now);
 
 }  // namespace dkimkit::detail

@@ -10,9 +10,9 @@ result<key_record> await_key_record(const std::shared_future<txt_answer>& lookup
                                     dnssec_status& dnssec) {
   if (opts.dns_message_timeout.count() > 0 &&
       lookup.wait_until(started + opts.dns_message_timeout) == std::future_status::timeout)
-    return fail(errc::dns_temporary,
-                name + ": no answer within the DNS time for the message (" +
-                    std::to_string(opts.dns_message_timeout.count()) + " ms, dns_message_timeout)");
+    return fail(errc::dns_temporary, name + ": no answer within the DNS time for the message (" +
+                                         std::to_string(opts.dns_message_timeout.count()) +
+                                         " ms, dns_message_timeout)");
   txt_answer ans = lookup.get();
   dnssec = ans.dnssec;
   return key_record_from_answer(ans, name, opts.key, opts.keys);

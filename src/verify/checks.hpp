@@ -2,15 +2,14 @@
 #pragma once
 
 #include <chrono>
-#include <future>
-#include <optional>
-#include <string>
-
 #include <dkimkit/error.hpp>
 #include <dkimkit/key_record.hpp>
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/signature.hpp>
 #include <dkimkit/verifier.hpp>
+#include <future>
+#include <optional>
+#include <string>
 
 #include "canon/body_hasher.hpp"
 

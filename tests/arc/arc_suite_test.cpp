@@ -1,17 +1,18 @@
-// Every validation and signing case of the ARC test suite (ValiMail's arc_test_suite, MIT licence), read from
-// ../shared/arc-test-suite beside the project (converted to JSON at build time, tests/CMakeLists.txt).
-// The suite's messages have LF line endings; its key records are given per scenario. A case with an
-// empty expected cv counts as fail (RFC 8617 §5.2: a chain that is not valid fails).
-#include <dkimkit/arc.hpp>
-#include <dkimkit/resolver.hpp>
-#include <dkimkit/signer.hpp>
+// Every validation and signing case of the ARC test suite (ValiMail's arc_test_suite, MIT licence),
+// read from ../shared/arc-test-suite beside the project (converted to JSON at build time,
+// tests/CMakeLists.txt). The suite's messages have LF line endings; its key records are given per
+// scenario. A case with an empty expected cv counts as fail (RFC 8617 §5.2: a chain that is not
+// valid fails).
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <dkimkit/arc.hpp>
+#include <dkimkit/resolver.hpp>
+#include <dkimkit/signer.hpp>
 #include <fstream>
-#include <ostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -53,30 +54,51 @@ std::string suite_file(const char* part) {
   return dir.empty() ? std::string() : dir + "/" + part + ".json";
 }
 
-std::vector<suite_case> load_validation_cases() {
-  std::vector<suite_case> out;
-  const std::string path = suite_file("validation");
+// A scenario's key records. One written over several YAML lines is the pieces of one TXT record,
+// joined without separators (RFC 6376 §3.6.2.2).
+std::map<std::string, std::string> txt_records(const nlohmann::json& scenario) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, rec] : scenario.at("txt_records").items()) {
+    std::string joined;
+    for (char ch : rec.get<std::string>())
+      if (ch != '\n') joined += ch;
+    out[name] = joined;
+  }
+  return out;
+}
+
+// Every case of one part ("validation", "sign"): name, description, message and key records
+// read here, the rest by `fill`(case, scenario, test). Empty when the suite is absent.
+template <class Case, class Fill>
+std::vector<Case> load_cases(const char* part, Fill fill) {
+  std::vector<Case> out;
+  const std::string path = suite_file(part);
   if (path.empty()) return out;
   std::ifstream in(path);
   if (!in) return out;
   const nlohmann::json doc = nlohmann::json::parse(in);
   for (const auto& scenario : doc) {
-    std::map<std::string, std::string> records;
-    for (const auto& [name, rec] : scenario.at("txt_records").items())
-      records[name] = rec.get<std::string>();
+    const std::map<std::string, std::string> records = txt_records(scenario);
     for (const auto& t : scenario.at("tests")) {
-      suite_case c;
-      c.name = t.at("name").get<std::string>();
+      Case c;
+      c.name = t.at("name").template get<std::string>();
       c.description = t.value("description", "");
       c.message = t.value("message", "");
-      std::string cv = t.value("cv", "");
-      for (char& ch : cv) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      c.expected = cv.empty() ? "fail" : cv;  // an empty expectation is a failed chain
       c.txt_records = records;
+      fill(c, scenario, t);
       out.push_back(std::move(c));
     }
   }
   return out;
+}
+
+std::vector<suite_case> load_validation_cases() {
+  return load_cases<suite_case>(
+      "validation", [](suite_case& c, const nlohmann::json&, const nlohmann::json& t) {
+        std::string cv = t.value("cv", "");
+        for (char& ch : cv) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        c.expected = cv.empty() ? "fail" : cv;  // an empty expectation is a failed chain
+      });
 }
 
 const std::vector<suite_case>& validation_cases() {
@@ -112,7 +134,9 @@ TEST_P(ArcSuiteValidation, ChainResult) {
   }
 }
 
-std::string case_name(const ::testing::TestParamInfo<suite_case>& info) {
+// The case's name as a test name (the suite's names are identifiers but for a few characters).
+template <class Case>
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   std::string n = info.param.name;
   for (char& ch : n)
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
@@ -120,16 +144,8 @@ std::string case_name(const ::testing::TestParamInfo<suite_case>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ArcSuiteValidation, ::testing::ValuesIn(validation_cases()),
-                         case_name);
+                         case_name<suite_case>);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ArcSuiteValidation);
-
-// Says whether the suite is there: a plain clone of the project skips, naming the folder.
-TEST(ArcSuite, ValidationCasesPresent) {
-  if (suite_file("validation").empty())
-    GTEST_SKIP() << "the ARC test suite is absent: put ValiMail's arc_test_suite in "
-                    "../shared/arc-test-suite beside the source tree and re-run cmake";
-  EXPECT_EQ(validation_cases().size(), 171u);
-}
 
 // --- Signing cases: the suite's key, fixed t=, tag values compared but b=. The b= values cannot
 // be compared: each signs its own field with b= emptied, and dkimkit writes the tags in another
@@ -145,41 +161,18 @@ struct sign_case {
 void PrintTo(const sign_case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<sign_case> load_sign_cases() {
-  std::vector<sign_case> out;
-  const std::string path = suite_file("sign");
-  if (path.empty()) return out;
-  std::ifstream in(path);
-  if (!in) return out;
-  const nlohmann::json doc = nlohmann::json::parse(in);
-  for (const auto& scenario : doc) {
-    std::map<std::string, std::string> records;
-    for (const auto& [name, rec] : scenario.at("txt_records").items()) {
-      // Written over several YAML lines: the pieces of one TXT record, joined without
-      // separators (RFC 6376 §3.6.2.2).
-      std::string joined;
-      for (char ch : rec.get<std::string>())
-        if (ch != '\n') joined += ch;
-      records[name] = joined;
-    }
-    for (const auto& t : scenario.at("tests")) {
-      sign_case c;
-      c.name = t.at("name").get<std::string>();
-      c.description = t.value("description", "");
-      c.message = t.value("message", "");
-      c.srv_id = t.value("srv-id", "");
-      c.sig_headers = t.value("sig-headers", "");
-      c.t = t.value("t", std::uint64_t{0});
-      c.as = t.value("AS", "");
-      c.ams = t.value("AMS", "");
-      c.aar = t.value("AAR", "");
-      c.domain = scenario.value("domain", "");
-      c.selector = scenario.value("sel", "");
-      c.private_key = scenario.value("privatekey", "");
-      c.txt_records = records;
-      out.push_back(std::move(c));
-    }
-  }
-  return out;
+  return load_cases<sign_case>(
+      "sign", [](sign_case& c, const nlohmann::json& scenario, const nlohmann::json& t) {
+        c.srv_id = t.value("srv-id", "");
+        c.sig_headers = t.value("sig-headers", "");
+        c.t = t.value("t", std::uint64_t{0});
+        c.as = t.value("AS", "");
+        c.ams = t.value("AMS", "");
+        c.aar = t.value("AAR", "");
+        c.domain = scenario.value("domain", "");
+        c.selector = scenario.value("sel", "");
+        c.private_key = scenario.value("privatekey", "");
+      });
 }
 
 const std::vector<sign_case>& sign_cases() {
@@ -274,21 +267,16 @@ TEST_P(ArcSuiteSigning, NewSet) {
   }
 }
 
-std::string sign_case_name(const ::testing::TestParamInfo<sign_case>& info) {
-  std::string n = info.param.name;
-  for (char& ch : n)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return n;
-}
-
 INSTANTIATE_TEST_SUITE_P(Cases, ArcSuiteSigning, ::testing::ValuesIn(sign_cases()),
-                         sign_case_name);
+                         case_name<sign_case>);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ArcSuiteSigning);
 
-TEST(ArcSuite, SigningCasesPresent) {
-  if (suite_file("sign").empty())
+// Says whether the suite is there: a plain clone of the project skips, naming the folder.
+TEST(ArcSuite, CasesPresent) {
+  if (suite_file("validation").empty())
     GTEST_SKIP() << "the ARC test suite is absent: put ValiMail's arc_test_suite in "
                     "../shared/arc-test-suite beside the source tree and re-run cmake";
+  EXPECT_EQ(validation_cases().size(), 171u);
   EXPECT_EQ(sign_cases().size(), 17u);
 }
 

@@ -1,9 +1,9 @@
 // ARC chain validation (dkimkit/arc.hpp): chains sealed here, set by set, then changed in transit;
 // and hostile chains (RFC 8617 §5.2 steps 1 to 3), which must fail or be none with a reason.
-#include <dkimkit/arc.hpp>
 #include <gtest/gtest.h>
 
 #include <array>
+#include <dkimkit/arc.hpp>
 #include <string>
 #include <vector>
 
@@ -57,18 +57,18 @@ std::string relaxed(const std::string& field, bool last = false) {
 
 void seal(chain& c, std::string_view cv, std::string_view h = "from:to:subject") {
   const auto i = std::to_string(c.sets.size() + 1);
-  const std::string aar = "ARC-Authentication-Results: i=" + i +
-                          "; mx" + i + ".example.net; dkim=pass header.d=example.com";
+  const std::string aar = "ARC-Authentication-Results: i=" + i + "; mx" + i +
+                          ".example.net; dkim=pass header.d=example.com";
   auto view = parse_message(c.message);
   EXPECT_TRUE(view.has_value());
   detail::body_hasher body(canonicalization::relaxed, hash_algorithm::sha256, std::nullopt);
   std::string scratch;
   body.update(view->body, scratch);
   body.finish(scratch);
-  std::string ams = "ARC-Message-Signature: i=" + i +
-                    "; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=arc; t=" +
-                    std::to_string(kNow) + "; h=" + std::string(h) +
-                    "; bh=" + detail::base64_encode(body.digest()) + "; b=";
+  std::string ams =
+      "ARC-Message-Signature: i=" + i +
+      "; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=arc; t=" + std::to_string(kNow) +
+      "; h=" + std::string(h) + "; bh=" + detail::base64_encode(body.digest()) + "; b=";
   std::vector<std::string> names;
   for (std::size_t p = 0, q; p <= h.size(); p = q + 1) {
     q = std::min(h.find(':', p), h.size());
@@ -196,8 +196,8 @@ TEST_F(ArcValidator, SetsAreFoundByInstanceNotPosition) {
 
 TEST_F(ArcValidator, KeyRulesOfDkimApply) {
   static_resolver other;
-  other.add("arc._domainkey.example.com", "v=DKIM1; k=ed25519; h=sha1; p=" +
-                                              test::ed25519().public_record_value());
+  other.add("arc._domainkey.example.com",
+            "v=DKIM1; k=ed25519; h=sha1; p=" + test::ed25519().public_record_value());
   verify_options o = test::options_for(other);
   const auto v = validate_arc(sealed(1).text(), o);
   EXPECT_EQ(v.result, arc_result::fail);
@@ -324,7 +324,8 @@ TEST_F(ArcHostile, AmsSigningArcSealFails) {
 }
 
 TEST_F(ArcHostile, MalformedHeaderWithArcFieldsFails) {
-  const auto v = validate_arc(hostile_set("1") + " continuation first?\r\nnot a field\r\n\r\n", opts);
+  const auto v =
+      validate_arc(hostile_set("1") + " continuation first?\r\nnot a field\r\n\r\n", opts);
   EXPECT_NE(v.result, arc_result::pass);
 }
 
@@ -411,8 +412,8 @@ TEST_F(ArcSealer, SealingTwiceIsRefusedUnlessAllowed) {
 
 TEST_F(ArcSealer, AValidationOfAnotherMessageIsRefused) {
   const std::string m = sealed_by(with_results("mx.example.net"), options());
-  auto set = arc_seal(m, validate_arc(test::sample_message(), opts), options("mx2.example.net"),
-                      kNow);
+  auto set =
+      arc_seal(m, validate_arc(test::sample_message(), opts), options("mx2.example.net"), kNow);
   ASSERT_FALSE(set.has_value());
   EXPECT_EQ(set.error().code, errc::invalid_argument);
 }
