@@ -5,6 +5,7 @@
 //   std::cout << dkimkit::format_auth_results("mx.example.net", results) << "\r\n";
 #pragma once
 
+#include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/canon.hpp>
 #include <dkimkit/changes.hpp>

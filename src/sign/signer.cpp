@@ -7,6 +7,7 @@
 #include "canon/body_hasher.hpp"
 #include "canon/header_canon.hpp"
 #include "message/line_endings.hpp"
+#include "sign/signature_field.hpp"
 #include "message/reader.hpp"
 #include "tag_list/tag_list.hpp"
 #include "util/base64.hpp"
@@ -23,46 +24,6 @@ const std::vector<std::string>& default_signed_headers() {
 }
 
 namespace {
-
-constexpr std::size_t kMaxLine = 78;
-
-// Builds a folded field: pieces are appended with a space, and a fold (CRLF TAB) is put before a
-// piece that would take the line past kMaxLine.
-class field_builder {
- public:
-  explicit field_builder(std::string_view start) : text_(start), col_(start.size()) {}
-  // `room`: how much must fit on the line after the piece (to keep "b=" with its value).
-  void add(std::string_view piece, bool space = true, std::size_t room = 0) {
-    std::size_t need = piece.size() + (space ? 1 : 0) + room;
-    if (col_ + need > kMaxLine && col_ > 1) {
-      text_ += "\r\n\t";
-      col_ = 1;
-    } else if (space) {
-      text_ += ' ';
-      ++col_;
-    }
-    text_ += piece;
-    col_ += piece.size();
-  }
-  // Appends `data` with folds anywhere, so that no line passes kMaxLine (for base64).
-  void add_breakable(std::string_view data) {
-    while (!data.empty()) {
-      if (col_ >= kMaxLine) {
-        text_ += "\r\n\t";
-        col_ = 1;
-      }
-      std::size_t take = std::min(data.size(), kMaxLine - col_);
-      text_.append(data.substr(0, take));
-      col_ += take;
-      data.remove_prefix(take);
-    }
-  }
-  [[nodiscard]] const std::string& text() const noexcept { return text_; }
-
- private:
-  std::string text_;
-  std::size_t col_;
-};
 
 struct signing {
   sign_options opts;
@@ -182,55 +143,8 @@ void signer::add_body(std::string_view chunk) {
 
 result<std::string> signer::state::sign_one(const signing& s,
                                             const std::vector<header_field>& fields) {
-  const sign_options& o = s.opts;
-  const detail::body_hasher& body = bodies[s.body];
-  // h=: an explicit list is used as given; the default list names each present field as often as
-  // it occurs, and From once more (over-signing: no From can be added without breaking it).
-  std::vector<std::string> names;
-  if (o.headers) {
-    for (const auto& w : *o.headers) names.push_back(detail::lowercase(w));
-  } else {
-    for (const auto& w : default_signed_headers()) {
-      auto count = static_cast<std::size_t>(std::count_if(
-          fields.begin(), fields.end(), [&](const header_field& f) { return iequals(f.name, w); }));
-      if (count == 0) continue;
-      if (o.oversign_from && iequals(w, "From")) ++count;
-      names.insert(names.end(), count, detail::lowercase(w));
-    }
-  }
-  std::vector<std::string> h_pieces;  // "from:", "to:", ... for folding at colons
-  for (std::size_t i = 0; i < names.size(); ++i)
-    h_pieces.push_back(names[i] + (i + 1 < names.size() ? ":" : ";"));
-
-  field_builder fb("DKIM-Signature:");
-  fb.add("v=1;");
-  fb.add("a=" + std::string(to_string(s.algo)) + ";");
-  fb.add("c=" + std::string(to_string(o.header_canon)) + "/" +
-         std::string(to_string(o.body_canon)) + ";");
-  fb.add("d=" + o.sdid + ";");
-  fb.add("s=" + o.selector + ";");
-  if (o.auid) fb.add("i=" + detail::encode_dkim_qp(*o.auid) + ";");  // RFC 6376 §2.11
-  if (o.timestamp) fb.add("t=" + std::to_string(now) + ";");
-  if (o.expire_after) fb.add("x=" + std::to_string(now + *o.expire_after) + ";");
-  if (o.body_length) fb.add("l=" + std::to_string(body.canonical_length()) + ";");
-  for (std::size_t i = 0; i < h_pieces.size(); ++i)
-    fb.add(i == 0 ? "h=" + h_pieces[i] : h_pieces[i], i == 0);
-  fb.add("bh=");
-  fb.add_breakable(detail::base64_encode(body.digest()) + ";");
-  fb.add("b=", true, 8);  // never fold between "b=" and its value
-  std::string unsigned_field = fb.text();
-
-  // Hash as a verifier will: the signed fields, then this field with an empty b=.
-  std::string data;
-  detail::canonicalize_signed_headers(o.header_canon, fields, names, data);
-  std::string_view value = std::string_view(unsigned_field).substr(sizeof("DKIM-Signature:") - 1);
-  header_field self{unsigned_field, std::string_view(unsigned_field).substr(0, 14), value};
-  detail::canonicalize_signature_field(o.header_canon, self, value.size(), 0, data);
-  hash_algorithm h = hash_of(s.algo);
-  auto sig = o.key.sign_digest(h, detail::digest(h, data));
-  if (!sig) return tl::unexpected(sig.error());
-  fb.add_breakable(detail::base64_encode(*sig));
-  return fb.text();
+  return detail::make_signature_field("DKIM-Signature", "v=1;", s.opts, s.algo, bodies[s.body],
+                                      fields, now);
 }
 
 result<std::vector<std::string>> signer::finish() {

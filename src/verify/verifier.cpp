@@ -5,8 +5,6 @@
 #include <future>
 #include <map>
 
-#include <openssl/crypto.h>
-
 #include "canon/body_hasher.hpp"
 #include "canon/header_canon.hpp"
 #include "message/fields.hpp"
@@ -15,6 +13,7 @@
 #include "record/signature_tags.hpp"
 #include "tag_list/tag_list.hpp"
 #include "util/strings.hpp"
+#include "verify/checks.hpp"
 
 namespace dkimkit {
 namespace {
@@ -329,34 +328,14 @@ void verifier::state::get_public_key(pending_signature& p) {
 result<key_record> verifier::state::fetch_key_record(pending_signature& p) {
   auto lk = lookups.find(p.key_name);
   if (lk == lookups.end()) return fail(errc::dns_temporary, "no resolver configured");
-  if (opts.dns_message_timeout.count() > 0 &&
-      lk->second.wait_until(lookups_started + opts.dns_message_timeout) ==
-          std::future_status::timeout)
-    return fail(errc::dns_temporary,
-                p.key_name + ": no answer within the DNS time for the message (" +
-                    std::to_string(opts.dns_message_timeout.count()) + " ms, dns_message_timeout)");
-  txt_answer ans = lk->second.get();
-  p.result.dnssec = ans.dnssec;
-  return key_record_from_answer(ans, p.key_name, opts.key, opts.keys);
+  return detail::await_key_record(lk->second, lookups_started, p.key_name, opts, p.result.dnssec);
 }
 
 // RFC 6376 §6.1.3, first part: l= against the canonicalized body, then the body hash (compared
 // in constant time).
 void verifier::state::check_body_hash(pending_signature& p) {
-  const signature& s = p.sig;
-  const detail::body_hasher& body = bodies[p.body];
-  const std::uint64_t length = body.canonical_length();
-  if (s.body_length && *s.body_length > length)
-    return decide(p, errc::body_length_exceeds,
-                  "l=" + std::to_string(*s.body_length) + " but the canonicalized body has " +
-                      std::to_string(length) + " octets");
-  if (s.body_length && *s.body_length < length && !opts.allow_partial_body)
-    return decide(p, errc::body_length_partial,
-                  "l=" + std::to_string(*s.body_length) + " signs " +
-                      std::to_string(*s.body_length) + " of " + std::to_string(length) + " octets");
-  if (body.digest().size() != s.body_hash.size() ||
-      CRYPTO_memcmp(body.digest().data(), s.body_hash.data(), s.body_hash.size()) != 0)
-    decide(p, errc::body_hash_mismatch, "the body was changed after signing");
+  if (auto why = detail::body_problem(p.sig, bodies[p.body], opts.allow_partial_body))
+    decide(p, *why);
 }
 
 // RFC 6376 §6.1.3, second part: hash the h= fields and the signature's own field (b= emptied),

@@ -1,0 +1,38 @@
+#include "verify/checks.hpp"
+
+#include <openssl/crypto.h>
+
+namespace dkimkit::detail {
+
+result<key_record> await_key_record(const std::shared_future<txt_answer>& lookup,
+                                    std::chrono::steady_clock::time_point started,
+                                    const std::string& name, const verify_options& opts,
+                                    dnssec_status& dnssec) {
+  if (opts.dns_message_timeout.count() > 0 &&
+      lookup.wait_until(started + opts.dns_message_timeout) == std::future_status::timeout)
+    return fail(errc::dns_temporary, name + ": no answer within the DNS time for the message (" +
+                                         std::to_string(opts.dns_message_timeout.count()) +
+                                         " ms, dns_message_timeout)");
+  txt_answer ans = lookup.get();
+  dnssec = ans.dnssec;
+  return key_record_from_answer(ans, name, opts.key, opts.keys);
+}
+
+std::optional<error> body_problem(const signature& s, const body_hasher& body,
+                                  bool allow_partial_body) {
+  const std::uint64_t length = body.canonical_length();
+  if (s.body_length && *s.body_length > length)
+    return error{errc::body_length_exceeds, "l=" + std::to_string(*s.body_length) +
+                                                " but the canonicalized body has " +
+                                                std::to_string(length) + " octets"};
+  if (s.body_length && *s.body_length < length && !allow_partial_body)
+    return error{errc::body_length_partial, "l=" + std::to_string(*s.body_length) + " signs " +
+                                                std::to_string(*s.body_length) + " of " +
+                                                std::to_string(length) + " octets"};
+  if (body.digest().size() != s.body_hash.size() ||
+      CRYPTO_memcmp(body.digest().data(), s.body_hash.data(), s.body_hash.size()) != 0)
+    return error{errc::body_hash_mismatch, "the body was changed after signing"};
+  return std::nullopt;
+}
+
+}  // namespace dkimkit::detail

@@ -1,0 +1,31 @@
+// Steps of RFC 6376 §6.1.2 and §6.1.3 shared by the DKIM verifier and the ARC validator.
+#pragma once
+
+#include <chrono>
+#include <dkimkit/error.hpp>
+#include <dkimkit/key_record.hpp>
+#include <dkimkit/resolver.hpp>
+#include <dkimkit/signature.hpp>
+#include <dkimkit/verifier.hpp>
+#include <future>
+#include <optional>
+#include <string>
+
+#include "canon/body_hasher.hpp"
+
+namespace dkimkit::detail {
+
+// The key record a started lookup of `name` answers (RFC 6376 §6.1.2), waiting at most until
+// `started` + opts.dns_message_timeout (when not zero); the answer's DNSSEC state goes to `dnssec`.
+[[nodiscard]] result<key_record> await_key_record(const std::shared_future<txt_answer>& lookup,
+                                                  std::chrono::steady_clock::time_point started,
+                                                  const std::string& name,
+                                                  const verify_options& opts,
+                                                  dnssec_status& dnssec);
+
+// l= against the canonicalized body, then the body hash compared in constant time (RFC 6376
+// §6.1.3, first part); nullopt when the body matches.
+[[nodiscard]] std::optional<error> body_problem(const signature& s, const body_hasher& body,
+                                                bool allow_partial_body);
+
+}  // namespace dkimkit::detail

@@ -1,0 +1,478 @@
+// ARC chain validation (dkimkit/arc.hpp): chains sealed here, set by set, then changed in transit;
+// and hostile chains (RFC 8617 §5.2 steps 1 to 3), which must fail or be none with a reason.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <dkimkit/arc.hpp>
+#include <string>
+#include <vector>
+
+#include "arc/arc_fields.hpp"
+#include "canon/body_hasher.hpp"
+#include "canon/header_canon.hpp"
+#include "crypto/crypto.hpp"
+#include "support/test_keys.hpp"
+#include "util/base64.hpp"
+
+namespace dkimkit {
+namespace {
+
+using test::kNow;
+
+// A test-side sealer (RFC 8617 §5.1), Ed25519, relaxed/relaxed, d=example.com s=arc: each set is
+// "ARC-Authentication-Results: ...", "ARC-Message-Signature: ...", "ARC-Seal: ..." (CRLF-free).
+struct chain {
+  std::vector<std::array<std::string, 3>> sets;
+  std::string message;  // without the ARC fields, CRLF
+
+  // The message with every set on top, newest first.
+  [[nodiscard]] std::string text() const {
+    std::string out;
+    for (auto it = sets.rbegin(); it != sets.rend(); ++it)
+      out += (*it)[2] + "\r\n" + (*it)[1] + "\r\n" + (*it)[0] + "\r\n";
+    return out + message;
+  }
+};
+
+std::string signed_b64(std::string_view data) {
+  const std::string digest = detail::digest(hash_algorithm::sha256, data);
+  auto sig = test::ed25519().sign_digest(hash_algorithm::sha256, digest);
+  EXPECT_TRUE(sig.has_value());
+  return sig ? detail::base64_encode(*sig) : std::string();
+}
+
+// The relaxed canonical form of "Name: value" (no final CRLF when `last`).
+std::string relaxed(const std::string& field, bool last = false) {
+  const std::string block = field + "\r\n";  // the fields point into it
+  auto fields = parse_header_block(block);
+  EXPECT_TRUE(fields.has_value() && fields->size() == 1) << field;
+  std::string out;
+  if (last)
+    detail::canonicalize_signature_field(canonicalization::relaxed, fields->front(),
+                                         fields->front().value.size(), 0, out);
+  else
+    detail::canonicalize_header(canonicalization::relaxed, fields->front(), out);
+  return out;
+}
+
+void seal(chain& c, std::string_view cv, std::string_view h = "from:to:subject") {
+  const auto i = std::to_string(c.sets.size() + 1);
+  const std::string aar = "ARC-Authentication-Results: i=" + i + "; mx" + i +
+                          ".example.net; dkim=pass header.d=example.com";
+  auto view = parse_message(c.message);
+  EXPECT_TRUE(view.has_value());
+  detail::body_hasher body(canonicalization::relaxed, hash_algorithm::sha256, std::nullopt);
+  std::string scratch;
+  body.update(view->body, scratch);
+  body.finish(scratch);
+  std::string ams =
+      "ARC-Message-Signature: i=" + i +
+      "; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=arc; t=" + std::to_string(kNow) +
+      "; h=" + std::string(h) + "; bh=" + detail::base64_encode(body.digest()) + "; b=";
+  std::vector<std::string> names;
+  for (std::size_t p = 0, q; p <= h.size(); p = q + 1) {
+    q = std::min(h.find(':', p), h.size());
+    names.emplace_back(h.substr(p, q - p));
+  }
+  std::string data;
+  detail::canonicalize_signed_headers(canonicalization::relaxed, view->fields, names, data);
+  ams += signed_b64(data + relaxed(ams, true));
+  std::string as = "ARC-Seal: i=" + i + "; a=ed25519-sha256; cv=" + std::string(cv) +
+                   "; d=example.com; s=arc; t=" + std::to_string(kNow) + "; b=";
+  data.clear();
+  for (const auto& set : c.sets) data += relaxed(set[0]) + relaxed(set[1]) + relaxed(set[2]);
+  data += relaxed(aar) + relaxed(ams) + relaxed(as, true);
+  as += signed_b64(data);
+  c.sets.push_back({aar, ams, as});
+}
+
+struct ArcValidator : ::testing::Test {
+  static_resolver dns;
+  verify_options opts;
+  ArcValidator() {
+    dns.add("arc._domainkey.example.com", test::ed25519().public_record());
+    opts = test::options_for(dns);
+  }
+  chain sealed(std::size_t n) {
+    chain c{{}, test::sample_message()};
+    for (std::size_t k = 0; k < n; ++k) seal(c, k == 0 ? "none" : "pass");
+    return c;
+  }
+};
+
+TEST_F(ArcValidator, NoArcFieldsIsNone) {
+  const auto v = validate_arc(test::sample_message(), opts);
+  EXPECT_EQ(v.result, arc_result::none);
+  EXPECT_EQ(v.sets, 0u);
+  EXPECT_TRUE(v.reason.empty());
+}
+
+TEST_F(ArcValidator, ThreeSetsPass) {
+  const chain c = sealed(3);
+  const auto v = validate_arc(c.text(), opts);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.sets, 3u);
+  EXPECT_EQ(v.oldest_pass, 1u);
+  ASSERT_EQ(v.set_results.size(), 3u);
+  for (unsigned i = 0; i < 3; ++i) {
+    const arc_set_result& s = v.set_results[i];
+    EXPECT_EQ(s.instance, i + 1);
+    EXPECT_EQ(s.ams, status::pass) << s.ams_reason;
+    EXPECT_EQ(s.seal, status::pass) << s.seal_reason;
+    EXPECT_EQ(s.cv, i == 0 ? "none" : "pass");
+    EXPECT_EQ(s.seal_domain, "example.com");
+    ASSERT_TRUE(s.aar.has_value());
+    EXPECT_EQ(s.aar->authserv_id, "mx" + std::to_string(i + 1) + ".example.net");
+    ASSERT_EQ(s.aar->results.size(), 1u);
+    EXPECT_EQ(s.aar->results[0].method, "dkim");
+  }
+}
+
+TEST_F(ArcValidator, StreamingCutsGiveTheSameResult) {
+  const std::string text = sealed(2).text();
+  for (std::size_t step : {1u, 7u, 64u}) {
+    arc_validator v(opts);
+    for (std::size_t p = 0; p < text.size(); p += step) v.update(text.substr(p, step));
+    const auto r = v.finish();
+    EXPECT_EQ(r.result, arc_result::pass) << step << ": " << r.reason;
+  }
+}
+
+TEST_F(ArcValidator, BodyChangedAfterTheNewestSealFails) {
+  chain c = sealed(2);
+  c.message += "appended in transit\r\n";
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_EQ(v.code, errc::body_hash_mismatch);
+  EXPECT_NE(v.reason.find("ARC-Message-Signature i=2"), std::string::npos) << v.reason;
+}
+
+// A forwarder that changes the Subject breaks AMS(1); its own seal covers the change: the chain
+// passes, and the oldest AMS that passes is its own (RFC 8617 §5.2 step 5).
+TEST_F(ArcValidator, OldestPassAfterAChangeInTransit) {
+  chain c = sealed(1);
+  const auto at = c.message.find("Subject: ");
+  ASSERT_NE(at, std::string::npos);
+  c.message.insert(at + 9, "[list] ");
+  seal(c, "pass");
+  const auto v = validate_arc(c.text(), opts);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.oldest_pass, 2u);
+  EXPECT_EQ(v.set_results[0].ams, status::fail);
+  EXPECT_EQ(v.set_results[0].ams_code, errc::signature_mismatch);
+  EXPECT_EQ(v.set_results[1].ams, status::pass);
+}
+
+TEST_F(ArcValidator, ASealOverChangedSetsFails) {
+  chain c = sealed(2);
+  c.sets[0][0] += " (changed)";  // AAR(1), covered by AS(1) and AS(2)
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_EQ(v.code, errc::signature_mismatch);
+  EXPECT_NE(v.reason.find("ARC-Seal i=2"), std::string::npos) << v.reason;
+}
+
+// AS(2) taken from another chain, whose set 1 differs (its AMS signs other fields): it seals
+// other sets than those of this message.
+TEST_F(ArcValidator, ASealOverOtherSetsFails) {
+  chain c = sealed(2);
+  chain other{{}, test::sample_message()};
+  seal(other, "none", "from:to");
+  seal(other, "pass");
+  c.sets[1][2] = other.sets[1][2];
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("ARC-Seal i=2"), std::string::npos) << v.reason;
+  EXPECT_EQ(v.set_results[1].ams, status::pass);  // the message itself is as sealed
+}
+
+// Sets are found by instance, not by position: fields of the sets interleaved still validate.
+TEST_F(ArcValidator, SetsAreFoundByInstanceNotPosition) {
+  chain c = sealed(2);
+  std::swap(c.sets[0][2], c.sets[1][2]);
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(v.result, arc_result::pass) << v.reason;
+}
+
+TEST_F(ArcValidator, KeyRulesOfDkimApply) {
+  static_resolver other;
+  other.add("arc._domainkey.example.com",
+            "v=DKIM1; k=ed25519; h=sha1; p=" + test::ed25519().public_record_value());
+  verify_options o = test::options_for(other);
+  const auto v = validate_arc(sealed(1).text(), o);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_EQ(v.code, errc::key_hash_mismatch) << v.reason;
+  static_resolver none;
+  const auto w = validate_arc(sealed(1).text(), test::options_for(none));
+  EXPECT_EQ(w.result, arc_result::fail);
+  EXPECT_EQ(w.code, errc::key_not_found) << w.reason;
+}
+
+TEST_F(ArcValidator, CvFailOnTheNewestSealStaysFailed) {
+  chain c = sealed(1);
+  seal(c, "fail");
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("cv=fail"), std::string::npos) << v.reason;
+}
+
+TEST_F(ArcValidator, CvPassOnInstanceOneFails) {
+  chain c{{}, test::sample_message()};
+  seal(c, "pass");
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("cv=pass, not none"), std::string::npos) << v.reason;
+}
+
+TEST_F(ArcValidator, CvNoneOnALaterSetFails) {
+  chain c = sealed(1);
+  seal(c, "none");
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("ARC-Seal i=2 has cv=none, not pass"), std::string::npos) << v.reason;
+}
+
+// --- Hostile structure: decided before any DNS query or crypto. ---
+
+std::string hostile_set(const std::string& i, const std::string& cv = "none") {
+  return "ARC-Seal: i=" + i + "; a=rsa-sha256; cv=" + cv + "; d=example.com; s=arc; b=AAAA\r\n" +
+         "ARC-Message-Signature: i=" + i +
+         "; a=rsa-sha256; d=example.com; s=arc; h=from; bh=" + std::string(43, 'A') +
+         "=; b=AAAA\r\n" + "ARC-Authentication-Results: i=" + i + "; mx.example.net; none\r\n";
+}
+
+struct ArcHostile : ArcValidator {
+  arc_validation run(const std::string& arc_fields) {
+    const std::size_t before = dns.queries();
+    auto v = validate_arc(arc_fields + test::sample_message(), opts);
+    queries = dns.queries() - before;
+    return v;
+  }
+  std::size_t queries = 0;
+};
+
+TEST_F(ArcHostile, FiftyOneSets) {
+  std::string f;
+  for (int i = 51; i >= 1; --i) f += hostile_set(std::to_string(i), i == 1 ? "none" : "pass");
+  const auto v = run(f);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("50"), std::string::npos) << v.reason;
+  EXPECT_EQ(queries, 0u);
+}
+
+TEST_F(ArcHostile, ThousandsOfArcFieldsStopAtTheLimit) {
+  std::string f;
+  for (int i = 0; i < 1500; ++i) f += "ARC-Seal: i=1; a=rsa-sha256\r\n";
+  const auto v = run(f);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("two ARC-Seal i=1"), std::string::npos) << v.reason;
+  EXPECT_EQ(queries, 0u);
+}
+
+TEST_F(ArcHostile, DuplicateInstance) {
+  const auto v = run(hostile_set("1") + hostile_set("1"));
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("two ARC-"), std::string::npos) << v.reason;
+  EXPECT_EQ(queries, 0u);
+}
+
+TEST_F(ArcHostile, Gap) {
+  const auto v = run(hostile_set("3", "pass") + hostile_set("1"));
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("i=2"), std::string::npos) << v.reason;
+  EXPECT_EQ(v.sets, 3u);
+}
+
+TEST_F(ArcHostile, InstanceZero) {
+  const auto v = run(hostile_set("0"));
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_EQ(v.code, errc::tag_syntax) << v.reason;
+}
+
+TEST_F(ArcHostile, InstanceNotANumber) {
+  for (const char* i : {"", "x", "-1", "1000", "1 2", "01x"}) {
+    const auto v = run(hostile_set(i));
+    EXPECT_EQ(v.result, arc_result::fail) << i;
+    EXPECT_FALSE(v.reason.empty()) << i;
+  }
+}
+
+TEST_F(ArcHostile, MissingMember) {
+  std::string f = hostile_set("1");
+  f.erase(f.find("ARC-Authentication-Results"));
+  const auto v = run(f);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("no ARC-Authentication-Results i=1"), std::string::npos) << v.reason;
+}
+
+TEST_F(ArcHostile, HugeHeaderList) {
+  std::string h = "from";
+  for (int k = 0; k < 5000; ++k) h += ":x";
+  std::string f = hostile_set("1");
+  f.replace(f.find("h=from"), 6, "h=" + h);
+  const auto v = run(f);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_EQ(v.code, errc::bad_header_list) << v.reason;
+}
+
+TEST_F(ArcHostile, AmsSigningArcSealFails) {
+  chain c{{}, test::sample_message()};
+  seal(c, "none", "from:arc-seal");
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_NE(v.reason.find("h= lists ARC-Seal"), std::string::npos) << v.reason;
+}
+
+TEST_F(ArcHostile, MalformedHeaderWithArcFieldsFails) {
+  const auto v =
+      validate_arc(hostile_set("1") + " continuation first?\r\nnot a field\r\n\r\n", opts);
+  EXPECT_NE(v.result, arc_result::pass);
+}
+
+}  // namespace
+}  // namespace dkimkit
+
+namespace dkimkit {
+namespace {
+
+// --- The sealer (arc_seal): sets it adds validate, and it refuses what RFC 8617 §5.1 refuses. ---
+
+struct ArcSealer : ArcValidator {
+  arc_seal_options options(std::string id = "mx.example.net") {
+    arc_seal_options o;
+    o.signing.sdid = "example.com";
+    o.signing.selector = "arc";
+    o.signing.key = test::ed25519();
+    o.authserv_id = std::move(id);
+    return o;
+  }
+  // The message with a new set on top, or "" (and a test failure) when sealing fails.
+  std::string sealed_by(const std::string& message, const arc_seal_options& o) {
+    const auto chain = validate_arc(message, opts);
+    auto set = arc_seal(message, chain, o, kNow);
+    EXPECT_TRUE(set.has_value()) << set.error().message();
+    if (!set) return {};
+    std::string out;
+    for (const auto& f : *set) out += f + "\r\n";
+    return out + message;
+  }
+  static std::string with_results(const std::string& id) {
+    return "Authentication-Results: " + id + "; dkim=pass header.d=example.com;\r\n\tspf=pass\r\n" +
+           test::sample_message();
+  }
+};
+
+TEST_F(ArcSealer, ThreeHopsValidate) {
+  std::string m = with_results("mx1.example.net");
+  m = sealed_by(m, options("mx1.example.net"));
+  m = "Authentication-Results: mx2.example.net; arc=pass\r\n" + m;
+  m = sealed_by(m, options("mx2.example.net"));
+  m = "Authentication-Results: mx3.example.net; arc=pass\r\n" + m;
+  m = sealed_by(m, options("mx3.example.net"));
+  const auto v = validate_arc(m, opts);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.sets, 3u);
+  EXPECT_EQ(v.oldest_pass, 1u);
+  ASSERT_TRUE(v.set_results[0].aar.has_value());
+  EXPECT_EQ(v.set_results[0].aar->authserv_id, "mx1.example.net");
+  ASSERT_EQ(v.set_results[0].aar->results.size(), 2u);  // dkim and spf copied
+  EXPECT_EQ(v.set_results[0].aar->results[1].method, "spf");
+  EXPECT_EQ(v.set_results[2].cv, "pass");
+}
+
+TEST_F(ArcSealer, GivenResultsAndTheDefaultHeaderList) {
+  arc_seal_options o = options();
+  o.results = "dkim=fail reason=\"body changed\"";
+  const std::string m = sealed_by(test::sample_message(), o);
+  const auto v = validate_arc(m, opts);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  ASSERT_TRUE(v.set_results[0].aar.has_value());
+  EXPECT_EQ(v.set_results[0].aar->results[0].result, "fail");
+  EXPECT_EQ(v.set_results[0].cv, "none");
+  EXPECT_NE(m.find("h=from:from:to:subject:date:message-id"), std::string::npos);
+}
+
+TEST_F(ArcSealer, NoResultsOfThisServerIsRefused) {
+  const std::string m = with_results("other.example.net");
+  auto set = arc_seal(m, validate_arc(m, opts), options(), kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_NE(set.error().detail.find("no Authentication-Results field of mx.example.net"),
+            std::string::npos);
+}
+
+TEST_F(ArcSealer, SealingTwiceIsRefusedUnlessAllowed) {
+  const std::string m = sealed_by(with_results("mx.example.net"), options());
+  auto again = arc_seal(m, validate_arc(m, opts), options(), kNow);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_NE(again.error().detail.find("already comes from mx.example.net"), std::string::npos);
+  arc_seal_options o = options();
+  o.allow_resealing = true;
+  EXPECT_EQ(validate_arc(sealed_by(m, o), opts).result, arc_result::pass);
+}
+
+TEST_F(ArcSealer, AValidationOfAnotherMessageIsRefused) {
+  const std::string m = sealed_by(with_results("mx.example.net"), options());
+  auto set =
+      arc_seal(m, validate_arc(test::sample_message(), opts), options("mx2.example.net"), kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::invalid_argument);
+}
+
+TEST_F(ArcSealer, IdentityAndArcSealInTheAmsAreRefused) {
+  arc_seal_options o = options();
+  o.results = "none";
+  o.signing.auid = "@example.com";
+  EXPECT_FALSE(arc_seal(test::sample_message(), {}, o, kNow).has_value());
+  o.signing.auid.reset();
+  o.signing.headers = std::vector<std::string>{"from", "arc-seal"};
+  EXPECT_FALSE(arc_seal(test::sample_message(), {}, o, kNow).has_value());
+}
+
+// A failed chain gets cv=fail and a seal over its own set only (RFC 8617 §5.1.1); a chain whose
+// newest seal says cv=fail gets nothing more.
+TEST_F(ArcSealer, FailedChainSealCoversOnlyItsOwnSet) {
+  std::string m = sealed_by(with_results("mx1.example.net"), options("mx1.example.net"));
+  m += "changed in transit\r\n";
+  const auto chain = validate_arc(m, opts);
+  ASSERT_EQ(chain.result, arc_result::fail);
+  arc_seal_options o = options("mx2.example.net");
+  o.results = "arc=fail";
+  auto set = arc_seal(m, chain, o, kNow);
+  ASSERT_TRUE(set.has_value()) << set.error().message();
+  const std::string block = (*set)[2] + "\r\n" + (*set)[1] + "\r\n" + (*set)[0] + "\r\n";
+  auto fields = parse_header_block(block);
+  ASSERT_TRUE(fields.has_value() && fields->size() == 3);
+  std::size_t off = 0, len = 0;
+  auto seal = detail::parse_arc_seal((*fields)[2].value, {}, off, len);
+  ASSERT_TRUE(seal.has_value());
+  EXPECT_EQ(seal->cv, "fail");
+  const std::vector<detail::arc_set_fields> own{{&(*fields)[0], &(*fields)[1], &(*fields)[2]}};
+  std::string data;
+  detail::canonicalize_arc_sets(own, off, len, data);
+  auto key = parse_key_record(test::ed25519().public_record());
+  ASSERT_TRUE(key.has_value());
+  EXPECT_TRUE(key->key->verify_digest(hash_algorithm::sha256,
+                                      detail::digest(hash_algorithm::sha256, data),
+                                      seal->sig.signature_data));
+  std::string next = block + m;
+  auto more = arc_seal(next, validate_arc(next, opts), options("mx3.example.net"), kNow);
+  ASSERT_FALSE(more.has_value());
+  EXPECT_NE(more.error().detail.find("cv=fail"), std::string::npos);
+}
+
+TEST_F(ArcSealer, FiftySetsAreTheLimit) {
+  arc_seal_options o = options();
+  o.results = "none";
+  o.allow_resealing = true;
+  std::string m = test::sample_message();
+  for (int k = 0; k < 50; ++k) m = sealed_by(m, o);
+  const auto v = validate_arc(m, opts);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.sets, 50u);
+  auto set = arc_seal(m, v, o, kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_NE(set.error().detail.find("50 sets"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dkimkit
