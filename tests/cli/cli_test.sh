@@ -371,5 +371,41 @@ check "canon --part other: usage error (64)" status_is 64 "$dk" canon --part hea
 check "canon on a missing file: exit 66" status_is 66 "$dk" canon no-such-file.eml
 check "canon reads standard input" cmp -s <("$dk" canon --part body < crlf.signed) <(printf 'body\r\n')
 
+# Issue 15: verify validates the ARC chain (RFC 8617) too, sealed here by dkimpy's arc_sign.
+arc_seal_py() {  # arc_seal_py IN OUT SRV_ID: dkimpy adds an ARC set (rsa._domainkey.example.com)
+  py 'import dkim,sys; m=open(sys.argv[1],"rb").read(); h=dkim.arc_sign(m, b"rsa", b"example.com", open("rsa.private","rb").read(), sys.argv[3].encode()); open(sys.argv[2],"wb").write(b"".join(h)+m)' "$@"
+}
+printf 'Authentication-Results: fwd.test; dkim=pass header.d=example.com\r\nFrom: a@example.com\r\nTo: b@example.org\r\nSubject: arc\r\n\r\nforwarded body\r\n' > arc.eml
+arc_seal_py arc.eml arc1.eml fwd.test
+{ printf 'Authentication-Results: list.test; arc=pass\r\n'; cat arc1.eml; } > arc1-ar.eml
+arc_seal_py arc1-ar.eml arc2.eml list.test
+sed 's/^forwarded body/forwarded body, changed/' arc1.eml > arc1-changed.eml
+arc_of() {  # arc_of FILE EXPR: EXPR over `a`, the "arc" object of verify --json FILE
+  "$dk" verify --json --zone zone "$1" > arc.json
+  py 'import json,sys; a=json.load(open("arc.json"))["arc"]; sys.exit(not ('"$2"'))'
+}
+check "verify --json: one dkimpy ARC set gives arc pass, sets 1, oldest_pass 1, no reason" \
+  arc_of arc1.eml 'a=={"result":"pass","sets":1,"oldest_pass":1,"reason":""}'
+check "verify --json: two dkimpy ARC sets give arc pass, sets 2, oldest_pass 1" \
+  arc_of arc2.eml 'a["result"]=="pass" and a["sets"]==2 and a["oldest_pass"]==1'
+check "verify --json: a body changed after sealing gives arc fail with a reason, no oldest_pass" \
+  arc_of arc1-changed.eml 'a["result"]=="fail" and a["sets"]==1 and "oldest_pass" not in a and a["reason"]!=""'
+check "verify --json: an unsealed message gives arc none, sets 0" \
+  arc_of lf.eml 'a=={"result":"none","sets":0,"reason":""}'
+check "verify --json: a DKIM-signed message without ARC keeps its DKIM result beside arc none" \
+  arc_of lf.signed 'a["result"]=="none" and json.load(open("arc.json"))["result"]=="pass"'
+arc_text() { "$dk" verify --authserv-id mx.test --zone zone "$@"; }
+check "verify: arc=pass on a line of its own after the Authentication-Results" \
+  test "$(arc_text arc1.eml)" = "$(printf 'Authentication-Results: mx.test; dkim=none\narc=pass (1 set) header.oldest-pass=1')"
+check "verify: two sets say so" grep -qx 'arc=pass (2 sets) header.oldest-pass=1' <(arc_text arc2.eml)
+check "verify: arc=fail with the reason" grep -qx 'arc=fail (.\+)' <(arc_text arc1-changed.eml)
+check "verify: arc=none for an unsealed message, last line" test "$(arc_text lf.signed | tail -1)" = arc=none
+check "verify: the Authentication-Results lines are the same with and without an ARC set" \
+  test "$(arc_text arc1.eml | head -n -1)" = "$(arc_text arc.eml | head -n -1)"
+check "verify: with --require the reply follows the arc line" \
+  test "$(arc_text --require any arc1.eml | tail -2)" = "$(printf 'arc=pass (1 set) header.oldest-pass=1\n550 5.7.20 No passing DKIM signature found')"
+check "verify --color always paints the arc word" grep -qF "arc=${esc}32mpass" <(arc_text --color always arc1.eml)
+check "verify: one arc line per message in a batch" test "$(arc_text arc1.eml lf.eml arc1-changed.eml | grep -c '^arc=')" = 3
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
