@@ -9,7 +9,7 @@ packages=(
   g++ cmake make pkg-config git ca-certificates openssl
   libssl-dev libldns-dev libunbound-dev libmilter-dev libtomlplusplus-dev libpsl-dev publicsuffix libexpected-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libbenchmark-dev
-  python3 python3-dkim libmail-dkim-perl libmail-authenticationresults-perl nsd ldnsutils
+  python3 python3-dkim python3-authres libmail-dkim-perl libmail-authenticationresults-perl nsd ldnsutils
   postfix swaks opendkim
   scdoc man-db groff-base
 )

@@ -371,5 +371,81 @@ check "canon --part other: usage error (64)" status_is 64 "$dk" canon --part hea
 check "canon on a missing file: exit 66" status_is 66 "$dk" canon no-such-file.eml
 check "canon reads standard input" cmp -s <("$dk" canon --part body < crlf.signed) <(printf 'body\r\n')
 
+# Issue 15: verify validates the ARC chain (RFC 8617) too, sealed here by dkimpy's arc_sign.
+arc_seal_py() {  # arc_seal_py IN OUT SRV_ID: dkimpy adds an ARC set (rsa._domainkey.example.com)
+  py 'import dkim,sys; m=open(sys.argv[1],"rb").read(); h=dkim.arc_sign(m, b"rsa", b"example.com", open("rsa.private","rb").read(), sys.argv[3].encode()); open(sys.argv[2],"wb").write(b"".join(h)+m)' "$@"
+}
+printf 'Authentication-Results: fwd.test; dkim=pass header.d=example.com\r\nFrom: a@example.com\r\nTo: b@example.org\r\nSubject: arc\r\n\r\nforwarded body\r\n' > arc.eml
+arc_seal_py arc.eml arc1.eml fwd.test
+{ printf 'Authentication-Results: list.test; arc=pass\r\n'; cat arc1.eml; } > arc1-ar.eml
+arc_seal_py arc1-ar.eml arc2.eml list.test
+sed 's/^forwarded body/forwarded body, changed/' arc1.eml > arc1-changed.eml
+arc_of() {  # arc_of FILE EXPR: EXPR over `a`, the "arc" object of verify --json FILE
+  "$dk" verify --json --zone zone "$1" > arc.json
+  py 'import json,sys; a=json.load(open("arc.json"))["arc"]; sys.exit(not ('"$2"'))'
+}
+check "verify --json: one dkimpy ARC set gives arc pass, sets 1, oldest_pass 1, no reason" \
+  arc_of arc1.eml 'a=={"result":"pass","sets":1,"oldest_pass":1,"reason":""}'
+check "verify --json: two dkimpy ARC sets give arc pass, sets 2, oldest_pass 1" \
+  arc_of arc2.eml 'a["result"]=="pass" and a["sets"]==2 and a["oldest_pass"]==1'
+check "verify --json: a body changed after sealing gives arc fail with a reason, no oldest_pass" \
+  arc_of arc1-changed.eml 'a["result"]=="fail" and a["sets"]==1 and "oldest_pass" not in a and a["reason"]!=""'
+check "verify --json: an unsealed message gives arc none, sets 0" \
+  arc_of lf.eml 'a=={"result":"none","sets":0,"reason":""}'
+check "verify --json: a DKIM-signed message without ARC keeps its DKIM result beside arc none" \
+  arc_of lf.signed 'a["result"]=="none" and json.load(open("arc.json"))["result"]=="pass"'
+arc_text() { "$dk" verify --authserv-id mx.test --zone zone "$@"; }
+check "verify: arc=pass on a line of its own after the Authentication-Results" \
+  test "$(arc_text arc1.eml)" = "$(printf 'Authentication-Results: mx.test; dkim=none\narc=pass (1 set) header.oldest-pass=1')"
+check "verify: two sets say so" grep -qx 'arc=pass (2 sets) header.oldest-pass=1' <(arc_text arc2.eml)
+check "verify: arc=fail with the reason" grep -qx 'arc=fail (.\+)' <(arc_text arc1-changed.eml)
+check "verify: no arc line for a message without ARC fields (the output is one field)" \
+  test "$(arc_text lf.signed | grep -c '^arc=')" = 0 -a "$(arc_text lf.signed | head -1 | cut -c1-24)" = "Authentication-Results: "
+check "verify: the Authentication-Results lines are the same with and without an ARC set" \
+  test "$(arc_text arc1.eml | head -n -1)" = "$(arc_text arc.eml)"
+check "verify: with --require the reply follows the arc line" \
+  test "$(arc_text --require any arc1.eml | tail -2)" = "$(printf 'arc=pass (1 set) header.oldest-pass=1\n550 5.7.20 No passing DKIM signature found')"
+check "verify --color always paints the arc word" grep -qF "arc=${esc}32mpass" <(arc_text --color always arc1.eml)
+check "verify: one arc line per message with ARC fields in a batch" \
+  test "$(arc_text arc1.eml lf.eml arc1-changed.eml arc2.eml | grep -c '^arc=')" = 3
+
+# Issue 15: arc-seal validates the chain and adds a set; dkimpy's arc_verify judges it.
+dkimpy_arc() {  # dkimpy_arc FILE: prints dkimpy's chain result (cv), keys from the zone file
+  py 'import dkim,re,sys
+recs={}
+for l in open("zone"):
+    m=re.match(r"(\S+)\s+IN\s+TXT\s+\((.*)\)", l)
+    if m: recs[m.group(1).encode()]="".join(re.findall(r"\"([^\"]*)\"", m.group(2))).encode()
+dns=lambda n, timeout=5: recs.get(n if n.endswith(b".") else n + b".")
+cv, res, why = dkim.arc_verify(open(sys.argv[1],"rb").read(), dnsfunc=dns)
+print(cv.decode(), why)' "$1"
+}
+seal() { "$dk" arc-seal -k rsa.private -d example.com -s rsa --zone zone "$@"; }
+seal --authserv-id fwd.test arc.eml > sealed1.eml
+check "arc-seal: exit 0, the set on top (ARC-Seal, AMS, AAR)" \
+  py 'import sys; m=open("sealed1.eml").read(); sys.exit(not (m.startswith("ARC-Seal: i=1; a=rsa-sha256; cv=none;") and m.index("\nARC-Message-Signature: i=1;") < m.index("\nARC-Authentication-Results: i=1; fwd.test;") and m.endswith(open("arc.eml").read())))'
+check "arc-seal: dkimpy's arc_verify says pass" grep -q '^pass' <(dkimpy_arc sealed1.eml)
+check "arc-seal: dkimkit verify says arc=pass (1 set)" grep -qx 'arc=pass (1 set) header.oldest-pass=1' <(arc_text sealed1.eml)
+"$dk" arc-seal -k rsa.private -d example.com -s rsa --zone zone --authserv-id fwd.test sealed1.eml > resealed.eml 2> reseal.err
+check "arc-seal: a message whose newest set is ours: exit 65, nothing written" test $? -eq 65 -a ! -s resealed.eml
+check "arc-seal: says the newest set comes from this authserv-id" grep -q 'newest ARC set already comes from fwd.test' reseal.err
+{ printf 'Authentication-Results: mx2.test; arc=pass\r\n'; cat arc1.eml; } > arc1-mx2.eml
+seal --authserv-id mx2.test arc1-mx2.eml > sealed2.eml
+check "arc-seal over a dkimpy set: dkimpy says pass" grep -q '^pass' <(dkimpy_arc sealed2.eml)
+check "arc-seal over a dkimpy set: dkimkit verify says 2 sets, pass" grep -qx 'arc=pass (2 sets) header.oldest-pass=1' <(arc_text sealed2.eml)
+check "arc-seal over a dkimpy set: the new seal has cv=pass" grep -q '^ARC-Seal: i=2; a=rsa-sha256; cv=pass;' sealed2.eml
+sed 's/^forwarded body/forwarded body, changed/' sealed1.eml > sealed1-changed.eml
+check "arc-seal: a body change after sealing: dkimpy says fail" grep -q '^fail' <(dkimpy_arc sealed1-changed.eml)
+check "arc-seal: a body change after sealing: dkimkit verify says arc=fail" grep -q '^arc=fail' <(arc_text sealed1-changed.eml)
+seal -c simple/simple --headers from:subject --authserv-id fwd.test arc.eml > sealed-cs.eml
+check "arc-seal -c and --headers: the AMS has c=simple/simple and h=from:subject" \
+  py 'import re,sys; m=open("sealed-cs.eml").read(); a=re.search(r"^ARC-Message-Signature:(.*?)\r?\n(?![ \t])", m, re.S | re.M).group(1); a=re.sub(r"\s", "", a); sys.exit(not ("c=simple/simple;" in a and "h=from:subject;" in a))'
+check "arc-seal -c and --headers: still passes" grep -qx 'arc=pass (1 set) header.oldest-pass=1' <(arc_text sealed-cs.eml)
+check "arc-seal: no Authentication-Results of the authserv-id: exit 65" status_is 65 seal --authserv-id other.test arc.eml
+check "arc-seal: a bad -c is a usage error (64)" status_is 64 seal -c odd --authserv-id fwd.test arc.eml
+check "arc-seal: --authserv-id is required (64)" status_is 64 seal arc.eml
+check "arc-seal: a missing file: exit 66" status_is 66 seal --authserv-id fwd.test nope.eml
+check "arc-seal reads standard input" grep -q '^pass' <(seal --authserv-id fwd.test < arc.eml > sealed-stdin.eml; dkimpy_arc sealed-stdin.eml)
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -261,6 +262,34 @@ std::string json_line(const nlohmann::json& j) {
 
 void complain(std::string_view message) {
   std::cerr << "dkimkit: " << terminal_safe(message) << "\n";
+}
+
+std::optional<private_key> load_signing_key(const std::string& path, int& status) {
+  auto key = private_key::load_file(path);
+  if (!key) {
+    complain(key.error().detail);
+    status = key.error().code == errc::io_error ? exit_noinput : exit_data;
+    return std::nullopt;
+  }
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+    complain("warning: " + path + " can be read by other users; chmod 600 it");
+  if (key->type() == key_type::rsa && key->bits() >= rfc8301_min_rsa_bits && key->bits() < 2048)
+    complain("warning: " + path + " is a " + std::to_string(key->bits()) +
+             "-bit RSA key; 2048 bits are advised");
+  return std::move(*key);
+}
+
+std::vector<std::string> split_header_names(const std::string& list) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t c = list.find(':', start);
+    names.push_back(list.substr(start, c == std::string::npos ? c : c - start));
+    if (c == std::string::npos) break;
+    start = c + 1;
+  }
+  return names;
 }
 
 }  // namespace dkimkit::cli

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <dkimkit/resolver.hpp>
+#include <dkimkit/signer.hpp>
 #include <dkimkit/verifier.hpp>
 #include <functional>
 #include <memory>
@@ -90,7 +91,15 @@ std::string terminal_safe(std::string_view text, std::string_view keep = {});
 // and a byte that is not UTF-8 becomes U+FFFD instead of an exception that would end a batch.
 std::string json_line(const nlohmann::json& j);
 
+// The private key of -k PATH (sign, arc-seal), with the warnings: readable by other users, RSA
+// under 2048 bits. nullopt (with `status` set to 66 when it cannot be read, 65 when it is no
+// usable key, and the reason printed) when it cannot be loaded.
+std::optional<private_key> load_signing_key(const std::string& path, int& status);
+// The names of --headers "from:to:subject", in order.
+std::vector<std::string> split_header_names(const std::string& list);
+
 void add_sign_command(CLI::App& app, int& status);
+void add_arc_seal_command(CLI::App& app, int& status);
 void add_verify_command(CLI::App& app, int& status);
 void add_keygen_command(CLI::App& app, int& status);
 void add_check_key_command(CLI::App& app, int& status);

@@ -14,10 +14,11 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit status: 0 every input was read and judged (whatever the DKIM result); 1 / 75 verify\n"
       "--require rejected (5xx) / deferred (4xx) a message; 64 usage error;\n"
-      "65 unusable data (key, zone file, message that cannot be signed); 66 input cannot be read;\n"
-      "70 internal error; 73 output file cannot be created; 74 write error.");
+      "65 unusable data (key, zone file, message that cannot be signed or sealed); 66 input\n"
+      "cannot be read; 70 internal error; 73 output file cannot be created; 74 write error.");
   int status = exit_ok;
   add_sign_command(app, status);
+  add_arc_seal_command(app, status);
   add_verify_command(app, status);
   add_keygen_command(app, status);
   add_check_key_command(app, status);

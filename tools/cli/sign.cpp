@@ -1,12 +1,9 @@
 // dkimkit sign: add DKIM-Signature fields on top of a message.
-#include <sys/stat.h>
-
 #include <ctime>
-#include <iostream>
-#include <memory>
-
 #include <dkimkit/message.hpp>
 #include <dkimkit/signer.hpp>
+#include <iostream>
+#include <memory>
 
 #include "common.hpp"
 
@@ -44,17 +41,9 @@ int run_sign(const sign_args& a) {
   std::vector<sign_options> opts;
   for (std::size_t i = 0; i < n; ++i) {
     const std::string& path = a.keys[i];
-    auto key = private_key::load_file(path);
-    if (!key) {
-      complain(key.error().detail);
-      return key.error().code == errc::io_error ? exit_noinput : exit_data;
-    }
-    struct stat st {};
-    if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
-      complain("warning: " + path + " can be read by other users; chmod 600 it");
-    if (key->type() == key_type::rsa && key->bits() >= rfc8301_min_rsa_bits && key->bits() < 2048)
-      complain("warning: " + path + " is a " + std::to_string(key->bits()) +
-               "-bit RSA key; 2048 bits are advised");
+    int status = exit_ok;
+    auto key = load_signing_key(path, status);
+    if (!key) return status;
     sign_options o;
     o.sdid = pick(a.domains, i);
     o.selector = pick(a.selectors, i);
@@ -71,15 +60,7 @@ int run_sign(const sign_args& a) {
     o.header_canon = canon->header;
     o.body_canon = canon->body;
     if (!a.headers.empty()) {
-      std::vector<std::string> names;
-      std::size_t start = 0;
-      for (;;) {
-        std::size_t c = a.headers.find(':', start);
-        names.push_back(a.headers.substr(start, c == std::string::npos ? c : c - start));
-        if (c == std::string::npos) break;
-        start = c + 1;
-      }
-      o.headers = std::move(names);
+      o.headers = split_header_names(a.headers);
     }
     if (!a.identity.empty()) o.auid = a.identity;
     o.timestamp = !a.no_timestamp;

@@ -3,6 +3,7 @@
 
 #include <ctime>
 #include <deque>
+#include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/policy.hpp>
@@ -32,6 +33,27 @@ std::string hostname() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
   return buf;
+}
+
+// "arc": {result, sets, oldest_pass (on pass), reason} of one message.
+nlohmann::json arc_json(const arc_validation& arc) {
+  nlohmann::json j = {{"result", to_string(arc.result)}, {"sets", arc.sets}};
+  if (arc.result == arc_result::pass) j["oldest_pass"] = arc.oldest_pass;
+  j["reason"] = arc.reason;
+  return j;
+}
+
+// The human output's ARC line: "arc=pass (1 set) header.oldest-pass=1" or "arc=fail (REASON)".
+// A line of its own after the Authentication-Results field, which stays as it was.
+std::string arc_line(bool colour, const arc_validation& arc) {
+  std::string word(to_string(arc.result));
+  std::string out = "arc=" + paint(colour, tone_of_word(word), word);
+  if (arc.result == arc_result::pass)
+    out += " (" + std::to_string(arc.sets) + (arc.sets == 1 ? " set" : " sets") +
+           ") header.oldest-pass=" + std::to_string(arc.oldest_pass);
+  else
+    out += " (" + terminal_safe(arc.reason) + ")";
+  return out;
 }
 
 nlohmann::json to_json(const std::string& file, const std::vector<verification>& results,
@@ -106,8 +128,15 @@ int run_verify(verify_args& a) {
   }
   bool rejected = false, deferred = false;
   const bool colour = !a.json && use_colour(a.colour);
-  auto print = [&](const std::string& file, verifier& v) {
+  // One message read: its DKIM verifier and its ARC validator, fed the same bytes.
+  struct checks {
+    verifier dkim;
+    arc_validator arc;
+  };
+  auto print = [&](const std::string& file, checks& c) {
+    verifier& v = c.dkim;
     std::vector<verification> results = v.finish();
+    arc_validation arc = c.arc.finish();
     // No single author domain (From unparsable, or not exactly one mailbox): nothing aligns.
     result<std::string> author = author_domain(v.from_field());
     std::optional<smtp_reply> reply;
@@ -116,19 +145,23 @@ int run_verify(verify_args& a) {
     if (a.json) {
       nlohmann::json j = to_json(file, results, author);
       if (policy) j["reply"] = reply ? reply->line() : "250 2.0.0 accepted";
+      j["arc"] = arc_json(arc);
       std::cout << json_line(j) << "\n";
     } else {
       if (a.files.size() > 1) std::cout << "# " << terminal_safe(file) << "\n";
       std::string ar =
           with_line_endings(format_auth_results(a.authserv_id, results), line_ending::lf);
       std::cout << paint_results(colour, terminal_safe(ar, "\n\t")) << "\n";
+      // Only for a message with ARC fields: the output of others stays one Authentication-Results
+      // field, which scripts read as such (tests/auth_results/mail_authres_interop.pl).
+      if (arc.result != arc_result::none) std::cout << arc_line(colour, arc) << "\n";
       if (policy) std::cout << terminal_safe(reply ? reply->line() : "250 2.0.0 accepted") << "\n";
     }
   };
   // One message never ends the batch: an error while reporting it is said, and the rest go on.
-  auto report = [&](const std::string& file, verifier& v) {
+  auto report = [&](const std::string& file, checks& c) {
     try {
-      print(file, v);
+      print(file, c);
     } catch (const std::exception& e) {
       complain(file + ": internal error: " + e.what());
       status = exit_software;
@@ -138,25 +171,30 @@ int run_verify(verify_args& a) {
   // kWindow messages are read ahead before the oldest is finished, so that the
   // lookups of a batch overlap. Results are printed in the order of the files.
   constexpr std::size_t kWindow = 256;
-  std::deque<std::pair<std::string, verifier>> pending;
+  std::deque<std::pair<std::string, checks>> pending;
   for (const auto& file : a.files) {
     // Streamed in chunks: memory stays bounded by the header block, whatever
     // the body's size.
-    verifier v(opts);
+    checks c{verifier(opts), arc_validator(opts)};
     std::string why;
     if (!read_chunks(
-            file, [&](std::string_view chunk) { v.update(chunk); }, why)) {
+            file,
+            [&](std::string_view chunk) {
+              c.dkim.update(chunk);
+              c.arc.update(chunk);
+            },
+            why)) {
       complain(why);
       status = exit_noinput;
       continue;
     }
-    pending.emplace_back(file, std::move(v));
+    pending.emplace_back(file, std::move(c));
     if (pending.size() >= kWindow) {
       report(pending.front().first, pending.front().second);
       pending.pop_front();
     }
   }
-  for (auto& [file, v] : pending) report(file, v);
+  for (auto& [file, c] : pending) report(file, c);
   if (a.stats) {
     std::cerr << "dkimkit: key cache: " << keys.hits() << " hits, " << keys.misses() << " misses\n";
     if (const auto* u = dynamic_cast<const unbound_resolver*>(resolver.get())) {
@@ -189,15 +227,19 @@ void add_verify_command(CLI::App& app, int& status) {
       ->delimiter(',');
   cmd->add_flag(
       "--json", args->json,
-      "one JSON object per message: {file, result, from_domain or from_error, signatures: [...]}");
+      "one JSON object per message: {file, result, from_domain or from_error, signatures: [...], "
+      "arc: {result, sets, oldest_pass, reason}}");
   add_colour_option(*cmd, args->colour);
   cmd->add_option("--authserv-id", args->authserv_id,
                   "authserv-id of the Authentication-Results field (default: host name)");
   add_verify_settings(*cmd, args->check);
   cmd->footer(
       "Result per message: the best of its signatures in the order pass, temperror, policy,\n"
-      "fail, neutral, permerror; none when it has no signature. Exit 0 whatever the results,\n"
-      "66 when an input cannot be read, 65 when the zone file is unusable.");
+      "fail, neutral, permerror; none when it has no signature. The ARC chain (RFC 8617) is\n"
+      "validated too: \"arc\" in JSON; an arc= line after the Authentication-Results when the\n"
+      "message has ARC fields.\n"
+      "Exit 0 whatever the results, 66 when an input cannot be read, 65 when the zone file\n"
+      "is unusable.");
   cmd->callback([args, &status] { status = run_verify(*args); });
 }
 
