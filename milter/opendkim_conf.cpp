@@ -201,21 +201,6 @@ constexpr int max_include_depth = 5;
 constexpr std::size_t max_conf_files =
     256;  // files read, Includes counted each time              // opendkim.conf(5), Include
 
-result<std::string> read_file(const std::string& path, std::size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(errc::io_error, path + ": cannot open: " + std::strerror(errno));
-  std::string text;
-  char buf[8192];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > limit)
-      return fail(errc::invalid_argument,
-                  path + ": larger than " + std::to_string(limit) + " bytes");
-  }
-  if (in.bad()) return fail(errc::io_error, path + ": read error");
-  return text;
-}
-
 // The lines of a file's text, numbered from 1; the last one may lack its newline.
 struct line_reader {
   std::string_view rest;
@@ -244,7 +229,7 @@ struct reader {
     std::string id = ::realpath(resolved.c_str(), real) ? std::string(real) : resolved;
     if (std::find(open_files.begin(), open_files.end(), id) != open_files.end())
       return fail(errc::invalid_argument, path + ": Include loop (the file includes itself)");
-    auto text = read_file(resolved, max_conf_bytes);
+    auto text = read_bounded_file(resolved, max_conf_bytes);
     if (!text) return tl::unexpected(text.error());
     // Includes may repeat a file without looping: bound what all of them read together.
     total_bytes += text->size();
@@ -321,6 +306,21 @@ bool looks_numeric_v4(std::string_view s) {
 }
 
 }  // namespace
+
+result<std::string> read_bounded_file(const std::string& path, std::size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(errc::io_error, path + ": cannot open: " + std::strerror(errno));
+  std::string text;
+  char buf[8192];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > limit)
+      return fail(errc::invalid_argument,
+                  path + ": larger than " + std::to_string(limit) + " bytes");
+  }
+  if (in.bad()) return fail(errc::io_error, path + ": read error");
+  return text;
+}
 
 std::span<const setting_info> settings_table() noexcept { return table; }
 
@@ -591,7 +591,7 @@ result<host_list> load_host_list(std::string_view value, std::vector<std::string
                 "refile: patterns do not apply to host lists: list the hosts, .domains and "
                 "networks (192.0.2.0/24) in a flat file and name it as file:" +
                     ds->path);
-  auto text = read_file(ds->path, max_list_bytes);
+  auto text = read_bounded_file(ds->path, max_list_bytes);
   if (!text) return tl::unexpected(text.error());
   line_reader lines{*text};
   for (std::string_view line; lines.next(line);) {

@@ -111,6 +111,11 @@ struct data_set {
 // only the type, never the rest (a DSN may hold a password).
 [[nodiscard]] result<data_set> parse_data_set(std::string_view value);
 
+// The whole file, or an error naming it when it cannot be opened or read ("PATH: cannot open:
+// REASON") or holds more than `limit` bytes. Every file of an OpenDKIM configuration (the file,
+// its Includes, host lists, macro lists, /etc/default/opendkim) is read through it.
+[[nodiscard]] result<std::string> read_bounded_file(const std::string& path, std::size_t limit);
+
 // ---- Host lists (InternalHosts, ExternalIgnoreList, PeerList) ----
 
 // A set of host names, ".domain" suffixes, IPv4 and IPv6 addresses and CIDR networks, each of

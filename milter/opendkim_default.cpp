@@ -122,7 +122,7 @@ class parser {
 }  // namespace
 
 result<std::optional<shell_value>> opendkim_default_socket(const std::string& path) {
-  auto text = read_bounded_file(path, kMaxBytes);
+  auto text = opendkim::read_bounded_file(path, kMaxBytes);
   if (!text) return tl::unexpected(text.error());
   // Debian's init script and opendkim.service.generate set NAME before reading the file.
   std::map<std::string, variable> vars{{"NAME", {"opendkim", "", 0}}};

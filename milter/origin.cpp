@@ -1,7 +1,6 @@
 #include "origin.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 
 #include "config.hpp"
@@ -43,20 +42,6 @@ result<std::string> check_macro_name(std::string_view name) {
 }
 
 }  // namespace
-
-result<std::string> read_bounded_file(const std::string& path, std::size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(errc::io_error, path + ": cannot read");
-  std::string text;
-  char buf[8192];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > limit)
-      return fail(errc::invalid_argument,
-                  path + ": larger than " + std::to_string(limit) + " bytes");
-  }
-  return text;
-}
 
 result<host_set> load_host_set(const std::vector<std::string>& entries) {
   host_set out;
@@ -135,7 +120,7 @@ result<std::vector<macro_rule>> load_macro_rules(std::string_view value) {
       if (auto ok = add(std::move(*r)); !ok) return tl::unexpected(ok.error());
     }
   } else {
-    auto text = read_bounded_file(ds->path, kMaxMacroFileBytes);
+    auto text = opendkim::read_bounded_file(ds->path, kMaxMacroFileBytes);
     if (!text) return tl::unexpected(text.error());
     std::string_view lines = *text;
     for (unsigned line_no = 1; !lines.empty(); ++line_no) {

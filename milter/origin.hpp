@@ -24,9 +24,6 @@ namespace dkimkit::milter {
 struct config;
 struct network;
 
-// The whole file, or an error naming it when it cannot be read or holds more than `limit` bytes.
-[[nodiscard]] result<std::string> read_bounded_file(const std::string& path, std::size_t limit);
-
 // A host list as configured ([sign] internal_hosts, skip_hosts; OpenDKIM's InternalHosts,
 // PeerList): host names, ".domain" suffixes, addresses, networks, "!" exclusions, matched as
 // opendkim::host_list says.
