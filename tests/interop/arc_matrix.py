@@ -198,9 +198,12 @@ class Matrix:
         key = self.keys[selector]
         if who == "dkimpy":
             import dkim
-            with open(key, "rb") as f:
-                fields = dkim.arc_sign(message, selector.encode(), domain.encode(), f.read(),
-                                       srv_id.encode())
+            try:
+                with open(key, "rb") as f:
+                    fields = dkim.arc_sign(message, selector.encode(), domain.encode(), f.read(),
+                                           srv_id.encode())
+            except Exception as e:  # dkimpy raises on what it refuses
+                raise Failure("dkimpy arc_sign: %s: %s" % (type(e).__name__, e))
             if len(fields) != 3:
                 raise Failure("dkimpy arc_sign added %d fields, not a set" % len(fields))
             return b"".join(fields) + message
@@ -329,12 +332,16 @@ def main():
                 rows.append((name, validator, cells[0], cells[1], why))
     except Failure as e:
         report.check("the matrix runs", False, str(e))
+    cells = len(VALIDATORS) * len(list(itertools.permutations(SEALERS)))
+    report.check("all %d rows of the matrix ran" % cells, len(rows) == cells,
+                 "%d rows" % len(rows))
 
     title = ("order of sealers", "validator", "as sealed", "body changed", "why (body changed)")
     widths = [max(len(r[k]) for r in rows + [title]) for k in range(len(title))]
     print()
     for row in [title] + rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    print("(!) a cell not as expected; * an expected deviation (EXPECTED_DEVIATIONS)")
     print("\n%d passed, %d failed" % (report.passed, report.failed))
     return 0 if report.failed == 0 else 1
 
