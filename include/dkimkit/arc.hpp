@@ -94,10 +94,17 @@ class arc_validator {
 // One-shot wrapper around arc_validator.
 [[nodiscard]] arc_validation validate_arc(std::string_view message, const verify_options& opts);
 
+// The header fields an ARC-Message-Signature signs by default, when present: those of a DKIM
+// signature (default_signed_headers(), From over-signed when sign_options::oversign_from) and
+// DKIM-Signature, each as often as present. DKIM-Signature is not over-signed: a later hop may
+// add a DKIM signature above it without breaking this AMS.
+[[nodiscard]] const std::vector<std::string>& default_arc_signed_headers();
+
 struct arc_seal_options {
   // d=, s=, the key, a=, c= and h= of the ARC-Message-Signature and t= (when `timestamp`), as for
-  // a DKIM signature (h= must list From, and may not list ARC-Seal). i= and l= are not ARC's:
-  // refused. The ARC-Seal uses the same domain, selector, key and algorithm.
+  // a DKIM signature (h= must list From, and may not list ARC-Seal; unset:
+  // default_arc_signed_headers()). i= and l= are not ARC's: refused. The ARC-Seal uses the same
+  // domain, selector, key and algorithm.
   sign_options signing;
   std::string authserv_id;  // this server's, for the ARC-Authentication-Results
   // The results for the ARC-Authentication-Results after the authserv-id ("spf=pass ...;

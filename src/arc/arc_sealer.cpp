@@ -59,6 +59,15 @@ result<std::string> aar_results(const std::vector<header_field>& fields,
 
 }  // namespace
 
+const std::vector<std::string>& default_arc_signed_headers() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v = default_signed_headers();
+    v.emplace_back("DKIM-Signature");
+    return v;
+  }();
+  return names;
+}
+
 result<std::vector<std::string>> arc_seal(std::string_view message, const arc_validation& chain,
                                           const arc_seal_options& o, std::uint64_t now) {
   if (o.signing.auid || o.signing.body_length)
@@ -135,8 +144,8 @@ result<std::vector<std::string>> arc_seal(std::string_view message, const arc_va
   const std::string header = added + std::string(block);
   auto with_aar = parse_header_block(header);
   if (!with_aar) return tl::unexpected(with_aar.error());
-  auto ams = detail::make_signature_field("ARC-Message-Signature", "i=" + i + ";", o.signing, algo,
-                                          body, *with_aar, now);
+  auto ams = detail::make_signature_field("ARC-Message-Signature", "i=" + i + ";", o.signing,
+                                          default_arc_signed_headers(), algo, body, *with_aar, now);
   if (!ams) return tl::unexpected(ams.error());
   added += *ams + "\r\n";
 

@@ -9,7 +9,8 @@
 namespace dkimkit::detail {
 
 result<std::string> make_signature_field(std::string_view name, std::string_view first_tag,
-                                         const sign_options& o, algorithm algo,
+                                         const sign_options& o,
+                                         const std::vector<std::string>& defaults, algorithm algo,
                                          const body_hasher& body,
                                          const std::vector<header_field>& fields,
                                          std::uint64_t now) {
@@ -19,7 +20,7 @@ result<std::string> make_signature_field(std::string_view name, std::string_view
   if (o.headers) {
     for (const auto& w : *o.headers) names.push_back(lowercase(w));
   } else {
-    for (const auto& w : default_signed_headers()) {
+    for (const auto& w : defaults) {
       auto count = static_cast<std::size_t>(std::count_if(
           fields.begin(), fields.end(), [&](const header_field& f) { return iequals(f.name, w); }));
       if (count == 0) continue;

@@ -54,10 +54,12 @@ class field_builder {
 };
 
 // The field `name` ("DKIM-Signature", "ARC-Message-Signature") signing `fields` (h= from
-// o.headers or the default list) and the body hashed in `body`, with the tags of `o` after
-// `first_tag` ("v=1;" for DKIM, "i=N;" for an AMS); folded with CRLF, no final CRLF.
+// o.headers, or else `defaults`: those present, as often as present, From once more when
+// o.oversign_from) and the body hashed in `body`, with the tags of `o` after `first_tag` ("v=1;"
+// for DKIM, "i=N;" for an AMS); folded with CRLF, no final CRLF.
 [[nodiscard]] result<std::string> make_signature_field(
-    std::string_view name, std::string_view first_tag, const sign_options& o, algorithm algo,
-    const body_hasher& body, const std::vector<header_field>& fields, std::uint64_t now);
+    std::string_view name, std::string_view first_tag, const sign_options& o,
+    const std::vector<std::string>& defaults, algorithm algo, const body_hasher& body,
+    const std::vector<header_field>& fields, std::uint64_t now);
 
 }  // namespace dkimkit::detail

@@ -143,8 +143,8 @@ void signer::add_body(std::string_view chunk) {
 
 result<std::string> signer::state::sign_one(const signing& s,
                                             const std::vector<header_field>& fields) {
-  return detail::make_signature_field("DKIM-Signature", "v=1;", s.opts, s.algo, bodies[s.body],
-                                      fields, now);
+  return detail::make_signature_field("DKIM-Signature", "v=1;", s.opts, default_signed_headers(),
+                                      s.algo, bodies[s.body], fields, now);
 }
 
 result<std::vector<std::string>> signer::finish() {

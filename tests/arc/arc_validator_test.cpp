@@ -2,6 +2,7 @@
 // and hostile chains (RFC 8617 §5.2 steps 1 to 3), which must fail or be none with a reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <dkimkit/arc.hpp>
 #include <string>
@@ -390,6 +391,57 @@ TEST_F(ArcSealer, GivenResultsAndTheDefaultHeaderList) {
   EXPECT_EQ(v.set_results[0].aar->results[0].result, "fail");
   EXPECT_EQ(v.set_results[0].cv, "none");
   EXPECT_NE(m.find("h=from:from:to:subject:date:message-id"), std::string::npos);
+}
+
+// The names in the h= of the AMS of `set` (arc_seal's output), in order.
+std::vector<std::string> ams_signed_names(const std::vector<std::string>& set) {
+  std::vector<std::string> names;
+  if (set.size() != 3) return names;
+  std::string ams;
+  for (char c : set[1])
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') ams += c;
+  const auto at = ams.find(";h=");
+  if (at == std::string::npos) return names;
+  const std::string list = ams.substr(at + 3, ams.find(';', at + 3) - at - 3);
+  for (std::size_t from = 0; from <= list.size();) {
+    const auto colon = std::min(list.find(':', from), list.size());
+    names.push_back(list.substr(from, colon - from));
+    from = colon + 1;
+  }
+  return names;
+}
+
+TEST_F(ArcSealer, DefaultHeaderListSignsEachDkimSignatureOnce) {
+  EXPECT_EQ(default_arc_signed_headers().back(), "DKIM-Signature");
+  for (int signatures = 0; signatures <= 2; ++signatures) {
+    std::string m = test::sample_message();
+    for (int k = 0; k < signatures; ++k) m = test::sign_with(m, test::ed25519(), "arc");
+    m = "Authentication-Results: mx.example.net; dkim=pass header.d=example.com\r\n" + m;
+    auto set = arc_seal(m, validate_arc(m, opts), options(), kNow);
+    ASSERT_TRUE(set.has_value()) << set.error().message();
+    const auto names = ams_signed_names(*set);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "dkim-signature"), signatures) << set->at(1);
+    for (const char* name : {"from", "to", "subject", "date", "message-id"})
+      EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+    EXPECT_EQ(std::count(names.begin(), names.end(), "from"), 2);  // over-signed, as for DKIM
+    std::string sealed;
+    for (const auto& f : *set) sealed += f + "\r\n";
+    sealed += m;
+    const auto v = validate_arc(sealed, opts);
+    EXPECT_EQ(v.result, arc_result::pass) << v.reason;
+    // DKIM-Signature is not over-signed: a DKIM signature added later does not break the AMS.
+    const auto later = validate_arc(test::sign_with(sealed, test::ed25519(), "arc"), opts);
+    EXPECT_EQ(later.result, arc_result::pass) << later.reason;
+  }
+}
+
+TEST_F(ArcSealer, AnExplicitHeaderListGetsNoDkimSignature) {
+  std::string m = test::sign_with(with_results("mx.example.net"), test::ed25519(), "arc");
+  arc_seal_options o = options();
+  o.signing.headers = std::vector<std::string>{"from", "subject"};
+  auto set = arc_seal(m, validate_arc(m, opts), o, kNow);
+  ASSERT_TRUE(set.has_value()) << set.error().message();
+  EXPECT_EQ(ams_signed_names(*set), (std::vector<std::string>{"from", "subject"}));
 }
 
 TEST_F(ArcSealer, NoResultsOfThisServerIsRefused) {

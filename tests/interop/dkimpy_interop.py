@@ -20,16 +20,17 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from test_report import Report, run  # noqa: E402
+
 CANONICALIZATIONS = ["simple/simple", "simple/relaxed", "relaxed/simple", "relaxed/relaxed"]
 ALGORITHMS = ["rsa-sha256", "ed25519-sha256"]
-TIMEOUT_S = 20
 
 
 def crlf(lines):
@@ -115,33 +116,6 @@ MESSAGES = {
         "Emoji: 📬 ✉️",
     ]),
 }
-
-
-class Report:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + name)
-        else:
-            self.failed += 1
-            print("FAIL " + name)
-            for line in str(detail).strip().splitlines()[:20]:
-                print("#    " + line)
-        sys.stdout.flush()
-
-
-def run(cmd, stdin_bytes=None):
-    """Runs a command; returns (exit code, stdout bytes, stderr text). Never raises."""
-    try:
-        p = subprocess.run(cmd, input=stdin_bytes, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=TIMEOUT_S)
-        return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return -1, b"", "%s: %s" % (" ".join(cmd), e)
 
 
 def txt_value_from_zone_line(text):

@@ -9,10 +9,10 @@
 #   * Mail::DKIM::Signer signs -> `dkimkit verify --zone Z --json` says pass;
 # plus a tampered body, which must fail in both directions.
 #
-# Mail::DKIM gets its keys without DNS the way its own test suite (t/verifier.t) does it: the
-# script replaces Mail::DKIM::DNS::query, which Mail::DKIM::PublicKey->fetch calls through
-# Mail::DKIM::DNS::query_async, with a lookup in a hash of TXT records. dkimkit gets them from a
-# zone file.
+# Mail::DKIM gets its keys without DNS the way its own test suite (t/verifier.t) does it:
+# tests/support/FakeDkimDns.pm replaces Mail::DKIM::DNS::query, which
+# Mail::DKIM::PublicKey->fetch calls through Mail::DKIM::DNS::query_async, with a lookup in a
+# hash of TXT records. dkimkit gets them from a zone file.
 #
 # Mail::DKIM wants CRLF line endings on input (see its SYNOPSIS), so LF-only messages are
 # converted to CRLF before they reach Mail::DKIM; dkimkit always sees the original bytes.
@@ -33,12 +33,12 @@ use JSON::PP;
 use POSIX qw(:sys_wait_h);
 
 use Crypt::OpenSSL::RSA;
-use Mail::DKIM::DNS;
 use Mail::DKIM::PrivateKey;
 use Mail::DKIM::Signer;
 use Mail::DKIM::Verifier;
 
 use lib "$FindBin::RealBin/../support";
+use FakeDkimDns;
 use TestReport qw(check finish read_file write_file);
 
 my $TIMEOUT_S = 20;
@@ -210,31 +210,7 @@ sub zone_txt {
 # --- fake DNS for Mail::DKIM (as in Mail::DKIM's t/verifier.t) ---------------------------------
 
 my %FAKE_TXT;    # lower-case owner name without trailing dot => TXT value
-
-{
-
-    package InteropFakeTXT;
-    sub new          { my ( $class, $v ) = @_; return bless { v => $v }, $class }
-    sub type         { return 'TXT' }
-    sub txtdata      { return ( $_[0]{v} ) }
-    sub char_str_list { return ( $_[0]{v} ) }
-}
-
-{
-    no warnings 'redefine';
-    *Mail::DKIM::DNS::query = sub {
-        my ( $domain, $type ) = @_;
-        die "fake DNS: cannot look up $type records\n" unless uc $type eq 'TXT';
-        my $key = lc $domain;
-        $key =~ s/\.$//;
-        if ( exists $FAKE_TXT{$key} ) {
-            $@ = 'NOERROR';
-            return InteropFakeTXT->new( $FAKE_TXT{$key} );
-        }
-        $@ = 'NXDOMAIN';
-        return;
-    };
-}
+FakeDkimDns::install( \%FAKE_TXT );
 
 # Verifies with Mail::DKIM; returns (all signatures passed, detail text).
 sub maildkim_verify {

@@ -90,8 +90,8 @@ void add_arc_seal_command(CLI::App& app, int& status) {
                   "header/body canonicalization of the ARC-Message-Signature")
       ->capture_default_str();
   cmd->add_option("--headers", args->headers,
-                  "colon-separated header fields the ARC-Message-Signature signs (default: as "
-                  "sign)");
+                  "colon-separated header fields the ARC-Message-Signature signs (default: those "
+                  "of sign, and DKIM-Signature)");
   add_dns_options(*cmd, args->dns);
   cmd->add_option("--now", args->now, "Unix time to validate and seal at (default: the clock)");
   cmd->add_option("FILE", args->file, "message to seal (default: standard input)");
