@@ -193,6 +193,36 @@ TEST_F(ExplainArc, AlteredArcFieldFailsTheNewestSeal) {
       << seal1.not_evaluated;
 }
 
+TEST_F(ExplainArc, MalformedAmsAndMissingKeySayWhatToCheck) {
+  std::string m = two_hops();
+  const std::string from = "ARC-Message-Signature: i=2; a=rsa-sha256";
+  const auto at = m.find(from);
+  ASSERT_NE(at, std::string::npos);
+  m.replace(at, from.size(), "ARC-Message-Signature: i=2; a=rsa-sha999");
+  const explanation e = explain(m, opts);
+  ASSERT_TRUE(e.arc.has_value());
+  const explained_arc_signature& ams = e.arc->newest_first[0].ams;
+  EXPECT_NE(ams.result, status::pass);
+  EXPECT_EQ(ams.key_name, "");
+  EXPECT_TRUE(contains(ams.likely_cause, "ARC-Message-Signature of i=2 is malformed"))
+      << ams.likely_cause;
+
+  // The key of the newest sealer is not published: the DKIM wording for a missing key.
+  static_resolver only_first;
+  only_first.add("arc._domainkey.example.net", test::ed25519().public_record());
+  const explanation k = explain(two_hops(), test::options_for(only_first));
+  ASSERT_TRUE(k.arc.has_value());
+  EXPECT_EQ(k.arc->result, arc_result::fail);
+  const explained_arc_signature& newest = k.arc->newest_first[0].ams;
+  EXPECT_EQ(newest.code, errc::key_not_found);
+  EXPECT_TRUE(contains(newest.likely_cause,
+                       "no key record is published at "
+                       "seal._domainkey.example.org"))
+      << newest.likely_cause;
+  EXPECT_TRUE(contains(newest.what_to_check, "dkimkit check-key -d example.org -s seal"))
+      << newest.what_to_check;
+}
+
 TEST_F(ExplainArc, CvFailChainStaysFailed) {
   const std::string first = sealed(test::sample_message(), "example.net", "mx1.example.net");
   const std::string m =
