@@ -23,6 +23,14 @@ bool contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
 
+// `m` with the first `from` replaced by `to` (a test failure when there is none).
+std::string changed(std::string m, std::string_view from, std::string_view to) {
+  const auto at = m.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) m.replace(at, from.size(), to);
+  return m;
+}
+
 struct ExplainArc : ::testing::Test {
   static_resolver dns;
   verify_options opts;
@@ -170,11 +178,8 @@ TEST_F(ExplainArc, BodyChangedBetweenHopsGivesOldestPass) {
 }
 
 TEST_F(ExplainArc, AlteredArcFieldFailsTheNewestSeal) {
-  std::string m = two_hops();
-  const std::string from = "i=1; mx1.example.net; dkim=pass";
-  const auto at = m.find(from);
-  ASSERT_NE(at, std::string::npos);
-  m.replace(at, from.size(), "i=1; mx1.example.net; dkim=fail");
+  const std::string m =
+      changed(two_hops(), "i=1; mx1.example.net; dkim=pass", "i=1; mx1.example.net; dkim=fail");
   const explanation e = explain(m, opts);
   ASSERT_TRUE(e.arc.has_value());
   const arc_explanation& a = *e.arc;
@@ -194,11 +199,8 @@ TEST_F(ExplainArc, AlteredArcFieldFailsTheNewestSeal) {
 }
 
 TEST_F(ExplainArc, MalformedAmsAndMissingKeySayWhatToCheck) {
-  std::string m = two_hops();
-  const std::string from = "ARC-Message-Signature: i=2; a=rsa-sha256";
-  const auto at = m.find(from);
-  ASSERT_NE(at, std::string::npos);
-  m.replace(at, from.size(), "ARC-Message-Signature: i=2; a=rsa-sha999");
+  const std::string m = changed(two_hops(), "ARC-Message-Signature: i=2; a=rsa-sha256",
+                                "ARC-Message-Signature: i=2; a=rsa-sha999");
   const explanation e = explain(m, opts);
   ASSERT_TRUE(e.arc.has_value());
   const explained_arc_signature& ams = e.arc->newest_first[0].ams;
