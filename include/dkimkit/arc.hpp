@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/error.hpp>
 #include <dkimkit/signer.hpp>
@@ -41,13 +42,16 @@ struct arc_set_result {
   status ams = status::none;
   errc ams_code = errc::ok;
   std::string ams_reason;
-  std::string ams_domain, ams_selector;  // d=, s= when the AMS parsed
+  std::string ams_domain, ams_selector;         // d=, s= when the AMS parsed
+  std::vector<std::string> ams_signed_headers;  // h= as written, when the AMS parsed
+  std::optional<std::uint64_t> ams_timestamp;   // t= of the AMS, when it parsed and has one
   // The ARC-Seal (AS), likewise.
   status seal = status::none;
   errc seal_code = errc::ok;
   std::string seal_reason;
-  std::string seal_domain, seal_selector;  // d=, s= when the AS parsed
-  std::string cv;                          // the AS's cv= as written ("none", "pass", "fail")
+  std::string seal_domain, seal_selector;       // d=, s= when the AS parsed
+  std::string cv;                               // the AS's cv= as written ("none", "pass", "fail")
+  std::optional<std::uint64_t> seal_timestamp;  // t= of the AS, when it parsed and has one
   // The ARC-Authentication-Results after its "i=N;" prefix, parsed (RFC 8601), or why not. A
   // value that does not parse does not fail the chain: the seal covers it as it is.
   std::optional<auth_results_field> aar;

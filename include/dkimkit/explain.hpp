@@ -1,14 +1,16 @@
 // dkimkit/explain.hpp: the DKIM signatures of one message in plain words, as data: every tag with
 // its meaning, the key's DNS name, the dates, the l= facts, the signed and over-signed header
 // fields, alignment with the From domain, the result, and for a failure its likely cause and what
-// to check; plus what earlier hops said (the Authentication-Results fields already in the message).
+// to check; plus what earlier hops said (the Authentication-Results fields already in the message)
+// and, for a message with ARC fields, the ARC chain (RFC 8617) set by set, newest first.
 //
 //   dkimkit::verify_options o; o.resolver = &dns; o.now = [] { return unix_time_now; };
 //   dkimkit::explanation e = dkimkit::explain(message, o);
 //   for (const auto& s : e.signatures) std::cout << s.likely_cause << "\n";
 //
 // Built from the verifier's own parse and results (verification::tags, parsed, key,
-// canonical_body_length; verifier::header_fields()): nothing is parsed twice. Part of the
+// canonical_body_length; verifier::header_fields()) and the ARC validator's
+// (arc_validation::set_results): nothing is parsed twice. Part of the
 // dkimkit::policy library (alignment needs the Public Suffix List). An explanation owns its
 // strings. They may hold bytes of the message and of DNS records (tag values, i=, z=, reasons):
 // escape control characters before printing them to a terminal.
@@ -22,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/policy.hpp>
 #include <dkimkit/signature.hpp>
@@ -94,6 +97,44 @@ struct earlier_result {
   std::string raw;                          // the field's value, folding collapsed
 };
 
+// The ARC-Seal or the ARC-Message-Signature of one ARC set.
+struct explained_arc_signature {
+  status result = status::none;  // pass, fail, or none: not evaluated (not_evaluated says why)
+  errc code = errc::ok;
+  std::string reason;            // the validator's; "" on pass
+  std::string domain, selector;  // d=, s=; "" when the field does not parse
+  std::string key_name;          // "selector._domainkey.domain"; "" when it does not parse
+  std::optional<explained_time> timestamp;  // t=
+  std::string not_evaluated;  // result none: why this field was not checked; "" otherwise
+  std::string likely_cause;   // result fail: the likely cause and what to check; "" otherwise
+  std::string what_to_check;
+};
+
+// One ARC set (ARC-Authentication-Results, ARC-Message-Signature, ARC-Seal of one instance): one
+// hop that sealed the message.
+struct explained_arc_set {
+  unsigned instance = 0;         // i=
+  std::string cv;                // the ARC-Seal's cv= as written; "" when the seal does not parse
+  std::string cv_meaning;        // what this hop found, in plain words
+  explained_arc_signature seal;  // the ARC-Seal: who sealed (d=, s=) and whether the seal holds
+  explained_arc_signature ams;   // the ARC-Message-Signature: the message as this hop saw it
+  std::vector<std::string> ams_signed_fields;  // h= of the AMS, lowercased, in order
+  earlier_result said;  // the ARC-Authentication-Results: what this hop found (after "i=N;")
+};
+
+// The Authenticated Received Chain (RFC 8617), from dkimkit::validate_arc.
+struct arc_explanation {
+  arc_result result = arc_result::none;
+  std::size_t sets = 0;      // N, the highest instance
+  unsigned oldest_pass = 0;  // on pass (RFC 8617 §7.2 header.oldest-pass); 0 otherwise
+  errc code = errc::ok;
+  std::string reason;   // why the chain failed; "" on pass
+  std::string meaning;  // the result in plain words
+  // One per set, NEWEST FIRST (i=N down to i=1); empty when the chain failed on its structure
+  // (missing or duplicate members, gaps), which `reason` then names.
+  std::vector<explained_arc_set> newest_first;
+};
+
 struct explanation {
   status result = status::none;      // overall(): the message's result
   std::optional<std::uint64_t> now;  // the clock used (verify_options::now); nullopt without one
@@ -103,6 +144,8 @@ struct explanation {
   std::vector<signature_explanation> signatures;
   std::vector<earlier_result>
       earlier_results;  // the Authentication-Results fields, in header order
+  // The ARC chain; nullopt for a message without ARC fields (arc=none, nothing to explain).
+  std::optional<arc_explanation> arc;
   // (A comparison with the message as sent, `changes`, belongs here.)
 };
 

@@ -192,6 +192,8 @@ void arc_validator::state::parse_sets() {
     if (set.ams) {
       r.ams_domain = set.ams->sdid;
       r.ams_selector = set.ams->selector;
+      r.ams_signed_headers = set.ams->signed_headers;
+      r.ams_timestamp = set.ams->timestamp;
     }
     const header_field& as = fields[set.field[2]];
     set.seal =
@@ -200,6 +202,7 @@ void arc_validator::state::parse_sets() {
       r.seal_domain = set.seal->sig.sdid;
       r.seal_selector = set.seal->sig.selector;
       r.cv = set.seal->cv;
+      r.seal_timestamp = set.seal->sig.timestamp;
     }
     out.set_results.push_back(std::move(r));
   }

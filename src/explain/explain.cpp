@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "arc/arc_fields.hpp"
 #include "canon/body_canon.hpp"
 #include "util/strings.hpp"
 
@@ -408,6 +409,168 @@ std::vector<earlier_result> earlier_results(const std::vector<header_field>& fie
   return out;
 }
 
+// ---- ARC ----------------------------------------------------------------------------------------
+
+std::string instance_name(std::string_view field, std::size_t instance) {
+  return std::string(field) + " i=" + std::to_string(instance);
+}
+
+// What a seal's cv= says about the hop that wrote it (RFC 8617 §4.1.3, §5.2 step 3.3).
+std::string cv_words(const std::string& cv, unsigned instance) {
+  if (cv == "none")
+    return instance == 1 ? "the first hop to seal: there was no chain before it to check"
+                         : "only i=1 may say none, a later hop must say pass: the chain fails";
+  if (cv == "pass")
+    return instance == 1 ? "i=1 starts the chain and must say none: the chain fails"
+                         : "this hop found the chain it received valid";
+  if (cv == "fail")
+    return "this hop found the chain it received broken; a chain once failed stays failed, no "
+           "later hop can repair it";
+  if (cv.empty()) return "unknown: the ARC-Seal does not parse";
+  return "not a value RFC 8617 defines (none, pass, fail): the chain fails";
+}
+
+// Why a field of set `i` (0-based) was not checked: a newer one failed first, or the chain failed
+// before any signature was checked.
+std::string not_evaluated_words(const arc_validation& v, std::size_t i, bool seal) {
+  const auto& sets = v.set_results;
+  for (std::size_t j = sets.size(); j-- > i + 1;) {
+    const status newer = seal ? sets[j].seal : sets[j].ams;
+    if (newer == status::none || newer == status::pass) continue;
+    if (seal) return "not checked: the newer " + instance_name("ARC-Seal", j + 1) + " failed first";
+    if (j + 1 == sets.size())
+      return "not checked: the newest " + instance_name("ARC-Message-Signature", j + 1) +
+             " failed, which fails the chain";
+    return "not checked: the newer " + instance_name("ARC-Message-Signature", j + 1) +
+           " failed already; ARC checks the message signatures only down to the first that fails "
+           "(RFC 8617 §5.2 step 5)";
+  }
+  if (seal && !sets.empty() && sets.back().ams != status::none && sets.back().ams != status::pass)
+    return "not checked: the chain failed at the newest " +
+           instance_name("ARC-Message-Signature", sets.size()) + ", before the seals";
+  if (!sets.empty() && sets.back().cv == "fail")
+    return "not checked: the newest ARC-Seal says cv=fail, so the chain has failed whatever the "
+           "signatures say (RFC 8617 §5.2 step 2)";
+  return "not checked: the chain failed before its signatures were checked (" + v.reason + ")";
+}
+
+// The likely cause of an ARC-Seal or ARC-Message-Signature that was checked and did not pass.
+advice arc_advice(const explained_arc_signature& e, bool seal, unsigned instance) {
+  const std::string what = seal ? "ARC-Seal" : "ARC-Message-Signature";
+  const std::string ck = "dkimkit check-key -d " + e.domain + " -s " + e.selector;
+  if (e.key_name.empty() || status_of(e.code) == status::neutral)
+    return {"the " + what + " of i=" + std::to_string(instance) +
+                " is malformed, so it cannot be checked: " + e.reason,
+            "the sealing software of that hop (the raw field in the message as received)"};
+  if (e.code == errc::body_hash_mismatch)
+    return {
+        "the body changed after this hop sealed it: a mailing-list footer, a disclaimer or "
+        "virus-scan note, or a conversion of the encoding by a system after it",
+        "the systems that handled the message after this hop; a hop that changes the body "
+        "should seal after changing it"};
+  if (e.code == errc::signature_mismatch)
+    return seal ? advice{"the ARC fields of sets 1 to " + std::to_string(instance) +
+                             " were altered after this hop sealed (a relay rewrote, re-folded, "
+                             "removed or reordered one), or the seal's key at " +
+                             e.key_name + " changed",
+                         "relays after this hop that touch ARC-* fields; " + ck}
+                : advice{
+                      "a header field the ARC-Message-Signature covers (h=) changed after "
+                      "this hop sealed, or the key at " +
+                          e.key_name + " is not the one it signed with",
+                      "which of the fields in h= a later hop rewrote (Subject tags, "
+                      "re-folding); " +
+                          ck};
+  // The key and DNS problems read as for a DKIM signature of the same domain and selector.
+  verification v;
+  v.status = e.result;
+  v.code = e.code;
+  v.reason = e.reason;
+  v.sdid = e.domain;
+  v.selector = e.selector;
+  return advice_for(v, e.key_name, 0);
+}
+
+explained_arc_signature arc_signature(status st, errc code, const std::string& reason,
+                                      const std::string& domain, const std::string& selector,
+                                      std::optional<std::uint64_t> t,
+                                      std::optional<std::uint64_t> now) {
+  return {st,
+          code,
+          reason,
+          domain,
+          selector,
+          domain.empty() ? std::string() : key_name(selector, domain),
+          t ? std::optional<explained_time>(at(*t, now)) : std::nullopt,
+          {},
+          {},
+          {}};
+}
+
+// The ARC-Authentication-Results value of `instance`, folding collapsed ("" when absent).
+std::string aar_value(const std::vector<header_field>& fields, unsigned instance) {
+  for (const auto& f : fields) {
+    const auto kind = detail::arc_kind_of(f.name);
+    if (kind != detail::arc_kind::authentication_results) continue;
+    const auto i = detail::arc_instance_of(*kind, f.value);
+    if (i && *i == instance) return collapse_fws(f.value);
+  }
+  return {};
+}
+
+arc_explanation explain_arc(const arc_validation& v, const std::vector<header_field>& fields,
+                            std::optional<std::uint64_t> now) {
+  arc_explanation out{v.result, v.sets, v.oldest_pass, v.code, v.reason, {}, {}};
+  if (v.result == arc_result::pass) {
+    out.meaning =
+        "every ARC-Seal verifies and the newest hop's ARC-Message-Signature passes: the chain "
+        "of custody is intact, and a receiver that trusts the sealers may use what they "
+        "recorded (their ARC-Authentication-Results) when DKIM, SPF or DMARC fail after "
+        "forwarding";
+    if (v.oldest_pass > 1)
+      out.meaning += "; the message changed after hop i=" + std::to_string(v.oldest_pass - 1) +
+                     " sealed it (its ARC-Message-Signature no longer verifies): what the hops "
+                     "before i=" +
+                     std::to_string(v.oldest_pass) +
+                     " recorded is about the message before that change";
+  } else {
+    out.meaning =
+        "the chain is broken: what its hops recorded cannot be trusted, and a hop that seals "
+        "this message must say cv=fail";
+    if (!v.set_results.empty() && v.set_results.back().cv == "fail")
+      out.meaning += "; the newest hop (i=" + std::to_string(v.set_results.size()) +
+                     ") already found it broken when it sealed";
+  }
+  for (std::size_t i = v.set_results.size(); i-- > 0;) {
+    const arc_set_result& r = v.set_results[i];
+    explained_arc_set set;
+    set.instance = r.instance;
+    set.cv = r.cv;
+    set.cv_meaning = cv_words(r.cv, r.instance);
+    set.seal = arc_signature(r.seal, r.seal_code, r.seal_reason, r.seal_domain, r.seal_selector,
+                             r.seal_timestamp, now);
+    set.ams = arc_signature(r.ams, r.ams_code, r.ams_reason, r.ams_domain, r.ams_selector,
+                            r.ams_timestamp, now);
+    for (const auto& h : r.ams_signed_headers)
+      set.ams_signed_fields.push_back(detail::lowercase(h));
+    for (auto* e : {&set.seal, &set.ams}) {
+      const bool seal = e == &set.seal;
+      if (e->result == status::none) {
+        e->not_evaluated = not_evaluated_words(v, i, seal);
+      } else if (e->result != status::pass) {
+        advice a = arc_advice(*e, seal, r.instance);
+        e->likely_cause = std::move(a.cause);
+        e->what_to_check = std::move(a.check);
+      }
+    }
+    set.said.field = r.aar;
+    if (r.aar_error) set.said.error = r.aar_error->message();
+    set.said.raw = aar_value(fields, r.instance);
+    out.newest_first.push_back(std::move(set));
+  }
+  return out;
+}
+
 }  // namespace
 
 explanation explain(std::string_view message, const verify_options& opts) {
@@ -452,6 +615,8 @@ explanation explain(std::string_view message, const verify_options& opts) {
       out.signatures.push_back(std::move(s));
     }
   out.earlier_results = earlier_results(fields);
+  const arc_validation arc = validate_arc(message, opts);
+  if (arc.result != arc_result::none) out.arc = explain_arc(arc, fields, out.now);
   return out;
 }
 

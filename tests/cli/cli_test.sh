@@ -372,8 +372,10 @@ check "canon on a missing file: exit 66" status_is 66 "$dk" canon no-such-file.e
 check "canon reads standard input" cmp -s <("$dk" canon --part body < crlf.signed) <(printf 'body\r\n')
 
 # Issue 15: verify validates the ARC chain (RFC 8617) too, sealed here by dkimpy's arc_sign.
-arc_seal_py() {  # arc_seal_py IN OUT SRV_ID: dkimpy adds an ARC set (rsa._domainkey.example.com)
-  py 'import dkim,sys; m=open(sys.argv[1],"rb").read(); h=dkim.arc_sign(m, b"rsa", b"example.com", open("rsa.private","rb").read(), sys.argv[3].encode()); open(sys.argv[2],"wb").write(b"".join(h)+m)' "$@"
+# arc_seal_py IN OUT SRV_ID [DOMAIN SELECTOR]: dkimpy adds an ARC set, sealed with
+# rsa._domainkey.example.com (rsa.private), or with DOMAIN's key SELECTOR (DOMAIN/SELECTOR.private).
+arc_seal_py() {
+  py 'import dkim,sys; d,s,k=(sys.argv[4],sys.argv[5],sys.argv[4]+"/"+sys.argv[5]+".private") if len(sys.argv)>5 else ("example.com","rsa","rsa.private"); m=open(sys.argv[1],"rb").read(); h=dkim.arc_sign(m, s.encode(), d.encode(), open(k,"rb").read(), sys.argv[3].encode()); open(sys.argv[2],"wb").write(b"".join(h)+m); sys.exit(not h)' "$@"
 }
 printf 'Authentication-Results: fwd.test; dkim=pass header.d=example.com\r\nFrom: a@example.com\r\nTo: b@example.org\r\nSubject: arc\r\n\r\nforwarded body\r\n' > arc.eml
 arc_seal_py arc.eml arc1.eml fwd.test
@@ -446,6 +448,83 @@ check "arc-seal: a bad -c is a usage error (64)" status_is 64 seal -c odd --auth
 check "arc-seal: --authserv-id is required (64)" status_is 64 seal arc.eml
 check "arc-seal: a missing file: exit 66" status_is 66 seal --authserv-id fwd.test nope.eml
 check "arc-seal reads standard input" grep -q '^pass' <(seal --authserv-id fwd.test < arc.eml > sealed-stdin.eml; dkimpy_arc sealed-stdin.eml)
+
+
+# Issue 15: explain shows the ARC chain set by set, newest first ("ARC chain" after the DKIM part;
+# "arc" in --json), sealed by dkimpy: example.com (fwd.test), then list.example.org (list.test).
+explain_text() { "$dk" explain --color never --zone zone "$@"; }
+arcs() {  # arcs FILE EXPR: EXPR over `a`, the "arc" object of explain --json FILE, and `s`, its sets
+  "$dk" explain --json --zone zone "$1" > arc.json || return 1
+  py 'import json,sys; a=json.load(open("arc.json"))["arc"]; s=a["newest_first"]; sys.exit(not ('"$2"'))'
+}
+line_of() { grep -n -m1 -- "$2" "$1" | cut -d: -f1; }  # line_of FILE REGEX: its first line number
+not() { ! "$@"; }
+"$dk" keygen -d list.example.org -s lists -o list.example.org >/dev/null 2>&1
+cat list.example.org/lists.txt >> zone
+{ printf 'Authentication-Results: list.test; arc=pass; spf=pass smtp.mailfrom=example.com\r\n'; cat arc1.eml; } > ex-one-ar.eml
+arc_seal_py ex-one-ar.eml ex-two.eml list.test list.example.org lists
+sed 's/^forwarded body/forwarded body, changed/' ex-two.eml > ex-changed.eml
+{ printf 'Authentication-Results: mx3.test; arc=fail\r\n'; cat ex-changed.eml; } > ex-changed-ar.eml
+arc_seal_py ex-changed-ar.eml ex-cvfail.eml mx3.test
+
+# --- no ARC: nothing about ARC ------------------------------------------------------------------
+check "no ARC fields: the text does not mention ARC" not grep -q ARC <(explain_text arc.eml)
+check "no ARC fields: the JSON has no arc key" \
+  py 'import json,subprocess,sys; o=json.loads(subprocess.run(["'"$dk"'","explain","--json","--zone","zone","arc.eml"],capture_output=True).stdout); sys.exit("arc" in o)'
+
+# --- one set ------------------------------------------------------------------------------------
+check "one set: dkimpy says pass" grep -q "^pass" <(dkimpy_arc arc1.eml)
+explain_text arc1.eml > ex-one.out
+check "one set: the chain line" grep -qx 'ARC chain: pass (1 set, oldest-pass 1)' ex-one.out
+check "one set: the set, sealed by example.com" grep -qx 'ARC set i=1 of 1 (newest): sealed by example.com' ex-one.out
+check "one set: cv=none is the first hop" grep -qE '^  cv=none +the first hop to seal' ex-one.out
+check "one set: the seal passes, with the key's DNS name" \
+  grep -qE '^  sealer +d=example.com s=rsa, key: TXT record at rsa._domainkey.example.com$' ex-one.out
+check "one set: what the hop said" grep -qE '^  hop said +fwd.test: dkim=pass header.d=example.com$' ex-one.out
+check "one set: after the DKIM part, before the earlier hops" \
+  test "$(line_of ex-one.out '^No DKIM-Signature')" -lt "$(line_of ex-one.out '^ARC chain')" -a \
+       "$(line_of ex-one.out '^ARC set')" -lt "$(line_of ex-one.out '^What earlier hops said')"
+
+# --- two sets, newest first ---------------------------------------------------------------------
+check "two sets: dkimpy says pass" grep -q "^pass" <(dkimpy_arc ex-two.eml)
+explain_text ex-two.eml > ex-two.out
+check "two sets: the chain line" grep -qx 'ARC chain: pass (2 sets, oldest-pass 1)' ex-two.out
+check "two sets: the text lists i=2 (list.example.org) then i=1 (example.com)" \
+  test "$(grep '^ARC set' ex-two.out | tr '\n' '|')" = 'ARC set i=2 of 2 (newest): sealed by list.example.org|ARC set i=1 of 2 (oldest): sealed by example.com|'
+check "two sets: cv=pass says the hop found the chain valid" grep -qE '^  cv=pass +this hop found the chain it received valid$' ex-two.out
+check "two sets: the newest hop's results" grep -qE '^  hop said +list.test: arc=pass; spf=pass smtp.mailfrom=example.com$' ex-two.out
+check "two sets --json: instances 2, 1; sealers; everything passes" \
+  arcs ex-two.eml 'a["result"]=="pass" and a["sets"]==2 and a["oldest_pass"]==1 and [x["instance"] for x in s]==[2,1] and [x["seal"]["domain"] for x in s]==["list.example.org","example.com"] and [x["seal"]["key_name"] for x in s]==["lists._domainkey.list.example.org","rsa._domainkey.example.com"] and all(x["seal"]["result"]=="pass" and x["ams"]["result"]=="pass" for x in s) and [x["cv"] for x in s]==["pass","none"]'
+check "two sets --json: the AMS's d=, s= and h=; what each hop said" \
+  arcs ex-two.eml 's[0]["ams"]["domain"]=="list.example.org" and s[0]["ams"]["selector"]=="lists" and "from" in s[0]["ams"]["signed_headers"] and s[0]["said"]["authserv_id"]=="list.test" and s[1]["said"]["results"][0]=={"method":"dkim","result":"pass","properties":{"header.d":"example.com"}}'
+
+# --- the body changed after the newest hop sealed -----------------------------------------------
+check "changed body: dkimpy says fail" grep -q "^fail" <(dkimpy_arc ex-changed.eml)
+explain_text ex-changed.eml > ex-changed.out
+check "changed body: the chain fails, with the reason" grep -qx 'ARC chain: fail (2 sets)' ex-changed.out
+check "changed body: still newest first" \
+  test "$(line_of ex-changed.out '^ARC set i=2 of 2')" -lt "$(line_of ex-changed.out '^ARC set i=1 of 2')"
+check "changed body: the newest AMS fails on the body hash" grep -qE '^  AMS +fail \(body hash mismatch' ex-changed.out
+check "changed body: the likely cause is the body" grep -qE '^  likely cause +the body changed after this hop sealed it' ex-changed.out
+check "changed body --json: i=2's AMS fails, i=1's was not checked and says why" \
+  arcs ex-changed.eml 'a["result"]=="fail" and a["reason"]!="" and [x["instance"] for x in s]==[2,1] and s[0]["ams"]["result"]=="fail" and "body changed" in s[0]["ams"]["likely_cause"] and s[1]["ams"]["result"]=="none" and "newest ARC-Message-Signature i=2 failed" in s[1]["ams"]["not_evaluated"] and "oldest_pass" not in a'
+
+# --- a hop sealed a failed chain (cv=fail) ------------------------------------------------------
+check "cv=fail: dkimpy sealed it with cv=fail" grep -q '^ARC-Seal: i=3; cv=fail;' ex-cvfail.eml
+check "cv=fail --json: the chain fails; i=3 says cv=fail and what that means" \
+  arcs ex-cvfail.eml 'a["result"]=="fail" and [x["instance"] for x in s]==[3,2,1] and s[0]["cv"]=="fail" and "stays failed" in s[0]["cv_meaning"] and s[0]["seal"]["domain"]=="example.com" and s[1]["seal"]["domain"]=="list.example.org"'
+check "cv=fail: the text says a failed chain stays failed" grep -qE '^  cv=fail +this hop found the chain it received broken; a chain once failed stays' <(explain_text ex-cvfail.eml)
+
+# --- hostile bytes: an ARC-Authentication-Results that does not parse, with an escape sequence ---
+printf 'Authentication-Results: fwd.test; dkim=pass (unclosed header.d=ex\033[31mample.com\r\nFrom: a@example.com\r\nSubject: x\r\n\r\nbody\r\n' > ex-hostile.eml
+"$dk" arc-seal -k rsa.private -d example.com -s rsa --zone zone --authserv-id fwd.test ex-hostile.eml > ex-hostile-sealed.eml
+explain_text ex-hostile-sealed.eml > ex-hostile.out
+check "unparsable AAR: the chain still passes (the seal covers it as it is)" grep -qx 'ARC chain: pass (1 set, oldest-pass 1)' ex-hostile.out
+check "unparsable AAR: says it does not parse" grep -qE '^  hop said +\(ARC-Authentication-Results does not parse: ' ex-hostile.out
+check "unparsable AAR: the raw value with the escape byte escaped" grep -qF 'header.d=ex\x1b[31mample.com' ex-hostile.out
+check "unparsable AAR: no raw escape byte reaches the terminal" not grep -q $'\033' ex-hostile.out
+check "unparsable AAR --json: error and raw, no field" \
+  arcs ex-hostile-sealed.eml '"authserv_id" not in s[0]["said"] and s[0]["said"]["error"]!="" and "\\x1b[31m" in s[0]["said"]["raw"]'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

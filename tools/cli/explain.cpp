@@ -96,6 +96,43 @@ nlohmann::json to_json(const earlier_result& e) {
   return {{"authserv_id", e.field->authserv_id}, {"results", std::move(results)}};
 }
 
+// An ARC-Seal or ARC-Message-Signature: names from the message are made terminal_safe.
+nlohmann::json to_json(const explained_arc_signature& a) {
+  nlohmann::json j = {{"result", to_string(a.result)}, {"reason", terminal_safe(a.reason)}};
+  if (!a.domain.empty()) {
+    j["domain"] = terminal_safe(a.domain);
+    j["selector"] = terminal_safe(a.selector);
+    j["key_name"] = terminal_safe(a.key_name);
+  }
+  if (a.timestamp) j["timestamp"] = to_json(*a.timestamp, "in_future", a.timestamp->in_future);
+  if (!a.not_evaluated.empty()) j["not_evaluated"] = terminal_safe(a.not_evaluated);
+  if (!a.likely_cause.empty()) j["likely_cause"] = terminal_safe(a.likely_cause);
+  if (!a.what_to_check.empty()) j["what_to_check"] = terminal_safe(a.what_to_check);
+  return j;
+}
+
+// "arc": the chain and its sets, newest first.
+nlohmann::json to_json(const arc_explanation& arc) {
+  nlohmann::json j = {{"result", to_string(arc.result)}, {"sets", arc.sets}};
+  if (arc.result == arc_result::pass) j["oldest_pass"] = arc.oldest_pass;
+  j["reason"] = terminal_safe(arc.reason);
+  j["meaning"] = arc.meaning;
+  j["newest_first"] = nlohmann::json::array();
+  for (const auto& s : arc.newest_first) {
+    nlohmann::json set = {{"instance", s.instance},
+                          {"cv", terminal_safe(s.cv)},
+                          {"cv_meaning", terminal_safe(s.cv_meaning)},
+                          {"seal", to_json(s.seal)},
+                          {"ams", to_json(s.ams)},
+                          {"said", to_json(s.said)}};
+    set["ams"]["signed_headers"] = nlohmann::json::array();
+    for (const auto& h : s.ams_signed_fields)
+      set["ams"]["signed_headers"].push_back(terminal_safe(h));
+    j["newest_first"].push_back(std::move(set));
+  }
+  return j;
+}
+
 // `changes`: for each signature, the members explain --sent adds (null: not compared).
 nlohmann::json to_json(const explanation& e, const std::string& file,
                        const std::vector<nlohmann::json>& changes) {
@@ -111,6 +148,7 @@ nlohmann::json to_json(const explanation& e, const std::string& file,
   }
   doc["earlier_results"] = nlohmann::json::array();
   for (const auto& r : e.earlier_results) doc["earlier_results"].push_back(to_json(r));
+  if (e.arc) doc["arc"] = to_json(*e.arc);  // only for a message with ARC fields
   return doc;
 }
 
@@ -157,6 +195,7 @@ class text_renderer {
     if (e.signatures.empty()) os_ << "No DKIM-Signature field: the message is not signed.\n";
     for (std::size_t n = 0; n < e.signatures.size(); ++n)
       signature(e.signatures[n], n + 1, e.signatures.size());
+    if (e.arc) arc(*e.arc);
     if (!e.earlier_results.empty()) {
       os_ << "\nWhat earlier hops said (Authentication-Results, newest first):\n";
       for (const auto& r : e.earlier_results) earlier(r);
@@ -234,7 +273,62 @@ class text_renderer {
     if (s.aligned) plain_label("alignment", s.alignment_meaning);
   }
 
-  void earlier(const earlier_result& r) {
+  // The ARC chain, then its sets newest first (only for a message with ARC fields).
+  void arc(const arc_explanation& a) {
+    std::string word(to_string(a.result));
+    std::string head = paint(colour_, tone_of_word(word), word) + " (" + std::to_string(a.sets) +
+                       (a.sets == 1 ? " set" : " sets");
+    if (a.result == arc_result::pass) head += ", oldest-pass " + std::to_string(a.oldest_pass);
+    os_ << "\nARC chain: " << head << ")\n";
+    if (!a.reason.empty()) plain_label("reason", a.reason);
+    plain_label("meaning", a.meaning);
+    for (const auto& s : a.newest_first) arc_set(s, a.sets);
+  }
+
+  void arc_set(const explained_arc_set& s, std::size_t count) {
+    os_ << "\nARC set i=" << s.instance << " of " << count
+        << (s.instance == count ? " (newest)"
+            : s.instance == 1   ? " (oldest)"
+                                : "")
+        << ": sealed by "
+        << (s.seal.domain.empty() ? "? (the ARC-Seal does not parse)"
+                                  : terminal_safe(s.seal.domain))
+        << "\n";
+    plain_label("cv=" + terminal_safe(s.cv), s.cv_meaning);
+    arc_signature(s.seal, "ARC-Seal", "sealer", "sealed at", nullptr);
+    arc_signature(s.ams, "AMS", "AMS signer", "AMS signed at", &s.ams_signed_fields);
+    if (s.said.field) {
+      earlier(s.said, "hop said");
+    } else {
+      plain_label("hop said", "(ARC-Authentication-Results does not parse: " + s.said.error + ")");
+      plain_label("", s.said.raw);
+    }
+  }
+
+  void arc_signature(const explained_arc_signature& a, std::string_view name,
+                     std::string_view signer, std::string_view when,
+                     const std::vector<std::string>* fields) {
+    std::string word(to_string(a.result));
+    std::string reason = terminal_safe(a.reason);
+    label(name,
+          paint(colour_, tone_of_word(word), word) + (reason.empty() ? "" : " (" + reason + ")"));
+    if (!a.not_evaluated.empty()) plain_label("", a.not_evaluated);
+    if (!a.domain.empty())
+      plain_label(signer,
+                  "d=" + a.domain + " s=" + a.selector + ", key: TXT record at " + a.key_name);
+    if (a.timestamp) label(when, a.timestamp->date);
+    if (fields && !fields->empty()) {
+      std::string list;
+      for (const auto& f : *fields) list += (list.empty() ? "" : ", ") + f;
+      plain_label("AMS fields", list);
+    }
+    if (!a.likely_cause.empty()) plain_label("likely cause", a.likely_cause);
+    if (!a.what_to_check.empty()) plain_label("check", a.what_to_check);
+  }
+
+  // One Authentication-Results (or ARC-Authentication-Results) field; its label is the
+  // authserv-id unless `lab` is given, which then prefixes the authserv-id to the line.
+  void earlier(const earlier_result& r, std::string_view lab = {}) {
     if (!r.field) return label("unreadable", terminal_safe(r.error));
     std::string line;
     for (const auto& a : r.field->results) {
@@ -246,7 +340,9 @@ class text_renderer {
       for (const auto& [k, val] : a.properties) props[k] = val;
       for (const auto& [k, val] : props) line += " " + terminal_safe(k) + "=" + terminal_safe(val);
     }
-    label(terminal_safe(r.field->authserv_id), line.empty() ? "none" : line);
+    if (lab.empty())
+      return label(terminal_safe(r.field->authserv_id), line.empty() ? "none" : line);
+    label(lab, terminal_safe(r.field->authserv_id) + ": " + (line.empty() ? "none" : line));
   }
 
   bool colour_;
@@ -295,7 +391,8 @@ void add_explain_command(CLI::App& app, int& status) {
   CLI::App* cmd =
       app.add_subcommand("explain",
                          "Explain the DKIM signatures of a message in plain words: every tag, the "
-                         "result, and on a failure its likely cause and what to check");
+                         "result, and on a failure its likely cause and what to check; and its "
+                         "ARC chain set by set, newest first");
   cmd->add_option("FILE", args->file, "the message (default: standard input)");
   cmd->add_option("--sent", args->sent,
                   "the copy as sent: show what changed between it and FILE, as each failing "
@@ -303,7 +400,8 @@ void add_explain_command(CLI::App& app, int& status) {
   add_dns_options(*cmd, args->dns);
   cmd->add_flag("--json", args->json,
                 "one JSON object: {file, result, from_domain or from_error, signatures: [...], "
-                "earlier_results: [...]}");
+                "earlier_results: [...], and for a message with ARC fields arc: {result, sets, "
+                "oldest_pass, reason, meaning, newest_first: [...]}}");
   add_colour_option(*cmd, args->colour);
   add_verify_settings(*cmd, args->check);
   cmd->footer(
