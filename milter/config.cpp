@@ -886,6 +886,10 @@ result<void> load_arc(const problems& p, const toml::table& arc, config& c) {
     for (const auto& e : *arr) {
       auto k = load_key(p, e, c, "arc.seal_keys");
       if (!k) return tl::unexpected(k.error());
+      if (k->key.type() == key_type::ed25519)
+        c.warnings.push_back(p.file + ": [[arc.seal_keys]] d=" + k->domain + " s=" + k->selector +
+                             ": an Ed25519 seal is not validated by every ARC verifier (dkimpy "
+                             "fails it); rsa-sha256 is what RFC 8617 verifiers know");
       a.seal_keys.push_back(std::move(*k));
     }
   }
