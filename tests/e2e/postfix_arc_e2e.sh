@@ -17,18 +17,8 @@ milter=$(readlink -f "$2")
 rig_start arc-e2e "$3" || exit 1
 work=$RIG_DIR
 
-# The delivered message whose Subject carries TOKEN, without smtp-sink's own lines.
-delivered() {
-  local f
-  for _ in $(seq 100); do
-    f=$(grep -l "^Subject: .*$1\$" sink/* 2>/dev/null | head -1)
-    [ -n "$f" ] && break
-    sleep 0.1
-  done
-  [ -n "$f" ] || return 1
-  awk 'NR == 1, /^Received: .*smtp-sink|^\tby smtp-sink/ { if ($0 ~ /smtp-sink/) hdr = 1; next }
-       hdr && /^[ \t]/ { next } { hdr = 0; print }' "$f"
-}
+# The delivered message whose Subject carries TOKEN (tests/support/rig.sh).
+delivered() { rig_delivered "$1"; }
 # Our Authentication-Results field, unfolded.
 ar_of() { awk '/^Authentication-Results: mx.example.net/ { on = 1; printf "%s", $0; next }
                on && /^[ \t]/ { printf "%s", $0; next } { on = 0 }' | tr -d '\r'; }
@@ -154,8 +144,8 @@ res=$(dkimpy_arc trusted.out.eml 2>&1)
   ok "dkimkit verify --json: arc pass, 2 sets" || bad "dkimkit on the inbound seal" "$(cat trusted.json)"
 
 # (b) the same list mail where lists.example is not trusted: 550
-listed untrusted-list
-out=$(send "$strict_smtp" untrusted-list.sealed.eml list@lists.example)
+listed list-untrusted
+out=$(send "$strict_smtp" list-untrusted.sealed.eml list@lists.example)
 echo "$out" | grep -q '550 5.7.20 No passing DKIM signature found' &&
   ok "untrusted sealer (only other.example and sub.lists.example trusted): 550 5.7.20" ||
   bad "untrusted sealer rejected" "$(echo "$out" | grep '^<-' | tail -3)"
@@ -197,9 +187,5 @@ delivered outbound-plain > plain.out.eml
 grep -q '^DKIM-Signature:' plain.out.eml && ! grep -q '^ARC-' plain.out.eml &&
   ok "outbound mail without our results: signed, not sealed" || bad "plain outbound" "$(head -3 plain.out.eml)"
 
-started=("${RIG_PIDS[@]}")
-rig_stop_all
-pids_left=""
-for p in "${started[@]}"; do kill -0 "$p" 2>/dev/null && pids_left="$pids_left $p"; done
-[ -z "$pids_left" ] && ok "everything started is stopped" || bad "processes left" "$pids_left"
+rig_stop_checked
 rig_summary

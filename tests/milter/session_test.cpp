@@ -1803,6 +1803,23 @@ TEST(milter_arc, signed_mail_is_sealed_only_when_an_internal_client_resends_our_
       << bad.log;
 }
 
+TEST(milter_arc, a_chain_whose_key_cannot_be_fetched_is_not_sealed) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  const std::string m = forwarded(dns, "lists.example");
+  dns.set_temporary("arc._domainkey.lists.example");
+  auto cfg = arc_config({"lists.example"});
+  add_seal_key(*cfg);
+  decision d = run(make_env(cfg, &dns), m);
+  expect_reply(d, verdict::proceed);
+  ASSERT_EQ(d.insert.size(), 1u) << d.log;  // the Authentication-Results field only
+  const auto ar = added_ar(d);
+  ASSERT_NE(arc_of(ar), nullptr);
+  EXPECT_EQ(arc_of(ar)->result, "fail");
+  EXPECT_EQ(property(*arc_of(ar), "policy.arc-override"), "");
+  EXPECT_NE(d.log.find("arc=fail arc_seal=no (chain not validated: "), std::string::npos) << d.log;
+}
+
 TEST(milter_arc, arc_policy_entry_is_bounded_and_quoted) {
   arc_validation v;
   v.result = arc_result::fail;
