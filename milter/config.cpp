@@ -102,8 +102,9 @@ result<std::int64_t> get_number(const problems& p, const toml::node& n, std::str
 }
 
 // Every key of `t` must be a setting of the table `where` (known_settings()): a misspelt setting
-// is an error, not a silent default.
-result<void> only_known(const problems& p, const toml::table& t, std::string_view where) {
+// is an error, not a silent default. `shown`, when given, names the table in the message instead.
+result<void> only_known(const problems& p, const toml::table& t, std::string_view where,
+                        std::string_view shown = {}) {
   const std::vector<std::string_view>* known = nullptr;
   for (const auto& [table, names] : known_settings())
     if (table == where) known = &names;
@@ -112,8 +113,11 @@ result<void> only_known(const problems& p, const toml::table& t, std::string_vie
     bool ok = false;
     for (auto name : *known) ok = ok || k.str() == name;
     if (!ok)
-      return tl::unexpected(p.at(v, "unknown setting '" + std::string(k.str()) + "'" +
-                                        (where.empty() ? "" : " in [" + std::string(where) + "]")));
+      return tl::unexpected(
+          p.at(v, "unknown setting '" + std::string(k.str()) + "'" +
+                      (!shown.empty()   ? " in " + std::string(shown)
+                       : where.empty() ? ""
+                                       : " in [" + std::string(where) + "]")));
   }
   return {};
 }
@@ -195,7 +199,7 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
       {"",
        {"authserv_id", "authserv_id_from_mta", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "user", "group", "sign",
         "dns", "limits", "policy",
-        "skip_hosts"}},
+        "skip_hosts", "arc"}},
       {"sign",
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
         "require_safe_keys", "key_table", "signing_table", "multiple_signatures", "sign_headers",
@@ -209,6 +213,7 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
        {"on_no_pass", "on_dns_error", "on_internal_error", "on_forged_auth_results", "require",
         "remove_auth_results", "add_auth_results"}},
       {"policy.require", {"from_domain", "signed_by"}},
+      {"arc", {"verify", "trusted_sealers", "seal", "seal_keys", "max_seal_bytes"}},
   };
   return tables;
 }
@@ -494,15 +499,25 @@ result<void> load_top(const problems& p, const toml::table& t, config& c) {
 }
 
 // One [[sign.keys]] table: the key file is checked, loaded and made to sign once.
-result<signing_key> load_key(const problems& p, const toml::node& e, config& c) {
+// One [[sign.keys]] table, or (`table` "arc.seal_keys") one [[arc.seal_keys]] table, which has
+// the same settings except the validity window.
+result<signing_key> load_key(const problems& p, const toml::node& e, config& c,
+                             std::string_view table = "sign.keys") {
+  const std::string where = "[[" + std::string(table) + "]]";
   const auto* kt = e.as_table();
-  if (!kt) return tl::unexpected(p.at(e, "each [[sign.keys]] must be a table"));
-  if (auto ok = only_known(p, *kt, "sign.keys"); !ok) return tl::unexpected(ok.error());
+  if (!kt) return tl::unexpected(p.at(e, "each " + where + " must be a table"));
+  if (auto ok = only_known(p, *kt, "sign.keys", table == "sign.keys" ? "" : where); !ok)
+    return tl::unexpected(ok.error());
+  if (table != "sign.keys")
+    for (const char* name : {"not_before", "not_after"})
+      if (auto v = kt->get(name))
+        return tl::unexpected(
+            p.at(*v, "unknown setting '" + std::string(name) + "' in " + where));
   signing_key k;
   for (auto [name, dest] : {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
                             std::pair{"key_file", &k.key_file}}) {
     auto v = kt->get(name);
-    if (!v) return tl::unexpected(p.at(e, std::string(name) + " is required in [[sign.keys]]"));
+    if (!v) return tl::unexpected(p.at(e, std::string(name) + " is required in " + where));
     auto sv = get_string(p, *v, name);
     if (!sv) return tl::unexpected(sv.error());
     *dest = *sv;
@@ -835,6 +850,62 @@ result<void> load_policy(const problems& p, const toml::table& pol, config& c) {
   return {};
 }
 
+// [arc] and its [[arc.seal_keys]].
+result<void> load_arc(const problems& p, const toml::table& arc, config& c) {
+  arc_settings& a = c.arc;
+  for (auto [name, dest] : {std::pair{"verify", &a.verify}, std::pair{"seal", &a.seal}}) {
+    if (auto m = arc.get(name)) {
+      auto b = get_bool(p, *m, name);
+      if (!b) return tl::unexpected(b.error());
+      *dest = *b;
+    }
+  }
+  if (auto m = arc.get("trusted_sealers")) {
+    auto list = get_strings(p, *m, "trusted_sealers");
+    if (!list) return tl::unexpected(list.error());
+    for (std::string d : *list) {
+      for (char& ch : d) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (!d.empty() && d.back() == '.') d.pop_back();
+      if (d.empty() || d.size() > 253 ||
+          d.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string::npos ||
+          d.front() == '.' || d.find("..") != std::string::npos)
+        return tl::unexpected(p.at(*m, "trusted_sealers: '" + d + "' is not a domain name"));
+      a.trusted_sealers.push_back(std::move(d));
+    }
+    if (!a.trusted_sealers.empty() && !a.verify)
+      return tl::unexpected(p.at(*m, "trusted_sealers needs verify = true"));
+  }
+  if (auto m = arc.get("max_seal_bytes")) {
+    auto v = get_number(p, *m, "max_seal_bytes", 65536, std::int64_t{1} << 30);
+    if (!v) return tl::unexpected(v.error());
+    a.max_seal_bytes = static_cast<std::size_t>(*v);
+  }
+  if (auto m = arc.get("seal_keys")) {
+    const auto* arr = m->as_array();
+    if (!arr) return tl::unexpected(p.at(*m, "[[arc.seal_keys]] must be an array of tables"));
+    for (const auto& e : *arr) {
+      auto k = load_key(p, e, c, "arc.seal_keys");
+      if (!k) return tl::unexpected(k.error());
+      if (k->key.type() == key_type::ed25519)
+        c.warnings.push_back(p.file + ": [[arc.seal_keys]] d=" + k->domain + " s=" + k->selector +
+                             ": an Ed25519 seal is not validated by every ARC verifier (dkimpy "
+                             "fails it); rsa-sha256 is what RFC 8617 verifiers know");
+      a.seal_keys.push_back(std::move(*k));
+    }
+  }
+  if (a.seal) {
+    const toml::node& at = *arc.get("seal");
+    if (a.seal_keys.empty())
+      return tl::unexpected(p.at(at, "seal = true needs at least one [[arc.seal_keys]]"));
+    if (!a.verify)
+      return tl::unexpected(
+          p.at(at, "seal = true needs verify = true (the new set records the arc= result)"));
+  } else if (!a.seal_keys.empty()) {
+    c.warnings.push_back(p.file + ": [[arc.seal_keys]] without seal = true: nothing is sealed");
+  }
+  return {};
+}
+
 // Warnings for [[sign.keys]] keys outside their window at `now`, and for domains whose keys have
 // all expired (their mail is deferred until the configuration names a valid key).
 void warn_about_windows(config& c, std::uint64_t now) {
@@ -895,7 +966,8 @@ result<config> load_config(const std::string& path, std::uint64_t now) {
   for (auto [name, load] : {std::pair<std::string_view, loader>{"sign", &load_sign},
                             {"dns", &load_dns},
                             {"limits", &load_limits},
-                            {"policy", &load_policy}}) {
+                            {"policy", &load_policy},
+                            {"arc", &load_arc}}) {
     auto s = section(p, t, name);
     if (!s) return tl::unexpected(s.error());
     if (auto ok = load(p, **s, c); !ok) return tl::unexpected(ok.error());

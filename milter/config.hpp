@@ -63,6 +63,25 @@ struct requirement {
   std::string sdid;
 };
 
+// [arc]: ARC (RFC 8617) on the milter's messages.
+struct arc_settings {
+  // verify: the chain of verified mail is validated with its DKIM signatures, and the
+  // Authentication-Results field gets an arc= entry.
+  bool verify = false;
+  // trusted_sealers: a LOCAL policy. Sealing domains (ARC-Seal d=, exact match, ASCII case
+  // ignored, lowercased without a trailing dot) whose word that DKIM passed for the From domain
+  // (the newest set's ARC-Authentication-Results) stands in for the broken signature; see
+  // arc_override() in arc_policy.hpp. Empty: off.
+  std::vector<std::string> trusted_sealers;
+  // seal: a set is added (arc_seal) to the messages described in the man page, with the first
+  // of seal_keys (the others are loaded and checked only: a rotation can be staged).
+  bool seal = false;
+  std::vector<signing_key> seal_keys;
+  // A message larger than this (header fields and body as received) is not sealed: it is passed
+  // on unsealed, and the log says so. Only messages that may be sealed are buffered.
+  std::size_t max_seal_bytes = 32u << 20;
+};
+
 struct config {
   std::string path;
   std::string authserv_id;
@@ -151,6 +170,7 @@ struct config {
   // The keys the key table names, loaded at start by their KEY column (a file name or the key
   // itself); a KEY with "%" depends on the sender and is loaded when a message needs it.
   std::map<std::string, private_key, std::less<>> table_keys;
+  arc_settings arc;
 };
 
 // Reads and checks the whole file: every key file is loaded. Errors read "FILE:LINE: problem".
@@ -162,7 +182,8 @@ struct config {
 [[nodiscard]] result<config> load_config(const std::string& path, std::uint64_t now);
 
 // The settings load_config accepts, per table: "" (the top level), "sign", "sign.keys", "dns",
-// "limits", "policy" and "policy.require" (those of dkimkit::verify_limits() included). A name
+// "limits", "policy", "policy.require" and "arc" (those of dkimkit::verify_limits() included;
+// an [[arc.seal_keys]] table takes the settings of "sign.keys" except not_before and not_after). A name
 // that is itself a table here ("sign", "sign.keys") is that table. Anything else in the file is
 // refused as an unknown setting.
 [[nodiscard]] const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>&

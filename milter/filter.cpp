@@ -277,7 +277,7 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
 
 std::shared_ptr<runtime> make_runtime(std::shared_ptr<config> cfg, std::string& why) {
   auto rt = std::make_shared<runtime>();
-  if (cfg->mode != mode::sign) {
+  if (cfg->mode != mode::sign || cfg->arc.seal) {  // verifying, or validating chains to seal
     unbound_options o;
     o.servers = cfg->resolvers;
     o.timeout = cfg->dns_timeout;

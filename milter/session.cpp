@@ -7,6 +7,7 @@
 #include <cassert>
 #include <chrono>
 #include <ctime>
+#include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/policy.hpp>
@@ -17,6 +18,8 @@
 #include <optional>
 #include <span>
 #include <utility>
+
+#include "arc_policy.hpp"
 
 namespace dkimkit::milter {
 namespace {
@@ -120,6 +123,18 @@ std::vector<std::string_view> field_names(const std::vector<std::string>& fields
   return out;
 }
 
+// The header fields to a verifier or an ARC validator, then the end of the header (key lookups
+// start). Past the header limit (`overflow`), it sees a header block that is too large.
+template <class Checker>
+void feed_header(Checker& c, const std::vector<std::string>& fields, bool overflow,
+                 const config& cfg) {
+  for (const auto& f : fields) c.add_header_field(f);
+  if (overflow)
+    c.add_header_field(std::string("X-Dkimkit-Overflow: ") +
+                       std::string(cfg.verify.header.max_header_bytes, 'x'));
+  c.end_of_header();
+}
+
 mta_policy policy_of(const config& cfg) {
   mta_policy p;
   p.reject_without_pass = cfg.on_no_pass == action::reject;
@@ -188,6 +203,23 @@ struct session::message {
   std::optional<signer> sig;
   std::optional<verifier> ver;
   std::string signers;  // " d=... s=..." of the keys signing, for the log line
+  // [arc]: the chain's validator (verify, or a message that may be sealed), fed as `ver` is.
+  std::optional<arc_validator> arc;
+  std::optional<arc_validation> chain;  // its result, once finished
+  // [arc] seal: whether the message is to be sealed at its end, its body meanwhile (`fields` is
+  // kept too), the bytes of header and body received, and whether that went over max_seal_bytes
+  // (the body is dropped then).
+  bool may_seal = false;
+  std::string seal_body;
+  std::size_t seal_bytes = 0;
+  bool seal_too_large = false;
+  // [arc] seal: the values of the Authentication-Results fields claiming our authserv-id (at most
+  // max_forged_auth_results of them, max_header_bytes in all), for a message that is signed.
+  std::vector<std::string> own_ar;
+  std::size_t own_ar_bytes = 0;
+  // Indices into `fields` of the fields deleted from verified mail (remove_auth_results other
+  // than "all", which keeps such fields out of `fields` altogether).
+  std::vector<std::size_t> deleted_fields;
 };
 
 session::session(std::shared_ptr<const environment> env, session_clock clock)
@@ -199,8 +231,21 @@ session::session(session&&) noexcept = default;
 session& session::operator=(session&&) noexcept = default;
 session::~session() = default;
 
+namespace {
+
+// The address as text ("" for none or another family).
+std::string address_text(int family, const unsigned char* addr) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (!addr || (family != AF_INET && family != AF_INET6)) return {};
+  if (!::inet_ntop(family, addr, text, sizeof text)) return {};
+  return text;
+}
+
+}  // namespace
+
 void session::connect(int family, const unsigned char* addr) {
   internal_ = false;
+  client_ip_ = address_text(family, addr);
   if (!addr) return;
   if (family == AF_INET || family == AF_INET6)
     internal_ = in_networks(env_->cfg->internal_networks, family, addr);
@@ -209,9 +254,8 @@ void session::connect(int family, const unsigned char* addr) {
 verdict session::connect(std::string_view host_name, int family, const unsigned char* addr) {
   const config& cfg = *env_->cfg;
   // The address as text ("" for none or another family), as OpenDKIM matches host lists.
-  char text[INET6_ADDRSTRLEN] = {};
-  const bool inet = addr && (family == AF_INET || family == AF_INET6);
-  if (inet && !::inet_ntop(family, addr, text, sizeof text)) text[0] = '\0';
+  client_ip_ = address_text(family, addr);
+  const std::string& text = client_ip_;
   skipped_ = false;
   if (cfg.skip_hosts) {
     // OpenDKIM's mlfi_connect: the name unless it is "[address]", then the address.
@@ -328,9 +372,17 @@ decision session::header(std::string_view name, std::string_view value) {
     if (!msg_ || msg_->dir != direction::undecided) return d;
     message& m = *msg_;
     const config& cfg = *m.env->cfg;
+    bool deleted_if_verified = false;
     if (iequals(name, "Authentication-Results")) {
       ++m.ar_count;
       if (claims_authserv_id(value, authserv_id())) {
+        // [arc] seal: what this server found when the message came in, for the set it adds
+        // when the message is signed (a list re-sending it); bounded.
+        if (cfg.arc.seal && m.own_ar.size() < cfg.max_forged_auth_results &&
+            m.own_ar_bytes + value.size() <= cfg.verify.header.max_header_bytes) {
+          m.own_ar_bytes += value.size();
+          m.own_ar.emplace_back(value);
+        }
         if (cfg.remove_auth_results == ar_removal::all) {
           // Removed in every direction (RFC 8601 §5); never hashed, never signed. Past the cap
           // the message is refused at its end, so only the count matters then.
@@ -339,8 +391,10 @@ decision session::header(std::string_view name, std::string_view value) {
         }
         // OpenDKIM's rule: removed from verified mail only, so it stays in the header for now.
         if (removed_when_verified(value, cfg.remove_auth_results) &&
-            ++m.forged_count <= cfg.max_forged_auth_results)
+            ++m.forged_count <= cfg.max_forged_auth_results) {
           m.forged_ar.push_back(m.ar_count);
+          deleted_if_verified = true;
+        }
       }
     }
     if (iequals(name, "From")) {
@@ -364,6 +418,7 @@ decision session::header(std::string_view name, std::string_view value) {
     std::string field;
     field.reserve(name.size() + 1 + value.size());
     field.append(name).append(":").append(value);
+    if (deleted_if_verified) m.deleted_fields.push_back(m.fields.size());
     m.fields.push_back(std::move(field));
     return d;
   });
@@ -483,7 +538,10 @@ decision session::decide_direction(message& m) {
     m.sig.emplace(std::move(*s));
     for (const auto& f : m.fields) m.sig->add_header_field(f);
     m.sig->end_of_header();
-    m.fields = {};
+    // [arc] seal: mail this server signs is sealed only when an internal client re-sends what it
+    // received here (its Authentication-Results fields say so), e.g. a mailing list.
+    if (cfg.arc.seal && internal_ && !m.own_ar.empty()) start_arc(m, true);
+    if (!m.may_seal) m.fields = {};
     return d;
   }
   signing_ = false;
@@ -504,15 +562,22 @@ decision session::decide_direction(message& m) {
   o.keys = m.env->keys;
   o.now = clock_.unix_time;
   m.ver.emplace(o);
-  for (const auto& f : m.fields) m.ver->add_header_field(f);
-  if (m.header_overflow) {
-    // Past the limit: make the verifier see a header block that is too large.
-    m.ver->add_header_field(std::string("X-Dkimkit-Overflow: ") +
-                            std::string(cfg.verify.header.max_header_bytes, 'x'));
-  }
-  m.ver->end_of_header();  // key lookups start now, while the body arrives
-  m.fields = {};
+  feed_header(*m.ver, m.fields, m.header_overflow, cfg);  // key lookups start now
+  if (cfg.arc.verify || cfg.arc.seal) start_arc(m, cfg.arc.seal);
+  if (!m.may_seal) m.fields = {};
   return d;
+}
+
+void session::start_arc(message& m, bool seal) const {
+  const config& cfg = *m.env->cfg;
+  verify_options o = verify_options_of(cfg);
+  o.resolver = m.env->resolver;
+  o.keys = m.env->keys;
+  o.now = clock_.unix_time;
+  m.arc.emplace(o);
+  feed_header(*m.arc, m.fields, m.header_overflow, cfg);
+  m.may_seal = seal;
+  m.seal_bytes = m.header_bytes;
 }
 
 decision session::end_of_header() {
@@ -530,8 +595,19 @@ decision session::body(std::string_view chunk) {
       d = decide_direction(*msg_);
       if (d.settled()) return d;
     }
-    if (msg_->sig) msg_->sig->add_body(chunk);
-    if (msg_->ver) msg_->ver->add_body(chunk);
+    message& m = *msg_;
+    if (m.sig) m.sig->add_body(chunk);
+    if (m.ver) m.ver->add_body(chunk);
+    if (m.arc) m.arc->add_body(chunk);
+    if (m.may_seal && !m.seal_too_large) {
+      m.seal_bytes += chunk.size();
+      if (m.seal_bytes > m.env->cfg->arc.max_seal_bytes) {
+        m.seal_too_large = true;  // passed on unsealed: never an unbounded buffer
+        m.seal_body = {};
+      } else {
+        m.seal_body.append(chunk);
+      }
+    }
     return d;
   });
 }
@@ -568,10 +644,71 @@ decision session::finish_sign(message& m) {
     h.required = true;
     d.insert.push_back(std::move(h));
   }
-  d.log = log_text("dir=sign" + m.signers + " result=signed" +
-                   (m.forged_ar.empty() ? std::string()
-                                        : " removed_forged_ar=" + std::to_string(m.forged_ar.size())));
+  std::string what = "dir=sign" + m.signers + " result=signed" +
+                     (m.forged_ar.empty() ? std::string()
+                                          : " removed_forged_ar=" + std::to_string(m.forged_ar.size()));
+  if (m.may_seal) {
+    // The set records what this server found when the message came in: its own
+    // Authentication-Results fields, as parsed (RFC 8601), never as received.
+    auto results = rewritten_results(m.own_ar);
+    if (results)
+      seal(m, d, *results, what);
+    else
+      what += " arc_seal=no (no Authentication-Results field of ours parses)";
+  }
+  d.log = log_text(what);
   return d;
+}
+
+void session::seal(message& m, decision& d, const std::string& results, std::string& log) const {
+  const config& cfg = *m.env->cfg;
+  if (!m.chain) m.chain = m.arc->finish();
+  const arc_validation& chain = *m.chain;
+  auto refused = [&](const std::string& why) {
+    std::string text;
+    for (char c : why.substr(0, 300))
+      if (c >= 0x20 && c <= 0x7e) text += c;
+    log += " arc_seal=no (" + text + ")";
+  };
+  if (m.header_overflow) return refused("header too large");
+  if (m.seal_too_large)
+    return refused("message over max_seal_bytes " + std::to_string(cfg.arc.max_seal_bytes));
+  // A key that could not be fetched is no broken chain: no cv=fail for it.
+  if (chain.result == arc_result::fail && chain.code == errc::dns_temporary)
+    return refused("chain not validated: " + chain.reason);
+  // The message as the next hop sees it: the fields inserted here on top (the last inserted
+  // first), the deleted ones gone.
+  std::string msg;
+  msg.reserve(m.seal_bytes + 4096);
+  for (auto it = d.insert.rbegin(); it != d.insert.rend(); ++it)
+    msg.append(it->name).append(":").append(it->value).append("\r\n");
+  for (std::size_t i = 0; i < m.fields.size(); ++i)
+    if (std::find(m.deleted_fields.begin(), m.deleted_fields.end(), i) == m.deleted_fields.end() ||
+        m.dir != direction::verify)
+      msg.append(m.fields[i]).append("\r\n");
+  msg.append("\r\n").append(m.seal_body);
+  // One set per hop, with the first seal key.
+  const signing_key& key = cfg.arc.seal_keys.front();
+  arc_seal_options o;
+  o.signing.sdid = key.domain;
+  o.signing.selector = key.selector;
+  o.signing.key = key.key;
+  o.signing.algo = key.algo;
+  o.authserv_id = authserv_id();
+  o.results = results;
+  o.allow_resealing = false;
+  auto fields = arc_seal(msg, chain, o, clock_.unix_time());
+  if (!fields) return refused(fields.error().message());
+  // ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results from the top: inserted backwards.
+  for (std::size_t i = fields->size(); i-- > 0;) {
+    const std::string& f = (*fields)[i];
+    header_insertion h;
+    h.name = f.substr(0, f.find(':'));
+    h.value = lf_folded(f, h.name.size());
+    d.insert.push_back(std::move(h));
+  }
+  log += " arc_seal=i=" + std::to_string(chain.sets + 1) + " d=" + key.domain + " s=" + key.selector +
+         " cv=" + std::string(to_string(chain.result));
 }
 
 decision session::finish_verify(message& m) {
@@ -582,11 +719,22 @@ decision session::finish_verify(message& m) {
   // Forged Authentication-Results claiming our authserv-id go (RFC 8601 §5), highest index first
   // so that the indices of the others do not move.
   d.delete_auth_results.assign(m.forged_ar.rbegin(), m.forged_ar.rend());
+  // [arc] verify: the chain, validated in the same pass; and the local override by a trusted
+  // sealer when DKIM does not pass for the author domain.
+  std::optional<std::string> override_sealer;
+  if (m.arc) {
+    m.chain = m.arc->finish();
+    override_sealer = arc_override(*m.chain, results, m.from_domains, cfg.arc.trusted_sealers);
+  }
+  const std::optional<arc_validation>& chain = m.chain;
+  std::string field = bounded_auth_results(authserv_id(), results);
+  if (chain)
+    field += ";\r\n\t" + arc_entry(*chain, client_ip_, override_sealer.value_or(std::string()));
   // Unsigned mail gets none with add_auth_results "signed" (OpenDKIM without AlwaysAddARHeader).
   if (cfg.always_add_auth_results || !results.empty()) {
     header_insertion ar;
     ar.name = "Authentication-Results";
-    ar.value = lf_folded(bounded_auth_results(authserv_id(), results), ar.name.size());
+    ar.value = lf_folded(field, ar.name.size());
     ar.required = true;  // a message must not leave without our result (or keep a forged one)
     d.insert.push_back(std::move(ar));
   }
@@ -608,10 +756,23 @@ decision session::finish_verify(message& m) {
   constexpr std::size_t kMaxLogWhat = 2048;
   if (what.size() > kMaxLogWhat) what = what.substr(0, kMaxLogWhat) + "...";
   if (!m.forged_ar.empty()) what += " removed_forged_ar=" + std::to_string(m.forged_ar.size());
+  if (chain) {
+    what += " arc=" + std::string(to_string(chain->result));
+    if (override_sealer) what += " arc_override=" + *override_sealer;
+  }
 
   // The policy (dkimkit/policy.hpp): a DNS failure never gives a 5xx, and a signature of a key in
   // testing (t=y) that does not pass counts as absent (RFC 6376 §3.6.1: treat like unsigned mail).
-  policy_outcome o = apply_policy(results, m.from_domains, policy_of(cfg));
+  // A trusted sealer's override counts as a passing signature of the author domain.
+  std::vector<verification> judged;
+  if (override_sealer) {
+    judged = results;
+    verification v;
+    v.status = status::pass;
+    v.sdid = m.from_domains->front();
+    judged.push_back(std::move(v));
+  }
+  policy_outcome o = apply_policy(override_sealer ? judged : results, m.from_domains, policy_of(cfg));
   if (o.dns_error_accepted) what += " action=accept (on_dns_error)";
   if (o.verdict == policy_verdict::tempfail) what += " action=tempfail";
   if (o.verdict == policy_verdict::reject)
@@ -621,6 +782,14 @@ decision session::finish_verify(message& m) {
     d.code = std::to_string(o.reply->code);
     d.enhanced = o.reply->enhanced;
     d.text = o.reply->text;
+  } else if (m.may_seal) {
+    // The set records the results of the Authentication-Results field added here.
+    const std::string prefix = "Authentication-Results: " + authserv_id() + ";";
+    std::string_view rest = std::string_view(field).substr(prefix.size());
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t' || rest.front() == '\r' ||
+                             rest.front() == '\n'))
+      rest.remove_prefix(1);
+    seal(m, d, std::string(rest), what);
   }
   d.log = log_text(what);
   return d;

@@ -144,6 +144,12 @@ class session {
   struct message;
   decision finish_sign(message& m);
   decision finish_verify(message& m);
+  // [arc]: starts the chain's validator on the header fields received (the verifier's options);
+  // `seal`: the message is to be sealed at its end, so its header and body are kept.
+  void start_arc(message& m, bool seal) const;
+  // [arc] seal: the new ARC set's fields added to `d` (on top of its insertions), or why not in
+  // the log text; `results` is the text of the new ARC-Authentication-Results.
+  void seal(message& m, decision& d, const std::string& results, std::string& log) const;
   [[nodiscard]] std::string log_text(const std::string& what) const;
   decision decide_direction(message& m);
   decision settle(decision d);  // a settled decision ends the message
@@ -153,6 +159,7 @@ class session {
   std::shared_ptr<const environment> env_;
   session_clock clock_;
   bool internal_ = false;
+  std::string client_ip_;  // the client's address as text; empty when unknown
   bool skipped_ = false;  // skip_hosts: nothing is handled on this connection
   std::string queue_id_ = "-";
   std::string mta_name_;  // set_mta_name(), when a host name

@@ -16,19 +16,8 @@ milter=$(readlink -f "$2")
 rig_start e2e "$3" || exit 1
 work=$RIG_DIR
 
-# The delivered message whose Subject carries TOKEN, without smtp-sink's own lines.
-delivered() {
-  local f
-  for _ in $(seq 100); do
-    f=$(grep -l "^Subject: .*$1" sink/* 2>/dev/null | head -1)
-    [ -n "$f" ] && break
-    sleep 0.1
-  done
-  [ -n "$f" ] || return 1
-  # smtp-sink writes X-Client-Addr .. X-Rcpt-Args and a Received: field of its own first.
-  awk 'NR == 1, /^Received: .*smtp-sink|^\tby smtp-sink/ { if ($0 ~ /smtp-sink/) hdr = 1; next }
-       hdr && /^[ \t]/ { next } { hdr = 0; print }' "$f"
-}
+# The delivered message whose Subject carries TOKEN (tests/support/rig.sh).
+delivered() { rig_delivered "$1"; }
 
 # --- Keys, zone, NSD ----------------------------------------------------------------------
 mkdir -p keys
@@ -346,9 +335,5 @@ grep -Eq '^dkimkit-milter: [0-9A-F]+: dir=sign d=example.com s=e2e .*result=sign
   grep -Eq '^dkimkit-milter: [0-9A-F]+: dir=verify result=pass .*ms=[0-9]+' verify.log &&
   ok "one log line per message with queue id, direction, result, domain, selector and ms" ||
   bad "log lines" "$(tail -2 sign.log verify.log)"
-started=("${RIG_PIDS[@]}")
-rig_stop_all
-pids_left=""
-for p in "${started[@]}"; do kill -0 "$p" 2>/dev/null && pids_left="$pids_left $p"; done
-[ -z "$pids_left" ] && ok "everything started is stopped" || bad "processes left" "$pids_left"
+rig_stop_checked
 rig_summary

@@ -832,3 +832,86 @@ TEST(milter_config, keys_outside_their_window_give_warnings_with_the_time) {
 
 }  // namespace
 }  // namespace dkimkit::milter
+
+// [arc]: verify, trusted_sealers, seal with [[arc.seal_keys]], max_seal_bytes.
+namespace dkimkit::milter {
+namespace {
+
+TEST(milter_config_arc, settings_load) {
+  temp_dir d;
+  std::string k = key_file(d);
+  auto c = load_config(verifying(d, "[arc]\nverify = true\ntrusted_sealers = [\"Google.COM.\", "
+                                    "\"lists.example\"]\nseal = true\nmax_seal_bytes = 1048576\n"
+                                    "[[arc.seal_keys]]\ndomain = \"Example.NET\"\nselector = "
+                                    "\"arc\"\nkey_file = \"" +
+                                        k + "\"\nalgorithm = \"ed25519-sha256\"\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_TRUE(c->arc.verify);
+  EXPECT_TRUE(c->arc.seal);
+  EXPECT_EQ(c->arc.trusted_sealers, (std::vector<std::string>{"google.com", "lists.example"}));
+  EXPECT_EQ(c->arc.max_seal_bytes, 1048576u);
+  ASSERT_EQ(c->arc.seal_keys.size(), 1u);
+  EXPECT_EQ(c->arc.seal_keys[0].domain, "example.net");
+  EXPECT_EQ(c->arc.seal_keys[0].selector, "arc");
+  EXPECT_EQ(c->arc.seal_keys[0].key.type(), key_type::ed25519);
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("an Ed25519 seal is not validated by every ARC verifier"),
+            std::string::npos);
+
+  auto dflt = load_config(verifying(d, ""));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  EXPECT_FALSE(dflt->arc.verify);
+  EXPECT_FALSE(dflt->arc.seal);
+  EXPECT_TRUE(dflt->arc.trusted_sealers.empty());
+  EXPECT_EQ(dflt->arc.max_seal_bytes, std::size_t{32} << 20);
+}
+
+TEST(milter_config_arc, errors_are_refused_at_load) {
+  temp_dir d;
+  std::string k = key_file(d);
+  std::string open_key = key_file(d, "open.pem", 0644);
+  auto keys = [](const std::string& file, const std::string& more = "") {
+    return "[[arc.seal_keys]]\ndomain = \"example.net\"\nselector = \"arc\"\nkey_file = \"" + file +
+           "\"\n" + more;
+  };
+  struct row {
+    std::string body, expect;
+  } rows[] = {
+      {"[arc]\nseal = true\nverify = true\n", ":4: seal = true needs at least one [[arc.seal_keys]]"},
+      {"[arc]\nseal = true\n" + keys(k), ":4: seal = true needs verify = true"},
+      {"[arc]\ntrusted_sealers = [\"a.example\"]\n", ":4: trusted_sealers needs verify = true"},
+      {"[arc]\nverify = true\ntrusted_sealers = [\"a b\"]\n",
+       ":5: trusted_sealers: 'a b' is not a domain name"},
+      {"[arc]\nverify = true\ntrusted_sealers = \"a.example\"\n",
+       ":5: trusted_sealers must be an array of strings"},
+      {"[arc]\nverfy = true\n", ":4: unknown setting 'verfy' in [arc]"},
+      {"[arc]\nverify = \"yes\"\n", ":4: verify must be true or false"},
+      {"[arc]\nmax_seal_bytes = 10\n", ":4: max_seal_bytes must be between 65536 and 1073741824"},
+      {"[arc]\nverify = true\nseal = true\n" + keys("/nonexistent/key"),
+       ":9: /nonexistent/key: cannot open"},
+      {"[arc]\nverify = true\nseal = true\n" + keys(open_key),
+       "may be read or written by others"},
+      {"[arc]\nverify = true\nseal = true\n" + keys(k, "not_after = 2030-01-01T00:00:00Z\n"),
+       ":10: unknown setting 'not_after' in [[arc.seal_keys]]"},
+      {"[arc]\nverify = true\nseal = true\n" + keys(k, "selectr = \"x\"\n"),
+       ":10: unknown setting 'selectr' in [[arc.seal_keys]]"},
+      {"[arc]\nverify = true\nseal = true\n[[arc.seal_keys]]\ndomain = \"example.net\"\n",
+       ":6: selector is required in [[arc.seal_keys]]"},
+      {"[arc]\nverify = true\nseal = true\n" + keys(k, "algorithm = \"rsa-sha256\"\n"),
+       "algorithm does not match the key"},
+  };
+  for (const auto& r : rows) {
+    auto c = load_config(verifying(d, r.body));
+    ASSERT_FALSE(c) << r.body;
+    EXPECT_NE(c.error().detail.find(r.expect), std::string::npos)
+        << r.body << "\n -> " << c.error().detail;
+  }
+  // Keys without seal = true: loaded, with a warning that nothing is sealed.
+  auto idle = load_config(verifying(d, "[arc]\n" + keys(k)));
+  ASSERT_TRUE(idle) << idle.error().detail;
+  ASSERT_EQ(idle->warnings.size(), 2u);  // and the Ed25519 one
+  EXPECT_NE(idle->warnings[1].find("without seal = true"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dkimkit::milter

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/resolver.hpp>
@@ -22,6 +23,7 @@
 #include <tuple>
 #include <vector>
 
+#include "arc_policy.hpp"
 #include "config.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_keys.hpp"
@@ -1484,6 +1486,352 @@ TEST(milter_session, no_valid_key_of_the_domain_tempfails) {
     ASSERT_EQ(ext.insert.size(), 1u);
     EXPECT_EQ(ext.insert[0].name, "Authentication-Results");
   }
+}
+
+
+// --- ARC ([arc]: verify, trusted_sealers, seal) ------------------------------------------------
+
+// The keys of the ARC tests: example.org signs the original (ext), lists.example and
+// other.example seal as forwarders (arc), example.net is this server's sealing domain (seal).
+void publish_arc_keys(static_resolver& dns) {
+  publish_keys(dns);
+  dns.add("arc._domainkey.lists.example", test::rsa1024().public_record());
+  dns.add("arc._domainkey.other.example", test::rsa1024().public_record());
+  dns.add("seal._domainkey.example.net", test::ed25519().public_record());
+}
+
+std::shared_ptr<config> arc_config(std::vector<std::string> trusted = {}) {
+  auto c = make_config(mode::verify);
+  c->arc.verify = true;
+  c->arc.trusted_sealers = std::move(trusted);
+  return c;
+}
+
+void add_seal_key(config& c) {
+  c.arc.seal = true;
+  c.arc.seal_keys.push_back(key_for("example.net", "seal", test::ed25519()));
+}
+
+// With a new ARC set on top by `sealer` (selector arc, authserv-id mx.SEALER), recording
+// `results`, or `message` unchanged (and a test failure) when sealing fails.
+std::string arc_sealed(const std::string& message, std::string_view sealer, std::string results,
+                       const txt_resolver& dns) {
+  arc_seal_options o;
+  o.signing.sdid = std::string(sealer);
+  o.signing.selector = "arc";
+  o.signing.key = test::rsa1024();
+  o.authserv_id = "mx." + std::string(sealer);
+  o.results = std::move(results);
+  auto set = arc_seal(message, validate_arc(message, test::options_for(dns)), o, test::kNow);
+  EXPECT_TRUE(set) << (set ? "" : set.error().message());
+  if (!set) return message;
+  std::string out;
+  for (const auto& f : *set) out += f + "\r\n";
+  return out + message;
+}
+
+// Mail of example.org signed by example.org, as a list forwards it: its footer breaks the
+// signature, and `sealer` seals it recording `results` (what it found on arrival). `footer`
+// false: the body stays as signed.
+std::string forwarded(const txt_resolver& dns, std::string_view sealer,
+                      std::string results = "dkim=pass header.d=example.org header.s=ext",
+                      bool footer = true) {
+  std::string m = signed_by(message_from("example.org"), "example.org", "ext", test::rsa2048());
+  if (footer) m += "-- \r\nThe list\r\n";
+  return arc_sealed(m, sealer, std::move(results), dns);
+}
+
+// The arc= result of an Authentication-Results field.
+const auth_result* arc_of(const auth_results_field& ar) {
+  for (const auto& r : ar.results)
+    if (r.method == "arc") return &r;
+  return nullptr;
+}
+
+std::string property(const auth_result& r, std::string_view name) {
+  for (const auto& [k, v] : r.properties)
+    if (k == name) return v;
+  return {};
+}
+
+TEST(milter_arc, verify_adds_arc_none_with_the_remote_ip) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  decision d = run(make_env(arc_config(), &dns),
+                   signed_by(message_from("example.org"), "example.org", "ext", test::rsa2048()));
+  auto ar = added_ar(d);
+  ASSERT_EQ(ar.results.size(), 2u);
+  EXPECT_EQ(ar.results[0].method, "dkim");
+  const auth_result* arc = arc_of(ar);
+  ASSERT_NE(arc, nullptr);
+  EXPECT_EQ(arc->result, "none");
+  EXPECT_EQ(property(*arc, "smtp.remote-ip"), "192.0.2.25");
+  EXPECT_EQ(property(*arc, "header.oldest-pass"), "");
+  EXPECT_NE(d.log.find(" arc=none"), std::string::npos) << d.log;
+  // Without [arc] verify: no arc= entry, as before.
+  decision off = run(make_env(make_config(mode::verify), &dns), message_from("example.org"));
+  const auto off_ar = added_ar(off);
+  EXPECT_EQ(arc_of(off_ar), nullptr);
+  EXPECT_EQ(off.log.find("arc="), std::string::npos) << off.log;
+}
+
+TEST(milter_arc, a_passing_chain_gives_oldest_pass_and_a_failing_one_its_reason) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  const std::string m = forwarded(dns, "lists.example");
+  decision d = run(make_env(arc_config(), &dns), m);
+  auto ar = added_ar(d);
+  EXPECT_EQ(ar.results[0].result, "fail");  // the footer broke the signature
+  const auth_result* arc = arc_of(ar);
+  ASSERT_NE(arc, nullptr);
+  EXPECT_EQ(arc->result, "pass");
+  EXPECT_EQ(property(*arc, "header.oldest-pass"), "1");
+  EXPECT_EQ(property(*arc, "smtp.remote-ip"), "192.0.2.25");
+  EXPECT_EQ(property(*arc, "policy.arc-override"), "");  // no trusted sealer
+  EXPECT_NE(d.log.find(" arc=pass"), std::string::npos) << d.log;
+
+  // Changed after the seal: the chain fails, and says why in a comment.
+  decision f = run(make_env(arc_config(), &dns), m + "changed\r\n");
+  const auto failed_ar = added_ar(f);
+  const auth_result* failed = arc_of(failed_ar);
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ(failed->result, "fail");
+  EXPECT_FALSE(failed->comment.empty());
+  EXPECT_EQ(property(*failed, "header.oldest-pass"), "");
+  EXPECT_NE(f.log.find(" arc=fail"), std::string::npos) << f.log;
+}
+
+TEST(milter_arc, a_trusted_sealer_overrides_on_no_pass_reject) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  const std::string m = forwarded(dns, "lists.example");
+  auto trusting = arc_config({"other.example", "lists.example"});
+  trusting->on_no_pass = action::reject;
+  decision d = run(make_env(trusting, &dns), m);
+  expect_reply(d, verdict::proceed);
+  const auto ar = added_ar(d);
+  const auth_result* arc = arc_of(ar);
+  ASSERT_NE(arc, nullptr);
+  EXPECT_EQ(arc->result, "pass");
+  EXPECT_EQ(property(*arc, "policy.arc-override"), "lists.example");
+  EXPECT_NE(d.log.find(" arc=pass arc_override=lists.example"), std::string::npos) << d.log;
+
+  // The same message where lists.example is not trusted: 550 5.7.20, no override.
+  auto strict = arc_config({"other.example"});
+  strict->on_no_pass = action::reject;
+  decision r = run(make_env(strict, &dns), m);
+  expect_reply(r, verdict::reject, "550", "5.7.20", "No passing DKIM signature found");
+  const auto rejected_ar = added_ar(r);
+  ASSERT_NE(arc_of(rejected_ar), nullptr);
+  EXPECT_EQ(property(*arc_of(rejected_ar), "policy.arc-override"), "");
+}
+
+TEST(milter_arc, a_trusted_sealer_meets_a_requirement_of_the_from_domain) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  const std::string m = forwarded(dns, "lists.example");
+  auto trusting = arc_config({"lists.example"});
+  trusting->requirements.push_back({"example.org", "example.org"});
+  expect_reply(run(make_env(trusting, &dns), m), verdict::proceed);
+  auto strict = arc_config();
+  strict->requirements.push_back({"example.org", "example.org"});
+  expect_reply(run(make_env(strict, &dns), m), verdict::reject, "550", "5.7.22",
+               "No valid author-matched DKIM signature found");
+  // The override vouches for the From domain only: another signer required stays unmet.
+  auto other = arc_config({"lists.example"});
+  other->requirements.push_back({"example.org", "esp.example"});
+  EXPECT_EQ(run(make_env(other, &dns), m).reply, verdict::reject);
+}
+
+TEST(milter_arc, no_override_unless_every_condition_holds) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  auto cfg = arc_config({"lists.example"});
+  cfg->on_no_pass = action::reject;
+  auto env = make_env(cfg, &dns);
+  auto overridden = [&](const std::string& m) {
+    decision d = run(env, m);
+    const auto ar = added_ar(d);
+    const auth_result* arc = arc_of(ar);
+    EXPECT_NE(arc, nullptr);
+    return std::pair(arc ? property(*arc, "policy.arc-override") : "", d.reply);
+  };
+  // All hold; header.i's domain counts like header.d.
+  EXPECT_EQ(overridden(forwarded(dns, "lists.example")).first, "lists.example");
+  EXPECT_EQ(overridden(forwarded(dns, "lists.example", "dkim=pass header.i=@example.org")).first,
+            "lists.example");
+  // An untrusted sealer, and a subdomain of a trusted one.
+  EXPECT_EQ(overridden(forwarded(dns, "other.example")),
+            std::pair(std::string(), verdict::reject));
+  dns.add("arc._domainkey.sub.lists.example", test::rsa1024().public_record());
+  EXPECT_EQ(overridden(forwarded(dns, "sub.lists.example")).first, "");
+  // The sealer saw dkim=pass for another domain, or not a pass, or only in a comment.
+  EXPECT_EQ(overridden(forwarded(dns, "lists.example", "dkim=pass header.d=example.com")).first,
+            "");
+  EXPECT_EQ(overridden(forwarded(dns, "lists.example", "dkim=fail header.d=example.org")).first,
+            "");
+  EXPECT_EQ(
+      overridden(forwarded(dns, "lists.example", "spf=pass (dkim=pass header.d=example.org)"))
+          .first,
+      "");
+  EXPECT_EQ(overridden(forwarded(dns, "lists.example",
+                                 "dkim=pass header.d=example.org.evil header.i=x@example.org.evil"))
+                .first,
+            "");
+  // An ARC-Authentication-Results that does not parse.
+  EXPECT_EQ(overridden(forwarded(dns, "lists.example", "dkim=pass header.d=example.org; (")).first,
+            "");
+  // The chain fails (changed after the seal).
+  EXPECT_EQ(overridden(forwarded(dns, "lists.example") + "changed\r\n"),
+            std::pair(std::string(), verdict::reject));
+  // DKIM passes anyway: nothing to override.
+  auto intact = overridden(forwarded(dns, "lists.example",
+                                     "dkim=pass header.d=example.org", /*footer=*/false));
+  EXPECT_EQ(intact, std::pair(std::string(), verdict::proceed));
+}
+
+// The message as delivered, validated as the next hop validates it.
+arc_validation chain_of(const std::string& delivered_message, const txt_resolver& dns) {
+  return validate_arc(delivered_message, test::options_for(dns));
+}
+
+TEST(milter_arc, a_verified_message_is_sealed_with_the_results_added) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  auto cfg = arc_config({"lists.example"});
+  add_seal_key(*cfg);
+  // A forged field of ours goes, and the seal covers the message without it.
+  const std::string m = "Authentication-Results: mx.example.net; dkim=pass header.d=forged.example\r\n" +
+                        forwarded(dns, "lists.example");
+  decision d = run(make_env(cfg, &dns), m, kExternalAddr, false, 7);
+  ASSERT_EQ(d.insert.size(), 4u) << d.log;  // AR, then AAR, AMS, AS
+  EXPECT_EQ(d.insert[3].name, "ARC-Seal");
+  EXPECT_NE(d.log.find(" arc_seal=i=2 d=example.net s=seal cv=pass"), std::string::npos) << d.log;
+  const std::string out = delivered(m, d);
+  arc_validation v = chain_of(out, dns);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.sets, 2u);
+  ASSERT_TRUE(v.set_results[1].aar);
+  EXPECT_EQ(v.set_results[1].aar->authserv_id, kAuthservId);
+  const auth_results_field& aar = *v.set_results[1].aar;
+  ASSERT_EQ(aar.results.size(), 2u);
+  EXPECT_EQ(aar.results[0].method, "dkim");
+  EXPECT_EQ(aar.results[0].result, "fail");
+  EXPECT_EQ(aar.results[1].method, "arc");
+  EXPECT_EQ(property(aar.results[1], "policy.arc-override"), "lists.example");
+  EXPECT_EQ(out.find("forged.example"), std::string::npos);
+
+  // Our set is the newest: the message coming back is not sealed again, and the log says why.
+  decision again = run(make_env(cfg, &dns), out);
+  EXPECT_EQ(again.insert.size(), 1u);
+  EXPECT_NE(again.log.find("arc_seal=no (invalid argument: the newest ARC set already comes from mx.example.net"),
+            std::string::npos)
+      << again.log;
+  EXPECT_EQ(again.reply, verdict::proceed);
+}
+
+TEST(milter_arc, unsigned_mail_is_sealed_with_cv_none) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  auto cfg = arc_config();
+  add_seal_key(*cfg);
+  const std::string m = message_from("example.org");
+  decision d = run(make_env(cfg, &dns), m, kExternalAddr, false, 3);
+  arc_validation v = chain_of(delivered(m, d), dns);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason << " / " << d.log;
+  EXPECT_EQ(v.sets, 1u);
+  EXPECT_EQ(v.set_results[0].cv, "none");
+}
+
+TEST(milter_arc, a_message_over_max_seal_bytes_passes_unsealed) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  auto cfg = arc_config();
+  add_seal_key(*cfg);
+  const std::string m = message_from("example.org", "", std::string(5000, 'x') + "\r\n");
+  cfg->arc.max_seal_bytes = 4000;
+  decision d = run(make_env(cfg, &dns), m, kExternalAddr, false, 512);
+  expect_reply(d, verdict::proceed);
+  ASSERT_EQ(d.insert.size(), 1u);
+  EXPECT_EQ(d.insert[0].name, "Authentication-Results");
+  EXPECT_NE(d.log.find("arc_seal=no (message over max_seal_bytes 4000)"), std::string::npos)
+      << d.log;
+  cfg->arc.max_seal_bytes = 6000;
+  decision fits = run(make_env(cfg, &dns), m, kExternalAddr, false, 512);
+  EXPECT_EQ(fits.insert.size(), 4u) << fits.log;
+}
+
+TEST(milter_arc, signed_mail_is_sealed_only_when_an_internal_client_resends_our_results) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  auto cfg = make_config(mode::both);
+  cfg->arc.verify = true;
+  add_seal_key(*cfg);
+  const std::string ours =
+      "Authentication-Results: mx.example.net;\r\n\tdkim=pass (1024-bit rsa key) "
+      "header.d=example.org header.i=\"a b\"@example.org;\r\n\tspf=pass smtp.mailfrom=example.org\r\n";
+  const std::string m = message_from("example.com", ours);
+  decision d = run(make_env(cfg, &dns), m, kInternalAddr);
+  EXPECT_NE(d.log.find("result=signed removed_forged_ar=1 arc_seal=i=1 d=example.net"),
+            std::string::npos)
+      << d.log;
+  const std::string out = delivered(m, d);
+  EXPECT_TRUE(verify(out, test::options_for(dns)).front().status == status::pass);
+  arc_validation v = chain_of(out, dns);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  ASSERT_TRUE(v.set_results[0].aar);
+  const auth_results_field& aar = *v.set_results[0].aar;
+  ASSERT_EQ(aar.results.size(), 2u);
+  EXPECT_EQ(property(aar.results[0], "header.i"), "a b@example.org");
+  EXPECT_EQ(aar.results[1].method, "spf");
+  EXPECT_EQ(out.find("1024-bit"), std::string::npos);  // rewritten from the parse: no comments
+
+  // Without our results, or from an authenticated client outside: signed, not sealed.
+  decision plain = run(make_env(cfg, &dns), message_from("example.com"), kInternalAddr);
+  EXPECT_EQ(plain.insert.size(), 2u);
+  EXPECT_EQ(plain.log.find("arc_seal"), std::string::npos) << plain.log;
+  decision outside = run(make_env(cfg, &dns), m, kExternalAddr, /*authenticated=*/true);
+  EXPECT_EQ(outside.insert.size(), 2u);
+  EXPECT_EQ(outside.log.find("arc_seal"), std::string::npos) << outside.log;
+  // Results of ours that do not parse: signed, not sealed, said in the log.
+  decision bad = run(make_env(cfg, &dns),
+                     message_from("example.com", "Authentication-Results: mx.example.net; (\r\n"),
+                     kInternalAddr);
+  EXPECT_EQ(bad.insert.size(), 2u);
+  EXPECT_NE(bad.log.find("arc_seal=no (no Authentication-Results field of ours parses)"),
+            std::string::npos)
+      << bad.log;
+}
+
+TEST(milter_arc, a_chain_whose_key_cannot_be_fetched_is_not_sealed) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  const std::string m = forwarded(dns, "lists.example");
+  dns.set_temporary("arc._domainkey.lists.example");
+  auto cfg = arc_config({"lists.example"});
+  add_seal_key(*cfg);
+  decision d = run(make_env(cfg, &dns), m);
+  expect_reply(d, verdict::proceed);
+  ASSERT_EQ(d.insert.size(), 1u) << d.log;  // the Authentication-Results field only
+  const auto ar = added_ar(d);
+  ASSERT_NE(arc_of(ar), nullptr);
+  EXPECT_EQ(arc_of(ar)->result, "fail");
+  EXPECT_EQ(property(*arc_of(ar), "policy.arc-override"), "");
+  EXPECT_NE(d.log.find("arc=fail arc_seal=no (chain not validated: "), std::string::npos) << d.log;
+}
+
+TEST(milter_arc, arc_policy_entry_is_bounded_and_quoted) {
+  arc_validation v;
+  v.result = arc_result::fail;
+  v.reason = std::string(500, '(') + "\x01\xff";
+  std::string e = arc_entry(v, "2001:db8::1", "");
+  EXPECT_LT(e.size(), 450u);
+  auto parsed = parse_auth_results("x; " + e);
+  ASSERT_TRUE(parsed) << e;
+  EXPECT_EQ(parsed->results[0].result, "fail");
+  EXPECT_EQ(property(parsed->results[0], "smtp.remote-ip"), "2001:db8::1");
+  EXPECT_EQ(rewritten_results({"x; (", "not an authentication-results"}), std::nullopt);
+  EXPECT_EQ(rewritten_results({"x; none"}), "none");
 }
 
 }  // namespace

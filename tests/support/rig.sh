@@ -308,6 +308,29 @@ rig_postfix_start() {
   rig_track "$(tr -d ' ' < "$RIG_PF/spool/pid/master.pid")"
 }
 
+# rig_delivered TOKEN: the message smtp-sink received (rig_sink) whose Subject carries TOKEN,
+# without smtp-sink's own lines (X-Client-Addr .. X-Rcpt-Args and its Received: field); waits
+# 10 s at most for it. Run in RIG_DIR.
+rig_delivered() {
+  local f
+  for _ in $(seq 100); do
+    f=$(grep -l "^Subject: .*$1" sink/* 2>/dev/null | head -1)
+    [ -n "$f" ] && break
+    sleep 0.1
+  done
+  [ -n "$f" ] || return 1
+  awk 'NR == 1, /^Received: .*smtp-sink|^\tby smtp-sink/ { if ($0 ~ /smtp-sink/) hdr = 1; next }
+       hdr && /^[ \t]/ { next } { hdr = 0; print }' "$f"
+}
+
+# rig_stop_checked: rig_stop_all, then the test line "everything started is stopped" (ok or bad).
+rig_stop_checked() {
+  local started=("${RIG_PIDS[@]}") p left=""
+  rig_stop_all
+  for p in "${started[@]}"; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
+  [ -z "$left" ] && ok "everything started is stopped" || bad "processes left" "$left"
+}
+
 # rig_postfix_stop: `postfix stop`, then waits for the master PID to go (10 s at most).
 rig_postfix_stop() {
   local mpid
