@@ -324,6 +324,20 @@ TEST_F(ArcHostile, AmsSigningArcSealFails) {
   EXPECT_NE(v.reason.find("h= lists ARC-Seal"), std::string::npos) << v.reason;
 }
 
+// A '\\' as the last byte of a comment in the AAR's "i=" prefix: an unterminated comment, not a
+// position past the value (which threw std::out_of_range through validate_arc).
+TEST_F(ArcHostile, CommentEndingInABackslash) {
+  for (const char* value : {"i=(\\", "i=(\\)", "(\\", "i=1 (\\"}) {
+    EXPECT_FALSE(detail::arc_instance_of(detail::arc_kind::authentication_results, value))
+        << value;
+    const auto v = run("ARC-Authentication-Results: " + std::string(value) + "\r\n");
+    EXPECT_EQ(v.result, arc_result::fail) << value;
+    EXPECT_NE(v.reason.find("ARC-Authentication-Results field 1"), std::string::npos) << v.reason;
+    EXPECT_EQ(queries, 0u);
+  }
+  EXPECT_EQ(*detail::arc_instance_of(detail::arc_kind::authentication_results, "i=(\\))2;"), 2u);
+}
+
 TEST_F(ArcHostile, MalformedHeaderWithArcFieldsFails) {
   const auto v =
       validate_arc(hostile_set("1") + " continuation first?\r\nnot a field\r\n\r\n", opts);
