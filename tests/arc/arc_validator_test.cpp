@@ -526,6 +526,88 @@ TEST_F(ArcSealer, FailedChainSealCoversOnlyItsOwnSet) {
   EXPECT_NE(more.error().detail.find("cv=fail"), std::string::npos);
 }
 
+// A key of the chain that cannot be fetched for now: the chain fails (RFC 8617 has no temperror
+// for arc=), its code says why, and the sealer refuses rather than fail the chain for good with
+// cv=fail.
+TEST_F(ArcSealer, ATemporaryDnsFailureIsNotSealedAsAFailure) {
+  const std::string m = "Authentication-Results: mx2.example.net; arc=pass\r\n" +
+                        sealed_by(with_results("mx1.example.net"), options("mx1.example.net"));
+  static_resolver down;
+  down.set_temporary("arc._domainkey.example.com");
+  verify_options o = test::options_for(down);
+  const auto chain = validate_arc(m, o);
+  EXPECT_EQ(chain.result, arc_result::fail);
+  EXPECT_EQ(chain.code, errc::dns_temporary) << chain.reason;
+  EXPECT_EQ(status_of(chain.code), status::temperror);
+  auto set = arc_seal(m, chain, options("mx2.example.net"), kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::dns_temporary) << set.error().message();
+  EXPECT_NE(set.error().detail.find("try again later"), std::string::npos);
+  // Once the key answers, the same message is sealed with cv=pass.
+  auto later = arc_seal(m, validate_arc(m, opts), options("mx2.example.net"), kNow);
+  ASSERT_TRUE(later.has_value()) << later.error().message();
+  EXPECT_NE(later->front().find("cv=pass"), std::string::npos) << later->front();
+}
+
+// A passing validation of a message with as many sets as this one but all its fields: this
+// message's missing field is refused, never dereferenced.
+TEST_F(ArcSealer, AValidationOfAMessageWithAllItsFieldsIsRefusedForOneWithAHole) {
+  arc_seal_options o = options();
+  o.results = "none";
+  o.allow_resealing = true;
+  const std::string whole = sealed_by(sealed_by(test::sample_message(), o), o);
+  const auto chain = validate_arc(whole, opts);
+  ASSERT_EQ(chain.result, arc_result::pass) << chain.reason;
+  for (const char* field : {"ARC-Authentication-Results: i=1;", "ARC-Message-Signature: i=2;",
+                            "ARC-Seal: i=1;"}) {
+    std::string holed = whole;
+    const auto at = holed.find(field);
+    ASSERT_NE(at, std::string::npos) << field;
+    holed.replace(at, std::string_view(field).find(':'), "X-Gone");
+    auto set = arc_seal(holed, chain, o, kNow);
+    ASSERT_FALSE(set.has_value()) << field;
+    EXPECT_EQ(set.error().code, errc::invalid_argument) << field;
+    EXPECT_NE(set.error().detail.find("not that of this message"), std::string::npos);
+  }
+}
+
+// As the DKIM signer: a message without a From field, or with two, is not sealed (no AMS without
+// From in h=, RFC 6376 §8.15).
+TEST_F(ArcSealer, NoFromOrTwoFromFieldsAreRefused) {
+  arc_seal_options o = options();
+  o.results = "none";
+  const std::string m = test::sample_message();
+  const std::string no_from = m.substr(m.find("\r\n") + 2);
+  auto set = arc_seal(no_from, validate_arc(no_from, opts), o, kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::no_from);
+  const std::string no_default = "X-Only: this\r\n\r\nbody\r\n";
+  set = arc_seal(no_default, validate_arc(no_default, opts), o, kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::no_from);
+  const std::string two = "From: Mallory <ceo@example.com>\r\n" + m;
+  set = arc_seal(two, validate_arc(two, opts), o, kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::multiple_from);
+}
+
+// d= of the AMS is lowercased as that of the AS (and of a DKIM signature) is.
+TEST_F(ArcSealer, TheSigningDomainIsLowercasedInBothSignatures) {
+  arc_seal_options o = options();
+  o.results = "none";
+  o.signing.sdid = "Example.COM";
+  auto set = arc_seal(test::sample_message(), {}, o, kNow);
+  ASSERT_TRUE(set.has_value()) << set.error().message();
+  EXPECT_NE((*set)[0].find("d=example.com;"), std::string::npos) << (*set)[0];
+  EXPECT_NE((*set)[1].find("d=example.com;"), std::string::npos) << (*set)[1];
+  EXPECT_EQ((*set)[1].find("Example.COM"), std::string::npos) << (*set)[1];
+  std::string m;
+  for (const auto& f : *set) m += f + "\r\n";
+  const auto v = validate_arc(m + test::sample_message(), opts);
+  EXPECT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.set_results[0].ams_domain, "example.com");
+}
+
 TEST_F(ArcSealer, FiftySetsAreTheLimit) {
   arc_seal_options o = options();
   o.results = "none";
