@@ -77,8 +77,13 @@ struct arc_validation {
 
 // Streaming validator: fed like dkimkit::verifier (raw bytes, or milter-style fields then body),
 // then finish(). The result never depends on how the input was cut. Only the header is buffered;
-// costs are bounded by verify_options::header (fields), arc_max_sets and
-// verify_options::signature (h= names, field size).
+// costs are bounded by verify_options::header (fields), arc_max_sets,
+// verify_options::signature (h= names, field size) and verify_options::max_arc_key_lookups
+// (distinct keys fetched); the body is hashed once per (c=, hash), and once per l= too only
+// with verify_options::allow_partial_body. Each ARC-Message-Signature gets the DKIM verifier's
+// checks that need no key: exactly one From field (no_from, multiple_from; RFC 6376 §8.15),
+// rsa-sha1 (RFC 8301), and x= and t= against verify_options::now when it is set. The newest
+// AMS or any AS that does not parse or fails those checks fails the chain with no DNS query.
 class arc_validator {
  public:
   explicit arc_validator(verify_options opts);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "arc/arc_bodies.hpp"
 #include "arc/arc_fields.hpp"
 #include "canon/body_hasher.hpp"
 #include "canon/header_canon.hpp"
@@ -56,7 +57,9 @@ std::string relaxed(const std::string& field, bool last = false) {
   return out;
 }
 
-void seal(chain& c, std::string_view cv, std::string_view h = "from:to:subject") {
+// `selector`: s= of the AMS (the AS has s=arc); `ams_tags`: more tags for the AMS ("x=...; ").
+void seal(chain& c, std::string_view cv, std::string_view h = "from:to:subject",
+          std::string_view selector = "arc", std::string_view ams_tags = "") {
   const auto i = std::to_string(c.sets.size() + 1);
   const std::string aar = "ARC-Authentication-Results: i=" + i + "; mx" + i +
                           ".example.net; dkim=pass header.d=example.com";
@@ -68,8 +71,8 @@ void seal(chain& c, std::string_view cv, std::string_view h = "from:to:subject")
   body.finish(scratch);
   std::string ams =
       "ARC-Message-Signature: i=" + i +
-      "; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=arc; t=" + std::to_string(kNow) +
-      "; h=" + std::string(h) + "; bh=" + detail::base64_encode(body.digest()) + "; b=";
+      "; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=" + std::string(selector) +
+      "; t=" + std::to_string(kNow) + "; " + std::string(ams_tags) + "h=" + std::string(h) + "; bh=" + detail::base64_encode(body.digest()) + "; b=";
   std::vector<std::string> names;
   for (std::size_t p = 0, q; p <= h.size(); p = q + 1) {
     q = std::min(h.find(':', p), h.size());
@@ -233,6 +236,89 @@ TEST_F(ArcValidator, CvNoneOnALaterSetFails) {
   EXPECT_NE(v.reason.find("ARC-Seal i=2 has cv=none, not pass"), std::string::npos) << v.reason;
 }
 
+// The message-level checks of a DKIM verifier apply to each AMS (RFC 6376 §6.1.1): one From
+// field (§8.15, hostile-inputs #51), decided before any DNS query.
+TEST_F(ArcValidator, NoFromOrTwoFromFieldsFailTheChain) {
+  const chain c = sealed(2);
+  const std::size_t before = dns.queries();
+  const auto two = validate_arc("From: Mallory <ceo@example.com>\r\n" + c.text(), opts);
+  EXPECT_EQ(two.result, arc_result::fail);
+  EXPECT_EQ(two.code, errc::multiple_from) << two.reason;
+  EXPECT_NE(two.reason.find("ARC-Message-Signature i=2"), std::string::npos) << two.reason;
+  EXPECT_EQ(two.set_results[1].ams, status_of(errc::multiple_from));
+  EXPECT_EQ(dns.queries(), before);
+
+  chain no_from{{}, test::sample_message()};
+  no_from.message.erase(0, no_from.message.find("\r\n") + 2);  // the From field
+  seal(no_from, "none");
+  const auto none = validate_arc(no_from.text(), opts);
+  EXPECT_EQ(none.result, arc_result::fail);
+  EXPECT_EQ(none.code, errc::no_from) << none.reason;
+}
+
+// x= and t= of an AMS against verify_options::now (hostile-inputs #24, #25), as for DKIM; not
+// checked without a clock.
+TEST_F(ArcValidator, AnExpiredOrFutureAmsFailsWhenThereIsAClock) {
+  chain c{{}, test::sample_message()};
+  seal(c, "none", "from:to:subject", "arc", "x=" + std::to_string(kNow + 100) + "; ");
+  EXPECT_EQ(validate_arc(c.text(), opts).result, arc_result::pass);
+  verify_options later = opts;
+  later.now = [] { return kNow + 1000; };
+  const auto expired = validate_arc(c.text(), later);
+  EXPECT_EQ(expired.result, arc_result::fail);
+  EXPECT_EQ(expired.code, errc::signature_expired) << expired.reason;
+  verify_options earlier = opts;
+  earlier.now = [] { return kNow - 1000; };
+  const auto future = validate_arc(c.text(), earlier);
+  EXPECT_EQ(future.result, arc_result::fail);
+  EXPECT_EQ(future.code, errc::signature_in_future) << future.reason;
+  verify_options no_clock = opts;
+  no_clock.now = nullptr;
+  EXPECT_EQ(validate_arc(c.text(), no_clock).result, arc_result::pass);
+}
+
+// An older AMS that expired stops oldest-pass there, as any older AMS that fails.
+TEST_F(ArcValidator, AnExpiredOlderAmsStopsOldestPass) {
+  chain c{{}, test::sample_message()};
+  seal(c, "none", "from:to:subject", "arc", "x=" + std::to_string(kNow + 100) + "; ");
+  seal(c, "pass");
+  verify_options later = opts;
+  later.now = [] { return kNow + 1000; };
+  const auto v = validate_arc(c.text(), later);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.oldest_pass, 2u);
+  EXPECT_EQ(v.set_results[0].ams_code, errc::signature_expired);
+}
+
+// Key lookups are bounded (verify_options::max_arc_key_lookups): the newest AMS's and the seals'
+// keys first, then older AMSs newest first; the first beyond the limit is not evaluated and
+// oldest-pass stops there.
+TEST_F(ArcValidator, KeyLookupsAreBounded) {
+  chain c{{}, test::sample_message()};
+  for (int k = 1; k <= 50; ++k) {
+    const std::string selector = "s" + std::to_string(k);
+    dns.add(selector + "._domainkey.example.com", test::ed25519().public_record());
+    seal(c, k == 1 ? "none" : "pass", "from:to:subject", selector);
+  }
+  const std::size_t before = dns.queries();
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(dns.queries() - before, 10u);  // s50, arc (every seal), s49 .. s42
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.oldest_pass, 42u);
+  EXPECT_EQ(v.set_results[41].ams, status::pass);
+  EXPECT_EQ(v.set_results[40].ams, status::none);
+  EXPECT_EQ(v.set_results[40].ams_code, errc::not_evaluated);
+  EXPECT_NE(v.set_results[40].ams_reason.find("max_arc_key_lookups"), std::string::npos);
+
+  verify_options more = opts;
+  more.max_arc_key_lookups = 51;
+  const std::size_t again = dns.queries();
+  const auto all = validate_arc(c.text(), more);
+  EXPECT_EQ(dns.queries() - again, 51u);
+  ASSERT_EQ(all.result, arc_result::pass) << all.reason;
+  EXPECT_EQ(all.oldest_pass, 1u);
+}
+
 // --- Hostile structure: decided before any DNS query or crypto. ---
 
 std::string hostile_set(const std::string& i, const std::string& cv = "none") {
@@ -326,6 +412,47 @@ TEST_F(ArcHostile, AmsSigningArcSealFails) {
 
 // A '\\' as the last byte of a comment in the AAR's "i=" prefix: an unterminated comment, not a
 // position past the value (which threw std::out_of_range through validate_arc).
+// 50 sets, each sealed by another domain: more required keys than max_arc_key_lookups fail the
+// chain with no query at all; a seal that does not parse fails it with none either.
+TEST_F(ArcHostile, FiftyDistinctSealersAreNotLookedUp) {
+  std::string f;
+  for (int i = 50; i >= 1; --i) {
+    std::string set = hostile_set(std::to_string(i), i == 1 ? "none" : "pass");
+    for (std::size_t at; (at = set.find("d=example.com; s=arc")) != std::string::npos;)
+      set.replace(at, 20, "d=d" + std::to_string(i) + ".example; s=s" + std::to_string(i));
+    f += set;
+  }
+  auto v = run(f);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_EQ(v.code, errc::not_evaluated) << v.reason;
+  EXPECT_NE(v.reason.find("max_arc_key_lookups"), std::string::npos) << v.reason;
+  EXPECT_EQ(queries, 0u);
+
+  std::string bad = hostile_set("2", "pass") + hostile_set("1");
+  bad.replace(bad.find("a=rsa-sha256"), 12, "a=rsa-md5");  // ARC-Seal i=2
+  v = run(bad);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_EQ(v.code, errc::unsupported_algorithm) << v.reason;
+  EXPECT_NE(v.reason.find("ARC-Seal i=2"), std::string::npos) << v.reason;
+  EXPECT_EQ(queries, 0u);
+}
+
+// One body hasher per (c=, hash) unless partial bodies are allowed: 50 AMSs with 50 l= values do
+// not canonicalize the body 50 times.
+TEST(ArcBodies, OneHasherPerCanonicalizationAndHashUnlessPartialBodiesAreAllowed) {
+  for (const bool partial : {false, true}) {
+    detail::arc_bodies bodies(partial);
+    for (std::uint64_t l = 1; l <= 50; ++l) {
+      signature s;
+      s.algo = l % 2 ? algorithm::ed25519_sha256 : algorithm::rsa_sha256;
+      s.body_canon = l % 3 ? canonicalization::relaxed : canonicalization::simple;
+      s.body_length = l;
+      bodies.add(s);
+    }
+    EXPECT_EQ(bodies.size(), partial ? 50u : 2u);
+  }
+}
+
 TEST_F(ArcHostile, CommentEndingInABackslash) {
   for (const char* value : {"i=(\\", "i=(\\)", "(\\", "i=1 (\\"}) {
     EXPECT_FALSE(detail::arc_instance_of(detail::arc_kind::authentication_results, value))
