@@ -131,7 +131,8 @@ struct arc_validator::state {
   arc_validation finish();
   const result<key_record>& key_for(const signature& s);
   std::optional<error> check_ams(const arc_set& set);
-  std::optional<error> check_seal(std::size_t upto);
+  std::vector<std::string> seal_digests() const;
+  std::optional<error> check_seal(std::size_t upto, const std::string& digest);
 };
 
 // RFC 8617 §5.2 steps 1 to 3: the sets, their structure and cv=; then every key lookup starts.
@@ -366,23 +367,50 @@ std::optional<error> arc_validator::state::check_ams(const arc_set& set) {
   return std::nullopt;
 }
 
-// The AS of set `upto` (0-based): relaxed canonicalization of the ARC sets 1..upto+1 in instance
-// order, AAR, AMS, AS each, the last AS with its b= value emptied (RFC 8617 §5.1.1).
-std::optional<error> arc_validator::state::check_seal(std::size_t upto) {
+// The digest each AS signs (RFC 8617 §5.1.1): relaxed canonicalization of the ARC sets 1..K in
+// instance order, AAR, AMS, AS each, the last AS with its b= value emptied. One pass over the
+// sets: a running hash per algorithm over the complete sets so far, copied for each seal.
+std::vector<std::string> arc_validator::state::seal_digests() const {
+  std::vector<std::pair<hash_algorithm, detail::hasher>> running;
+  for (const arc_set& set : sets) {
+    const hash_algorithm h = hash_of(set.seal->sig.algo);
+    if (std::none_of(running.begin(), running.end(), [h](const auto& r) { return r.first == h; }))
+      running.emplace_back(h, detail::hasher(h));
+  }
+  std::vector<std::string> digests;
+  std::string pair, seal, own;
+  for (const arc_set& set : sets) {
+    pair.clear();
+    seal.clear();
+    own.clear();
+    detail::canonicalize_header(canonicalization::relaxed, fields[set.field[0]], pair);
+    detail::canonicalize_header(canonicalization::relaxed, fields[set.field[1]], pair);
+    detail::canonicalize_header(canonicalization::relaxed, fields[set.field[2]], seal);
+    detail::canonicalize_signature_field(canonicalization::relaxed, fields[set.field[2]],
+                                         set.seal_b_offset, set.seal_b_length, own);
+    const hash_algorithm want = hash_of(set.seal->sig.algo);
+    for (auto& [h, ctx] : running) {
+      ctx.update(pair);
+      if (h == want) {
+        detail::hasher mine = ctx.copy();
+        mine.update(own);
+        digests.push_back(mine.finish());
+      }
+      ctx.update(seal);
+    }
+  }
+  return digests;
+}
+
+// The AS of set `upto` (0-based) against its digest (seal_digests()).
+std::optional<error> arc_validator::state::check_seal(std::size_t upto, const std::string& digest) {
   const arc_set& set = sets[upto];
   if (!set.seal) return set.seal.error();
   const signature& s = set.seal->sig;
   if (auto why = sha1_problem(s, opts)) return why;
   const result<key_record>& rec = key_for(s);
   if (auto why = key_problem(rec, s, opts)) return why;
-  std::vector<detail::arc_set_fields> covered;
-  for (std::size_t i = 0; i <= upto; ++i)
-    covered.push_back(
-        {&fields[sets[i].field[0]], &fields[sets[i].field[1]], &fields[sets[i].field[2]]});
-  data.clear();
-  detail::canonicalize_arc_sets(covered, set.seal_b_offset, set.seal_b_length, data);
-  const hash_algorithm h = hash_of(s.algo);
-  if (!rec->key->verify_digest(h, detail::digest(h, data), s.signature_data))
+  if (!rec->key->verify_digest(hash_of(s.algo), digest, s.signature_data))
     return error{errc::signature_mismatch, "the ARC sets were changed or the key does not match"};
   return std::nullopt;
 }
@@ -415,9 +443,10 @@ arc_validation arc_validator::state::finish() {
     }
     oldest = static_cast<unsigned>(i + 1);
   }
+  const std::vector<std::string> digests = seal_digests();
   for (std::size_t i = n; i-- > 0;) {  // step 6
     arc_set_result& r = out.set_results[i];
-    const auto why = check_seal(i);
+    const auto why = check_seal(i, digests[i]);
     record(r.seal, r.seal_code, r.seal_reason, why);
     if (why) {
       decide(why->code, "ARC-Seal i=" + std::to_string(i + 1) + ": " + why->message());

@@ -437,6 +437,20 @@ TEST_F(ArcHostile, FiftyDistinctSealersAreNotLookedUp) {
   EXPECT_EQ(queries, 0u);
 }
 
+// The seals' digests come from one running hash per algorithm, copied for each seal: a copy goes
+// on from the state it was copied in, and leaves the original as it was.
+TEST(ArcSealHashing, ACopiedHasherGoesOnFromTheSameState) {
+  for (const auto h : {hash_algorithm::sha256, hash_algorithm::sha1}) {
+    detail::hasher running(h);
+    running.update("ARC set 1;");
+    detail::hasher copy = running.copy();
+    copy.update("ARC set 2 (own)");
+    running.update("ARC set 2;");
+    EXPECT_EQ(copy.finish(), detail::digest(h, "ARC set 1;ARC set 2 (own)"));
+    EXPECT_EQ(running.finish(), detail::digest(h, "ARC set 1;ARC set 2;"));
+  }
+}
+
 // One body hasher per (c=, hash) unless partial bodies are allowed: 50 AMSs with 50 l= values do
 // not canonicalize the body 50 times.
 TEST(ArcBodies, OneHasherPerCanonicalizationAndHashUnlessPartialBodiesAreAllowed) {
