@@ -65,7 +65,10 @@ struct arc_validation {
   // (RFC 8617 §5.2 step 5 and the header.oldest-pass of §7.2; 1 when every AMS passes). 0 when
   // the chain does not pass.
   unsigned oldest_pass = 0;
-  errc code = errc::ok;  // why the chain failed (ok on pass and none)
+  // Why the chain failed (ok on pass and none). A key that could not be fetched for now fails the
+  // chain too (RFC 8617 has no temperror for arc=), with a code whose status_of() is temperror
+  // (dns_temporary): a caller may try again later, and arc_seal() refuses to seal it.
+  errc code = errc::ok;
   std::string reason;    // human-readable; empty on pass and none
   // The sets in instance order (index 0 is i=1), once the structure was checked: empty when the
   // chain failed on its structure (RFC 8617 §5.2 steps 1 to 3).
@@ -74,8 +77,13 @@ struct arc_validation {
 
 // Streaming validator: fed like dkimkit::verifier (raw bytes, or milter-style fields then body),
 // then finish(). The result never depends on how the input was cut. Only the header is buffered;
-// costs are bounded by verify_options::header (fields), arc_max_sets and
-// verify_options::signature (h= names, field size).
+// costs are bounded by verify_options::header (fields), arc_max_sets,
+// verify_options::signature (h= names, field size) and verify_options::max_arc_key_lookups
+// (distinct keys fetched); the body is hashed once per (c=, hash), and once per l= too only
+// with verify_options::allow_partial_body. Each ARC-Message-Signature gets the DKIM verifier's
+// checks that need no key: exactly one From field (no_from, multiple_from; RFC 6376 §8.15),
+// rsa-sha1 (RFC 8301), and x= and t= against verify_options::now when it is set. The newest
+// AMS or any AS that does not parse or fails those checks fails the chain with no DNS query.
 class arc_validator {
  public:
   explicit arc_validator(verify_options opts);
@@ -123,10 +131,15 @@ struct arc_seal_options {
 // The ARC set i=N+1 for `message`, whose chain `chain` is (validate_arc() of the same message):
 // ARC-Seal, ARC-Message-Signature and ARC-Authentication-Results, in the order they go on top of
 // the message, each folded with CRLF without a final CRLF. The seal has cv= from the validation;
-// on a failed chain (cv=fail) it covers only its own set. Refused (invalid_argument): a chain
-// whose newest seal already says cv=fail (nothing to add, RFC 8617 §5.1), a chain of 50 sets, a
-// chain whose newest set comes from authserv_id (unless allow_resealing), a validation that does
-// not match the message, no Authentication-Results of authserv_id when `results` is unset.
+// on a failed chain (cv=fail) it covers only its own set. Both carry d= lowercased. Refused
+// (invalid_argument): a chain whose newest seal already says cv=fail (nothing to add, RFC 8617
+// §5.1), a chain of 50 sets, a chain whose newest set comes from authserv_id (unless
+// allow_resealing), a validation that does not match the message (another count of sets, or a
+// pass for a message missing one of its fields), no Authentication-Results of authserv_id when
+// `results` is unset. Refused as the DKIM signer refuses: a message without a From field
+// (no_from) or with more than one (multiple_from). Refused with dns_temporary: a chain that
+// failed because a key could not be fetched for now (status_of(chain.code) is temperror), which
+// cv=fail would fail for good: try again later.
 [[nodiscard]] result<std::vector<std::string>> arc_seal(std::string_view message,
                                                         const arc_validation& chain,
                                                         const arc_seal_options& opts,

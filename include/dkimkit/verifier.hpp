@@ -48,6 +48,11 @@ struct verify_options {
   // start, concurrently): a lookup still unanswered then is a temperror naming this limit. The
   // resolver's own per-query deadline applies too. Zero: no limit beyond the resolver's.
   std::chrono::milliseconds dns_message_timeout{10000};
+  // ARC (dkimkit/arc.hpp): distinct key names looked up per message. The newest
+  // ARC-Message-Signature's and every ARC-Seal's are required: more of them than this fails the
+  // chain (not_evaluated) with no query. Older ARC-Message-Signatures are looked up within what
+  // is left; the first beyond it is not evaluated, where oldest-pass stops.
+  std::size_t max_arc_key_lookups = 10;
   header_limits header{};
   signature_limits signature{};
   key_limits key{};

@@ -28,14 +28,14 @@ bool skip_cfws(std::string_view v, std::size_t& pos) {
       int depth = 0;
       for (; pos < v.size(); ++pos) {
         if (v[pos] == '\\') {
-          ++pos;
+          if (pos + 1 < v.size()) ++pos;  // a quoted-pair; a final '\' leaves it unterminated
         } else if (v[pos] == '(') {
           if (++depth > 16) return false;
         } else if (v[pos] == ')' && --depth == 0) {
           break;
         }
       }
-      if (pos == v.size()) return false;
+      if (pos >= v.size()) return false;
       ++pos;
     } else {
       break;

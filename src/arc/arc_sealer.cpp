@@ -87,9 +87,13 @@ result<std::vector<std::string>> arc_seal(std::string_view message, const arc_va
       o.signing.algo.value_or(o.signing.key.type() == key_type::ed25519 ? algorithm::ed25519_sha256
                                                                         : algorithm::rsa_sha256);
 
+  sign_options signing = o.signing;  // d= lowercased, as the signer writes it
+  signing.sdid = detail::lowercase(signing.sdid);
+
   const std::string normalized = normalize_line_endings(message);
   auto view = parse_message(normalized);
   if (!view) return tl::unexpected(view.error());
+  if (auto why = detail::from_problem(view->fields)) return tl::unexpected(std::move(*why));
 
   // The existing sets by instance (their structure is what `chain` says about them).
   std::vector<detail::arc_set_fields> sets;
@@ -105,9 +109,18 @@ result<std::vector<std::string>> arc_seal(std::string_view message, const arc_va
   if (n >= arc_max_sets)
     return fail(errc::invalid_argument, "the chain has " + std::to_string(arc_max_sets) +
                                             " sets already (RFC 8617 §5.2 step 1)");
+  // A chain that passed has every field of its sets: a hole means another message's validation.
+  const bool holes = std::any_of(sets.begin(), sets.end(), [](const detail::arc_set_fields& set) {
+    return std::find(set.begin(), set.end(), nullptr) != set.end();
+  });
   if ((chain.result == arc_result::none) != (n == 0) ||
-      (chain.result == arc_result::pass && chain.sets != n))
+      (chain.result == arc_result::pass && (chain.sets != n || holes)))
     return fail(errc::invalid_argument, "the validation given is not that of this message");
+  // A key that could not be fetched for now: cv=fail would fail the chain for every later hop.
+  if (chain.result == arc_result::fail && status_of(chain.code) == status::temperror)
+    return fail(errc::dns_temporary,
+                "a key of the chain could not be fetched for now: not sealed with cv=fail, which "
+                "would fail the chain for good; try again later");
   if (n > 0 && sets[n - 1][2]) {
     std::size_t off = 0, len = 0;
     const auto newest = detail::parse_arc_seal(sets[n - 1][2]->value, {}, off, len);
@@ -144,7 +157,7 @@ result<std::vector<std::string>> arc_seal(std::string_view message, const arc_va
   const std::string header = added + std::string(block);
   auto with_aar = parse_header_block(header);
   if (!with_aar) return tl::unexpected(with_aar.error());
-  auto ams = detail::make_signature_field("ARC-Message-Signature", "i=" + i + ";", o.signing,
+  auto ams = detail::make_signature_field("ARC-Message-Signature", "i=" + i + ";", signing,
                                           default_arc_signed_headers(), algo, body, *with_aar, now);
   if (!ams) return tl::unexpected(ams.error());
   added += *ams + "\r\n";
@@ -154,7 +167,7 @@ result<std::vector<std::string>> arc_seal(std::string_view message, const arc_va
   fb.add("i=" + i + ";");
   fb.add("a=" + std::string(to_string(algo)) + ";");
   fb.add("cv=" + cv + ";");
-  fb.add("d=" + detail::lowercase(o.signing.sdid) + ";");
+  fb.add("d=" + signing.sdid + ";");
   fb.add("s=" + o.signing.selector + ";");
   if (o.signing.timestamp) fb.add("t=" + std::to_string(now) + ";");
   fb.add("b=", true, 8);

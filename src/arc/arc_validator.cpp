@@ -7,8 +7,8 @@
 #include <future>
 #include <map>
 
+#include "arc/arc_bodies.hpp"
 #include "arc/arc_fields.hpp"
-#include "canon/body_hasher.hpp"
 #include "canon/header_canon.hpp"
 #include "message/fields.hpp"
 #include "message/line_endings.hpp"
@@ -39,6 +39,8 @@ constexpr std::size_t kNoBody = static_cast<std::size_t>(-1);
 struct arc_set {
   std::array<std::size_t, 3> field{};  // indexed by detail::arc_kind: positions in the header
   result<signature> ams = fail(errc::tag_missing);
+  std::optional<error> ams_local;   // a local check the AMS fails (From, rsa-sha1, x=, t=)
+  bool ams_beyond_lookups = false;  // not evaluated: its key is beyond max_arc_key_lookups
   std::size_t ams_b_offset = 0, ams_b_length = 0;
   std::size_t body = kNoBody;  // the AMS's body hasher
   result<detail::arc_seal> seal = fail(errc::tag_missing);
@@ -49,10 +51,35 @@ std::string set_name(detail::arc_kind k, unsigned instance) {
   return std::string(detail::arc_field_name(k)) + " i=" + std::to_string(instance);
 }
 
+// A status and its reason for an AMS or AS: pass, or what `why` gives (never none or pass).
+void record(status& st, errc& code, std::string& reason, const std::optional<error>& why) {
+  st = why ? status_of(why->code) : status::pass;
+  if (st == status::none || (why && st == status::pass)) st = status::fail;
+  code = why ? why->code : errc::ok;
+  reason = why ? why->message() : std::string();
+}
+
+std::optional<error> sha1_problem(const signature& s, const verify_options& opts) {
+  if (s.algo == algorithm::rsa_sha1 && !opts.allow_sha1)
+    return error{errc::sha1_not_allowed, "RFC 8301 §3.1"};
+  return std::nullopt;
+}
+
+// The message-level checks a DKIM verifier makes before any DNS query: one From field (RFC 6376
+// §6.1.1, §8.15).
+std::optional<error> from_problem(const std::vector<header_field>& fields) {
+  const auto from = std::count_if(fields.begin(), fields.end(),
+                                  [](const header_field& f) { return iequals(f.name, "From"); });
+  if (from == 0) return error{errc::no_from, ""};
+  if (from > 1) return error{errc::multiple_from, std::to_string(from) + " From fields"};
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct arc_validator::state {
-  explicit state(verify_options o) : opts(std::move(o)), reader(opts.header.max_header_bytes) {}
+  explicit state(verify_options o)
+      : opts(std::move(o)), reader(opts.header.max_header_bytes), bodies(opts.allow_partial_body) {}
 
   verify_options opts;
   detail::crlf_normalizer norm;
@@ -62,7 +89,7 @@ struct arc_validator::state {
   arc_validation out;
   std::vector<header_field> fields;
   std::vector<arc_set> sets;  // index 0 is i=1
-  std::vector<detail::body_hasher> bodies;
+  detail::arc_bodies bodies;
   std::map<std::string, std::shared_future<txt_answer>> lookups;
   std::chrono::steady_clock::time_point lookups_started;
   std::map<std::string, result<key_record>> keys;
@@ -76,7 +103,7 @@ struct arc_validator::state {
       start_body();
       piece.remove_prefix(std::min(*body_start, piece.size()));
     }
-    for (auto& b : bodies) b.update(piece, scratch);
+    bodies.update(piece, scratch);
   }
 
   void decide(errc code, std::string reason) {
@@ -86,14 +113,26 @@ struct arc_validator::state {
     out.reason = std::move(reason);
   }
 
+  // Fails the chain on the AMS or AS of set `i` (0-based), recording why in its result.
+  void decide_set(std::size_t i, detail::arc_kind k, const error& why) {
+    arc_set_result& r = out.set_results[i];
+    if (k == detail::arc_kind::seal)
+      record(r.seal, r.seal_code, r.seal_reason, why);
+    else
+      record(r.ams, r.ams_code, r.ams_reason, why);
+    decide(why.code, set_name(k, static_cast<unsigned>(i + 1)) + ": " + why.message());
+  }
+
   void start_body();
   bool collect_sets();
   void parse_sets();
+  void start_lookups();
   void start_lookup(const std::string& name);
   arc_validation finish();
   const result<key_record>& key_for(const signature& s);
   std::optional<error> check_ams(const arc_set& set);
-  std::optional<error> check_seal(std::size_t upto);
+  std::vector<std::string> seal_digests() const;
+  std::optional<error> check_seal(std::size_t upto, const std::string& digest);
 };
 
 // RFC 8617 §5.2 steps 1 to 3: the sets, their structure and cv=; then every key lookup starts.
@@ -172,7 +211,8 @@ bool arc_validator::state::collect_sets() {
   return true;
 }
 
-// Parses every AMS and AS; checks cv= (steps 2 and 3.3); starts the body hashes and key lookups.
+// Parses every AMS and AS; checks cv= (steps 2 and 3.3), the newest AMS and every AS as far as
+// possible without DNS; starts the body hashes and key lookups.
 void arc_validator::state::parse_sets() {
   const std::size_t n = sets.size();
   for (std::size_t i = 0; i < n; ++i) {
@@ -220,18 +260,61 @@ void arc_validator::state::parse_sets() {
                                                 " has cv=" + detail::quotable(cv, 10) + ", not " +
                                                 want + " (RFC 8617 §5.2 step 3.3)");
   }
+  // The checks of an AMS that need no key, as a DKIM verifier makes them (RFC 6376 §6.1.1).
+  const std::optional<error> from = from_problem(fields);
+  std::optional<std::uint64_t> now;
+  if (opts.now) now = opts.now();
   for (arc_set& set : sets) {
-    if (set.ams) {
-      const signature& s = *set.ams;
-      const hash_algorithm h = hash_of(s.algo);
-      std::size_t idx = 0;
-      while (idx < bodies.size() && !bodies[idx].matches(s.body_canon, h, s.body_length)) ++idx;
-      if (idx == bodies.size()) bodies.emplace_back(s.body_canon, h, s.body_length);
-      set.body = idx;
-      start_lookup(s.key_name());
-    }
-    if (set.seal) start_lookup(set.seal->sig.key_name());
+    if (!set.ams) continue;
+    set.ams_local = from;
+    if (!set.ams_local) set.ams_local = sha1_problem(*set.ams, opts);
+    if (!set.ams_local) set.ams_local = detail::time_problem(*set.ams, now, opts.max_clock_skew);
   }
+  // Step 4 needs the newest AMS and step 6 every AS: one that does not parse, or fails a check
+  // that needs no key, fails the chain here, before any DNS query.
+  if (!sets.back().ams)
+    return decide_set(n - 1, detail::arc_kind::message_signature, sets.back().ams.error());
+  if (sets.back().ams_local)
+    return decide_set(n - 1, detail::arc_kind::message_signature, *sets.back().ams_local);
+  for (std::size_t i = n; i-- > 0;) {
+    if (!sets[i].seal) return decide_set(i, detail::arc_kind::seal, sets[i].seal.error());
+    if (auto why = sha1_problem(sets[i].seal->sig, opts))
+      return decide_set(i, detail::arc_kind::seal, *why);
+  }
+  start_lookups();
+}
+
+// The key lookups (at most opts.max_arc_key_lookups distinct names) and body hashers: the newest
+// AMS's and every AS's keys first, as the chain needs them all; then older AMSs newest first,
+// down to the first that fails without DNS (oldest-pass stops there) or whose key is beyond the
+// limit (not evaluated: oldest-pass stops there too).
+void arc_validator::state::start_lookups() {
+  std::vector<std::string> names;
+  auto known = [&](const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  auto want = [&](const signature& s) {
+    if (std::string name = s.key_name(); !known(name)) names.push_back(std::move(name));
+  };
+  want(*sets.back().ams);
+  for (const arc_set& set : sets) want(set.seal->sig);
+  if (names.size() > opts.max_arc_key_lookups)
+    return decide(errc::not_evaluated,
+                  "the newest ARC-Message-Signature and the ARC-Seals name " +
+                      std::to_string(names.size()) + " distinct keys, more than " +
+                      std::to_string(opts.max_arc_key_lookups) + " (max_arc_key_lookups)");
+  sets.back().body = bodies.add(*sets.back().ams);
+  for (std::size_t i = sets.size() - 1; i-- > 0;) {
+    arc_set& set = sets[i];
+    if (!set.ams || set.ams_local) break;
+    if (names.size() >= opts.max_arc_key_lookups && !known(set.ams->key_name())) {
+      set.ams_beyond_lookups = true;
+      break;
+    }
+    want(*set.ams);
+    set.body = bodies.add(*set.ams);
+  }
+  for (const std::string& name : names) start_lookup(name);
 }
 
 void arc_validator::state::start_lookup(const std::string& name) {
@@ -257,8 +340,6 @@ const result<key_record>& arc_validator::state::key_for(const signature& s) {
 namespace {
 std::optional<error> key_problem(const result<key_record>& rec, const signature& s,
                                  const verify_options& opts) {
-  if (s.algo == algorithm::rsa_sha1 && !opts.allow_sha1)
-    return error{errc::sha1_not_allowed, "RFC 8301 §3.1"};
   if (!rec) return rec.error();
   std::vector<error> problems = key_record_problems(*rec, s, opts.min_rsa_bits);
   if (!problems.empty()) return problems.front();
@@ -269,6 +350,7 @@ std::optional<error> key_problem(const result<key_record>& rec, const signature&
 // An AMS (RFC 8617 §4.1.2): a DKIM signature without v=, i= the instance; never over ARC-Seal.
 std::optional<error> arc_validator::state::check_ams(const arc_set& set) {
   if (!set.ams) return set.ams.error();
+  if (set.ams_local) return set.ams_local;
   const signature& s = *set.ams;
   const result<key_record>& rec = key_for(s);
   if (auto why = key_problem(rec, s, opts)) return why;
@@ -285,22 +367,50 @@ std::optional<error> arc_validator::state::check_ams(const arc_set& set) {
   return std::nullopt;
 }
 
-// The AS of set `upto` (0-based): relaxed canonicalization of the ARC sets 1..upto+1 in instance
-// order, AAR, AMS, AS each, the last AS with its b= value emptied (RFC 8617 §5.1.1).
-std::optional<error> arc_validator::state::check_seal(std::size_t upto) {
+// The digest each AS signs (RFC 8617 §5.1.1): relaxed canonicalization of the ARC sets 1..K in
+// instance order, AAR, AMS, AS each, the last AS with its b= value emptied. One pass over the
+// sets: a running hash per algorithm over the complete sets so far, copied for each seal.
+std::vector<std::string> arc_validator::state::seal_digests() const {
+  std::vector<std::pair<hash_algorithm, detail::hasher>> running;
+  for (const arc_set& set : sets) {
+    const hash_algorithm h = hash_of(set.seal->sig.algo);
+    if (std::none_of(running.begin(), running.end(), [h](const auto& r) { return r.first == h; }))
+      running.emplace_back(h, detail::hasher(h));
+  }
+  std::vector<std::string> digests;
+  std::string pair, seal, own;
+  for (const arc_set& set : sets) {
+    pair.clear();
+    seal.clear();
+    own.clear();
+    detail::canonicalize_header(canonicalization::relaxed, fields[set.field[0]], pair);
+    detail::canonicalize_header(canonicalization::relaxed, fields[set.field[1]], pair);
+    detail::canonicalize_header(canonicalization::relaxed, fields[set.field[2]], seal);
+    detail::canonicalize_signature_field(canonicalization::relaxed, fields[set.field[2]],
+                                         set.seal_b_offset, set.seal_b_length, own);
+    const hash_algorithm want = hash_of(set.seal->sig.algo);
+    for (auto& [h, ctx] : running) {
+      ctx.update(pair);
+      if (h == want) {
+        detail::hasher mine = ctx.copy();
+        mine.update(own);
+        digests.push_back(mine.finish());
+      }
+      ctx.update(seal);
+    }
+  }
+  return digests;
+}
+
+// The AS of set `upto` (0-based) against its digest (seal_digests()).
+std::optional<error> arc_validator::state::check_seal(std::size_t upto, const std::string& digest) {
   const arc_set& set = sets[upto];
   if (!set.seal) return set.seal.error();
   const signature& s = set.seal->sig;
+  if (auto why = sha1_problem(s, opts)) return why;
   const result<key_record>& rec = key_for(s);
   if (auto why = key_problem(rec, s, opts)) return why;
-  std::vector<detail::arc_set_fields> covered;
-  for (std::size_t i = 0; i <= upto; ++i)
-    covered.push_back(
-        {&fields[sets[i].field[0]], &fields[sets[i].field[1]], &fields[sets[i].field[2]]});
-  data.clear();
-  detail::canonicalize_arc_sets(covered, set.seal_b_offset, set.seal_b_length, data);
-  const hash_algorithm h = hash_of(s.algo);
-  if (!rec->key->verify_digest(h, detail::digest(h, data), s.signature_data))
+  if (!rec->key->verify_digest(hash_of(s.algo), digest, s.signature_data))
     return error{errc::signature_mismatch, "the ARC sets were changed or the key does not match"};
   return std::nullopt;
 }
@@ -310,17 +420,18 @@ std::optional<error> arc_validator::state::check_seal(std::size_t upto) {
 arc_validation arc_validator::state::finish() {
   if (!in_body) start_body();
   if (decided) return std::move(out);
-  for (auto& b : bodies) b.finish(scratch);
+  bodies.finish(scratch);
   const std::size_t n = sets.size();
-  auto record = [](status& st, errc& code, std::string& reason, const std::optional<error>& why) {
-    st = why ? status_of(why->code) : status::pass;
-    if (st == status::none || (why && st == status::pass)) st = status::fail;
-    code = why ? why->code : errc::ok;
-    reason = why ? why->message() : std::string();
-  };
   unsigned oldest = 0;
   for (std::size_t i = n; i-- > 0;) {
     arc_set_result& r = out.set_results[i];
+    if (sets[i].ams_beyond_lookups) {  // not evaluated: status none
+      r.ams_code = errc::not_evaluated;
+      r.ams_reason = "not evaluated: its key is beyond the " +
+                     std::to_string(opts.max_arc_key_lookups) +
+                     " key lookups of a message (max_arc_key_lookups)";
+      break;
+    }
     const auto why = check_ams(sets[i]);
     record(r.ams, r.ams_code, r.ams_reason, why);
     if (why) {
@@ -332,9 +443,10 @@ arc_validation arc_validator::state::finish() {
     }
     oldest = static_cast<unsigned>(i + 1);
   }
+  const std::vector<std::string> digests = seal_digests();
   for (std::size_t i = n; i-- > 0;) {  // step 6
     arc_set_result& r = out.set_results[i];
-    const auto why = check_seal(i);
+    const auto why = check_seal(i, digests[i]);
     record(r.seal, r.seal_code, r.seal_reason, why);
     if (why) {
       decide(why->code, "ARC-Seal i=" + std::to_string(i + 1) + ": " + why->message());
@@ -365,9 +477,7 @@ void arc_validator::end_of_header() {
 
 void arc_validator::add_body(std::string_view chunk) {
   if (!s_->in_body) s_->start_body();
-  s_->norm.update(chunk, [this](std::string_view piece) {
-    for (auto& b : s_->bodies) b.update(piece, s_->scratch);
-  });
+  s_->norm.update(chunk, [this](std::string_view piece) { s_->bodies.update(piece, s_->scratch); });
 }
 
 arc_validation arc_validator::finish() { return s_->finish(); }

@@ -39,6 +39,12 @@ std::string hasher::finish() {
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
+hasher hasher::copy() const {
+  md_ctx_ptr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), ctx_.get()) != 1) throw std::bad_alloc();
+  return hasher(std::move(ctx));
+}
+
 std::string digest(hash_algorithm h, std::string_view data) {
   hasher x(h);
   x.update(data);

@@ -36,8 +36,11 @@ class hasher {
   explicit hasher(hash_algorithm h);
   void update(std::string_view data) noexcept;
   [[nodiscard]] std::string finish();  // the raw digest
+  // A hasher that goes on from this one's state (what it was given so far), this one unchanged.
+  [[nodiscard]] hasher copy() const;
 
  private:
+  explicit hasher(md_ctx_ptr ctx) noexcept : ctx_(std::move(ctx)) {}
   md_ctx_ptr ctx_;
 };
 

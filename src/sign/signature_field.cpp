@@ -8,6 +8,16 @@
 
 namespace dkimkit::detail {
 
+std::optional<error> from_problem(const std::vector<header_field>& fields) {
+  const auto from = static_cast<std::size_t>(std::count_if(
+      fields.begin(), fields.end(), [](const header_field& f) { return iequals(f.name, "From"); }));
+  if (from == 0) return error{errc::no_from, "refusing to sign a message without a From field"};
+  if (from > 1)
+    return error{errc::multiple_from, "refusing to sign a message with " + std::to_string(from) +
+                                          " From fields (RFC 6376 §8.15)"};
+  return std::nullopt;
+}
+
 result<std::string> make_signature_field(std::string_view name, std::string_view first_tag,
                                          const sign_options& o,
                                          const std::vector<std::string>& defaults, algorithm algo,

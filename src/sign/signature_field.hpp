@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <dkimkit/error.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/signer.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +54,10 @@ class field_builder {
   std::string text_;
   std::size_t col_;
 };
+
+// Why a message with these fields may not be signed for its From (RFC 6376 §8.15): no From field
+// (no_from) or more than one (multiple_from); nullopt with exactly one.
+[[nodiscard]] std::optional<error> from_problem(const std::vector<header_field>& fields);
 
 // The field `name` ("DKIM-Signature", "ARC-Message-Signature") signing `fields` (h= from
 // o.headers, or else `defaults`: those present, as often as present, From once more when

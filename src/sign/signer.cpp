@@ -155,12 +155,7 @@ result<std::vector<std::string>> signer::finish() {
   for (auto& b : st.bodies) b.finish(st.scratch);
   auto fields = parse_header_block(st.reader.block(), st.limits);
   if (!fields) return tl::unexpected(fields.error());
-  std::size_t from = static_cast<std::size_t>(std::count_if(
-      fields->begin(), fields->end(), [](const header_field& f) { return iequals(f.name, "From"); }));
-  if (from == 0) return fail(errc::no_from, "refusing to sign a message without a From field");
-  if (from > 1)
-    return fail(errc::multiple_from, "refusing to sign a message with " + std::to_string(from) +
-                                         " From fields (RFC 6376 §8.15)");
+  if (auto why = detail::from_problem(*fields)) return tl::unexpected(std::move(*why));
   std::vector<std::string> out;
   for (const auto& s : st.sigs) {
     auto f = st.sign_one(s, *fields);

@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <cstdint>
+
 namespace dkimkit::detail {
 
 result<key_record> await_key_record(const std::shared_future<txt_answer>& lookup,
@@ -16,6 +18,25 @@ result<key_record> await_key_record(const std::shared_future<txt_answer>& lookup
   txt_answer ans = lookup.get();
   dnssec = ans.dnssec;
   return key_record_from_answer(ans, name, opts.key, opts.keys);
+}
+
+namespace {
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+}  // namespace
+
+std::optional<error> time_problem(const signature& s, std::optional<std::uint64_t> now,
+                                  std::uint64_t max_clock_skew) {
+  if (now && s.expiration && *now > saturating_add(*s.expiration, max_clock_skew))
+    return error{errc::signature_expired, "x=" + std::to_string(*s.expiration) + " passed " +
+                                              std::to_string(*now - *s.expiration) + " s ago"};
+  if (now && s.timestamp && *s.timestamp > saturating_add(*now, max_clock_skew))
+    return error{errc::signature_in_future, "t=" + std::to_string(*s.timestamp) + " is " +
+                                                std::to_string(*s.timestamp - *now) +
+                                                " s ahead, more than the allowed " +
+                                                std::to_string(max_clock_skew)};
+  return std::nullopt;
 }
 
 std::optional<error> body_problem(const signature& s, const body_hasher& body,

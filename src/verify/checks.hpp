@@ -23,6 +23,12 @@ namespace dkimkit::detail {
                                                   const verify_options& opts,
                                                   dnssec_status& dnssec);
 
+// x= passed or t= in the future at `now`, beyond `max_clock_skew` seconds (RFC 6376 §3.5, local
+// policy); nullopt without `now` or when the times are fine.
+[[nodiscard]] std::optional<error> time_problem(const signature& s,
+                                                std::optional<std::uint64_t> now,
+                                                std::uint64_t max_clock_skew);
+
 // l= against the canonicalized body, then the body hash compared in constant time (RFC 6376
 // §6.1.3, first part); nullopt when the body matches.
 [[nodiscard]] std::optional<error> body_problem(const signature& s, const body_hasher& body,

@@ -20,10 +20,6 @@ namespace {
 
 constexpr std::size_t kNoBody = static_cast<std::size_t>(-1);
 
-std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
-  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 // A value fit to be reported (JSON, Authentication-Results): printable ASCII, not too long.
 std::string reportable(std::string_view v, std::size_t max = 253) {
   if (v.size() > max || !detail::is_printable_ascii(v)) return {};
@@ -265,15 +261,7 @@ std::optional<error> verifier::state::local_checks(const signature& s,
                                               " is not d=" + s.sdid + " nor under it"};
   if (s.algo == algorithm::rsa_sha1 && !opts.allow_sha1)
     return error{errc::sha1_not_allowed, "RFC 8301 §3.1"};
-  if (now && s.expiration && *now > saturating_add(*s.expiration, opts.max_clock_skew))
-    return error{errc::signature_expired, "x=" + std::to_string(*s.expiration) + " passed " +
-                                              std::to_string(*now - *s.expiration) + " s ago"};
-  if (now && s.timestamp && *s.timestamp > saturating_add(*now, opts.max_clock_skew))
-    return error{errc::signature_in_future, "t=" + std::to_string(*s.timestamp) + " is " +
-                                                std::to_string(*s.timestamp - *now) +
-                                                " s ahead, more than the allowed " +
-                                                std::to_string(opts.max_clock_skew)};
-  return std::nullopt;
+  return detail::time_problem(s, now, opts.max_clock_skew);
 }
 
 // Picks the signature's body hasher (one per canonicalization, hash and l=) and starts the lookup

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "arc/arc_bodies.hpp"
 #include "arc/arc_fields.hpp"
 #include "canon/body_hasher.hpp"
 #include "canon/header_canon.hpp"
@@ -56,7 +57,9 @@ std::string relaxed(const std::string& field, bool last = false) {
   return out;
 }
 
-void seal(chain& c, std::string_view cv, std::string_view h = "from:to:subject") {
+// `selector`: s= of the AMS (the AS has s=arc); `ams_tags`: more tags for the AMS ("x=...; ").
+void seal(chain& c, std::string_view cv, std::string_view h = "from:to:subject",
+          std::string_view selector = "arc", std::string_view ams_tags = "") {
   const auto i = std::to_string(c.sets.size() + 1);
   const std::string aar = "ARC-Authentication-Results: i=" + i + "; mx" + i +
                           ".example.net; dkim=pass header.d=example.com";
@@ -68,8 +71,8 @@ void seal(chain& c, std::string_view cv, std::string_view h = "from:to:subject")
   body.finish(scratch);
   std::string ams =
       "ARC-Message-Signature: i=" + i +
-      "; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=arc; t=" + std::to_string(kNow) +
-      "; h=" + std::string(h) + "; bh=" + detail::base64_encode(body.digest()) + "; b=";
+      "; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=" + std::string(selector) +
+      "; t=" + std::to_string(kNow) + "; " + std::string(ams_tags) + "h=" + std::string(h) + "; bh=" + detail::base64_encode(body.digest()) + "; b=";
   std::vector<std::string> names;
   for (std::size_t p = 0, q; p <= h.size(); p = q + 1) {
     q = std::min(h.find(':', p), h.size());
@@ -233,6 +236,89 @@ TEST_F(ArcValidator, CvNoneOnALaterSetFails) {
   EXPECT_NE(v.reason.find("ARC-Seal i=2 has cv=none, not pass"), std::string::npos) << v.reason;
 }
 
+// The message-level checks of a DKIM verifier apply to each AMS (RFC 6376 §6.1.1): one From
+// field (§8.15, hostile-inputs #51), decided before any DNS query.
+TEST_F(ArcValidator, NoFromOrTwoFromFieldsFailTheChain) {
+  const chain c = sealed(2);
+  const std::size_t before = dns.queries();
+  const auto two = validate_arc("From: Mallory <ceo@example.com>\r\n" + c.text(), opts);
+  EXPECT_EQ(two.result, arc_result::fail);
+  EXPECT_EQ(two.code, errc::multiple_from) << two.reason;
+  EXPECT_NE(two.reason.find("ARC-Message-Signature i=2"), std::string::npos) << two.reason;
+  EXPECT_EQ(two.set_results[1].ams, status_of(errc::multiple_from));
+  EXPECT_EQ(dns.queries(), before);
+
+  chain no_from{{}, test::sample_message()};
+  no_from.message.erase(0, no_from.message.find("\r\n") + 2);  // the From field
+  seal(no_from, "none");
+  const auto none = validate_arc(no_from.text(), opts);
+  EXPECT_EQ(none.result, arc_result::fail);
+  EXPECT_EQ(none.code, errc::no_from) << none.reason;
+}
+
+// x= and t= of an AMS against verify_options::now (hostile-inputs #24, #25), as for DKIM; not
+// checked without a clock.
+TEST_F(ArcValidator, AnExpiredOrFutureAmsFailsWhenThereIsAClock) {
+  chain c{{}, test::sample_message()};
+  seal(c, "none", "from:to:subject", "arc", "x=" + std::to_string(kNow + 100) + "; ");
+  EXPECT_EQ(validate_arc(c.text(), opts).result, arc_result::pass);
+  verify_options later = opts;
+  later.now = [] { return kNow + 1000; };
+  const auto expired = validate_arc(c.text(), later);
+  EXPECT_EQ(expired.result, arc_result::fail);
+  EXPECT_EQ(expired.code, errc::signature_expired) << expired.reason;
+  verify_options earlier = opts;
+  earlier.now = [] { return kNow - 1000; };
+  const auto future = validate_arc(c.text(), earlier);
+  EXPECT_EQ(future.result, arc_result::fail);
+  EXPECT_EQ(future.code, errc::signature_in_future) << future.reason;
+  verify_options no_clock = opts;
+  no_clock.now = nullptr;
+  EXPECT_EQ(validate_arc(c.text(), no_clock).result, arc_result::pass);
+}
+
+// An older AMS that expired stops oldest-pass there, as any older AMS that fails.
+TEST_F(ArcValidator, AnExpiredOlderAmsStopsOldestPass) {
+  chain c{{}, test::sample_message()};
+  seal(c, "none", "from:to:subject", "arc", "x=" + std::to_string(kNow + 100) + "; ");
+  seal(c, "pass");
+  verify_options later = opts;
+  later.now = [] { return kNow + 1000; };
+  const auto v = validate_arc(c.text(), later);
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.oldest_pass, 2u);
+  EXPECT_EQ(v.set_results[0].ams_code, errc::signature_expired);
+}
+
+// Key lookups are bounded (verify_options::max_arc_key_lookups): the newest AMS's and the seals'
+// keys first, then older AMSs newest first; the first beyond the limit is not evaluated and
+// oldest-pass stops there.
+TEST_F(ArcValidator, KeyLookupsAreBounded) {
+  chain c{{}, test::sample_message()};
+  for (int k = 1; k <= 50; ++k) {
+    const std::string selector = "s" + std::to_string(k);
+    dns.add(selector + "._domainkey.example.com", test::ed25519().public_record());
+    seal(c, k == 1 ? "none" : "pass", "from:to:subject", selector);
+  }
+  const std::size_t before = dns.queries();
+  const auto v = validate_arc(c.text(), opts);
+  EXPECT_EQ(dns.queries() - before, 10u);  // s50, arc (every seal), s49 .. s42
+  ASSERT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.oldest_pass, 42u);
+  EXPECT_EQ(v.set_results[41].ams, status::pass);
+  EXPECT_EQ(v.set_results[40].ams, status::none);
+  EXPECT_EQ(v.set_results[40].ams_code, errc::not_evaluated);
+  EXPECT_NE(v.set_results[40].ams_reason.find("max_arc_key_lookups"), std::string::npos);
+
+  verify_options more = opts;
+  more.max_arc_key_lookups = 51;
+  const std::size_t again = dns.queries();
+  const auto all = validate_arc(c.text(), more);
+  EXPECT_EQ(dns.queries() - again, 51u);
+  ASSERT_EQ(all.result, arc_result::pass) << all.reason;
+  EXPECT_EQ(all.oldest_pass, 1u);
+}
+
 // --- Hostile structure: decided before any DNS query or crypto. ---
 
 std::string hostile_set(const std::string& i, const std::string& cv = "none") {
@@ -322,6 +408,75 @@ TEST_F(ArcHostile, AmsSigningArcSealFails) {
   const auto v = validate_arc(c.text(), opts);
   EXPECT_EQ(v.result, arc_result::fail);
   EXPECT_NE(v.reason.find("h= lists ARC-Seal"), std::string::npos) << v.reason;
+}
+
+// A '\\' as the last byte of a comment in the AAR's "i=" prefix: an unterminated comment, not a
+// position past the value (which threw std::out_of_range through validate_arc).
+// 50 sets, each sealed by another domain: more required keys than max_arc_key_lookups fail the
+// chain with no query at all; a seal that does not parse fails it with none either.
+TEST_F(ArcHostile, FiftyDistinctSealersAreNotLookedUp) {
+  std::string f;
+  for (int i = 50; i >= 1; --i) {
+    std::string set = hostile_set(std::to_string(i), i == 1 ? "none" : "pass");
+    for (std::size_t at; (at = set.find("d=example.com; s=arc")) != std::string::npos;)
+      set.replace(at, 20, "d=d" + std::to_string(i) + ".example; s=s" + std::to_string(i));
+    f += set;
+  }
+  auto v = run(f);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_EQ(v.code, errc::not_evaluated) << v.reason;
+  EXPECT_NE(v.reason.find("max_arc_key_lookups"), std::string::npos) << v.reason;
+  EXPECT_EQ(queries, 0u);
+
+  std::string bad = hostile_set("2", "pass") + hostile_set("1");
+  bad.replace(bad.find("a=rsa-sha256"), 12, "a=rsa-md5");  // ARC-Seal i=2
+  v = run(bad);
+  EXPECT_EQ(v.result, arc_result::fail);
+  EXPECT_EQ(v.code, errc::unsupported_algorithm) << v.reason;
+  EXPECT_NE(v.reason.find("ARC-Seal i=2"), std::string::npos) << v.reason;
+  EXPECT_EQ(queries, 0u);
+}
+
+// The seals' digests come from one running hash per algorithm, copied for each seal: a copy goes
+// on from the state it was copied in, and leaves the original as it was.
+TEST(ArcSealHashing, ACopiedHasherGoesOnFromTheSameState) {
+  for (const auto h : {hash_algorithm::sha256, hash_algorithm::sha1}) {
+    detail::hasher running(h);
+    running.update("ARC set 1;");
+    detail::hasher copy = running.copy();
+    copy.update("ARC set 2 (own)");
+    running.update("ARC set 2;");
+    EXPECT_EQ(copy.finish(), detail::digest(h, "ARC set 1;ARC set 2 (own)"));
+    EXPECT_EQ(running.finish(), detail::digest(h, "ARC set 1;ARC set 2;"));
+  }
+}
+
+// One body hasher per (c=, hash) unless partial bodies are allowed: 50 AMSs with 50 l= values do
+// not canonicalize the body 50 times.
+TEST(ArcBodies, OneHasherPerCanonicalizationAndHashUnlessPartialBodiesAreAllowed) {
+  for (const bool partial : {false, true}) {
+    detail::arc_bodies bodies(partial);
+    for (std::uint64_t l = 1; l <= 50; ++l) {
+      signature s;
+      s.algo = l % 2 ? algorithm::ed25519_sha256 : algorithm::rsa_sha256;
+      s.body_canon = l % 3 ? canonicalization::relaxed : canonicalization::simple;
+      s.body_length = l;
+      bodies.add(s);
+    }
+    EXPECT_EQ(bodies.size(), partial ? 50u : 2u);
+  }
+}
+
+TEST_F(ArcHostile, CommentEndingInABackslash) {
+  for (const char* value : {"i=(\\", "i=(\\)", "(\\", "i=1 (\\"}) {
+    EXPECT_FALSE(detail::arc_instance_of(detail::arc_kind::authentication_results, value))
+        << value;
+    const auto v = run("ARC-Authentication-Results: " + std::string(value) + "\r\n");
+    EXPECT_EQ(v.result, arc_result::fail) << value;
+    EXPECT_NE(v.reason.find("ARC-Authentication-Results field 1"), std::string::npos) << v.reason;
+    EXPECT_EQ(queries, 0u);
+  }
+  EXPECT_EQ(*detail::arc_instance_of(detail::arc_kind::authentication_results, "i=(\\))2;"), 2u);
 }
 
 TEST_F(ArcHostile, MalformedHeaderWithArcFieldsFails) {
@@ -510,6 +665,88 @@ TEST_F(ArcSealer, FailedChainSealCoversOnlyItsOwnSet) {
   auto more = arc_seal(next, validate_arc(next, opts), options("mx3.example.net"), kNow);
   ASSERT_FALSE(more.has_value());
   EXPECT_NE(more.error().detail.find("cv=fail"), std::string::npos);
+}
+
+// A key of the chain that cannot be fetched for now: the chain fails (RFC 8617 has no temperror
+// for arc=), its code says why, and the sealer refuses rather than fail the chain for good with
+// cv=fail.
+TEST_F(ArcSealer, ATemporaryDnsFailureIsNotSealedAsAFailure) {
+  const std::string m = "Authentication-Results: mx2.example.net; arc=pass\r\n" +
+                        sealed_by(with_results("mx1.example.net"), options("mx1.example.net"));
+  static_resolver down;
+  down.set_temporary("arc._domainkey.example.com");
+  verify_options o = test::options_for(down);
+  const auto chain = validate_arc(m, o);
+  EXPECT_EQ(chain.result, arc_result::fail);
+  EXPECT_EQ(chain.code, errc::dns_temporary) << chain.reason;
+  EXPECT_EQ(status_of(chain.code), status::temperror);
+  auto set = arc_seal(m, chain, options("mx2.example.net"), kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::dns_temporary) << set.error().message();
+  EXPECT_NE(set.error().detail.find("try again later"), std::string::npos);
+  // Once the key answers, the same message is sealed with cv=pass.
+  auto later = arc_seal(m, validate_arc(m, opts), options("mx2.example.net"), kNow);
+  ASSERT_TRUE(later.has_value()) << later.error().message();
+  EXPECT_NE(later->front().find("cv=pass"), std::string::npos) << later->front();
+}
+
+// A passing validation of a message with as many sets as this one but all its fields: this
+// message's missing field is refused, never dereferenced.
+TEST_F(ArcSealer, AValidationOfAMessageWithAllItsFieldsIsRefusedForOneWithAHole) {
+  arc_seal_options o = options();
+  o.results = "none";
+  o.allow_resealing = true;
+  const std::string whole = sealed_by(sealed_by(test::sample_message(), o), o);
+  const auto chain = validate_arc(whole, opts);
+  ASSERT_EQ(chain.result, arc_result::pass) << chain.reason;
+  for (const char* field : {"ARC-Authentication-Results: i=1;", "ARC-Message-Signature: i=2;",
+                            "ARC-Seal: i=1;"}) {
+    std::string holed = whole;
+    const auto at = holed.find(field);
+    ASSERT_NE(at, std::string::npos) << field;
+    holed.replace(at, std::string_view(field).find(':'), "X-Gone");
+    auto set = arc_seal(holed, chain, o, kNow);
+    ASSERT_FALSE(set.has_value()) << field;
+    EXPECT_EQ(set.error().code, errc::invalid_argument) << field;
+    EXPECT_NE(set.error().detail.find("not that of this message"), std::string::npos);
+  }
+}
+
+// As the DKIM signer: a message without a From field, or with two, is not sealed (no AMS without
+// From in h=, RFC 6376 §8.15).
+TEST_F(ArcSealer, NoFromOrTwoFromFieldsAreRefused) {
+  arc_seal_options o = options();
+  o.results = "none";
+  const std::string m = test::sample_message();
+  const std::string no_from = m.substr(m.find("\r\n") + 2);
+  auto set = arc_seal(no_from, validate_arc(no_from, opts), o, kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::no_from);
+  const std::string no_default = "X-Only: this\r\n\r\nbody\r\n";
+  set = arc_seal(no_default, validate_arc(no_default, opts), o, kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::no_from);
+  const std::string two = "From: Mallory <ceo@example.com>\r\n" + m;
+  set = arc_seal(two, validate_arc(two, opts), o, kNow);
+  ASSERT_FALSE(set.has_value());
+  EXPECT_EQ(set.error().code, errc::multiple_from);
+}
+
+// d= of the AMS is lowercased as that of the AS (and of a DKIM signature) is.
+TEST_F(ArcSealer, TheSigningDomainIsLowercasedInBothSignatures) {
+  arc_seal_options o = options();
+  o.results = "none";
+  o.signing.sdid = "Example.COM";
+  auto set = arc_seal(test::sample_message(), {}, o, kNow);
+  ASSERT_TRUE(set.has_value()) << set.error().message();
+  EXPECT_NE((*set)[0].find("d=example.com;"), std::string::npos) << (*set)[0];
+  EXPECT_NE((*set)[1].find("d=example.com;"), std::string::npos) << (*set)[1];
+  EXPECT_EQ((*set)[1].find("Example.COM"), std::string::npos) << (*set)[1];
+  std::string m;
+  for (const auto& f : *set) m += f + "\r\n";
+  const auto v = validate_arc(m + test::sample_message(), opts);
+  EXPECT_EQ(v.result, arc_result::pass) << v.reason;
+  EXPECT_EQ(v.set_results[0].ams_domain, "example.com");
 }
 
 TEST_F(ArcSealer, FiftySetsAreTheLimit) {

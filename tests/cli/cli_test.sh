@@ -447,6 +447,10 @@ check "arc-seal: no Authentication-Results of the authserv-id: exit 65" status_i
 check "arc-seal: a bad -c is a usage error (64)" status_is 64 seal -c odd --authserv-id fwd.test arc.eml
 check "arc-seal: --authserv-id is required (64)" status_is 64 seal arc.eml
 check "arc-seal: a missing file: exit 66" status_is 66 seal --authserv-id fwd.test nope.eml
+"$dk" arc-seal -k rsa.private -d example.com -s rsa --resolver 127.0.0.1@9 --dns-timeout 300 \
+  --authserv-id mx2.test arc1-mx2.eml > tempfail.eml 2> tempfail.err
+check "arc-seal: a key of the chain not fetched for now: exit 75, nothing written" test $? -eq 75 -a ! -s tempfail.eml
+check "arc-seal: says to try again later" grep -q 'try again later' tempfail.err
 check "arc-seal reads standard input" grep -q '^pass' <(seal --authserv-id fwd.test < arc.eml > sealed-stdin.eml; dkimpy_arc sealed-stdin.eml)
 
 

@@ -58,7 +58,8 @@ int run_arc_seal(const arc_seal_args& a) {
     complain(name + ": not sealed (chain: arc=" + std::string(to_string(chain.result)) +
              (chain.reason.empty() ? std::string() : ", " + chain.reason) +
              "): " + fields.error().message());
-    return exit_data;
+    // A key that could not be fetched for now: the MTA should try again later.
+    return fields.error().code == errc::dns_temporary ? exit_deferred : exit_data;
   }
   if (chain.result == arc_result::fail)
     complain(name + ": warning: the chain failed (" + chain.reason + "); sealed with cv=fail");
@@ -98,7 +99,9 @@ void add_arc_seal_command(CLI::App& app, int& status) {
   cmd->footer(
       "Exit 0 when sealed, 65 when the message cannot be sealed (its newest set comes from\n"
       "this authserv-id, the chain has cv=fail or 50 sets, no Authentication-Results of the\n"
-      "authserv-id) or the key or zone file is unusable, 66 when an input cannot be read.");
+      "authserv-id) or the key or zone file is unusable, 66 when an input cannot be read, 75\n"
+      "when a key of the chain could not be fetched for now (try again later: sealing would\n"
+      "fail the chain for good).");
   cmd->callback([args, &status] { status = run_arc_seal(*args); });
 }
 

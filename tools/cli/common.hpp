@@ -19,7 +19,7 @@ namespace dkimkit::cli {
 enum exit_code : int {
   exit_ok = 0,
   exit_rejected = 1,    // verify --require: a message gets a 5xx reply
-  exit_deferred = 75,   // verify --require: a message gets a 4xx reply (EX_TEMPFAIL)
+  exit_deferred = 75,   // verify --require: a 4xx reply; arc-seal: try again later (EX_TEMPFAIL)
   exit_usage = 64,      // bad command line
   exit_data = 65,       // input that cannot be used: a bad key, zone file or message
   exit_noinput = 66,    // an input file cannot be opened or read
