@@ -6,21 +6,12 @@
 # unquoting makes a signature fail.
 # Usage: verify_archive_test.sh PATH_TO_dkimkit WORKDIR [MBOX_MIB]
 set -uo pipefail
+# shellcheck source=../support/rig.sh
+. "$(dirname "$0")/../support/rig.sh"  # check, ok, bad, rig_summary (no servers here)
 dk=$(readlink -f "$1")
 work=$2
 mib=${3:-200}
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-passed=0
-failed=0
-check() {  # check NAME COMMAND...: the command must succeed
-  local name=$1
-  shift
-  if "$@" >/dev/null 2>&1; then
-    passed=$((passed + 1)); echo "ok   $name"
-  else
-    failed=$((failed + 1)); echo "FAIL $name"
-  fi
-}
 py() { /usr/bin/python3 -c "$@"; }
 # results EXPECTED ARGS...: verify --json ARGS must give exactly the EXPECTED list of
 # (file, message or None, result), one per line in order, as a Python literal.
@@ -198,5 +189,4 @@ check "large mbox: every message passes" \
   test "$(grep -c '"result":"pass"' peak.out)" = "$(cat big.count)" -a "$(wc -l < peak.out)" = "$(cat big.count)"
 check "large mbox: peak RSS under 64 MiB" test "$kib" -lt 65536
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+rig_summary
