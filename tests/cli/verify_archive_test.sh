@@ -146,13 +146,22 @@ print([("tree/a/deeper/x.eml", None, "pass")] + [("tree/a/inbox", n, "pass") for
 check "a directory tree: sorted, recursive, symbolic links not followed" results "$tree_want" tree
 check "a directory alone: each result has its # line" \
   test "$("$dk" verify --zone zone tree/a | grep '^#')" = "$(printf '# tree/a/deeper/x.eml\n# tree/a/inbox message 1\n# tree/a/inbox message 2\n# tree/a/inbox message 3')"
-if [ "$(id -u)" != 0 ]; then
-  mkdir -p locked/sub && cp m1.eml locked/sub/ && cp m1.eml locked/z.eml && cp m1.eml locked/y.eml
-  chmod 000 locked/sub locked/y.eml
-  "$dk" verify --json --zone zone locked > locked.json 2> locked.err
-  check "unreadable entries in a walk: exit 66, each named, the rest verified" \
-    bash -c '[ $0 -eq 66 ] && grep -q "locked/sub" locked.err && grep -q "locked/y.eml" locked.err && grep -q "locked/z.eml" locked.json' "$?"
-  chmod 700 locked/sub locked/y.eml
+# Unreadable entries: as root, run as nobody (setpriv) so that the modes mean something.
+as_user=()
+locked=$PWD/locked
+if [ "$(id -u)" = 0 ]; then
+  as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+  locked=$(mktemp -d /tmp/dkimkit-archive.XXXXXX) && chmod 755 "$locked"
+fi
+if [ "$(id -u)" != 0 ] || command -v setpriv >/dev/null; then
+  mkdir -p "$locked/t/sub" && cp m1.eml "$locked/t/sub/" && cp m1.eml "$locked/t/z.eml" && cp m1.eml "$locked/t/y.eml"
+  chmod -R a+rX "$locked/t" && cp zone "$locked/zone" && chmod 644 "$locked/zone"
+  chmod 000 "$locked/t/sub" "$locked/t/y.eml"
+  (cd "$locked" && "${as_user[@]}" "$dk" verify --json --zone zone t) > locked.json 2> locked.err
+  check "unreadable entries in a walk: exit 66, each named on stderr, the rest verified" \
+    bash -c '[ $0 -eq 66 ] && grep -q "t/sub" locked.err && grep -q "t/y.eml" locked.err && grep -q "\"file\":\"t/z.eml\"" locked.json && [ "$(wc -l < locked.json)" = 1 ]' "$?"
+  chmod 700 "$locked/t/sub" "$locked/t/y.eml"
+  [ "$locked" = "$PWD/locked" ] || rm -rf "$locked"
 fi
 check "a missing path among others: exit 66, the others verified" \
   bash -c '"$0" verify --json --zone zone nope.mbox py.mbox > miss.json 2>/dev/null; [ $? -eq 66 ] && [ "$(wc -l < miss.json)" = 3 ]' "$dk"

@@ -198,20 +198,22 @@ int run_verify(verify_args& a) {
   };
   // The messages of an mbox, each checked as it streams by: one message at a time in memory.
   struct mbox_checks : mbox_handler {
-    const verify_options* opts;
-    const std::function<void(std::uint64_t, checks)>* done;
+    mbox_checks(const verify_options& o, std::function<void(std::uint64_t, checks)> d)
+        : opts(o), done(std::move(d)) {}
+    const verify_options& opts;
+    std::function<void(std::uint64_t, checks)> done;  // the message numbered N has ended
     std::optional<checks> current;
     std::uint64_t number = 0;
     void begin_message(std::uint64_t n) override {
       number = n;
-      current.emplace(checks{verifier(*opts), arc_validator(*opts)});
+      current.emplace(checks{verifier(opts), arc_validator(opts)});
     }
     void message_bytes(std::string_view bytes) override {
       current->dkim.update(bytes);
       current->arc.update(bytes);
     }
     void end_message() override {
-      (*done)(number, std::move(*current));
+      done(number, std::move(*current));
       current.reset();
     }
   };
@@ -221,12 +223,9 @@ int run_verify(verify_args& a) {
     const bool maildir_message = kind == mail_file::kind::message;
     bool decided = false, mbox = a.format == "mbox" && !maildir_message;
     std::optional<checks> single;
-    const std::function<void(std::uint64_t, checks)> done = [&](std::uint64_t n, checks c) {
+    mbox_checks messages(opts, [&](std::uint64_t n, checks c) {
       add(origin{file, n, true}, std::move(c));
-    };
-    mbox_checks messages;
-    messages.opts = &opts;
-    messages.done = &done;
+    });
     mbox_reader reader(messages);
     std::string why;
     bool read = read_chunks(
