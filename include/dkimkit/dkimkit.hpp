@@ -13,6 +13,7 @@
 #include <dkimkit/key_check.hpp>
 #include <dkimkit/key_record.hpp>
 #include <dkimkit/limits.hpp>
+#include <dkimkit/mailbox.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/signature.hpp>

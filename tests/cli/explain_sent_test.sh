@@ -5,15 +5,10 @@
 # Usage: explain_sent_test.sh PATH_TO_dkimkit WORKDIR
 set -uo pipefail
 # shellcheck source=../support/rig.sh
-. "$(dirname "$0")/../support/rig.sh"  # ok, bad, rig_summary (no servers here)
+. "$(dirname "$0")/../support/rig.sh"  # check, ok, bad, rig_summary (no servers here)
 dk=$(readlink -f "$1")
 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-check() {  # check NAME COMMAND...: the command must succeed
-  local name=$1
-  shift
-  if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi
-}
 py() { /usr/bin/python3 -c "$@"; }
 # The text explanation of RECEIVED against SENT.
 explain() {  # explain SENT RECEIVED

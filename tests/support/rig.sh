@@ -76,6 +76,12 @@ passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+# check NAME COMMAND...: ok when the command succeeds (its output hidden), bad otherwise.
+check() {
+  local name=$1
+  shift
+  if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi
+}
 # rig_summary: the line "N passed, M failed"; true when nothing failed.
 rig_summary() {
   echo "$passed passed, $failed failed"
