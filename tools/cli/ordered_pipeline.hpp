@@ -44,6 +44,7 @@ class ordered_pipeline {
   };
   static constexpr std::size_t kPiece = 256 * 1024;
   static constexpr std::size_t kMaxBytes = 8 * 1024 * 1024;
+  static constexpr std::size_t kSpares = 64, kSpareBytes = 64 * 1024;  // 4 MiB at most
 
   ordered_pipeline(unsigned jobs, std::size_t window, hooks h)
       : hooks_(std::move(h)),
@@ -59,7 +60,15 @@ class ordered_pipeline {
   // A message begins; waits while `window` messages are in flight.
   void begin(Tag tag) {
     std::unique_lock lk(m_);
-    space_.wait(lk, [&] { return next_seq_ - next_out_ < window_; });
+    if (next_seq_ - next_out_ >= window_) {  // full: wait until a quarter is free
+      reader_waits_ = true;
+      space_.wait(lk, [&] { return !full(); });
+      reader_waits_ = false;
+    }
+    if (piece_.capacity() == 0 && !spare_.empty()) {  // a buffer a worker is done with
+      piece_ = std::move(spare_.back());
+      spare_.pop_back();
+    }
     current_ = std::make_shared<job>();
     current_->seq = next_seq_++;
     current_->tag = std::move(tag);
@@ -88,6 +97,7 @@ class ordered_pipeline {
       closed_ = true;
     }
     work_.notify_all();
+    pieces_.notify_all();
     for (auto& t : workers_) t.join();
   }
 
@@ -103,20 +113,34 @@ class ordered_pipeline {
   void hand_over(bool complete, bool abandoned = false) {
     std::unique_lock lk(m_);
     current_->abandoned = abandoned;
-    space_.wait(lk, [&] { return in_flight_ == 0 || in_flight_ + piece_.size() <= kMaxBytes; });
+    if (in_flight_ > 0 && in_flight_ + piece_.size() > kMaxBytes) {
+      reader_waits_ = true;
+      piece_size_ = piece_.size();
+      space_.wait(lk, [&] { return in_flight_ == 0 || in_flight_ + piece_size_ <= kMaxBytes; });
+      reader_waits_ = false;
+    }
     if (!piece_.empty()) {
       in_flight_ += piece_.size();
       current_->pieces.push_back(std::move(piece_));
       piece_ = std::string();
     }
     current_->complete = complete;
-    if (!queued_) {
+    const bool fresh = !queued_;
+    if (fresh) {
       queue_.push_back(current_);
       queued_ = true;
     }
+    const bool idle = idle_ > 0;
     lk.unlock();
-    work_.notify_all();
+    // A job queued wakes one idle worker; more of a job already taken wakes the worker reading it.
+    if (!fresh)
+      pieces_.notify_all();
+    else if (idle)
+      work_.notify_one();
   }
+
+  // While the reader waits in begin(): until a quarter of the window is free.
+  [[nodiscard]] bool full() const noexcept { return next_seq_ - next_out_ > window_ - window_ / 4; }
 
   struct held {
     std::uint64_t seq;
@@ -130,7 +154,9 @@ class ordered_pipeline {
       std::shared_ptr<job> j;
       {
         std::unique_lock lk(m_);
+        ++idle_;
         work_.wait(lk, [&] { return !queue_.empty() || closed_ || !pending.empty(); });
+        --idle_;
         if (!queue_.empty() && pending.size() < per_worker_) {
           j = std::move(queue_.front());
           queue_.pop_front();
@@ -150,7 +176,7 @@ class ordered_pipeline {
         std::deque<std::string> got;
         {
           std::unique_lock lk(m_);
-          work_.wait(lk, [&] { return !j->pieces.empty() || j->complete; });
+          pieces_.wait(lk, [&] { return !j->pieces.empty() || j->complete; });
           abandoned = j->abandoned;
           if (j->pieces.empty()) break;
           got.swap(j->pieces);
@@ -163,8 +189,16 @@ class ordered_pipeline {
         {
           std::lock_guard lk(m_);
           in_flight_ -= n;
+          // Buffers go back to the reader: no allocation per message, and none freed in
+          // another thread than the one that allocated it.
+          for (auto& p : got)
+            if (spare_.size() < kSpares && p.capacity() <= kSpareBytes) {
+              p.clear();
+              spare_.push_back(std::move(p));
+            }
+          if (!reader_waits_ || in_flight_ + piece_size_ > kMaxBytes) continue;
         }
-        space_.notify_all();
+        space_.notify_one();
       }
       if (abandoned)
         deliver(j->seq, std::nullopt);
@@ -185,7 +219,7 @@ class ordered_pipeline {
       if (node.mapped()) hooks_.emit(*node.mapped());
       lk.lock();
       ++next_out_;
-      space_.notify_all();
+      if (reader_waits_ && !full()) space_.notify_one();
     }
     emitting_ = false;
   }
@@ -194,13 +228,17 @@ class ordered_pipeline {
   const std::size_t window_;
   const std::size_t per_worker_;
   std::mutex m_;
-  std::condition_variable work_;   // a job queued, bytes handed over, closed
-  std::condition_variable space_;  // an output emitted, bytes consumed
+  std::condition_variable work_;    // a job queued, closed
+  std::condition_variable pieces_;  // bytes handed over for a job already queued
+  std::condition_variable space_;   // an output emitted, bytes consumed
   std::deque<std::shared_ptr<job>> queue_;
   std::map<std::uint64_t, std::optional<Out>> ready_;
   std::uint64_t next_seq_ = 0, next_out_ = 0;
   std::size_t in_flight_ = 0;
-  bool closed_ = false, emitting_ = false;
+  bool closed_ = false, emitting_ = false, reader_waits_ = false;
+  unsigned idle_ = 0;               // workers waiting on work_
+  std::size_t piece_size_ = 0;      // the piece the reader waits to hand over
+  std::vector<std::string> spare_;  // emptied buffers, for the reader's next pieces
   // The reading thread's own: the message being read and its bytes not yet handed over.
   std::shared_ptr<job> current_;
   std::string piece_;

@@ -468,7 +468,7 @@ int run_verify(verify_args& a) {
       } catch (const std::exception& e) {
         o.complaint = internal_error(from, e);
       }
-      o.text = out.str();
+      o.text = std::move(out).str();
       return o;
     };
     h.emit = [&](output& o) {
