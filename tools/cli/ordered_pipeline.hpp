@@ -91,6 +91,7 @@ class ordered_pipeline {
   }
   // No more messages: waits until every output has been emitted and the workers have ended.
   void close() {
+    abandon();  // a message still being read (the reader stopped by an exception): dropped
     {
       std::lock_guard lk(m_);
       if (closed_) return;

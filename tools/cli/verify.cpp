@@ -387,8 +387,9 @@ int run_verify(verify_args& a) {
     return from.file + (from.message ? " message " + std::to_string(*from.message) : "") +
            ": internal error: " + e.what();
   };
-  progress_line progress(!a.no_progress && isatty(STDERR_FILENO) != 0 && isatty(STDOUT_FILENO) == 0,
-                         a.no_progress ? std::nullopt : total_size(a.files));
+  const bool show_progress =
+      !a.no_progress && isatty(STDERR_FILENO) != 0 && isatty(STDOUT_FILENO) == 0;
+  progress_line progress(show_progress, show_progress ? total_size(a.files) : std::nullopt);
   // Each message's key lookups start when its header has been read; up to kWindow messages are
   // read ahead before the oldest is finished, so that the lookups of a batch overlap. Results
   // are printed in the order of the input.
