@@ -149,18 +149,40 @@ class ordered_pipeline {
     Work w;
   };
 
+  // Bytes fed, under m_: counted out of the budget, buffers back to the reader (no allocation per
+  // message, none freed in another thread than the one that made it), the reader woken when it
+  // waits for that room. Done at the worker's next lock, so that a message costs it one lock.
+  void give_back(std::deque<std::string>& used) {
+    for (auto& p : used) {
+      in_flight_ -= p.size();
+      if (spare_.size() < kSpares && p.capacity() <= kSpareBytes) {
+        p.clear();
+        spare_.push_back(std::move(p));
+      }
+    }
+    used.clear();
+    if (reader_waits_ && in_flight_ + piece_size_ <= kMaxBytes) space_.notify_one();
+  }
+
   void work(unsigned worker) {
     std::deque<held> pending;
+    std::deque<std::string> used;
     while (true) {
       std::shared_ptr<job> j;
+      std::deque<std::string> got;
+      bool complete = false, abandoned = false;
       {
         std::unique_lock lk(m_);
+        give_back(used);
         ++idle_;
         work_.wait(lk, [&] { return !queue_.empty() || closed_ || !pending.empty(); });
         --idle_;
         if (!queue_.empty() && pending.size() < per_worker_) {
           j = std::move(queue_.front());
           queue_.pop_front();
+          got.swap(j->pieces);
+          complete = j->complete;
+          abandoned = j->abandoned;
         } else if (pending.empty()) {
           return;  // closed, nothing queued, nothing held
         }
@@ -172,34 +194,19 @@ class ordered_pipeline {
         continue;
       }
       Work w = hooks_.start(j->tag);
-      bool abandoned = false;
       while (true) {
-        std::deque<std::string> got;
-        {
-          std::unique_lock lk(m_);
-          pieces_.wait(lk, [&] { return !j->pieces.empty() || j->complete; });
-          abandoned = j->abandoned;
-          if (j->pieces.empty()) break;
-          got.swap(j->pieces);
-        }
-        std::size_t n = 0;
-        for (const auto& p : got) {
+        for (auto& p : got) {
           if (!abandoned) hooks_.feed(w, p);
-          n += p.size();
+          used.push_back(std::move(p));
         }
-        {
-          std::lock_guard lk(m_);
-          in_flight_ -= n;
-          // Buffers go back to the reader: no allocation per message, and none freed in
-          // another thread than the one that allocated it.
-          for (auto& p : got)
-            if (spare_.size() < kSpares && p.capacity() <= kSpareBytes) {
-              p.clear();
-              spare_.push_back(std::move(p));
-            }
-          if (!reader_waits_ || in_flight_ + piece_size_ > kMaxBytes) continue;
-        }
-        space_.notify_one();
+        got.clear();
+        if (complete) break;
+        std::unique_lock lk(m_);
+        give_back(used);
+        pieces_.wait(lk, [&] { return !j->pieces.empty() || j->complete; });
+        got.swap(j->pieces);
+        complete = j->complete;
+        abandoned = j->abandoned;
       }
       if (abandoned)
         deliver(j->seq, std::nullopt);
