@@ -1,6 +1,9 @@
 // dkimkit verify: check the DKIM signatures of messages.
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <deque>
 #include <dkimkit/arc.hpp>
@@ -12,10 +15,15 @@
 #include <dkimkit/verifier.hpp>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
 
 #include "common.hpp"
+#include "ordered_pipeline.hpp"
 
 namespace dkimkit::cli {
 namespace {
@@ -26,6 +34,9 @@ struct verify_args {
   dns_args dns;
   colour_mode colour = colour_mode::automatic;
   bool stats = false;
+  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+  bool summary = false;
+  bool no_progress = false;
   std::vector<std::string> require;
   bool json = false;
   std::string authserv_id;
@@ -115,6 +126,203 @@ std::string paint_results(bool on, const std::string& text) {
   return out;
 }
 
+// --summary: totals per result, per signing domain and per failure reason. Counts only: the
+// order in which messages are added does not matter, and tallies of several workers add up.
+struct tally {
+  std::uint64_t messages = 0;
+  std::map<std::string, std::uint64_t> results;  // the message's result word
+  // Per d= (lower case): messages with a signature of that domain, and the best result of the
+  // domain's signatures in each (as overall() ranks them).
+  std::map<std::string, std::map<std::string, std::uint64_t>> domains;
+  std::map<std::string, std::uint64_t> reasons;  // per signature not passing: the fixed phrase
+
+  void add(const std::vector<verification>& results_of_message) {
+    ++messages;
+    ++results[std::string(to_string(overall(results_of_message)))];
+    std::map<std::string, std::vector<verification>> by_domain;
+    for (const auto& v : results_of_message) {
+      if (v.status != status::pass) ++reasons[std::string(to_string(v.code))];
+      if (v.sdid.empty()) continue;  // no d= could be read
+      std::string d = v.sdid;
+      for (char& ch : d)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      by_domain[d].push_back(v);
+    }
+    for (const auto& [d, vs] : by_domain) {
+      auto& counts = domains[d];
+      ++counts["messages"];
+      ++counts[std::string(to_string(overall(vs)))];
+    }
+  }
+  void merge(const tally& o) {
+    messages += o.messages;
+    for (const auto& [k, n] : o.results) results[k] += n;
+    for (const auto& [d, counts] : o.domains)
+      for (const auto& [k, n] : counts) domains[d][k] += n;
+    for (const auto& [k, n] : o.reasons) reasons[k] += n;
+  }
+  [[nodiscard]] nlohmann::json to_json() const {
+    nlohmann::json doms = nlohmann::json::object();
+    for (const auto& [d, counts] : domains) doms[d] = counts;
+    return {{"summary",
+             {{"messages", messages},
+              {"results", nlohmann::json(results)},
+              {"domains", doms},
+              {"reasons", nlohmann::json(reasons)}}}};
+  }
+  // The human summary: one "# summary" block of "result WORD: N", "domain D: N messages (WORD N,
+  // ...)" and "reason PHRASE: N" lines.
+  void print(std::ostream& out) const {
+    out << "# summary: " << messages << (messages == 1 ? " message" : " messages") << "\n";
+    for (const auto& [k, n] : results) out << "result " << k << ": " << n << "\n";
+    for (const auto& [d, counts] : domains) {
+      out << "domain " << terminal_safe(d) << ": " << counts.at("messages") << " messages (";
+      bool first = true;
+      for (const auto& [k, n] : counts) {
+        if (k == "messages") continue;
+        out << (first ? "" : ", ") << k << " " << n;
+        first = false;
+      }
+      out << ")\n";
+    }
+    for (const auto& [k, n] : reasons) out << "reason " << k << ": " << n << "\n";
+  }
+};
+
+// The progress line on stderr: messages done, rate, elapsed time and, when the inputs' total
+// size is known, the share of it read and an estimate of the time left from that share (an
+// estimate by bytes: messages of unequal sizes make it approximate). Redrawn at most 4 times a
+// second with \r, erased at the end; complaints erase it before they are written.
+class progress_line {
+ public:
+  progress_line(bool on, std::optional<std::uint64_t> total_bytes)
+      : on_(on), total_(total_bytes), start_(std::chrono::steady_clock::now()) {
+    if (!on_) return;
+    draw();
+    ticker_ = std::thread([this] {
+      std::unique_lock lk(m_);
+      while (!stop_.wait_for(lk, std::chrono::milliseconds(250), [&] { return stopping_; }))
+        draw_locked();
+    });
+  }
+  progress_line(const progress_line&) = delete;
+  progress_line& operator=(const progress_line&) = delete;
+  ~progress_line() { end(); }
+
+  void read(std::size_t bytes) noexcept { read_.fetch_add(bytes, std::memory_order_relaxed); }
+  void done() noexcept { done_.fetch_add(1, std::memory_order_relaxed); }
+  // complain(), the progress line erased first (it comes back at the next redraw).
+  void say(std::string_view message) {
+    std::lock_guard lk(m_);
+    erase_locked();
+    complain(message);
+  }
+  void end() {
+    if (!on_) return;
+    {
+      std::lock_guard lk(m_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    stop_.notify_all();
+    ticker_.join();
+    std::lock_guard lk(m_);
+    erase_locked();
+  }
+
+ private:
+  static std::string clock(double seconds) {
+    auto s = static_cast<std::uint64_t>(seconds);
+    char buf[32];
+    if (s >= 3600)
+      std::snprintf(
+          buf, sizeof buf, "%llu:%02llu:%02llu", static_cast<unsigned long long>(s / 3600),
+          static_cast<unsigned long long>(s / 60 % 60), static_cast<unsigned long long>(s % 60));
+    else
+      std::snprintf(buf, sizeof buf, "%llu:%02llu", static_cast<unsigned long long>(s / 60),
+                    static_cast<unsigned long long>(s % 60));
+    return buf;
+  }
+  void draw() {
+    std::lock_guard lk(m_);
+    draw_locked();
+  }
+  void draw_locked() {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const std::uint64_t done = done_.load(std::memory_order_relaxed);
+    const std::uint64_t read = read_.load(std::memory_order_relaxed);
+    std::string line = "dkimkit: " + std::to_string(done) + (done == 1 ? " message" : " messages");
+    line += ", " +
+            std::to_string(
+                elapsed > 0 ? static_cast<std::uint64_t>(static_cast<double>(done) / elapsed) : 0) +
+            "/s, " + clock(elapsed) + " elapsed";
+    if (total_ && *total_ > 0) {
+      const double share = std::min(1.0, static_cast<double>(read) / static_cast<double>(*total_));
+      line += ", " + std::to_string(static_cast<int>(share * 100)) + "% read";
+      if (share > 0) line += ", ETA " + clock(elapsed * (1 - share) / share);
+    }
+    std::cerr << "\r" << line << "\x1b[K" << std::flush;
+    shown_ = true;
+  }
+  void erase_locked() {
+    if (!shown_) return;
+    std::cerr << "\r\x1b[K" << std::flush;
+    shown_ = false;
+  }
+
+  const bool on_;
+  const std::optional<std::uint64_t> total_;
+  const std::chrono::steady_clock::time_point start_;
+  std::atomic<std::uint64_t> read_{0}, done_{0};
+  std::mutex m_;
+  std::condition_variable stop_;
+  bool stopping_ = false, shown_ = false;
+  std::thread ticker_;
+};
+
+// The total size of the inputs, for the progress line: nullopt when one is standard input or
+// cannot be measured. A directory is walked once more to add up its files.
+std::optional<std::uint64_t> total_size(const std::vector<std::string>& files) {
+  std::uint64_t total = 0;
+  bool known = true;
+  for (const auto& file : files) {
+    std::error_code ec;
+    if (file == "-") return std::nullopt;
+    if (std::filesystem::is_directory(file, ec)) {
+      walk_mail_files(file, [&](const mail_file& f) {
+        if (f.type == mail_file::kind::error) return;
+        std::error_code fec;
+        auto n = std::filesystem::file_size(f.path, fec);
+        if (!fec) total += n;
+      });
+      continue;
+    }
+    auto n = std::filesystem::file_size(file, ec);
+    if (ec) known = false;
+    total += ec ? 0 : n;
+  }
+  if (!known) return std::nullopt;
+  return total;
+}
+
+// One message read: its DKIM verifier and its ARC validator, fed the same bytes.
+struct checks {
+  verifier dkim;
+  arc_validator arc;
+};
+
+// Where the messages read go: begin(), bytes(), then end(); abandon() instead of end() when
+// the input ended in error and the message is not to be reported.
+class message_sink {
+ public:
+  virtual ~message_sink() = default;
+  virtual void begin(origin from) = 0;
+  virtual void bytes(std::string_view b) = 0;
+  virtual void end() = 0;
+  virtual void abandon() = 0;
+};
+
 int run_verify(verify_args& a) {
   int status = exit_ok;
   std::unique_ptr<txt_resolver> resolver = make_resolver(a.dns, status);
@@ -138,14 +346,14 @@ int run_verify(verify_args& a) {
       policy->domains = a.require;
     }
   }
-  bool rejected = false, deferred = false;
   const bool colour = !a.json && use_colour(a.colour);
-  // One message read: its DKIM verifier and its ARC validator, fed the same bytes.
-  struct checks {
-    verifier dkim;
-    arc_validator arc;
+  // What the messages reported so far ask for: their --require replies, and --summary's totals.
+  struct verdicts {
+    bool rejected = false, deferred = false;
+    tally totals;
   };
-  auto print = [&](const origin& from, checks& c) {
+  // One message's output on `out`.
+  auto print = [&](const origin& from, checks& c, std::ostream& out, verdicts& seen) {
     verifier& v = c.dkim;
     std::vector<verification> results = v.finish();
     arc_validation arc = c.arc.finish();
@@ -153,84 +361,157 @@ int run_verify(verify_args& a) {
     result<std::string> author = author_domain(v.from_field());
     std::optional<smtp_reply> reply;
     if (policy) reply = smtp_reply_for(results, author.value_or(std::string()), *policy);
-    if (reply) (reply->code >= 500 ? rejected : deferred) = true;
+    if (reply) (reply->code >= 500 ? seen.rejected : seen.deferred) = true;
+    if (a.summary) seen.totals.add(results);
     if (a.json) {
       nlohmann::json j = to_json(from, results, author);
       if (policy) j["reply"] = reply ? reply->line() : "250 2.0.0 accepted";
       j["arc"] = arc_json(arc);
-      std::cout << json_line(j) << "\n";
+      out << json_line(j) << "\n";
     } else {
       if (from.named) {
-        std::cout << "# " << terminal_safe(from.file);
-        if (from.message) std::cout << " message " << *from.message;
-        std::cout << "\n";
+        out << "# " << terminal_safe(from.file);
+        if (from.message) out << " message " << *from.message;
+        out << "\n";
       }
       std::string ar =
           with_line_endings(format_auth_results(a.authserv_id, results), line_ending::lf);
-      std::cout << paint_results(colour, terminal_safe(ar, "\n\t")) << "\n";
+      out << paint_results(colour, terminal_safe(ar, "\n\t")) << "\n";
       // Only for a message with ARC fields: the output of others stays one Authentication-Results
       // field, which scripts read as such (tests/auth_results/mail_authres_interop.pl).
-      if (arc.result != arc_result::none) std::cout << arc_line(colour, arc) << "\n";
-      if (policy) std::cout << terminal_safe(reply ? reply->line() : "250 2.0.0 accepted") << "\n";
+      if (arc.result != arc_result::none) out << arc_line(colour, arc) << "\n";
+      if (policy) out << terminal_safe(reply ? reply->line() : "250 2.0.0 accepted") << "\n";
     }
   };
+  auto internal_error = [](const origin& from, const std::exception& e) {
+    return from.file + (from.message ? " message " + std::to_string(*from.message) : "") +
+           ": internal error: " + e.what();
+  };
+  const bool show_progress =
+      !a.no_progress && isatty(STDERR_FILENO) != 0 && isatty(STDOUT_FILENO) == 0;
+  progress_line progress(show_progress, show_progress ? total_size(a.files) : std::nullopt);
+  // Each message's key lookups start when its header has been read; up to kWindow messages are
+  // read ahead before the oldest is finished, so that the lookups of a batch overlap. Results
+  // are printed in the order of the input.
+  constexpr std::size_t kWindow = 256;
+
+  // --jobs 1: the reading thread checks each message itself.
+  struct serial_sink final : message_sink {
+    serial_sink(const verify_options& o, std::function<void(origin&, checks&)> r)
+        : opts(o), report(std::move(r)) {}
+    const verify_options& opts;
+    std::function<void(origin&, checks&)> report;
+    std::deque<std::pair<origin, checks>> pending;
+    std::optional<std::pair<origin, checks>> current;
+    void begin(origin from) override {
+      current.emplace(std::move(from), checks{verifier(opts), arc_validator(opts)});
+    }
+    void bytes(std::string_view b) override {
+      current->second.dkim.update(b);
+      current->second.arc.update(b);
+    }
+    void end() override {
+      pending.push_back(std::move(*current));
+      current.reset();
+      if (pending.size() >= kWindow) {
+        report(pending.front().first, pending.front().second);
+        pending.pop_front();
+      }
+    }
+    void abandon() override { current.reset(); }
+    void close() {
+      for (auto& [from, c] : pending) report(from, c);
+      pending.clear();
+    }
+  };
+  verdicts serial_seen;
   // One message never ends the batch: an error while reporting it is said, and the rest go on.
-  auto report = [&](const origin& from, checks& c) {
+  serial_sink serial(opts, [&](origin& from, checks& c) {
     try {
-      print(from, c);
+      print(from, c, std::cout, serial_seen);
     } catch (const std::exception& e) {
-      complain(from.file + (from.message ? " message " + std::to_string(*from.message) : "") +
-               ": internal error: " + e.what());
+      progress.say(internal_error(from, e));
       status = exit_software;
     }
+    progress.done();
+  });
+
+  // --jobs N > 1: N worker threads check the messages, one resolver and one key cache shared
+  // (both safe to call from several threads); outputs are written in input order.
+  struct output {
+    std::string text;
+    std::string complaint;  // an internal error while reporting the message
   };
-  // Each message's key lookups start when its header has been read; up to
-  // kWindow messages are read ahead before the oldest is finished, so that the
-  // lookups of a batch overlap. Results are printed in the order of the input.
-  constexpr std::size_t kWindow = 256;
-  std::deque<std::pair<origin, checks>> pending;
-  auto add = [&](origin from, checks c) {
-    pending.emplace_back(std::move(from), std::move(c));
-    if (pending.size() >= kWindow) {
-      report(pending.front().first, pending.front().second);
-      pending.pop_front();
-    }
-  };
-  // The messages of an mbox, each checked as it streams by: one message at a time in memory.
-  struct mbox_checks : mbox_handler {
-    mbox_checks(const verify_options& o, std::function<void(std::uint64_t, checks)> d)
-        : opts(o), done(std::move(d)) {}
-    const verify_options& opts;
-    std::function<void(std::uint64_t, checks)> done;  // the message numbered N has ended
-    std::optional<checks> current;
-    std::uint64_t number = 0;
+  using pipeline = ordered_pipeline<origin, checks, output>;
+  std::vector<verdicts> worker_seen(a.jobs);
+  std::atomic<bool> worker_failed{false};
+  std::optional<pipeline> workers;
+  struct parallel_sink final : message_sink {
+    explicit parallel_sink(std::optional<pipeline>& to) : p(to) {}
+    std::optional<pipeline>& p;
+    void begin(origin from) override { p->begin(std::move(from)); }
+    void bytes(std::string_view b) override { p->bytes(b); }
+    void end() override { p->end(); }
+    void abandon() override { p->abandon(); }
+  } parallel(workers);
+  if (a.jobs > 1) {
+    pipeline::hooks h;
+    h.start = [&](const origin&) { return checks{verifier(opts), arc_validator(opts)}; };
+    h.feed = [](checks& c, std::string_view b) {
+      c.dkim.update(b);
+      c.arc.update(b);
+    };
+    h.finish = [&](unsigned worker, const origin& from, checks& c) {
+      output o;
+      std::ostringstream out;
+      try {
+        print(from, c, out, worker_seen[worker]);
+      } catch (const std::exception& e) {
+        o.complaint = internal_error(from, e);
+      }
+      o.text = std::move(out).str();
+      return o;
+    };
+    h.emit = [&](output& o) {
+      std::cout << o.text;
+      if (!o.complaint.empty()) {
+        progress.say(o.complaint);
+        worker_failed = true;
+      }
+      progress.done();
+    };
+    workers.emplace(a.jobs, kWindow, std::move(h));
+  }
+  message_sink& sink = a.jobs > 1 ? static_cast<message_sink&>(parallel) : serial;
+
+  // The messages of an mbox, passed on as they stream by.
+  struct mbox_messages : mbox_handler {
+    mbox_messages(message_sink& s, const std::string& f) : sink(s), file(f) {}
+    message_sink& sink;
+    const std::string& file;
+    bool open = false;
     void begin_message(std::uint64_t n) override {
-      number = n;
-      current.emplace(checks{verifier(opts), arc_validator(opts)});
+      sink.begin(origin{file, n, true});
+      open = true;
     }
-    void message_bytes(std::string_view bytes) override {
-      current->dkim.update(bytes);
-      current->arc.update(bytes);
-    }
+    void message_bytes(std::string_view bytes) override { sink.bytes(bytes); }
     void end_message() override {
-      done(number, std::move(*current));
-      current.reset();
+      open = false;
+      sink.end();
     }
   };
   // One file ("-": standard input): an mbox or one message. Streamed in chunks: memory stays
   // bounded by the header blocks of the window, whatever the size of a body or of the file.
   auto read_file = [&](const std::string& file, mail_file::kind kind, bool named) {
     const bool maildir_message = kind == mail_file::kind::message;
-    bool decided = false, mbox = a.format == "mbox" && !maildir_message;
-    std::optional<checks> single;
-    mbox_checks messages(opts, [&](std::uint64_t n, checks c) {
-      add(origin{file, n, true}, std::move(c));
-    });
+    bool decided = false, mbox = a.format == "mbox" && !maildir_message, single = false;
+    mbox_messages messages(sink, file);
     mbox_reader reader(messages);
     std::string why;
     bool read = read_chunks(
         file,
         [&](std::string_view chunk) {
+          progress.read(chunk.size());
           if (!decided) {
             decided = true;
             if (a.format == "auto" && !maildir_message) mbox = starts_like_mbox(chunk);
@@ -238,28 +519,29 @@ int run_verify(verify_args& a) {
           if (mbox) {
             reader.update(chunk);
           } else {
-            if (!single) single.emplace(checks{verifier(opts), arc_validator(opts)});
-            single->dkim.update(chunk);
-            single->arc.update(chunk);
+            if (!single) sink.begin(origin{file, std::nullopt, named});
+            single = true;
+            sink.bytes(chunk);
           }
         },
         why);
     if (!read) {  // what was read of an mbox is reported; the message cut short is not
-      complain(why);
+      if (single || messages.open) sink.abandon();
+      progress.say(why);
       status = exit_noinput;
       return;
     }
     if (mbox) {
       reader.finish();
       if (reader.preamble_bytes() > 0) {
-        complain(file + ": " + std::to_string(reader.preamble_bytes()) +
-                 " bytes before the first \"From \" line belong to no message");
+        progress.say(file + ": " + std::to_string(reader.preamble_bytes()) +
+                     " bytes before the first \"From \" line belong to no message");
         status = exit_data;
       }
       return;
     }
-    if (!single) single.emplace(checks{verifier(opts), arc_validator(opts)});  // an empty file
-    add(origin{file, std::nullopt, named}, std::move(*single));
+    if (!single) sink.begin(origin{file, std::nullopt, named});  // an empty file
+    sink.end();
   };
   const bool several = a.files.size() > 1;
   for (const auto& file : a.files) {
@@ -267,7 +549,7 @@ int run_verify(verify_args& a) {
     if (file != "-" && std::filesystem::is_directory(file, ec)) {
       walk_mail_files(file, [&](const mail_file& f) {
         if (f.type == mail_file::kind::error) {
-          complain(f.path + ": " + f.reason);
+          progress.say(f.path + ": " + f.reason);
           status = exit_noinput;
           return;
         }
@@ -277,7 +559,26 @@ int run_verify(verify_args& a) {
     }
     read_file(file, mail_file::kind::unknown, several);
   }
-  for (auto& [from, c] : pending) report(from, c);
+  serial.close();
+  verdicts seen = std::move(serial_seen);
+  if (workers) {
+    workers->close();
+    for (const auto& w : worker_seen) {
+      seen.rejected = seen.rejected || w.rejected;
+      seen.deferred = seen.deferred || w.deferred;
+      seen.totals.merge(w.totals);
+    }
+    // An internal error while reporting a message outranks the inputs' errors here, whatever
+    // their order (one thread reads, others report).
+    if (worker_failed) status = exit_software;
+  }
+  progress.end();
+  if (a.summary) {
+    if (a.json)
+      std::cout << json_line(seen.totals.to_json()) << "\n";
+    else
+      seen.totals.print(std::cout);
+  }
   if (a.stats) {
     std::cerr << "dkimkit: key cache: " << keys.hits() << " hits, " << keys.misses() << " misses\n";
     if (const auto* u = dynamic_cast<const unbound_resolver*>(resolver.get())) {
@@ -287,8 +588,8 @@ int run_verify(verify_args& a) {
                 << " timeouts\n";
     }
   }
-  if (status == exit_ok && rejected) status = exit_rejected;
-  if (status == exit_ok && deferred) status = exit_deferred;
+  if (status == exit_ok && seen.rejected) status = exit_rejected;
+  if (status == exit_ok && seen.deferred) status = exit_deferred;
   return status;
 }
 
@@ -308,6 +609,16 @@ void add_verify_command(CLI::App& app, int& status) {
       ->check(CLI::IsMember({"auto", "mbox", "message"}));
   add_dns_options(*cmd, args->dns);
   cmd->add_flag("--stats", args->stats, "print key cache and DNS statistics on stderr");
+  cmd->add_option("--jobs,-j", args->jobs,
+                  "messages verified in parallel by N threads sharing one DNS resolver and one "
+                  "key cache; the output stays in input order (default: the number of cores)")
+      ->check(CLI::Range(1u, 1024u));
+  cmd->add_flag("--summary", args->summary,
+                "at the end, totals per result, per signing domain (d=) and per failure reason; "
+                "with --json one last object {\"summary\": {...}}");
+  cmd->add_flag("--no-progress", args->no_progress,
+                "no progress line (shown on stderr when it is a terminal and the output is "
+                "not)");
   cmd->add_option("--require", args->require,
                   "local policy: any (a passing signature), aligned (one aligned with From), or "
                   "the domains one of which must sign; prints the SMTP reply (RFC 7372) and exits "
