@@ -212,40 +212,61 @@ void one_message(const options& o, const message& msg, long id, tally& t) {
     return true;
   };
   auto macro = [&](char for_cmd, std::vector<std::pair<std::string, std::string>> kv) {
+    if (settled) return;
     std::string d(1, for_cmd);
     for (auto& [k, v] : kv) d += cstr(k) + cstr(v);
     command(out, 'D', d);
   };
+  // Postfix sends each step's macros (its default milter_*_macros) before the step, even one
+  // the milter left out, and the end-of-header macros before every header field too.
+  const std::vector<std::pair<std::string, std::string>> qid_only = {{"i", qid}};
   bool ok = true;
+  macro('C', {{"j", "mx.example.net"}, {"{daemon_name}", "load"}, {"v", "Postfix 3.7"},
+              {"_", "localhost [127.0.0.1]"}});
   if ((pf & kNoConnect) == 0) {
-    macro('C', {{"j", "mx.example.net"}, {"{daemon_name}", "load"}, {"_", "localhost [127.0.0.1]"}});
     std::string conn = cstr("localhost") + '4';
     std::uint16_t port = htons(40000);
     conn.append(reinterpret_cast<const char*>(&port), 2);
     conn += cstr("127.0.0.1");
     ok = step(0, kNrConn, 'C', conn);
   }
-  if (ok && (pf & kNoHelo) == 0) ok = step(0, kNrHelo, 'H', cstr("localhost"));
+  if (ok) {
+    macro('H', {});
+    if ((pf & kNoHelo) == 0) ok = step(0, kNrHelo, 'H', cstr("localhost"));
+  }
   if (ok) {
     macro('M', {{"i", qid}, {"{mail_addr}", "alice@example.com"}});
     ok = step(kNoMail, kNrMail, 'M', cstr("<alice@example.com>"));
   }
-  if (ok) ok = step(kNoRcpt, kNrRcpt, 'R', cstr("<bob@example.org>"));
-  if (ok) ok = step(kNoData, kNrData, 'T', {});
+  if (ok) {
+    macro('R', {{"i", qid}, {"{rcpt_addr}", "bob@example.org"}});
+    ok = step(kNoRcpt, kNrRcpt, 'R', cstr("<bob@example.org>"));
+  }
+  if (ok) {
+    macro('T', qid_only);
+    ok = step(kNoData, kNrData, 'T', {});
+  }
   for (const auto& [name, value] : msg.fields) {
-    if (!ok) break;
+    if (!ok || settled) break;
     std::string_view v = value;
     if ((pf & kHdrLeadSpc) == 0)
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    macro('L', qid_only);
     ok = step(kNoHdrs, kNrHdr, 'L', cstr(name) + cstr(v));
   }
-  if (ok) ok = step(kNoEoh, kNrEoh, 'N', {});
-  for (std::size_t off = 0; ok && off < msg.body.size(); off += kChunk)
+  if (ok && !settled) {
+    macro('N', qid_only);
+    ok = step(kNoEoh, kNrEoh, 'N', {});
+  }
+  for (std::size_t off = 0; ok && !settled && off < msg.body.size(); off += kChunk) {
+    macro('B', qid_only);
     ok = step(kNoBody, kNrBody, 'B', std::string_view(msg.body).substr(off, kChunk));
+  }
   if (!ok) return fail("connection broken before the end of the message");
   bool seen = false, modified = false;
   char final = 0;
   if (!settled) {
+    macro('E', qid_only);
     command(out, 'E', {});
     if (!write_all(fd, out)) return fail("write BODYEOB");
     out.clear();
