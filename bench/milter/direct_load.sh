@@ -5,7 +5,7 @@
 # pre-signed message (its key served by NSD on loopback). For each: messages/s and the milter's CPU
 # per message (/proc/PID/stat before and after), then dkimkit-milter's messages per CPU-second
 # against OpenDKIM's.
-# Usage: bench/milter/direct_load.sh BUILD_DIR [MESSAGES=2000] [CONNECTIONS=20]
+# Usage: [DKIMKIT_MILTER=PATH] bench/milter/direct_load.sh BUILD_DIR [MESSAGES=2000] [CONNECTIONS=20]
 # It works in /tmp/dkimkit-direct.XXXXXX (tests/support/rig.sh), removed at exit unless it failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,7 +17,7 @@ build=$(readlink -f "${1:?usage: direct_load.sh BUILD_DIR [MESSAGES] [CONNECTION
 n=${2:-2000}
 conc=${3:-20}
 dk=$build/tools/cli/dkimkit
-milter=$build/milter/dkimkit-milter
+milter=${DKIMKIT_MILTER:-$build/milter/dkimkit-milter}  # another build of it, to compare
 load=$build/bench/milter_load
 for b in "$dk" "$milter" "$load"; do [ -x "$b" ] || { echo "direct_load.sh: $b not built" >&2; exit 2; }; done
 for t in opendkim nsd; do

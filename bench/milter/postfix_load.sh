@@ -6,7 +6,7 @@
 # from the first message sent to the last one delivered to smtp-sink, messages per second and
 # their ratio to Postfix alone, the milter's CPU per message (/proc/PID/stat before and after the
 # phase), delivered and signed (or verified: dkim=pass) counts.
-# Usage: bench/milter/postfix_load.sh BUILD_DIR [MESSAGES=2000] [CONCURRENCY=20]
+# Usage: [DKIMKIT_MILTER=PATH] bench/milter/postfix_load.sh BUILD_DIR [MESSAGES=2000] [CONCURRENCY=20]
 # It works in /tmp/dkimkit-load.XXXXXX (tests/support/rig.sh), removed at exit unless it failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +18,7 @@ build=$(readlink -f "${1:?usage: postfix_load.sh BUILD_DIR [MESSAGES] [CONCURREN
 n=${2:-2000}
 conc=${3:-20}
 dk=$build/tools/cli/dkimkit
-milter=$build/milter/dkimkit-milter
+milter=${DKIMKIT_MILTER:-$build/milter/dkimkit-milter}  # another build of it, to compare
 for b in "$dk" "$milter"; do [ -x "$b" ] || { echo "postfix_load.sh: $b not built" >&2; exit 2; }; done
 for t in postfix smtp-source smtp-sink opendkim nsd; do
   command -v "$t" >/dev/null || { echo "postfix_load.sh: $t is required (make deps)" >&2; exit 2; }
