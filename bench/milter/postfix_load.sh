@@ -76,6 +76,16 @@ PY
   [ -z "$base_rate" ] && base_rate=$(cat "rate-$label")
   return 0
 }
+# A warm-up, not counted: every listener's smtpd and cleanup processes started, every milter's
+# threads and key cache (C * 2 messages through each).
+for port in "$p_none" "$p_ds" "$p_os" "$p_dv" "$p_ov"; do
+  smtp-source -s "$conc" -m $((conc * 2)) -F signed.eml -f alice@example.com -t bob@example.org \
+    "127.0.0.1:$port" > warmup.log 2>&1
+done
+for _ in $(seq 600); do
+  [ "$(find sink -type f | wc -l)" -ge $((conc * 10)) ] && break
+  sleep 0.1
+done
 echo "# $n messages of $(wc -c < msg.eml) bytes, concurrency $conc, Postfix $(postconf -d -h mail_version 2>/dev/null), TCP milters"
 run postfix-alone "$p_none" msg.eml
 run dkimkit-milter-sign "$p_ds" msg.eml "$LOAD_PID_DKM_SIGN"
