@@ -61,10 +61,14 @@ Syslog no"
     "$work/keys/load.private" "$(load_socket_odk "$4")" "$common" > odk-sign.conf
   printf 'Mode v\nSocket %s\nInternalHosts 192.0.2.1\nNameservers 127.0.0.1@%s\nAuthservID mx.example.net\n%s\n' \
     "$(load_socket_odk "$5")" "$RIG_NSD_PORT" "$common" > odk-verify.conf
-  rig_spawn dkm-sign.log "$milter" --config dkm-sign.toml --foreground; LOAD_PID_DKM_SIGN=$RIG_PID
-  rig_spawn dkm-verify.log "$milter" --config dkm-verify.toml --foreground; LOAD_PID_DKM_VERIFY=$RIG_PID
-  rig_spawn odk-sign.log opendkim -f -x odk-sign.conf; LOAD_PID_ODK_SIGN=$RIG_PID
-  rig_spawn odk-verify.log opendkim -f -x odk-verify.conf; LOAD_PID_ODK_VERIFY=$RIG_PID
+  # LOAD_PID_*: read by the scripts that source this file.
+  # shellcheck disable=SC2034
+  {
+    rig_spawn dkm-sign.log "$milter" --config dkm-sign.toml --foreground; LOAD_PID_DKM_SIGN=$RIG_PID
+    rig_spawn dkm-verify.log "$milter" --config dkm-verify.toml --foreground; LOAD_PID_DKM_VERIFY=$RIG_PID
+    rig_spawn odk-sign.log opendkim -f -x odk-sign.conf; LOAD_PID_ODK_SIGN=$RIG_PID
+    rig_spawn odk-verify.log opendkim -f -x odk-verify.conf; LOAD_PID_ODK_VERIFY=$RIG_PID
+  }
   local s
   for s in "$2" "$3" "$4" "$5"; do
     load_wait_socket "$s" || { echo "a milter did not start on $s" >&2; cat ./*.log >&2; return 1; }
