@@ -6,8 +6,8 @@
 # external). The message: 10 KiB of text (msg.eml) and the same signed by that key (signed.eml).
 #
 #   load_prepare "$dk"          # keys/, msg.eml, signed.eml, NSD (RIG_NSD_PORT)
-#   load_start_milters "$milter" unix:$RIG_DIR/dkm-sign.sock unix:... unix:... unix:...
-#   $LOAD_PID_DKM_SIGN ...      # their PIDs: DKM_SIGN DKM_VERIFY ODK_SIGN ODK_VERIFY
+#   load_start_milters "$milter" unix:$RIG_DIR/dkm-sign.sock unix:... unix:... unix:... unix:...
+#   $LOAD_PID_DKM_SIGN ...      # their PIDs: DKM_SIGN DKM_VERIFY ODK_SIGN ODK_VERIFY DKM_FLOOR
 
 # load_prepare DKIMKIT: the key, the messages and NSD.
 load_prepare() {
@@ -37,8 +37,10 @@ print("\r\n".join(out), end="\r\n")'
 # load_socket_odk SOCKET: dkimkit-milter's socket spec (unix:PATH, inet:PORT@HOST) as OpenDKIM's.
 load_socket_odk() { [[ "$1" == unix:* ]] && echo "local:${1#unix:}" || echo "$1"; }
 
-# load_start_milters MILTER DKM_SIGN DKM_VERIFY ODK_SIGN ODK_VERIFY: the four milters, each on
-# its socket; waits until each listens. LOAD_PID_* are their PIDs.
+# load_start_milters MILTER DKM_SIGN DKM_VERIFY ODK_SIGN ODK_VERIFY DKM_FLOOR: the milters, each
+# on its socket; waits until each listens. LOAD_PID_* are their PIDs. DKM_FLOOR is dkimkit-milter
+# with nothing to do (sign mode, 127.0.0.1 external: every message accepted unchanged at its end):
+# what the milter protocol alone costs the MTA and libmilter.
 load_start_milters() {
   local milter=$1 work=$RIG_DIR
   rig_milter_toml sign "$2" > dkm-sign.toml
@@ -51,6 +53,8 @@ domain = "example.com"
 selector = "load"
 key_file = "$work/keys/load.private"
 CONF
+  rig_milter_toml sign "$6" > dkm-floor.toml
+  sed -e 's|127.0.0.0/8|192.0.2.0/24|' dkm-sign.toml | tail -n +4 >> dkm-floor.toml
   rig_milter_toml verify "$3" > dkm-verify.toml
   printf '[dns]\nresolvers = ["127.0.0.1@%s"]\n' "$RIG_NSD_PORT" >> dkm-verify.toml
   local common="Canonicalization relaxed/relaxed
@@ -68,9 +72,10 @@ Syslog no"
     rig_spawn dkm-verify.log "$milter" --config dkm-verify.toml --foreground; LOAD_PID_DKM_VERIFY=$RIG_PID
     rig_spawn odk-sign.log opendkim -f -x odk-sign.conf; LOAD_PID_ODK_SIGN=$RIG_PID
     rig_spawn odk-verify.log opendkim -f -x odk-verify.conf; LOAD_PID_ODK_VERIFY=$RIG_PID
+    rig_spawn dkm-floor.log "$milter" --config dkm-floor.toml --foreground; LOAD_PID_DKM_FLOOR=$RIG_PID
   }
   local s
-  for s in "$2" "$3" "$4" "$5"; do
+  for s in "$2" "$3" "$4" "$5" "$6"; do
     load_wait_socket "$s" || { echo "a milter did not start on $s" >&2; cat ./*.log >&2; return 1; }
   done
 }

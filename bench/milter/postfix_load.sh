@@ -2,7 +2,8 @@
 # Load through a real Postfix: N messages of 10 KiB at concurrency C, in one run: Postfix alone
 # (the control), then with dkimkit-milter signing, Debian's OpenDKIM signing (Mode s, the same
 # RSA-2048 key, relaxed/relaxed), dkimkit-milter verifying and OpenDKIM verifying a pre-signed
-# message (its key served by NSD on loopback); milters over TCP on 127.0.0.1. For each: seconds
+# message (its key served by NSD on loopback), and dkimkit-milter with nothing to do (the floor:
+# what the milter protocol alone costs); milters over TCP on 127.0.0.1. For each: seconds
 # from the first message sent to the last one delivered to smtp-sink, messages per second and
 # their ratio to Postfix alone, the milter's CPU per message (/proc/PID/stat before and after the
 # phase), delivered and signed (or verified: dkim=pass) counts.
@@ -25,11 +26,12 @@ for t in postfix smtp-source smtp-sink opendkim nsd; do
 done
 rig_start load || exit 1
 load_prepare "$dk" || { echo "postfix_load.sh: setup failed" >&2; exit 1; }
-m_ds=$(free_port); m_dv=$(free_port); m_os=$(free_port); m_ov=$(free_port)
+m_ds=$(free_port); m_dv=$(free_port); m_os=$(free_port); m_ov=$(free_port); m_df=$(free_port)
 load_start_milters "$milter" "inet:$m_ds@127.0.0.1" "inet:$m_dv@127.0.0.1" "inet:$m_os@127.0.0.1" \
-  "inet:$m_ov@127.0.0.1" || exit 1
+  "inet:$m_ov@127.0.0.1" "inet:$m_df@127.0.0.1" || exit 1
 
 p_none=$(free_port); p_ds=$(free_port); p_os=$(free_port); p_dv=$(free_port); p_ov=$(free_port)
+p_df=$(free_port)
 rig_sink 256
 rig_postfix_conf 'default_process_limit = 200' 'smtp_destination_concurrency_limit = 50'
 rig_postfix_smtpd "$p_none"
@@ -37,6 +39,7 @@ rig_postfix_smtpd "$p_ds" "smtpd_milters=inet:127.0.0.1:$m_ds"
 rig_postfix_smtpd "$p_os" "smtpd_milters=inet:127.0.0.1:$m_os"
 rig_postfix_smtpd "$p_dv" "smtpd_milters=inet:127.0.0.1:$m_dv"
 rig_postfix_smtpd "$p_ov" "smtpd_milters=inet:127.0.0.1:$m_ov"
+rig_postfix_smtpd "$p_df" "smtpd_milters=inet:127.0.0.1:$m_df"
 rig_postfix_start || { echo "postfix_load.sh: postfix did not start" >&2; exit 1; }
 wait_port "$p_none" || exit 1
 
@@ -78,12 +81,12 @@ PY
 }
 # A warm-up, not counted: every listener's smtpd and cleanup processes started, every milter's
 # threads and key cache (C * 2 messages through each).
-for port in "$p_none" "$p_ds" "$p_os" "$p_dv" "$p_ov"; do
+for port in "$p_none" "$p_ds" "$p_os" "$p_dv" "$p_ov" "$p_df"; do
   smtp-source -s "$conc" -m $((conc * 2)) -F signed.eml -f alice@example.com -t bob@example.org \
     "127.0.0.1:$port" > warmup.log 2>&1
 done
 for _ in $(seq 600); do
-  [ "$(find sink -type f | wc -l)" -ge $((conc * 10)) ] && break
+  [ "$(find sink -type f | wc -l)" -ge $((conc * 12)) ] && break
   sleep 0.1
 done
 echo "# $n messages of $(wc -c < msg.eml) bytes, concurrency $conc, Postfix $(postconf -d -h mail_version 2>/dev/null), TCP milters"
@@ -92,3 +95,4 @@ run dkimkit-milter-sign "$p_ds" msg.eml "$LOAD_PID_DKM_SIGN"
 run opendkim-sign "$p_os" msg.eml "$LOAD_PID_ODK_SIGN"
 run dkimkit-milter-verify "$p_dv" signed.eml "$LOAD_PID_DKM_VERIFY"
 run opendkim-verify "$p_ov" signed.eml "$LOAD_PID_ODK_VERIFY"
+run dkimkit-milter-floor "$p_df" msg.eml "$LOAD_PID_DKM_FLOOR"
