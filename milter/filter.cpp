@@ -372,7 +372,7 @@ void log_line(int priority, const std::string& line) {
   if (g_foreground) {
     static std::mutex m;
     std::lock_guard lock(m);
-    std::cerr << "dkimkit-milter: " << line << std::endl;
+    std::cerr << ("dkimkit-milter: " + line + "\n") << std::flush;  // one write, not three
   } else {
     syslog(priority, "%s", line.c_str());
   }
