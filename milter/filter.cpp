@@ -37,7 +37,20 @@ std::shared_ptr<runtime> current() {
   return g_runtime;
 }
 
-session* session_of(SMFICTX* ctx) { return static_cast<session*>(smfi_getpriv(ctx)); }
+// One milter connection: its session (none when it could not be set up) and a decision that
+// settled the message at a step the MTA expects no reply to (SMFIP_NR_*), kept for the end of
+// the message, the first step that replies.
+struct connection {
+  std::unique_ptr<session> s;
+  std::optional<decision> pending;
+};
+
+connection* connection_of(SMFICTX* ctx) { return static_cast<connection*>(smfi_getpriv(ctx)); }
+
+session* session_of(SMFICTX* ctx) {
+  auto* c = connection_of(ctx);
+  return c ? c->s.get() : nullptr;
+}
 
 void set_reply(SMFICTX* ctx, const decision& d) {
   if (d.code.empty()) return;
@@ -73,17 +86,27 @@ sfsistat apply(SMFICTX* ctx, const decision& d) {
   return SMFIS_CONTINUE;
 }
 
+// The reply to an internal error with no session: on_internal_error.
+decision sessionless_error(const std::string& why) {
+  decision d;
+  d.log = "internal error: " + why;
+  d.level = log_level::error;
+  auto rt = current();
+  if (!rt || rt->cfg->on_internal_error == action::tempfail) {
+    d.reply = verdict::tempfail;
+    d.code = "451";
+    d.enhanced = "4.3.0";
+    d.text = "DKIM filter error, try again later";
+  } else {
+    d.reply = verdict::accept;
+  }
+  return d;
+}
+
 // The reply to an error outside the session (or with no session): on_internal_error.
 sfsistat internal_error(SMFICTX* ctx, const std::string& why) {
   if (auto* s = session_of(ctx)) return apply(ctx, s->internal_error(why));
-  log_line(LOG_ERR, "internal error: " + why);
-  auto rt = current();
-  if (!rt || rt->cfg->on_internal_error == action::tempfail) {
-    smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.3.0"),
-                  const_cast<char*>("DKIM filter error, try again later"));
-    return SMFIS_TEMPFAIL;
-  }
-  return SMFIS_ACCEPT;
+  return apply(ctx, sessionless_error(why));
 }
 
 // Runs a callback body; anything thrown becomes the configured internal-error action.
@@ -98,101 +121,138 @@ sfsistat guarded(SMFICTX* ctx, F&& f) {
   }
 }
 
+// A step negotiated without reply (SMFIP_NR_*): `f(session&)` gives the session's decision; the
+// first settled one of the message (or its internal error) waits in `pending` for the end of the
+// message, and the message's later steps are not handled. The MTA sees the same reply, later.
+template <class F>
+sfsistat quietly(SMFICTX* ctx, F&& f) {
+  auto* c = connection_of(ctx);
+  if (!c || !c->s || c->pending) return SMFIS_NOREPLY;
+  try {
+    decision d = f(*c->s);
+    if (d.settled())
+      c->pending = std::move(d);
+    else if (!d.log.empty())
+      log_line(d.level == log_level::error ? LOG_ERR : LOG_INFO, d.log);
+  } catch (const std::exception& e) {
+    c->pending = c->s->internal_error(e.what());
+  } catch (...) {
+    c->pending = c->s->internal_error("unknown exception");
+  }
+  return SMFIS_NOREPLY;
+}
+
 // The queue id, when the MTA has told it (Postfix: at MAIL FROM, or later).
 void learn_queue_id(SMFICTX* ctx, session& s) {
   if (s.has_queue_id()) return;
   if (const char* q = smfi_getsymval(ctx, const_cast<char*>("i")); q && *q) s.set_queue_id(q);
 }
 
+// Connect, MAIL FROM, header fields, end of header and body chunks are negotiated without reply
+// (on_negotiate): the MTA streams the message and waits only at its end, where every decision is
+// delivered. skip_hosts too: its connections' messages are accepted there, unchanged.
 sfsistat on_connect(SMFICTX* ctx, char* host, _SOCK_ADDR* addr) {
-  return guarded(ctx, [&] {
+  try {
     auto rt = current();
-    if (!rt) return SMFIS_CONTINUE;
-    auto s = std::make_unique<session>(rt, system_clock());
+    if (!rt) return SMFIS_NOREPLY;  // at the end of the message: no session, internal error
+    auto c = std::make_unique<connection>();
+    c->s = std::make_unique<session>(rt, system_clock());
+    session& s = *c->s;
     // The MTA's name for the client (Postfix: the verified name, or "unknown") and its address;
     // libmilter gives no address for an unknown one.
     std::string_view name = host ? std::string_view(host) : std::string_view();
-    verdict v = verdict::proceed;
     if (addr && addr->sa_family == AF_INET) {
       const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-      v = s->connect(name, AF_INET, reinterpret_cast<const unsigned char*>(&in->sin_addr));
+      (void)s.connect(name, AF_INET, reinterpret_cast<const unsigned char*>(&in->sin_addr));
     } else if (addr && addr->sa_family == AF_INET6) {
       const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
-      v = s->connect(name, AF_INET6, in6->sin6_addr.s6_addr);
+      (void)s.connect(name, AF_INET6, in6->sin6_addr.s6_addr);
     } else {
-      v = s->connect(name, addr ? addr->sa_family : AF_UNSPEC, nullptr);
+      (void)s.connect(name, addr ? addr->sa_family : AF_UNSPEC, nullptr);
     }
-    if (v == verdict::accept) return SMFIS_ACCEPT;  // skip_hosts: left alone
     // The MTA's own name (Postfix sends "j" at connect): authserv_id_from_mta.
-    if (const char* j = smfi_getsymval(ctx, const_cast<char*>("j"))) s->set_mta_name(j);
-    smfi_setpriv(ctx, s.release());
+    if (const char* j = smfi_getsymval(ctx, const_cast<char*>("j"))) s.set_mta_name(j);
+    smfi_setpriv(ctx, c.release());
     g_connections.fetch_add(1);
-    return SMFIS_CONTINUE;
-  });
+  } catch (const std::exception& e) {
+    log_line(LOG_ERR, std::string("internal error: ") + e.what());
+  } catch (...) {
+    log_line(LOG_ERR, "internal error: unknown exception");
+  }
+  return SMFIS_NOREPLY;
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char**) {
-  return guarded(ctx, [&] {
-    auto* s = session_of(ctx);
-    if (!s) return SMFIS_CONTINUE;
+  if (auto* c = connection_of(ctx)) c->pending.reset();  // a new message
+  return quietly(ctx, [&](session& s) {
     // Authenticated: {auth_type} set (OpenDKIM's rule; Postfix sends it at MAIL FROM).
     const char* a = smfi_getsymval(ctx, const_cast<char*>("{auth_type}"));
-    s->start_message(a && *a, current());
-    learn_queue_id(ctx, *s);
-    return SMFIS_CONTINUE;
+    s.start_message(a && *a, current());
+    learn_queue_id(ctx, s);
+    return decision{};
   });
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
-  return guarded(ctx, [&] {
-    auto* s = session_of(ctx);
-    if (!s) return SMFIS_CONTINUE;
-    learn_queue_id(ctx, *s);
-    return apply(ctx, s->header(name ? name : "", value ? value : ""));
+  return quietly(ctx, [&](session& s) {
+    learn_queue_id(ctx, s);
+    return s.header(name ? name : "", value ? value : "");
   });
 }
 
 sfsistat on_eoh(SMFICTX* ctx) {
-  return guarded(ctx, [&] {
-    auto* s = session_of(ctx);
-    if (!s) return SMFIS_CONTINUE;
+  return quietly(ctx, [&](session& s) {
     // The macros the signing decision reads, as OpenDKIM reads them at the end of the header.
     macro_values macros;
-    for (const auto& name : s->wanted_macros())
+    for (const auto& name : s.wanted_macros())
       if (const char* v = smfi_getsymval(ctx, const_cast<char*>(name.c_str()))) macros[name] = v;
-    s->set_macros(std::move(macros));
-    return apply(ctx, s->end_of_header());
+    s.set_macros(std::move(macros));
+    return s.end_of_header();
   });
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) {
-  return guarded(ctx, [&] {
-    auto* s = session_of(ctx);
-    if (!s) return SMFIS_CONTINUE;
-    return apply(ctx, s->body(std::string_view(reinterpret_cast<const char*>(data), len)));
+  return quietly(ctx, [&](session& s) {
+    return s.body(std::string_view(reinterpret_cast<const char*>(data), len));
   });
 }
 
 sfsistat on_eom(SMFICTX* ctx) {
   return guarded(ctx, [&] {
-    auto* s = session_of(ctx);
-    return s ? apply(ctx, s->end_of_message()) : SMFIS_CONTINUE;
+    auto* c = connection_of(ctx);
+    if (!c || !c->s) return apply(ctx, sessionless_error("no session: the connection was not set up"));
+    if (c->pending) {
+      decision d = std::move(*c->pending);
+      c->pending.reset();
+      return apply(ctx, d);
+    }
+    if (c->s->skipped()) return SMFIS_ACCEPT;  // skip_hosts: left alone
+    return apply(ctx, c->s->end_of_message());
   });
 }
 
 sfsistat on_abort(SMFICTX* ctx) {
-  if (auto* s = session_of(ctx)) s->abort();
+  if (auto* c = connection_of(ctx)) {
+    c->pending.reset();
+    if (c->s) c->s->abort();
+  }
   return SMFIS_CONTINUE;
 }
 
 sfsistat on_close(SMFICTX* ctx) {
-  if (auto* s = session_of(ctx)) {
-    delete s;
+  if (auto* c = connection_of(ctx)) {
+    delete c;
     smfi_setpriv(ctx, nullptr);
     g_connections.fetch_sub(1);
   }
   return SMFIS_CONTINUE;
 }
+
+// Steps dkimkit-milter does not use, for an MTA that sends them even so (SMFIP_NO* refused).
+sfsistat on_unused(SMFICTX*) { return SMFIS_NOREPLY; }
+sfsistat on_unused_args(SMFICTX*, char*) { return SMFIS_NOREPLY; }
+sfsistat on_unused_argv(SMFICTX*, char**) { return SMFIS_NOREPLY; }
+sfsistat on_unused_text(SMFICTX*, const char*) { return SMFIS_NOREPLY; }
 
 // libmilter has no call that gives a connection's descriptor; its context (struct smfi_str in
 // sendmail's libmilter.h) starts with the context id and then the descriptor: at offset 8 in
@@ -245,6 +305,11 @@ bool peer_allowed(SMFICTX* ctx, const std::vector<network>& peers, std::string& 
   return false;
 }
 
+// The steps negotiated without reply: every one but the end of the message.
+constexpr unsigned long kNoReply = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+                                   SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | SMFIP_NR_EOH |
+                                   SMFIP_NR_BODY;
+
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long,
                       unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
                       unsigned long* pf3) {
@@ -260,11 +325,17 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
   std::string symlist;
   if (auto rt = current()) symlist = requested_macro_list(rt->cfg->sign_macros);
   if (!symlist.empty() && (f0 & SMFIF_SETSYMLIST) != 0) *pf0 |= SMFIF_SETSYMLIST;
+  // No reply to any step but the end of the message (the callbacks return SMFIS_NOREPLY, and a
+  // decision taken earlier waits for it): libmilter offers these always, and answers for an MTA
+  // that lacks them. One that did not could not talk to these callbacks: refused.
+  if ((f1 & kNoReply) != kNoReply) {
+    log_line(LOG_ERR, "milter connection refused: libmilter does not offer the no-reply steps");
+    return SMFIS_REJECT;
+  }
   // Header values exactly as sent (no space added or removed after the colon); skip what we do
   // not use.
-  unsigned long want =
-      SMFIP_HDR_LEADSPC | SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-  *pf1 = want & f1;
+  constexpr unsigned long kSkipped = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+  *pf1 = ((SMFIP_HDR_LEADSPC | kSkipped) & f1) | kNoReply;
   *pf2 = 0;
   *pf3 = 0;
   if ((*pf0 & SMFIF_SETSYMLIST) != 0 &&
@@ -301,7 +372,7 @@ void log_line(int priority, const std::string& line) {
   if (g_foreground) {
     static std::mutex m;
     std::lock_guard lock(m);
-    std::cerr << "dkimkit-milter: " << line << std::endl;
+    std::cerr << ("dkimkit-milter: " + line + "\n") << std::flush;  // one write, not three
   } else {
     syslog(priority, "%s", line.c_str());
   }
@@ -330,6 +401,10 @@ bool register_filter(std::shared_ptr<config> cfg, bool foreground, std::string& 
   desc.xxfi_abort = on_abort;
   desc.xxfi_close = on_close;
   desc.xxfi_negotiate = on_negotiate;
+  desc.xxfi_helo = on_unused_args;
+  desc.xxfi_envrcpt = on_unused_argv;
+  desc.xxfi_data = on_unused;
+  desc.xxfi_unknown = on_unused_text;
   if (smfi_register(desc) != MI_SUCCESS) {
     why = "libmilter refused to register the filter";
     return false;

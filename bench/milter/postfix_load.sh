@@ -1,97 +1,109 @@
 #!/usr/bin/env bash
-# Load through a real Postfix: N messages of 10 KiB at concurrency C, signed by dkimkit-milter,
-# then by Debian's OpenDKIM (Mode s, the same RSA-2048 key, relaxed/relaxed), then with no milter
-# (the control), all over TCP on 127.0.0.1 in one run. For each: seconds from the first message
-# sent to the last one delivered to smtp-sink, messages per second, delivered and signed counts.
-# Usage: bench/milter/postfix_load.sh BUILD_DIR [MESSAGES=2000] [CONCURRENCY=20]
+# Load through a real Postfix: N messages of 10 KiB at concurrency C, in one run (in ROUNDS
+# interleaved slices of every phase, so that other load on the machine falls on all alike):
+# Postfix alone (the control), then with dkimkit-milter signing, Debian's OpenDKIM signing (Mode s, the same
+# RSA-2048 key, relaxed/relaxed), dkimkit-milter verifying and OpenDKIM verifying a pre-signed
+# message (its key served by NSD on loopback), and dkimkit-milter with nothing to do (the floor:
+# what the milter protocol alone costs); milters over TCP on 127.0.0.1. For each: seconds
+# from the first message sent to the last one delivered to smtp-sink, messages per second and
+# their ratio to Postfix alone, the milter's CPU per message (/proc/PID/stat before and after the
+# slices), delivered and signed (or verified: dkim=pass) counts.
+# Usage: [DKIMKIT_MILTER=PATH] [ROUNDS=4] bench/milter/postfix_load.sh BUILD_DIR [MESSAGES=2000]
+#        [CONCURRENCY=20]
 # It works in /tmp/dkimkit-load.XXXXXX (tests/support/rig.sh), removed at exit unless it failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../tests/support/rig.sh
 . "$here/../../tests/support/rig.sh"
+# shellcheck source=load_common.sh
+. "$here/load_common.sh"
 build=$(readlink -f "${1:?usage: postfix_load.sh BUILD_DIR [MESSAGES] [CONCURRENCY]}")
 n=${2:-2000}
 conc=${3:-20}
 dk=$build/tools/cli/dkimkit
-milter=$build/milter/dkimkit-milter
+milter=${DKIMKIT_MILTER:-$build/milter/dkimkit-milter}  # another build of it, to compare
 for b in "$dk" "$milter"; do [ -x "$b" ] || { echo "postfix_load.sh: $b not built" >&2; exit 2; }; done
-for t in postfix smtp-source smtp-sink opendkim; do
+for t in postfix smtp-source smtp-sink opendkim nsd; do
   command -v "$t" >/dev/null || { echo "postfix_load.sh: $t is required (make deps)" >&2; exit 2; }
 done
 rig_start load || exit 1
-work=$RIG_DIR
+load_prepare "$dk" || { echo "postfix_load.sh: setup failed" >&2; exit 1; }
+m_ds=$(free_port); m_dv=$(free_port); m_os=$(free_port); m_ov=$(free_port); m_df=$(free_port)
+load_start_milters "$milter" "inet:$m_ds@127.0.0.1" "inet:$m_dv@127.0.0.1" "inet:$m_os@127.0.0.1" \
+  "inet:$m_ov@127.0.0.1" "inet:$m_df@127.0.0.1" || exit 1
 
-mkdir -p keys
-"$dk" keygen -d example.com -s load -o keys >/dev/null 2>&1
-chmod 700 keys
-# A 10 KiB message: headers and a text body of 76-character lines.
-{
-  printf 'From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: load test\r\n'
-  printf 'Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n'
-  python3 -c '
-import random
-random.seed(1)
-words = "the quarterly figures show steady growth in all regions and we plan to expand".split()
-out, size = [], 0
-while size < 10000:
-    line = " ".join(random.choice(words) for _ in range(12))[:76]
-    out.append(line); size += len(line) + 2
-print("\r\n".join(out), end="\r\n")'
-} > msg.eml
-
-dkm_port=$(free_port); odk_port=$(free_port)
-rig_milter_toml sign "$dkm_port" > dkimkit.toml
-cat >> dkimkit.toml <<CONF
-[sign]
-internal_networks = ["127.0.0.0/8"]
-canonicalization = "relaxed/relaxed"
-[[sign.keys]]
-domain = "example.com"
-selector = "load"
-key_file = "$work/keys/load.private"
-CONF
-cat > opendkim.conf <<CONF
-Mode s
-Domain example.com
-Selector load
-KeyFile $work/keys/load.private
-Socket inet:$odk_port@127.0.0.1
-Canonicalization relaxed/relaxed
-SignatureAlgorithm rsa-sha256
-InternalHosts 127.0.0.1
-RequireSafeKeys false
-Syslog no
-CONF
-rig_spawn dkimkit-milter.log "$milter" --config dkimkit.toml --foreground
-rig_spawn opendkim.log opendkim -f -x opendkim.conf
-wait_port "$dkm_port" && wait_port "$odk_port" || { echo "postfix_load.sh: a milter did not start" >&2; cat ./*.log >&2; exit 1; }
-
-p_dkm=$(free_port); p_odk=$(free_port); p_none=$(free_port)
+p_none=$(free_port); p_ds=$(free_port); p_os=$(free_port); p_dv=$(free_port); p_ov=$(free_port)
+p_df=$(free_port)
 rig_sink 256
 rig_postfix_conf 'default_process_limit = 200' 'smtp_destination_concurrency_limit = 50'
-rig_postfix_smtpd "$p_dkm" "smtpd_milters=inet:127.0.0.1:$dkm_port"
-rig_postfix_smtpd "$p_odk" "smtpd_milters=inet:127.0.0.1:$odk_port"
 rig_postfix_smtpd "$p_none"
+rig_postfix_smtpd "$p_ds" "smtpd_milters=inet:127.0.0.1:$m_ds"
+rig_postfix_smtpd "$p_os" "smtpd_milters=inet:127.0.0.1:$m_os"
+rig_postfix_smtpd "$p_dv" "smtpd_milters=inet:127.0.0.1:$m_dv"
+rig_postfix_smtpd "$p_ov" "smtpd_milters=inet:127.0.0.1:$m_ov"
+rig_postfix_smtpd "$p_df" "smtpd_milters=inet:127.0.0.1:$m_df"
 rig_postfix_start || { echo "postfix_load.sh: postfix did not start" >&2; exit 1; }
-wait_port "$p_dkm" || exit 1
+wait_port "$p_none" || exit 1
 
-run() {  # run LABEL PORT
-  local label=$1 port=$2 start end got signed
+# One slice of a phase: M messages; appends "seconds delivered marked cpu_seconds" to
+# phase-LABEL. The phases run in ROUNDS interleaved slices, so that a load that comes and goes on
+# the machine falls on all of them alike.
+slice() {  # slice LABEL PORT MESSAGE COUNT [MILTER_PID]
+  local label=$1 port=$2 file=$3 m=$4 pid=${5:-} start end got marked cpu0=0 cpu1=0 pids="" p
   rm -f sink/*
+  # The milter's CPU: the process and its children (dkimkit-milter runs libmilter in a child).
+  [ -n "$pid" ] && pids="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+  for p in $pids; do cpu0=$(python3 -c "print($cpu0 + $(load_cpu "$p"))"); done
   start=$(date +%s.%N)
-  smtp-source -s "$conc" -m "$n" -F msg.eml -f alice@example.com -t bob@example.org "127.0.0.1:$port" \
-    > "source-$label.log" 2>&1
+  smtp-source -s "$conc" -m "$m" -F "$file" -f alice@example.com -t bob@example.org "127.0.0.1:$port" \
+    >> "source-$label.log" 2>&1
   for _ in $(seq 1200); do
     got=$(find sink -type f | wc -l)
-    [ "$got" -ge "$n" ] && break
-    sleep 0.1
+    [ "$got" -ge "$m" ] && break
+    sleep 0.05
   done
   end=$(date +%s.%N)
-  signed=$(grep -l '^DKIM-Signature:' sink/* 2>/dev/null | wc -l)
-  python3 -c 'import sys; l,n,s,e,g,sg=sys.argv[1:]; t=float(e)-float(s); print("%-22s %6s msgs %8.2f s %9.1f msg/s   delivered %5s   signed %5s" % (l, n, t, int(g)/t, g, sg))' \
-    "$label" "$n" "$start" "$end" "$got" "$signed"
+  for p in $pids; do cpu1=$(python3 -c "print($cpu1 + $(load_cpu "$p"))"); done
+  case $label in
+    *sign) marked=$(grep -l '^DKIM-Signature:' sink/* 2>/dev/null | wc -l) ;;
+    *verify) marked=$(grep -l '^Authentication-Results: mx.example.net;.*dkim=pass\|^[[:space:]]*dkim=pass' sink/* 2>/dev/null | wc -l) ;;
+    *) marked=0 ;;
+  esac
+  echo "$(python3 -c "print(float('$end') - float('$start'))") $got $marked $(python3 -c "print($cpu1 - $cpu0)")" >> "phase-$label"
 }
-echo "# $n messages of $(wc -c < msg.eml) bytes, concurrency $conc, Postfix $(postconf -d -h mail_version 2>/dev/null), TCP milters"
-run dkimkit-milter "$p_dkm"
-run opendkim "$p_odk"
-run no-milter "$p_none"
+
+# A warm-up, not counted: every listener's smtpd and cleanup processes started, every milter's
+# threads and key cache (C * 2 messages through each).
+for port in "$p_none" "$p_ds" "$p_os" "$p_dv" "$p_ov" "$p_df"; do
+  smtp-source -s "$conc" -m $((conc * 2)) -F signed.eml -f alice@example.com -t bob@example.org \
+    "127.0.0.1:$port" > warmup.log 2>&1
+done
+for _ in $(seq 600); do
+  [ "$(find sink -type f | wc -l)" -ge $((conc * 12)) ] && break
+  sleep 0.1
+done
+rounds=${ROUNDS:-4}
+per=$(((n + rounds - 1) / rounds))
+echo "# $((per * rounds)) messages of $(wc -c < msg.eml) bytes, concurrency $conc, in $rounds interleaved rounds, Postfix $(postconf -d -h mail_version 2>/dev/null), TCP milters"
+for ((r = 0; r < rounds; r++)); do
+  slice postfix-alone "$p_none" msg.eml "$per"
+  slice dkimkit-milter-sign "$p_ds" msg.eml "$per" "$LOAD_PID_DKM_SIGN"
+  slice opendkim-sign "$p_os" msg.eml "$per" "$LOAD_PID_ODK_SIGN"
+  slice dkimkit-milter-verify "$p_dv" signed.eml "$per" "$LOAD_PID_DKM_VERIFY"
+  slice opendkim-verify "$p_ov" signed.eml "$per" "$LOAD_PID_ODK_VERIFY"
+  slice dkimkit-milter-floor "$p_df" msg.eml "$per" "$LOAD_PID_DKM_FLOOR"
+done
+python3 - postfix-alone dkimkit-milter-sign opendkim-sign dkimkit-milter-verify opendkim-verify \
+  dkimkit-milter-floor <<'PY'
+import sys
+base = None
+for label in sys.argv[1:]:
+    rows = [list(map(float, line.split())) for line in open("phase-" + label)]
+    t, got, marked, cpu = (sum(r[i] for r in rows) for i in range(4))
+    rate = got / t
+    base = base or rate
+    cpu_text = "%6.2f ms/msg" % (cpu * 1000 / got) if label != "postfix-alone" else "     - ms/msg"
+    mark_text = "%5d" % marked if "sign" in label or "verify" in label else "    -"
+    print("%-22s %6d msgs %7.2f s %7.1f msg/s  %4.0f %% of Postfix alone  milter cpu %s  delivered %5d  signed/pass %s"
+          % (label, got, t, rate, 100 * rate / base, cpu_text, got, mark_text))
+PY

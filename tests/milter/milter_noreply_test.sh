@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# dkimkit-milter answers only at the end of the message (issue 16): it negotiates no reply
+# (SMFIP_NR_*) for connect, MAIL, header fields, end of header and body, and leaves out HELO, RCPT,
+# DATA and unknown commands; a message settled before its end gets its reply there.
+#   - signing: nothing comes back before BODYEOB; then DKIM-Signature is inserted, then continue
+#   - an external client in sign mode (not ours to sign) and a skip_hosts client: accept at the
+#     end of the message, nothing changed, nothing before
+#   - an MTA that offers no "no reply" steps: libmilter answers each step with continue, and the
+#     message is signed all the same
+#   - verify mode, too many forged Authentication-Results (settled at the end of the header):
+#     550 5.7.1 at the end of the message, nothing before
+# Usage: milter_noreply_test.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter WORKDIR
+set -uo pipefail
+# shellcheck source=../support/rig.sh
+. "$(dirname "$0")/../support/rig.sh"
+dk=$(readlink -f "$1")
+milter=$(readlink -f "$2")
+rig_start milter-noreply "$3" || exit 1
+state=$RIG_DIR
+
+"$dk" keygen -d example.com -s sel -t ed25519 -o keys >/dev/null 2>&1 || { bad "keygen"; exit 1; }
+rig_milter_toml sign "unix:$state/sign.sock" > sign.toml
+cat >> sign.toml <<EOF2
+skip_hosts = ["192.0.2.9"]
+[sign]
+internal_networks = ["127.0.0.0/8"]
+[[sign.keys]]
+domain = "example.com"
+selector = "sel"
+key_file = "$state/keys/sel.private"
+EOF2
+# Verify mode: the resolver is never asked (the message is refused at the end of the header).
+rig_milter_toml verify "unix:$state/verify.sock" > verify.toml
+printf '[dns]\nresolvers = ["127.0.0.1@9"]\n' >> verify.toml
+rig_spawn sign.log "$milter" --config sign.toml --foreground
+rig_spawn verify.log "$milter" --config verify.toml --foreground
+for s in sign verify; do
+  for _ in $(seq 100); do [ -S "$state/$s.sock" ] && break; sleep 0.1; done
+  [ -S "$state/$s.sock" ] || { bad "$s milter starts" "$(cat "$s.log")"; rig_summary; exit 1; }
+done
+
+# session SOCKET CLIENT_IP OFFER FORGED: one message through the milter; prints the negotiated
+# protocol flags (hex), the replies before BODYEOB and those after it, e.g.
+# "flags=0x1ff3ea early=- end=i,c".
+session() {
+  /usr/bin/python3 - "$@" <<'PY'
+import socket, struct, sys
+path, ip, offer, forged = sys.argv[1], sys.argv[2], int(sys.argv[3], 16), int(sys.argv[4])
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path)
+def cmd(c, data=b""): s.sendall(struct.pack(">I", len(data) + 1) + c + data)
+def reply(timeout):
+    s.settimeout(timeout)
+    try:
+        head = b""
+        while len(head) < 4:
+            chunk = s.recv(4 - len(head))
+            if not chunk: return None
+            head += chunk
+        n = struct.unpack(">I", head)[0]; body = b""
+        while len(body) < n: body += s.recv(n - len(body))
+        return body
+    except socket.timeout:
+        return None
+z = lambda t: t.encode() + b"\0"
+cmd(b"O", struct.pack(">III", 6, 0x1ff, offer))
+o = reply(5); flags = struct.unpack(">I", o[9:13])[0]
+early = []
+def step(c, data, no_flag, nr_flag):
+    if flags & no_flag: return
+    cmd(c, data)
+    if not flags & nr_flag:
+        r = reply(5); early.append(r[:1].decode() if r else "none")
+cmd(b"D", b"C" + z("j") + z("mx.example.net"))
+step(b"C", z("client.example") + b"4" + struct.pack(">H", 25) + z(ip), 0x1, 0x1000)
+step(b"H", z("client.example"), 0x2, 0x2000)
+cmd(b"D", b"M" + z("i") + z("QID1"))
+step(b"M", z("<alice@example.com>"), 0x4, 0x4000)
+step(b"R", z("<bob@example.org>"), 0x8, 0x8000)
+step(b"T", b"", 0x200, 0x10000)
+hdrs = [("From", " Alice <alice@example.com>"), ("To", " bob@example.org"), ("Subject", " hi")]
+hdrs += [("Authentication-Results", " mx.example.net; dkim=pass header.d=f%d.example" % i) for i in range(forged)]
+for n, v in hdrs:
+    step(b"L", z(n) + z(v if flags & 0x100000 else v.lstrip()), 0x20, 0x80)
+step(b"N", b"", 0x40, 0x40000)
+step(b"B", b"Hello.\r\n", 0x10, 0x80000)
+# With no reply negotiated, nothing may have come back by now.
+stray = reply(0.5) if (flags & 0x1000) else None
+if stray: early.append("stray:" + stray[:1].decode())
+cmd(b"E")
+end = []
+while True:
+    r = reply(5)
+    if r is None: end.append("none"); break
+    c = r[:1].decode()
+    if c in "iht" or c in "my":
+        end.append(c + ("(" + r[5:].split(b"\0")[0].decode() + ")" if c == "i" else "(" + r[1:].split(b"\0")[0].decode() + ")" if c == "y" else ""))
+    else:
+        end.append(c)
+    if c in "catryd": break
+cmd(b"Q")
+print("flags=%#x early=%s end=%s" % (flags, ",".join(early) or "-", ",".join(end)))
+PY
+}
+
+nr=$((0x1000 | 0x4000 | 0x80 | 0x40000 | 0x80000))
+skipped=$((0x2 | 0x8 | 0x100 | 0x200))
+check_flags() {  # check_flags NAME LINE: the no-reply steps and the skipped ones negotiated
+  local f
+  f=$(sed -n 's/^flags=\(0x[0-9a-f]*\).*/\1/p' <<<"$2")
+  [ -n "$f" ] && [ $((f & nr)) -eq $nr ] && [ $((f & skipped)) -eq $skipped ] &&
+    ok "$1: no reply to connect, MAIL, header, end of header, body; no HELO, RCPT, DATA, unknown" ||
+    bad "$1: flags" "$2"
+}
+
+out=$(session "$state/sign.sock" 127.0.0.1 1fffff 0)
+check_flags "signing" "$out"
+[[ "$out" == *"early=- end=i(DKIM-Signature),c" ]] && ok "signing: no reply before the end; DKIM-Signature inserted, then continue" ||
+  bad "signing replies" "$out"
+
+out=$(session "$state/sign.sock" 192.0.2.7 1fffff 0)
+[[ "$out" == *"early=- end=a" ]] && ok "external client in sign mode: accepted at the end of the message, unchanged" ||
+  bad "external client" "$out"
+grep -q 'QID1: dir=none (not ours to sign: example.com, external client)' sign.log &&
+  ok "external client: logged as before" || bad "external client log" "$(tail -3 sign.log)"
+
+out=$(session "$state/sign.sock" 192.0.2.9 1fffff 0)
+[[ "$out" == *"early=- end=a" ]] && ok "skip_hosts client: accepted at the end of the message, unchanged" ||
+  bad "skip_hosts client" "$out"
+
+# An MTA without the no-reply steps (protocol flags of the steps to leave out only).
+out=$(session "$state/sign.sock" 127.0.0.1 37f 0)
+[[ "$out" == *"early=c,c,c,c,c,c,c end=i(DKIM-Signature),c" ]] &&
+  ok "an MTA without no-reply steps: continue to each step, then signed" || bad "MTA without NR" "$out"
+
+out=$(session "$state/verify.sock" 192.0.2.7 1fffff 25)
+check_flags "verifying" "$out"
+[[ "$out" == *"early=- end=y(550 5.7.1 Too many Authentication-Results fields claiming this server)" ]] &&
+  ok "settled at the end of the header (25 forged fields): 550 5.7.1 at the end of the message" ||
+  bad "forged fields" "$out"
+grep -q 'QID1: dir=none forged_ar=25 (more than 20, max_forged_auth_results) action=reject' verify.log &&
+  ok "forged fields: logged as before" || bad "forged log" "$(tail -3 verify.log)"
+rig_summary
