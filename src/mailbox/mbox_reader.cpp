@@ -9,6 +9,11 @@ namespace {
 
 constexpr std::string_view kFrom = "From ";
 
+// A byte that prefix_byte() may treat otherwise than as the start of an ordinary line.
+constexpr bool is_prefix_start(char c) noexcept {
+  return c == kFrom[0] || c == '>' || c == '\r' || c == '\n';
+}
+
 }  // namespace
 
 bool starts_like_mbox(std::string_view head) noexcept { return head.starts_with(kFrom); }
@@ -114,11 +119,20 @@ void mbox_reader::update(std::string_view chunk) {
     switch (state_) {
       case state::rest_of_line:
       case state::separator_line: {
-        const void* nl = std::memchr(chunk.data() + i, '\n', chunk.size() - i);
-        std::size_t end =
-            nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - chunk.data()) + 1
-               : chunk.size();
-        if (state_ == state::rest_of_line) emit(chunk.substr(i, end - i));
+        const char* const d = chunk.data();
+        const std::size_t n = chunk.size();
+        const void* nl = std::memchr(d + i, '\n', n - i);
+        std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - d) + 1 : n;
+        if (state_ == state::rest_of_line) {
+          // A line whose first byte cannot start a separator, a quoted "From ", an empty line
+          // or a CR goes on as it is (prefix_byte() would hand it to rest_of_line unchanged):
+          // ordinary lines in a row are passed on as one piece, not one call per line.
+          while (nl && end < n && !is_prefix_start(d[end])) {
+            nl = std::memchr(d + end, '\n', n - end);
+            end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - d) + 1 : n;
+          }
+          emit(chunk.substr(i, end - i));
+        }
         i = end;
         if (nl) state_ = state::line_start;
         break;

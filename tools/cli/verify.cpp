@@ -390,16 +390,19 @@ int run_verify(verify_args& a) {
   const bool show_progress =
       !a.no_progress && isatty(STDERR_FILENO) != 0 && isatty(STDOUT_FILENO) == 0;
   progress_line progress(show_progress, show_progress ? total_size(a.files) : std::nullopt);
-  // Each message's key lookups start when its header has been read; up to kWindow messages are
+  // Each message's key lookups start when its header has been read; up to `window` messages are
   // read ahead before the oldest is finished, so that the lookups of a batch overlap. Results
   // are printed in the order of the input.
-  constexpr std::size_t kWindow = 256;
+  // A zone file answers at once: nothing to overlap, and a message checked as soon as it is
+  // read is still in the cache.
+  const std::size_t window = a.dns.zone.empty() ? 256 : 1;
 
   // --jobs 1: the reading thread checks each message itself.
   struct serial_sink final : message_sink {
-    serial_sink(const verify_options& o, std::function<void(origin&, checks&)> r)
-        : opts(o), report(std::move(r)) {}
+    serial_sink(const verify_options& o, std::size_t w, std::function<void(origin&, checks&)> r)
+        : opts(o), window(w), report(std::move(r)) {}
     const verify_options& opts;
+    const std::size_t window;
     std::function<void(origin&, checks&)> report;
     std::deque<std::pair<origin, checks>> pending;
     std::optional<std::pair<origin, checks>> current;
@@ -413,7 +416,7 @@ int run_verify(verify_args& a) {
     void end() override {
       pending.push_back(std::move(*current));
       current.reset();
-      if (pending.size() >= kWindow) {
+      if (pending.size() >= window) {
         report(pending.front().first, pending.front().second);
         pending.pop_front();
       }
@@ -426,7 +429,7 @@ int run_verify(verify_args& a) {
   };
   verdicts serial_seen;
   // One message never ends the batch: an error while reporting it is said, and the rest go on.
-  serial_sink serial(opts, [&](origin& from, checks& c) {
+  serial_sink serial(opts, window, [&](origin& from, checks& c) {
     try {
       print(from, c, std::cout, serial_seen);
     } catch (const std::exception& e) {
@@ -480,7 +483,7 @@ int run_verify(verify_args& a) {
       }
       progress.done();
     };
-    workers.emplace(a.jobs, kWindow, std::move(h));
+    workers.emplace(a.jobs, 256, std::move(h));
   }
   message_sink& sink = a.jobs > 1 ? static_cast<message_sink&>(parallel) : serial;
 
