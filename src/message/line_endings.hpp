@@ -5,6 +5,10 @@
 #include <string>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace dkimkit::detail {
 
 class crlf_normalizer {
@@ -57,9 +61,22 @@ class crlf_normalizer {
     return n == 1 ? n : 1 + next_bare_lf(d + 1, n - 1, d[0] == '\r');
   }
   // The same within d[0, n) when d[0] is known to follow a byte that is not CR (or is, when
-  // `after_cr`).
+  // `after_cr`). SSE2 examines 16 bytes a step: text with CRLF line ends needs no call per line.
   static std::size_t next_bare_lf(const char* d, std::size_t n, bool after_cr = false) noexcept {
     std::size_t pos = 0;
+    if (n > 0 && d[0] == '\n' && !after_cr) return 0;
+#if defined(__SSE2__)
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i cr = _mm_set1_epi8('\r');
+    for (pos = 1; pos + 16 <= n; pos += 16) {  // d[pos - 1] is readable
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + pos));
+      const __m128i before = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + pos - 1));
+      const int mask =
+          _mm_movemask_epi8(_mm_andnot_si128(_mm_cmpeq_epi8(before, cr), _mm_cmpeq_epi8(v, lf)));
+      if (mask != 0) return pos + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    }
+    if (pos > n) pos = n;
+#endif
     while (pos < n) {
       const void* nl = std::memchr(d + pos, '\n', n - pos);
       if (!nl) return n;
