@@ -464,6 +464,7 @@ arc_validator& arc_validator::operator=(arc_validator&&) noexcept = default;
 arc_validator::~arc_validator() = default;
 
 void arc_validator::update(std::string_view chunk) {
+  if (s_->in_body && s_->bodies.size() == 0) return;  // no body hash to compute (no ARC set)
   s_->norm.update(chunk, [this](std::string_view piece) { s_->feed(piece); });
 }
 
@@ -477,6 +478,7 @@ void arc_validator::end_of_header() {
 
 void arc_validator::add_body(std::string_view chunk) {
   if (!s_->in_body) s_->start_body();
+  if (s_->bodies.size() == 0) return;  // no body hash to compute (no ARC set)
   s_->norm.update(chunk, [this](std::string_view piece) { s_->bodies.update(piece, s_->scratch); });
 }
 

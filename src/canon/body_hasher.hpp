@@ -22,10 +22,16 @@ class body_hasher {
     return c == c_ && h == h_ && limit == limit_;
   }
   // CRLF-normalised body bytes. `scratch` is a buffer the caller reuses between calls.
+  // A long piece goes through in slices of kSlice bytes, each hashed while it is still in the
+  // cache (and `scratch` stays small).
   void update(std::string_view body, std::string& scratch) {
-    scratch.clear();
-    canon_.update(body, scratch);
-    consume(scratch);
+    while (!body.empty()) {
+      const std::string_view slice = body.substr(0, kSlice);
+      body.remove_prefix(slice.size());
+      scratch.clear();
+      canon_.update(slice, scratch);
+      consume(scratch);
+    }
   }
   void finish(std::string& scratch) {
     scratch.clear();
@@ -38,6 +44,8 @@ class body_hasher {
   [[nodiscard]] std::uint64_t canonical_length() const noexcept { return total_; }
 
  private:
+  static constexpr std::size_t kSlice = 16 * 1024;
+
   void consume(std::string_view canon) {
     std::uint64_t n = canon.size();
     if (limit_ && total_ < *limit_) {

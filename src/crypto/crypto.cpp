@@ -46,9 +46,15 @@ hasher hasher::copy() const {
 }
 
 std::string digest(hash_algorithm h, std::string_view data) {
-  hasher x(h);
-  x.update(data);
-  return x.finish();
+  // One context per thread, initialised again for each digest: no allocation per message.
+  thread_local const md_ctx_ptr ctx(EVP_MD_CTX_new());
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), evp_md(h), nullptr) != 1 ||
+      (!data.empty() && EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1) ||
+      EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
+    throw std::bad_alloc();
+  return std::string(reinterpret_cast<const char*>(md), len);
 }
 
 }  // namespace dkimkit::detail

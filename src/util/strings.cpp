@@ -17,10 +17,11 @@ std::string_view trim_fws(std::string_view s) noexcept {
 }
 
 std::string strip_fws(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+  std::string out(s.size(), '\0');
+  char* w = out.data();
   for (char c : s)
-    if (!is_fws(c)) out.push_back(c);
+    if (!is_fws(c)) *w++ = c;
+  out.resize(static_cast<std::size_t>(w - out.data()));
   return out;
 }
 

@@ -15,7 +15,7 @@ result<key_record> await_key_record(const std::shared_future<txt_answer>& lookup
     return fail(errc::dns_temporary, name + ": no answer within the DNS time for the message (" +
                                          std::to_string(opts.dns_message_timeout.count()) +
                                          " ms, dns_message_timeout)");
-  txt_answer ans = lookup.get();
+  const txt_answer& ans = lookup.get();  // the shared answer, not a copy per message
   dnssec = ans.dnssec;
   return key_record_from_answer(ans, name, opts.key, opts.keys);
 }

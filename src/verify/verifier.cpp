@@ -43,7 +43,8 @@ bool is_base64(std::string_view v) {
 struct pending_signature {
   verification result;
   bool decided = false;  // result is final (§6.1.1 refused it, or it has been verified)
-  signature sig;         // set once §6.1.1 has parsed the field
+  // Set once §6.1.1 has parsed the field: the signature result.parsed shares (not a copy).
+  std::shared_ptr<const signature> sig;
   std::size_t b_offset = 0, b_length = 0;  // the b= value inside the field's value
   std::size_t body = kNoBody;              // index into the body hashers
   std::string key_name;
@@ -225,7 +226,7 @@ pending_signature verifier::state::validate_signature(std::size_t field_index,
              : !tags ? result<signature>(tl::unexpected(tags.error()))
                      : detail::signature_from_tags(*tags, opts.signature);
   if (sig)
-    p.result.parsed = std::make_shared<const signature>(*sig);
+    p.result.parsed = std::make_shared<const signature>(std::move(*sig));
   else
     p.result.signature_error = sig.error();
   if (sigs.size() >= opts.max_signatures) {
@@ -240,11 +241,11 @@ pending_signature verifier::state::validate_signature(std::size_t field_index,
     decide(p, sig.error());
     return p;
   }
-  p.sig = std::move(*sig);
-  report_parsed(p.result, p.sig);
+  p.sig = p.result.parsed;
+  report_parsed(p.result, *p.sig);
   if (message_error)
     decide(p, *message_error);
-  else if (auto why = local_checks(p.sig, now))
+  else if (auto why = local_checks(*p.sig, now))
     decide(p, *why);
   return p;
 }
@@ -267,7 +268,7 @@ std::optional<error> verifier::state::local_checks(const signature& s,
 // Picks the signature's body hasher (one per canonicalization, hash and l=) and starts the lookup
 // of its key (one per key name).
 void verifier::state::start_key_lookup(pending_signature& p) {
-  const signature& s = p.sig;
+  const signature& s = *p.sig;
   hash_algorithm h = hash_of(s.algo);
   std::size_t idx = 0;
   while (idx < bodies.size() && !bodies[idx].matches(s.body_canon, h, s.body_length)) ++idx;
@@ -307,7 +308,7 @@ void verifier::state::get_public_key(pending_signature& p) {
   p.result.key_type = rec->type;
   p.result.key_bits = rec->key->bits();
   p.result.testing = rec->testing;
-  const std::vector<error> problems = key_record_problems(*rec, p.sig, opts.min_rsa_bits);
+  const std::vector<error> problems = key_record_problems(*rec, *p.sig, opts.min_rsa_bits);
   if (!problems.empty()) return decide(p, problems.front());
   p.key = &*rec;
 }
@@ -322,14 +323,14 @@ result<key_record> verifier::state::fetch_key_record(pending_signature& p) {
 // RFC 6376 §6.1.3, first part: l= against the canonicalized body, then the body hash (compared
 // in constant time).
 void verifier::state::check_body_hash(pending_signature& p) {
-  if (auto why = detail::body_problem(p.sig, bodies[p.body], opts.allow_partial_body))
+  if (auto why = detail::body_problem(*p.sig, bodies[p.body], opts.allow_partial_body))
     decide(p, *why);
 }
 
 // RFC 6376 §6.1.3, second part: hash the h= fields and the signature's own field (b= emptied),
 // then verify b= with the key.
 void verifier::state::check_signature(pending_signature& p) {
-  const signature& s = p.sig;
+  const signature& s = *p.sig;
   data.clear();
   if (!index) index.emplace(fields);
   detail::canonicalize_signed_headers(s.header_canon, *index, s.signed_headers, data);
@@ -351,6 +352,7 @@ verifier& verifier::operator=(verifier&&) noexcept = default;
 verifier::~verifier() = default;
 
 void verifier::update(std::string_view chunk) {
+  if (s_->in_body && s_->bodies.empty()) return;  // no body hash to compute
   s_->norm.update(chunk, [this](std::string_view piece) { s_->feed(piece); });
 }
 
@@ -365,6 +367,7 @@ void verifier::end_of_header() {
 
 void verifier::add_body(std::string_view chunk) {
   if (!s_->in_body) s_->start_body();
+  if (s_->bodies.empty()) return;  // no body hash to compute
   s_->norm.update(chunk, [this](std::string_view piece) {
     for (auto& b : s_->bodies) b.update(piece, s_->scratch);
   });

@@ -209,6 +209,30 @@ TEST(line_endings, streaming_independent_of_cuts) {
   }
 }
 
+// Long inputs: lines of every length (beyond the normaliser's 4 KiB buffer too), mostly bare LFs,
+// against a byte-by-byte reference, whole and cut at random.
+TEST(line_endings, long_inputs_match_a_byte_by_byte_reference) {
+  std::mt19937 rng(4);
+  for (int iter = 0; iter < 60; ++iter) {
+    std::string raw;
+    const std::size_t lines = 1 + rng() % 200;
+    for (std::size_t l = 0; l < lines; ++l) {
+      const std::size_t len = rng() % 8 == 0 ? rng() % 9000 : rng() % 100;
+      for (std::size_t k = 0; k < len; ++k) raw += "ab \r"[rng() % 16 == 0 ? 3 : rng() % 3];
+      raw += rng() % 4 == 0 ? "\r\n" : "\n";
+    }
+    std::string expected;
+    for (std::size_t k = 0; k < raw.size(); ++k) {
+      if (raw[k] == '\n' && (k == 0 || raw[k - 1] != '\r')) expected += '\r';
+      expected += raw[k];
+    }
+    ASSERT_EQ(normalize_cut(raw, {}), expected);
+    std::vector<std::size_t> cuts;
+    for (std::size_t at = rng() % 5000; at < raw.size(); at += 1 + rng() % 5000) cuts.push_back(at);
+    ASSERT_EQ(normalize_cut(raw, cuts), expected);
+  }
+}
+
 // --- the streaming header reader ----------------------------------------------------------------
 
 struct read_result {

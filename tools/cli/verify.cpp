@@ -1,6 +1,7 @@
 // dkimkit verify: check the DKIM signatures of messages.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -49,14 +50,6 @@ std::string hostname() {
   return buf;
 }
 
-// "arc": {result, sets, oldest_pass (on pass), reason} of one message.
-nlohmann::json arc_json(const arc_validation& arc) {
-  nlohmann::json j = {{"result", to_string(arc.result)}, {"sets", arc.sets}};
-  if (arc.result == arc_result::pass) j["oldest_pass"] = arc.oldest_pass;
-  j["reason"] = arc.reason;
-  return j;
-}
-
 // The human output's ARC line: "arc=pass (1 set) header.oldest-pass=1" or "arc=fail (REASON)".
 // A line of its own after the Authentication-Results field, which stays as it was.
 std::string arc_line(bool colour, const arc_validation& arc) {
@@ -77,33 +70,113 @@ struct origin {
   bool named = false;  // human output: a "# FILE" line before the result
 };
 
-nlohmann::json to_json(const origin& from, const std::vector<verification>& results,
-                       const result<std::string>& author) {
-  const std::string from_domain = author.value_or(std::string());
-  nlohmann::json sigs = nlohmann::json::array();
-  for (const auto& v : results) {
-    nlohmann::json s = {{"result", to_string(v.status)},
-                        {"domain", v.sdid},
-                        {"selector", v.selector},
-                        {"algorithm", v.algorithm},
-                        {"reason", v.reason}};
-    if (!v.auid.empty()) s["identity"] = v.auid;
-    if (v.key_bits) s["key_bits"] = v.key_bits;
-    if (v.testing) s["testing"] = true;
-    if (!v.evaluated()) s["evaluated"] = false;
-    if (v.body_length) s["body_length"] = *v.body_length;
-    if (v.dnssec != dnssec_status::unknown) s["dnssec"] = to_string(v.dnssec);
-    if (v.status == status::pass) s["aligned"] = to_string(align(v.sdid, from_domain));
-    sigs.push_back(std::move(s));
+// The --json line of one message, written directly rather than built as an nlohmann::json
+// object per message (its allocations were a good part of the CLI's own cost): the bytes are
+// those json_line() gives for the same object, keys in sorted order, as std::map keeps them.
+class json_writer {
+ public:
+  explicit json_writer(std::string& out) : out_(out) {}
+  void open(char bracket) {
+    out_ += bracket;
+    first_ = true;
   }
-  nlohmann::json out = {{"file", from.file}};
-  if (from.message) out["message"] = *from.message;
-  out["result"] = to_string(overall(results));
-  out["signatures"] = sigs;
+  void close(char bracket) {
+    out_ += bracket;
+    first_ = false;
+  }
+  void key(std::string_view k) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += k;  // the keys are fixed identifiers
+    out_ += "\":";
+  }
+  void element() {
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  // Printable ASCII other than '"' and '\\' as it is; anything else (escapes, UTF-8, bytes that
+  // are not UTF-8) as json_line() writes it.
+  void string(std::string_view v) {
+    const bool plain = std::all_of(v.begin(), v.end(), [](char c) {
+      return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+    });
+    if (plain) {
+      out_ += '"';
+      out_ += v;
+      out_ += '"';
+    } else {
+      out_ += json_line(nlohmann::json(std::string(v)));
+    }
+  }
+  void number(std::uint64_t n) { out_ += std::to_string(n); }
+  void boolean(bool b) { out_ += b ? "true" : "false"; }
+  void field(std::string_view k, std::string_view v) {
+    key(k);
+    string(v);
+  }
+  void field(std::string_view k, std::uint64_t n) {
+    key(k);
+    number(n);
+  }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+// {arc, file, from_domain or from_error, message, reply, result, signatures} of one message;
+// "arc" is {oldest_pass (on pass), reason, result, sets}.
+std::string json_record(const origin& from, const std::vector<verification>& results,
+                        const result<std::string>& author, const std::optional<std::string>& reply,
+                        const arc_validation& arc) {
+  const std::string from_domain = author.value_or(std::string());
+  std::string out;
+  out.reserve(512 + 384 * results.size());
+  json_writer w(out);
+  w.open('{');
+  w.key("arc");
+  w.open('{');
+  if (arc.result == arc_result::pass) w.field("oldest_pass", arc.oldest_pass);
+  w.field("reason", arc.reason);
+  w.field("result", to_string(arc.result));
+  w.field("sets", arc.sets);
+  w.close('}');
+  w.field("file", from.file);
   if (author)
-    out["from_domain"] = *author;
+    w.field("from_domain", *author);
   else
-    out["from_error"] = author.error().message();
+    w.field("from_error", author.error().message());
+  if (from.message) w.field("message", *from.message);
+  if (reply) w.field("reply", *reply);
+  w.field("result", to_string(overall(results)));
+  w.key("signatures");
+  w.open('[');
+  for (const auto& v : results) {
+    w.element();
+    w.open('{');
+    w.field("algorithm", v.algorithm);
+    if (v.status == status::pass) w.field("aligned", to_string(align(v.sdid, from_domain)));
+    if (v.body_length) w.field("body_length", *v.body_length);
+    if (v.dnssec != dnssec_status::unknown) w.field("dnssec", to_string(v.dnssec));
+    w.field("domain", v.sdid);
+    if (!v.evaluated()) {
+      w.key("evaluated");
+      w.boolean(false);
+    }
+    if (!v.auid.empty()) w.field("identity", v.auid);
+    if (v.key_bits) w.field("key_bits", v.key_bits);
+    w.field("reason", v.reason);
+    w.field("result", to_string(v.status));
+    w.field("selector", v.selector);
+    if (v.testing) {
+      w.key("testing");
+      w.boolean(true);
+    }
+    w.close('}');
+  }
+  w.close(']');
+  w.close('}');
   return out;
 }
 
@@ -364,10 +437,9 @@ int run_verify(verify_args& a) {
     if (reply) (reply->code >= 500 ? seen.rejected : seen.deferred) = true;
     if (a.summary) seen.totals.add(results);
     if (a.json) {
-      nlohmann::json j = to_json(from, results, author);
-      if (policy) j["reply"] = reply ? reply->line() : "250 2.0.0 accepted";
-      j["arc"] = arc_json(arc);
-      out << json_line(j) << "\n";
+      std::optional<std::string> reply_line;
+      if (policy) reply_line = reply ? reply->line() : "250 2.0.0 accepted";
+      out << json_record(from, results, author, reply_line, arc) << "\n";
     } else {
       if (from.named) {
         out << "# " << terminal_safe(from.file);
@@ -390,16 +462,19 @@ int run_verify(verify_args& a) {
   const bool show_progress =
       !a.no_progress && isatty(STDERR_FILENO) != 0 && isatty(STDOUT_FILENO) == 0;
   progress_line progress(show_progress, show_progress ? total_size(a.files) : std::nullopt);
-  // Each message's key lookups start when its header has been read; up to kWindow messages are
+  // Each message's key lookups start when its header has been read; up to `window` messages are
   // read ahead before the oldest is finished, so that the lookups of a batch overlap. Results
   // are printed in the order of the input.
-  constexpr std::size_t kWindow = 256;
+  // A zone file answers at once: nothing to overlap, and a message checked as soon as it is
+  // read is still in the cache.
+  const std::size_t window = a.dns.zone.empty() ? 256 : 1;
 
   // --jobs 1: the reading thread checks each message itself.
   struct serial_sink final : message_sink {
-    serial_sink(const verify_options& o, std::function<void(origin&, checks&)> r)
-        : opts(o), report(std::move(r)) {}
+    serial_sink(const verify_options& o, std::size_t w, std::function<void(origin&, checks&)> r)
+        : opts(o), window(w), report(std::move(r)) {}
     const verify_options& opts;
+    const std::size_t window;
     std::function<void(origin&, checks&)> report;
     std::deque<std::pair<origin, checks>> pending;
     std::optional<std::pair<origin, checks>> current;
@@ -413,7 +488,7 @@ int run_verify(verify_args& a) {
     void end() override {
       pending.push_back(std::move(*current));
       current.reset();
-      if (pending.size() >= kWindow) {
+      if (pending.size() >= window) {
         report(pending.front().first, pending.front().second);
         pending.pop_front();
       }
@@ -426,7 +501,7 @@ int run_verify(verify_args& a) {
   };
   verdicts serial_seen;
   // One message never ends the batch: an error while reporting it is said, and the rest go on.
-  serial_sink serial(opts, [&](origin& from, checks& c) {
+  serial_sink serial(opts, window, [&](origin& from, checks& c) {
     try {
       print(from, c, std::cout, serial_seen);
     } catch (const std::exception& e) {
@@ -480,7 +555,7 @@ int run_verify(verify_args& a) {
       }
       progress.done();
     };
-    workers.emplace(a.jobs, kWindow, std::move(h));
+    workers.emplace(a.jobs, 256, std::move(h));
   }
   message_sink& sink = a.jobs > 1 ? static_cast<message_sink&>(parallel) : serial;
 
