@@ -135,9 +135,16 @@ if [ "$have_script" = 1 ]; then
     py 'import re, sys
 t = open("pty.log", "rb").read().decode()
 sys.exit(not re.search(r"\rdkimkit: \d+ messages?, \d+/s, \d+:\d\d elapsed, \d+% read\x1b\[K", t))'
-  # Long enough (8000 messages) for a redraw after the first 250 ms: the ETA once some is read.
-  for i in $(seq 20); do cat mixed.mbox; done > long.mbox
-  script -qfc "'$dk' verify --zone zone --jobs 2 long.mbox > /dev/null" /dev/null > pty4.log 2>&1
+  # A redraw (every 250 ms) needs a run that lasts: not a large archive (its time depends on the
+  # machine), but a resolver that never answers (a UDP socket on loopback that reads nothing), so
+  # that each of the two windows of messages waits the whole --dns-timeout (600 ms).
+  /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True); time.sleep(120)' > blackhole.port &
+blackhole_pid=$!
+  for _ in $(seq 50); do [ -s blackhole.port ] && break; sleep 0.1; done
+  script -qfc "'$dk' verify --resolver 127.0.0.1@$(cat blackhole.port) --dns-timeout 600 --jobs 2 mixed.mbox > /dev/null" /dev/null > pty4.log 2>&1
+  kill "$blackhole_pid" 2>/dev/null; wait "$blackhole_pid" 2>/dev/null
   check "under a pty: the progress line redrawn with an ETA" \
     py 'import re, sys
 t = open("pty4.log", "rb").read().decode()
