@@ -148,38 +148,37 @@ void learn_queue_id(SMFICTX* ctx, session& s) {
   if (const char* q = smfi_getsymval(ctx, const_cast<char*>("i")); q && *q) s.set_queue_id(q);
 }
 
-// Connect, MAIL FROM, header fields, end of header and body chunks are negotiated without reply
+// MAIL FROM, header fields, end of header and body chunks are negotiated without reply
 // (on_negotiate): the MTA streams the message and waits only at its end, where every decision is
-// delivered. skip_hosts too: its connections' messages are accepted there, unchanged.
+// delivered. Connect replies: a skip_hosts connection is accepted there, so that none of its
+// messages crosses the milter socket, and an internal error there is answered there.
 sfsistat on_connect(SMFICTX* ctx, char* host, _SOCK_ADDR* addr) {
-  try {
+  return guarded(ctx, [&] {
     auto rt = current();
-    if (!rt) return SMFIS_NOREPLY;  // at the end of the message: no session, internal error
+    if (!rt) return SMFIS_CONTINUE;  // at the end of the message: no session, internal error
     auto c = std::make_unique<connection>();
     c->s = std::make_unique<session>(rt, system_clock());
     session& s = *c->s;
     // The MTA's name for the client (Postfix: the verified name, or "unknown") and its address;
     // libmilter gives no address for an unknown one.
     std::string_view name = host ? std::string_view(host) : std::string_view();
+    verdict v = verdict::proceed;
     if (addr && addr->sa_family == AF_INET) {
       const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-      (void)s.connect(name, AF_INET, reinterpret_cast<const unsigned char*>(&in->sin_addr));
+      v = s.connect(name, AF_INET, reinterpret_cast<const unsigned char*>(&in->sin_addr));
     } else if (addr && addr->sa_family == AF_INET6) {
       const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
-      (void)s.connect(name, AF_INET6, in6->sin6_addr.s6_addr);
+      v = s.connect(name, AF_INET6, in6->sin6_addr.s6_addr);
     } else {
-      (void)s.connect(name, addr ? addr->sa_family : AF_UNSPEC, nullptr);
+      v = s.connect(name, addr ? addr->sa_family : AF_UNSPEC, nullptr);
     }
+    if (v == verdict::accept) return SMFIS_ACCEPT;  // skip_hosts: left alone
     // The MTA's own name (Postfix sends "j" at connect): authserv_id_from_mta.
     if (const char* j = smfi_getsymval(ctx, const_cast<char*>("j"))) s.set_mta_name(j);
     smfi_setpriv(ctx, c.release());
     g_connections.fetch_add(1);
-  } catch (const std::exception& e) {
-    log_line(LOG_ERR, std::string("internal error: ") + e.what());
-  } catch (...) {
-    log_line(LOG_ERR, "internal error: unknown exception");
-  }
-  return SMFIS_NOREPLY;
+    return SMFIS_CONTINUE;
+  });
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char**) {
@@ -305,10 +304,10 @@ bool peer_allowed(SMFICTX* ctx, const std::vector<network>& peers, std::string& 
   return false;
 }
 
-// The steps negotiated without reply: every one but the end of the message.
-constexpr unsigned long kNoReply = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-                                   SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | SMFIP_NR_EOH |
-                                   SMFIP_NR_BODY;
+// The steps negotiated without reply: every one but connect (skip_hosts accepted there) and the
+// end of the message.
+constexpr unsigned long kNoReply = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_DATA |
+                                   SMFIP_NR_UNKN | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
 
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long,
                       unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
@@ -325,9 +324,10 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
   std::string symlist;
   if (auto rt = current()) symlist = requested_macro_list(rt->cfg->sign_macros);
   if (!symlist.empty() && (f0 & SMFIF_SETSYMLIST) != 0) *pf0 |= SMFIF_SETSYMLIST;
-  // No reply to any step but the end of the message (the callbacks return SMFIS_NOREPLY, and a
-  // decision taken earlier waits for it): libmilter offers these always, and answers for an MTA
-  // that lacks them. One that did not could not talk to these callbacks: refused.
+  // No reply to any step but connect and the end of the message (the callbacks return
+  // SMFIS_NOREPLY, and a decision taken earlier waits for the end of the message): libmilter
+  // offers these always, and answers for an MTA that lacks them. One that did not could not talk
+  // to these callbacks: refused.
   if ((f1 & kNoReply) != kNoReply) {
     log_line(LOG_ERR, "milter connection refused: libmilter does not offer the no-reply steps");
     return SMFIS_REJECT;

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# dkimkit-milter answers only at the end of the message (issue 16): it negotiates no reply
-# (SMFIP_NR_*) for connect, MAIL, header fields, end of header and body, and leaves out HELO, RCPT,
+# dkimkit-milter answers only at connect and at the end of the message (issue 16): it negotiates no
+# reply (SMFIP_NR_*) for MAIL, header fields, end of header and body, and leaves out HELO, RCPT,
 # DATA and unknown commands; a message settled before its end gets its reply there.
-#   - signing: nothing comes back before BODYEOB; then DKIM-Signature is inserted, then continue
-#   - an external client in sign mode (not ours to sign) and a skip_hosts client: accept at the
-#     end of the message, nothing changed, nothing before
+#   - signing: continue at connect, nothing more before BODYEOB; then DKIM-Signature is inserted,
+#     then continue
+#   - an external client in sign mode (not ours to sign): accept at the end of the message,
+#     nothing changed, nothing before but connect's continue
+#   - a skip_hosts client: accept at connect, so that its messages never reach the milter
 #   - an MTA that offers no "no reply" steps: libmilter answers each step with continue, and the
 #     message is signed all the same
 #   - verify mode, too many forged Authentication-Results (settled at the end of the header):
@@ -72,6 +74,10 @@ def step(c, data, no_flag, nr_flag):
         r = reply(5); early.append(r[:1].decode() if r else "none")
 cmd(b"D", b"C" + z("j") + z("mx.example.net"))
 step(b"C", z("client.example") + b"4" + struct.pack(">H", 25) + z(ip), 0x1, 0x1000)
+if early and early[-1] == "a":  # accepted at connect: the MTA sends nothing more of it
+    cmd(b"Q")
+    print("flags=%#x early=%s end=-" % (flags, ",".join(early)))
+    sys.exit(0)
 step(b"H", z("client.example"), 0x2, 0x2000)
 cmd(b"D", b"M" + z("i") + z("QID1"))
 step(b"M", z("<alice@example.com>"), 0x4, 0x4000)
@@ -84,7 +90,7 @@ for n, v in hdrs:
 step(b"N", b"", 0x40, 0x40000)
 step(b"B", b"Hello.\r\n", 0x10, 0x80000)
 # With no reply negotiated, nothing may have come back by now.
-stray = reply(0.5) if (flags & 0x1000) else None
+stray = reply(0.5) if (flags & 0x4000) else None
 if stray: early.append("stray:" + stray[:1].decode())
 cmd(b"E")
 end = []
@@ -102,29 +108,31 @@ print("flags=%#x early=%s end=%s" % (flags, ",".join(early) or "-", ",".join(end
 PY
 }
 
-nr=$((0x1000 | 0x4000 | 0x80 | 0x40000 | 0x80000))
+nr=$((0x4000 | 0x80 | 0x40000 | 0x80000))
+conn=$((0x1000))  # connect replies (skip_hosts accepted there)
 skipped=$((0x2 | 0x8 | 0x100 | 0x200))
 check_flags() {  # check_flags NAME LINE: the no-reply steps and the skipped ones negotiated
   local f
   f=$(sed -n 's/^flags=\(0x[0-9a-f]*\).*/\1/p' <<<"$2")
-  [ -n "$f" ] && [ $((f & nr)) -eq $nr ] && [ $((f & skipped)) -eq $skipped ] &&
-    ok "$1: no reply to connect, MAIL, header, end of header, body; no HELO, RCPT, DATA, unknown" ||
+  [ -n "$f" ] && [ $((f & nr)) -eq $nr ] && [ $((f & conn)) -eq 0 ] &&
+    [ $((f & skipped)) -eq $skipped ] &&
+    ok "$1: no reply to MAIL, header, end of header, body (connect replies); no HELO, RCPT, DATA, unknown" ||
     bad "$1: flags" "$2"
 }
 
 out=$(session "$state/sign.sock" 127.0.0.1 1fffff 0)
 check_flags "signing" "$out"
-[[ "$out" == *"early=- end=i(DKIM-Signature),c" ]] && ok "signing: no reply before the end; DKIM-Signature inserted, then continue" ||
+[[ "$out" == *"early=c end=i(DKIM-Signature),c" ]] && ok "signing: no reply between connect and the end; DKIM-Signature inserted, then continue" ||
   bad "signing replies" "$out"
 
 out=$(session "$state/sign.sock" 192.0.2.7 1fffff 0)
-[[ "$out" == *"early=- end=a" ]] && ok "external client in sign mode: accepted at the end of the message, unchanged" ||
+[[ "$out" == *"early=c end=a" ]] && ok "external client in sign mode: accepted at the end of the message, unchanged" ||
   bad "external client" "$out"
 grep -q 'QID1: dir=none (not ours to sign: example.com, external client)' sign.log &&
   ok "external client: logged as before" || bad "external client log" "$(tail -3 sign.log)"
 
 out=$(session "$state/sign.sock" 192.0.2.9 1fffff 0)
-[[ "$out" == *"early=- end=a" ]] && ok "skip_hosts client: accepted at the end of the message, unchanged" ||
+[[ "$out" == *"early=a end=-" ]] && ok "skip_hosts client: accepted at connect, its messages never sent" ||
   bad "skip_hosts client" "$out"
 
 # An MTA without the no-reply steps (protocol flags of the steps to leave out only).
@@ -134,7 +142,7 @@ out=$(session "$state/sign.sock" 127.0.0.1 37f 0)
 
 out=$(session "$state/verify.sock" 192.0.2.7 1fffff 25)
 check_flags "verifying" "$out"
-[[ "$out" == *"early=- end=y(550 5.7.1 Too many Authentication-Results fields claiming this server)" ]] &&
+[[ "$out" == *"early=c end=y(550 5.7.1 Too many Authentication-Results fields claiming this server)" ]] &&
   ok "settled at the end of the header (25 forged fields): 550 5.7.1 at the end of the message" ||
   bad "forged fields" "$out"
 grep -q 'QID1: dir=none forged_ar=25 (more than 20, max_forged_auth_results) action=reject' verify.log &&

@@ -10,8 +10,11 @@
 // reader waits; bytes are handed over in pieces of up to kPiece, so a message of any size
 // streams). Each worker keeps up to `window / jobs` messages whose finish() it defers while there
 // is more to read, so that their key lookups overlap as in the single-threaded path.
-// The hooks run in the worker threads (start, feed, finish) and, one at a time and in input
-// order, in whichever thread delivers (emit); they must not throw.
+// The hooks run in the worker threads (start, feed, finish, fail) and, one at a time and in
+// input order, in whichever thread delivers (emit). An exception from start, feed or finish ends
+// that message only: the rest of its bytes are dropped and its output is fail(tag, exception).
+// Any other exception in a worker (fail's own, emit's, memory for the bookkeeping) breaks the
+// pipeline: the reader's next begin() and close() throw it, as the reading thread would have.
 #pragma once
 
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,34 +45,37 @@ class ordered_pipeline {
     // Its output, once all its bytes are fed; may wait for DNS.
     std::function<Out(unsigned worker, const Tag&, Work&)> finish;
     std::function<void(Out&)> emit;  // each message's output, in input order
+    // The output of a message whose start, feed or finish threw.
+    std::function<Out(const Tag&, std::exception_ptr)> fail;
   };
   static constexpr std::size_t kPiece = 256 * 1024;
   static constexpr std::size_t kMaxBytes = 8 * 1024 * 1024;
-  static constexpr std::size_t kSpares = 64, kSpareBytes = 64 * 1024;  // 4 MiB at most
 
   ordered_pipeline(unsigned jobs, std::size_t window, hooks h)
       : hooks_(std::move(h)),
         window_(std::max<std::size_t>(window, jobs)),
         per_worker_(std::max<std::size_t>(1, window / jobs)) {
     workers_.reserve(jobs);
-    for (unsigned i = 0; i < jobs; ++i) workers_.emplace_back([this, i] { work(i); });
+    try {
+      for (unsigned i = 0; i < jobs; ++i) workers_.emplace_back([this, i] { work(i); });
+    } catch (...) {  // a thread not made: those made end before the exception goes on
+      shut();
+      throw;
+    }
   }
   ordered_pipeline(const ordered_pipeline&) = delete;
   ordered_pipeline& operator=(const ordered_pipeline&) = delete;
-  ~ordered_pipeline() { close(); }
+  ~ordered_pipeline() { shut(); }
 
   // A message begins; waits while `window` messages are in flight.
   void begin(Tag tag) {
     std::unique_lock lk(m_);
     if (next_seq_ - next_out_ >= window_) {  // full: wait until a quarter is free
       reader_waits_ = true;
-      space_.wait(lk, [&] { return !full(); });
+      space_.wait(lk, [&] { return !full() || error_; });
       reader_waits_ = false;
     }
-    if (piece_.capacity() == 0 && !spare_.empty()) {  // a buffer a worker is done with
-      piece_ = std::move(spare_.back());
-      spare_.pop_back();
-    }
+    if (error_) std::rethrow_exception(error_);
     current_ = std::make_shared<job>();
     current_->seq = next_seq_++;
     current_->tag = std::move(tag);
@@ -89,17 +96,12 @@ class ordered_pipeline {
     hand_over(true, true);
     current_.reset();
   }
-  // No more messages: waits until every output has been emitted and the workers have ended.
+  // No more messages: waits until every output has been emitted and the workers have ended;
+  // throws what broke the pipeline, if anything did.
   void close() {
-    abandon();  // a message still being read (the reader stopped by an exception): dropped
-    {
-      std::lock_guard lk(m_);
-      if (closed_) return;
-      closed_ = true;
-    }
-    work_.notify_all();
-    pieces_.notify_all();
-    for (auto& t : workers_) t.join();
+    shut();
+    std::lock_guard lk(m_);
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
   }
 
  private:
@@ -111,13 +113,26 @@ class ordered_pipeline {
     bool abandoned = false;
   };
 
+  void shut() noexcept {
+    abandon();  // a message still being read (the reader stopped by an exception): dropped
+    {
+      std::lock_guard lk(m_);
+      if (closed_) return;
+      closed_ = true;
+    }
+    work_.notify_all();
+    pieces_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
   void hand_over(bool complete, bool abandoned = false) {
     std::unique_lock lk(m_);
     current_->abandoned = abandoned;
     if (in_flight_ > 0 && in_flight_ + piece_.size() > kMaxBytes) {
       reader_waits_ = true;
       piece_size_ = piece_.size();
-      space_.wait(lk, [&] { return in_flight_ == 0 || in_flight_ + piece_size_ <= kMaxBytes; });
+      space_.wait(
+          lk, [&] { return in_flight_ == 0 || in_flight_ + piece_size_ <= kMaxBytes || error_; });
       reader_waits_ = false;
     }
     if (!piece_.empty()) {
@@ -146,27 +161,51 @@ class ordered_pipeline {
   struct held {
     std::uint64_t seq;
     std::shared_ptr<job> j;
-    Work w;
+    std::optional<Work> w;
   };
 
-  // Bytes fed, under m_: counted out of the budget, buffers back to the reader (no allocation per
-  // message, none freed in another thread than the one that made it), the reader woken when it
-  // waits for that room. Done at the worker's next lock, so that a message costs it one lock.
-  void give_back(std::deque<std::string>& used) {
-    for (auto& p : used) {
-      in_flight_ -= p.size();
-      if (spare_.size() < kSpares && p.capacity() <= kSpareBytes) {
-        p.clear();
-        spare_.push_back(std::move(p));
-      }
+  // Bytes fed (their buffers already freed, outside m_), under m_: counted out of the budget, the
+  // reader woken when it waits for that room. Done at the worker's next lock, so that a message
+  // costs it one lock.
+  void give_back(std::size_t& used) {
+    in_flight_ -= used;
+    used = 0;
+    if (reader_waits_ && (in_flight_ == 0 || in_flight_ + piece_size_ <= kMaxBytes))
+      space_.notify_one();
+  }
+
+  // What broke the pipeline (the first thing), under m_; the reader wakes to throw it.
+  void broken(std::exception_ptr e) noexcept {
+    {
+      std::lock_guard lk(m_);
+      if (!error_) error_ = std::move(e);
     }
-    used.clear();
-    if (reader_waits_ && in_flight_ + piece_size_ <= kMaxBytes) space_.notify_one();
+    space_.notify_all();
+  }
+
+  // Its output (out(), none when abandoned), or fail()'s when it failed or out() threw; anything
+  // else thrown breaks the pipeline.
+  template <class Make>
+  void produce(std::uint64_t seq, const Tag& tag, std::exception_ptr failed, Make&& out) noexcept {
+    try {
+      std::optional<Out> o;
+      if (!failed) {
+        try {
+          o = out();
+        } catch (...) {
+          failed = std::current_exception();
+        }
+      }
+      if (failed) o.emplace(hooks_.fail(tag, failed));
+      deliver(seq, std::move(o));
+    } catch (...) {
+      broken(std::current_exception());
+    }
   }
 
   void work(unsigned worker) {
     std::deque<held> pending;
-    std::deque<std::string> used;
+    std::size_t used = 0;
     while (true) {
       std::shared_ptr<job> j;
       std::deque<std::string> got;
@@ -190,14 +229,27 @@ class ordered_pipeline {
       if (!j) {  // nothing to read now: finish the oldest held message
         held h = std::move(pending.front());
         pending.pop_front();
-        deliver(h.seq, hooks_.finish(worker, h.j->tag, h.w));
+        produce(h.seq, h.j->tag, nullptr, [&] { return hooks_.finish(worker, h.j->tag, *h.w); });
         continue;
       }
-      Work w = hooks_.start(j->tag);
+      // A message whose start or feed threw: the rest of its bytes are taken and dropped.
+      std::exception_ptr failed;
+      std::optional<Work> w;
+      try {
+        w.emplace(hooks_.start(j->tag));
+      } catch (...) {
+        failed = std::current_exception();
+      }
       while (true) {
         for (auto& p : got) {
-          if (!abandoned) hooks_.feed(w, p);
-          used.push_back(std::move(p));
+          if (!abandoned && !failed) {
+            try {
+              hooks_.feed(*w, p);
+            } catch (...) {
+              failed = std::current_exception();
+            }
+          }
+          used += p.size();
         }
         got.clear();
         if (complete) break;
@@ -208,10 +260,19 @@ class ordered_pipeline {
         complete = j->complete;
         abandoned = j->abandoned;
       }
-      if (abandoned)
-        deliver(j->seq, std::nullopt);
-      else
-        pending.push_back(held{j->seq, j, std::move(w)});
+      if (abandoned) {
+        produce(j->seq, j->tag, nullptr, [] { return std::optional<Out>(); });
+        continue;
+      }
+      if (!failed) {
+        try {
+          pending.push_back(held{j->seq, j, std::move(w)});
+          continue;
+        } catch (...) {
+          failed = std::current_exception();
+        }
+      }
+      produce(j->seq, j->tag, failed, [] { return std::optional<Out>(); });
     }
   }
 
@@ -221,15 +282,25 @@ class ordered_pipeline {
     ready_.emplace(seq, std::move(out));
     if (emitting_) return;  // the thread emitting will take it
     emitting_ = true;
+    // emit() throwing: its output counts as emitted, and the next thread delivering emits on.
+    struct done_emitting {
+      ordered_pipeline& p;
+      ~done_emitting() { p.emitting_ = false; }
+    } guard{*this};
     while (!ready_.empty() && ready_.begin()->first == next_out_) {
       auto node = ready_.extract(ready_.begin());
       lk.unlock();
+      struct emitted {
+        ordered_pipeline& p;
+        std::unique_lock<std::mutex>& lk;
+        ~emitted() {
+          lk.lock();
+          ++p.next_out_;
+          if (p.reader_waits_ && !p.full()) p.space_.notify_one();
+        }
+      } next{*this, lk};
       if (node.mapped()) hooks_.emit(*node.mapped());
-      lk.lock();
-      ++next_out_;
-      if (reader_waits_ && !full()) space_.notify_one();
     }
-    emitting_ = false;
   }
 
   hooks hooks_;
@@ -244,9 +315,9 @@ class ordered_pipeline {
   std::uint64_t next_seq_ = 0, next_out_ = 0;
   std::size_t in_flight_ = 0;
   bool closed_ = false, emitting_ = false, reader_waits_ = false;
-  unsigned idle_ = 0;               // workers waiting on work_
-  std::size_t piece_size_ = 0;      // the piece the reader waits to hand over
-  std::vector<std::string> spare_;  // emptied buffers, for the reader's next pieces
+  unsigned idle_ = 0;           // workers waiting on work_
+  std::size_t piece_size_ = 0;  // the piece the reader waits to hand over
+  std::exception_ptr error_;    // what broke the pipeline
   // The reading thread's own: the message being read and its bytes not yet handed over.
   std::shared_ptr<job> current_;
   std::string piece_;

@@ -14,6 +14,7 @@
 #include <dkimkit/policy.hpp>
 #include <dkimkit/unbound_resolver.hpp>
 #include <dkimkit/verifier.hpp>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -21,6 +22,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "common.hpp"
@@ -500,13 +502,16 @@ int run_verify(verify_args& a) {
     }
   };
   verdicts serial_seen;
+  // An internal error while reporting a message outranks the inputs' errors, whatever their
+  // order, with --jobs 1 as with --jobs N (where one thread reads and others report).
+  std::atomic<bool> report_failed{false};
   // One message never ends the batch: an error while reporting it is said, and the rest go on.
   serial_sink serial(opts, window, [&](origin& from, checks& c) {
     try {
       print(from, c, std::cout, serial_seen);
     } catch (const std::exception& e) {
       progress.say(internal_error(from, e));
-      status = exit_software;
+      report_failed = true;
     }
     progress.done();
   });
@@ -519,7 +524,6 @@ int run_verify(verify_args& a) {
   };
   using pipeline = ordered_pipeline<origin, checks, output>;
   std::vector<verdicts> worker_seen(a.jobs);
-  std::atomic<bool> worker_failed{false};
   std::optional<pipeline> workers;
   struct parallel_sink final : message_sink {
     explicit parallel_sink(std::optional<pipeline>& to) : p(to) {}
@@ -551,11 +555,23 @@ int run_verify(verify_args& a) {
       std::cout << o.text;
       if (!o.complaint.empty()) {
         progress.say(o.complaint);
-        worker_failed = true;
+        report_failed = true;
       }
       progress.done();
     };
-    workers.emplace(a.jobs, 256, std::move(h));
+    // A message whose checks threw (out of memory): said as --jobs 1 would, exit 70.
+    h.fail = [&](const origin& from, std::exception_ptr e) {
+      output o;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        o.complaint = internal_error(from, x);
+      } catch (...) {
+        o.complaint = internal_error(from, std::runtime_error("unknown exception"));
+      }
+      return o;
+    };
+    workers.emplace(a.jobs, window, std::move(h));
   }
   message_sink& sink = a.jobs > 1 ? static_cast<message_sink&>(parallel) : serial;
 
@@ -643,10 +659,8 @@ int run_verify(verify_args& a) {
       seen.deferred = seen.deferred || w.deferred;
       seen.totals.merge(w.totals);
     }
-    // An internal error while reporting a message outranks the inputs' errors here, whatever
-    // their order (one thread reads, others report).
-    if (worker_failed) status = exit_software;
   }
+  if (report_failed) status = exit_software;
   progress.end();
   if (a.summary) {
     if (a.json)
