@@ -196,13 +196,22 @@ kib=$(peak "$dk" verify --json --zone zone big.mbox)
 echo "     peak RSS on a $(($(stat -c %s big.mbox) >> 20)) MiB mbox of $(cat big.count) messages: $kib KiB"
 check "large mbox: every message passes" \
   test "$(grep -c '"result":"pass"' peak.out)" = "$(cat big.count)" -a "$(wc -l < peak.out)" = "$(cat big.count)"
-check "large mbox: peak RSS under 64 MiB" test "$kib" -lt 65536
+# Under AddressSanitizer (DKIMKIT_SANITIZED=1, set by CMake for the sanitizer build) the shadow
+# memory and the quarantine of freed blocks count in RSS: the bound is checked in the plain build.
+rss_check() {  # rss_check NAME KIB
+  if [ -n "${DKIMKIT_SANITIZED:-}" ]; then
+    echo "skip $1: peak RSS is not meaningful under AddressSanitizer (checked in the plain build)"
+  else
+    check "$1" test "$2" -lt 65536
+  fi
+}
+rss_check "large mbox: peak RSS under 64 MiB" "$kib"
 # The same with 4 threads (verify --jobs; the run above used the default, the number of cores):
 # the bound holds and the output is the same.
 mv peak.out peak1.out
 kib=$(peak "$dk" verify --json --zone zone --jobs 4 big.mbox)
 echo "     peak RSS with --jobs 4: $kib KiB"
 check "large mbox, --jobs 4: the output of the run above (default --jobs)" cmp -s peak.out peak1.out
-check "large mbox, --jobs 4: peak RSS under 64 MiB" test "$kib" -lt 65536
+rss_check "large mbox, --jobs 4: peak RSS under 64 MiB" "$kib"
 
 rig_summary
