@@ -15,10 +15,12 @@ load_prepare() {
   mkdir -p keys
   "$dk" keygen -d example.com -s load -o keys >/dev/null 2>&1 || return 1
   chmod 700 keys
-  # A 10 KiB message: headers and a text body of 76-character lines.
+  # A 10 KiB message: headers and a text body of 76-character lines. It has the Message-ID that
+  # Postfix would otherwise add, so that milter_load sends the seven header fields Postfix sends.
   {
     printf 'From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: load test\r\n'
-    printf 'Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n'
+    printf 'Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <load.20261123100000@example.com>\r\n'
+    printf 'MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n'
     python3 -c '
 import random
 random.seed(1)
