@@ -8,6 +8,9 @@
 #   load_prepare "$dk"          # keys/, msg.eml, signed.eml, NSD (RIG_NSD_PORT)
 #   load_start_milters "$milter" unix:$RIG_DIR/dkm-sign.sock unix:... unix:... unix:... unix:...
 #   $LOAD_PID_DKM_SIGN ...      # their PIDs: DKM_SIGN DKM_VERIFY ODK_SIGN ODK_VERIFY DKM_FLOOR
+#
+# LOAD_SOCKET_GROUP=postfix before load_start_milters: unix sockets the MTA's user may connect to
+# (dkimkit-milter: socket_group, as its manual tells operators; OpenDKIM: UMask 000).
 
 # load_prepare DKIMKIT: the key, the messages and NSD.
 load_prepare() {
@@ -15,10 +18,12 @@ load_prepare() {
   mkdir -p keys
   "$dk" keygen -d example.com -s load -o keys >/dev/null 2>&1 || return 1
   chmod 700 keys
-  # A 10 KiB message: headers and a text body of 76-character lines.
+  # A 10 KiB message: headers and a text body of 76-character lines. It has the Message-ID that
+  # Postfix would otherwise add, so that milter_load sends the seven header fields Postfix sends.
   {
     printf 'From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: load test\r\n'
-    printf 'Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n'
+    printf 'Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <load.20261123100000@example.com>\r\n'
+    printf 'MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n'
     python3 -c '
 import random
 random.seed(1)
@@ -42,8 +47,13 @@ load_socket_odk() { [[ "$1" == unix:* ]] && echo "local:${1#unix:}" || echo "$1"
 # with nothing to do (sign mode, 127.0.0.1 external: every message accepted unchanged at its end):
 # what the milter protocol alone costs the MTA and libmilter.
 load_start_milters() {
-  local milter=$1 work=$RIG_DIR
-  rig_milter_toml sign "$2" > dkm-sign.toml
+  local milter=$1 work=$RIG_DIR group=${LOAD_SOCKET_GROUP:-} umask=""
+  load_toml_head() {  # MODE SOCKET: the first lines of a dkimkit-milter configuration
+    rig_milter_toml "$1" "$2"
+    [[ -n "$group" && "$2" == unix:* ]] && printf 'socket_group = "%s"\n' "$group"
+  }
+  [ -n "$group" ] && umask="UMask 000"
+  load_toml_head sign "$2" > dkm-sign.toml
   cat >> dkm-sign.toml <<CONF
 [sign]
 internal_networks = ["127.0.0.0/8"]
@@ -53,14 +63,15 @@ domain = "example.com"
 selector = "load"
 key_file = "$work/keys/load.private"
 CONF
-  rig_milter_toml sign "$6" > dkm-floor.toml
-  sed -e 's|127.0.0.0/8|192.0.2.0/24|' dkm-sign.toml | tail -n +4 >> dkm-floor.toml
-  rig_milter_toml verify "$3" > dkm-verify.toml
+  load_toml_head sign "$6" > dkm-floor.toml
+  sed -e 's|127.0.0.0/8|192.0.2.0/24|' dkm-sign.toml | sed -n '/^\[sign\]/,$p' >> dkm-floor.toml
+  load_toml_head verify "$3" > dkm-verify.toml
   printf '[dns]\nresolvers = ["127.0.0.1@%s"]\n' "$RIG_NSD_PORT" >> dkm-verify.toml
   local common="Canonicalization relaxed/relaxed
 SignatureAlgorithm rsa-sha256
 RequireSafeKeys false
-Syslog no"
+Syslog no
+$umask"
   printf 'Mode s\nDomain example.com\nSelector load\nKeyFile %s\nSocket %s\nInternalHosts 127.0.0.1\n%s\n' \
     "$work/keys/load.private" "$(load_socket_odk "$4")" "$common" > odk-sign.conf
   printf 'Mode v\nSocket %s\nInternalHosts 192.0.2.1\nNameservers 127.0.0.1@%s\nAuthservID mx.example.net\n%s\n' \

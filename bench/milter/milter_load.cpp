@@ -9,7 +9,11 @@
 // The protocol (sendmail's libmilter/mfdef.h; a command is a 4-byte length in network order,
 // then the command byte and its data): OPTNEG, the macros and CONNECT, MAIL, RCPT, header fields,
 // EOH, body chunks of at most 64 KiB, BODYEOB, then the reply to each step the milter did not
-// negotiate away (SMFIP_NR_*), and the modifications before the final reply; QUIT.
+// negotiate away (SMFIP_NR_*), and the modifications before the final reply; ABORT twice and QUIT.
+// Postfix sends a macro command (SMFIC_MACRO) before every step, also before the steps the milter
+// left out (SMFIP_NO*) and when none of the step's macros is set, whatever lists the milter asked
+// for (smfi_setsymlist() only changes which macros it carries): so does milter_load. The line
+// printed counts the commands written per message ("cmds/msg").
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -91,7 +95,10 @@ void put32(std::string& out, std::uint32_t v) {
   out.append(reinterpret_cast<const char*>(&v), 4);
 }
 
+thread_local long t_commands = 0;  // commands written by this thread
+
 void command(std::string& out, char cmd, std::string_view data = {}) {
+  ++t_commands;
   put32(out, static_cast<std::uint32_t>(data.size() + 1));
   out.push_back(cmd);
   out.append(data);
@@ -164,6 +171,7 @@ bool final_reply(char c) {  // continue, accept, reject, tempfail, reply code, d
 
 struct tally {
   std::atomic<long> done{0}, failed{0}, accepted{0}, modified{0}, expected_seen{0};
+  std::atomic<long> commands{0};  // written, all messages
   std::mutex m;
   std::string first_error;
   void error(const std::string& e) {
@@ -199,7 +207,7 @@ void one_message(const options& o, const message& msg, long id, tally& t) {
   // A step: its command, then its reply unless the milter asked for none. Commands without reply
   // are written together with the next one that has a reply.
   char settled = 0;  // the reply that ended the message before its end (accept, reject, ...)
-  auto step = [&](bool skipped, std::uint32_t nr, char cmd, std::string_view data) -> bool {
+  auto step = [&](std::uint32_t skipped, std::uint32_t nr, char cmd, std::string_view data) -> bool {
     if (settled || (pf & skipped) != 0) return true;
     command(out, cmd, data);
     if ((pf & nr) != 0) return true;
@@ -288,6 +296,10 @@ void one_message(const options& o, const message& msg, long id, tally& t) {
   } else {
     final = settled;
   }
+  // After the end of the message Postfix 3.7 aborts the milter's transaction twice (its SMTP
+  // server and its cleanup server each reset theirs), then quits (strace of libmilter's reads).
+  command(out, 'A', {});
+  command(out, 'A', {});
   command(out, 'Q', {});
   (void)write_all(fd, out);
   close(fd);
@@ -383,15 +395,19 @@ int main(int argc, char** argv) {
   for (int w = 0; w < o.connections; ++w)
     workers.emplace_back([&] {
       for (long id; (id = next.fetch_add(1)) < o.messages;) one_message(o, msg, id, t);
+      t.commands.fetch_add(t_commands);
     });
   for (auto& w : workers) w.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = cpu_seconds(o.pids) - cpu0;
   const long done = t.done.load();
-  std::printf("%-22s %6ld msgs %7.2f s %8.1f msg/s  cpu %7.3f ms/msg  %8.1f msg/cpu-s  ok %ld  failed %ld\n",
-              o.label.c_str(), o.messages, secs, static_cast<double>(done) / secs,
-              done ? cpu * 1000.0 / static_cast<double>(done) : 0.0,
-              cpu > 0 ? static_cast<double>(done) / cpu : 0.0, done, t.failed.load());
+  std::printf(
+      "%-22s %6ld msgs %7.2f s %8.1f msg/s  cpu %7.3f ms/msg  %8.1f msg/cpu-s  ok %ld  failed %ld  "
+      "cmds/msg %.1f\n",
+      o.label.c_str(), o.messages, secs, static_cast<double>(done) / secs,
+      done ? cpu * 1000.0 / static_cast<double>(done) : 0.0,
+      cpu > 0 ? static_cast<double>(done) / cpu : 0.0, done, t.failed.load(),
+      static_cast<double>(t.commands.load()) / static_cast<double>(o.messages));
   if (t.failed.load() > 0) {
     std::cerr << "milter_load: " << t.failed.load() << " failed; first: " << t.first_error << "\n";
     return 1;
