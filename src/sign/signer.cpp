@@ -126,12 +126,16 @@ result<signer> signer::create(std::vector<sign_options> opts, std::uint64_t now,
 }
 
 void signer::update(std::string_view chunk) {
-  if (s_->in_body) {
-    // The body hashers read bare LFs as line ends themselves: no normalising copy.
-    for (auto& b : s_->bodies) b.update(chunk, s_->scratch);
-    return;
+  // The header goes through the normaliser a slice at a time, so that the body that follows it in
+  // the same chunk is not scanned for bare LFs (nor copied) first; the body hashers read bare LFs
+  // as line ends themselves.
+  constexpr std::size_t kHeaderSlice = 4096;
+  while (!chunk.empty() && !s_->in_body) {
+    const std::string_view slice = chunk.substr(0, kHeaderSlice);
+    chunk.remove_prefix(slice.size());
+    s_->norm.update(slice, [this](std::string_view piece) { s_->feed(piece); });
   }
-  s_->norm.update(chunk, [this](std::string_view piece) { s_->feed(piece); });
+  for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
 }
 
 void signer::add_header_field(std::string_view raw_field) {
