@@ -65,8 +65,9 @@ inline std::uint64_t breaks_from_masks(const byte_masks& m, const char* p, bool 
   return m.tab | (m.sp & w1) | (m.cr & ~(lf1 & ~w2)) | (lfw & ~cr_before);
 }
 
+// The four masks of the 64 bytes at p.
 #if !defined(__SSE2__)
-std::uint64_t breaks64_scalar(const char* p, bool prev_cr, bool lf_mode) noexcept {
+inline byte_masks classify64_scalar(const char* p) noexcept {
   byte_masks m{0, 0, 0, 0};
   for (unsigned k = 0; k < 64; ++k) {
     const std::uint64_t bit = std::uint64_t{1} << k;
@@ -78,12 +79,12 @@ std::uint64_t breaks64_scalar(const char* p, bool prev_cr, bool lf_mode) noexcep
       default: break;
     }
   }
-  return breaks_from_masks(m, p, prev_cr, lf_mode);
+  return m;
 }
 #endif
 
 #if defined(__SSE2__)
-std::uint64_t breaks64_sse2(const char* p, bool prev_cr, bool lf_mode) noexcept {
+inline byte_masks classify64_sse2(const char* p) noexcept {
   const __m128i sp = _mm_set1_epi8(' ');
   const __m128i tab = _mm_set1_epi8('\t');
   const __m128i cr = _mm_set1_epi8('\r');
@@ -91,23 +92,22 @@ std::uint64_t breaks64_sse2(const char* p, bool prev_cr, bool lf_mode) noexcept 
   byte_masks m{0, 0, 0, 0};
   for (unsigned k = 0; k < 4; ++k) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-    auto bits = [&](__m128i c) {
-      return static_cast<std::uint64_t>(
-                 static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, c))))
+    auto bits = [&](__m128i eq) {
+      return static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(eq)))
              << (16 * k);
     };
-    m.sp |= bits(sp);
-    m.tab |= bits(tab);
-    m.cr |= bits(cr);
-    m.lf |= bits(lf);
+    m.sp |= bits(_mm_cmpeq_epi8(v, sp));
+    m.tab |= bits(_mm_cmpeq_epi8(v, tab));
+    m.cr |= bits(_mm_cmpeq_epi8(v, cr));
+    m.lf |= bits(_mm_cmpeq_epi8(v, lf));
   }
-  return breaks_from_masks(m, p, prev_cr, lf_mode);
+  return m;
 }
 #endif
 
 #if defined(DKIMKIT_X86_DISPATCH)
-__attribute__((target("avx2"))) std::uint64_t breaks64_avx2(const char* p, bool prev_cr,
-                                                              bool lf_mode) noexcept {
+__attribute__((target("avx2"), always_inline)) inline byte_masks classify64_avx2(
+    const char* p) noexcept {
   const __m256i sp = _mm256_set1_epi8(' ');
   const __m256i tab = _mm256_set1_epi8('\t');
   const __m256i cr = _mm256_set1_epi8('\r');
@@ -115,34 +115,134 @@ __attribute__((target("avx2"))) std::uint64_t breaks64_avx2(const char* p, bool 
   const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
   // (no lambda: it would not inherit the target attribute)
-#define DKIMKIT_BITS256(c)                                                                      \
-  (static_cast<std::uint64_t>(                                                                  \
-       static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, c)))) |            \
-   (static_cast<std::uint64_t>(                                                                 \
-        static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, c))))             \
-    << 32))
-  const byte_masks m{DKIMKIT_BITS256(sp), DKIMKIT_BITS256(tab), DKIMKIT_BITS256(cr),
-                     DKIMKIT_BITS256(lf)};
+#define DKIMKIT_BITS256(l, h)                                                      \
+  (static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(l))) | \
+   (static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(h))) << 32))
+  const byte_masks m{
+      DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, sp), _mm256_cmpeq_epi8(hi, sp)),
+      DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, tab), _mm256_cmpeq_epi8(hi, tab)),
+      DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, cr), _mm256_cmpeq_epi8(hi, cr)),
+      DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, lf), _mm256_cmpeq_epi8(hi, lf))};
 #undef DKIMKIT_BITS256
-  return breaks_from_masks(m, p, prev_cr, lf_mode);
+  return m;
 }
 #endif
 
-using breaks64_fn = std::uint64_t (*)(const char*, bool, bool) noexcept;
+constexpr std::size_t kHard = static_cast<std::size_t>(-1);
+
+// Relaxed canonicalization of the 64 bytes d[i, i + 64) (d[i + 64, i + 128) readable) in one
+// go, when they need nothing but what 64-bit masks can say: WSP runs inside lines (the first WSP
+// written as SP, the others dropped), CRLF line ends followed by content (copied), with `lf_mode`
+// bare LFs followed by content (written as CRLF), and up to 4 WSP before such a line end (dropped).
+// The caller's state must be plain (no CR or WSP pending, no line ends held). Returns the bytes
+// written at `dst` (which has room for 192), or kHard when the block has anything else: a CR not
+// followed by LF and content, longer trailing WSP or WSP before a lone CR, a WSP run that goes on
+// past the block, a line end followed by WSP or by another line end. Those blocks take the
+// byte-wise state machine.
+__attribute__((always_inline)) inline std::size_t relaxed_block(const byte_masks& m, const char* d,
+                                                                std::size_t i, bool lf_mode,
+                                                                char* dst) noexcept {
+  const char* p = d + i;
+  const bool prev_wsp = i > 0 && (d[i - 1] == ' ' || d[i - 1] == '\t');
+  const bool prev_cr = i > 0 && d[i - 1] == '\r';
+  const std::uint64_t line_lf = lf_mode ? m.lf : 0;
+  const std::uint64_t wsp = m.sp | m.tab;
+  const std::uint64_t blank = wsp | m.cr | line_lf;  // WSP, CR, LF that ends a line
+  auto bit63 = [](bool b) { return static_cast<std::uint64_t>(b) << 63; };
+  const char c64 = p[64], c65 = p[65];
+  const bool wsp64 = c64 == ' ' || c64 == '\t';
+  const bool line64 = c64 == '\r' || (lf_mode && c64 == '\n');
+  const std::uint64_t blank1 = (blank >> 1) | bit63(wsp64 || line64);
+  const std::uint64_t blank2 =
+      (blank >> 2) | (static_cast<std::uint64_t>(wsp64 || line64) << 62) |
+      bit63(is_wsp_cr(c65, lf_mode));
+  const std::uint64_t lf1 = (m.lf >> 1) | bit63(c64 == '\n');
+  const std::uint64_t wsp1 = (wsp >> 1) | bit63(wsp64);
+  const std::uint64_t line1 = ((m.cr | line_lf) >> 1) | bit63(line64);
+  const std::uint64_t cr_before = (m.cr << 1) | (prev_cr ? 1 : 0);
+  const std::uint64_t bare_lf = line_lf & ~cr_before;
+  // A line end followed by content (the CR of a CRLF, or a bare LF), and the WSP runs of up to 4
+  // bytes just before one: trailing WSP, dropped.
+  const std::uint64_t good_end = (m.cr & lf1 & ~blank2) | (bare_lf & ~blank1);
+  const std::uint64_t t1 = wsp & (good_end >> 1);
+  const std::uint64_t t2 = wsp & (t1 >> 1);
+  const std::uint64_t t3 = wsp & (t2 >> 1);
+  const std::uint64_t t4 = wsp & (t3 >> 1);
+  const std::uint64_t trailing = t1 | t2 | t3 | t4;
+  const std::uint64_t hard = (m.cr & ~(lf1 & ~blank2)) | (wsp & line1 & ~t1) |
+                             (wsp & wsp1 & bit63(true)) | (bare_lf & blank1) | (wsp & (t4 >> 1)) |
+                             (trailing & (prev_wsp ? 1 : 0));
+  if (hard != 0) return kHard;
+  const std::uint64_t drop =
+      (wsp & ((wsp << 1) | (prev_wsp ? 1 : 0))) | trailing;  // WSP after WSP, trailing WSP
+  const std::uint64_t kept_tab = m.tab & ~drop;                        // written as SP
+  std::uint64_t events = drop | bare_lf | kept_tab;
+  // Between events the input is copied; at an event, without branches: a dropped WSP is skipped,
+  // a kept HTAB is replaced by SP, a bare LF gets a CR written before it.
+  char* o = dst;
+  std::size_t from = 0;
+  while (events != 0) {
+    const auto at = static_cast<std::size_t>(__builtin_ctzll(events));
+    events &= events - 1;
+    std::memcpy(o, p + from, 64);  // bytes [from, at) are kept; the rest is rewritten
+    o += at - from;
+    const std::size_t cr_added = (bare_lf >> at) & 1;
+    const std::size_t sp_added = (kept_tab >> at) & 1;
+    *o = cr_added ? '\r' : ' ';
+    o += cr_added | sp_added;
+    from = at + 1 - cr_added;
+  }
+  std::memcpy(o, p + from, 64);
+  o += 64 - from;
+  return static_cast<std::size_t>(o - dst);
+}
+
+// The implementations for each instruction set (the mask code inlined into each).
+#if !defined(__SSE2__)
+std::uint64_t breaks64_scalar(const char* p, bool prev_cr, bool lf_mode) noexcept {
+  return breaks_from_masks(classify64_scalar(p), p, prev_cr, lf_mode);
+}
+std::size_t relaxed_block_scalar(const char* d, std::size_t i, bool lf_mode, char* dst) noexcept {
+  return relaxed_block(classify64_scalar(d + i), d, i, lf_mode, dst);
+}
+#else
+std::uint64_t breaks64_sse2(const char* p, bool prev_cr, bool lf_mode) noexcept {
+  return breaks_from_masks(classify64_sse2(p), p, prev_cr, lf_mode);
+}
+std::size_t relaxed_block_sse2(const char* d, std::size_t i, bool lf_mode, char* dst) noexcept {
+  return relaxed_block(classify64_sse2(d + i), d, i, lf_mode, dst);
+}
+#endif
+#if defined(DKIMKIT_X86_DISPATCH)
+__attribute__((target("avx2"))) std::uint64_t breaks64_avx2(const char* p, bool prev_cr,
+                                                              bool lf_mode) noexcept {
+  return breaks_from_masks(classify64_avx2(p), p, prev_cr, lf_mode);
+}
+__attribute__((target("avx2"))) std::size_t relaxed_block_avx2(const char* d, std::size_t i,
+                                                                 bool lf_mode,
+                                                                 char* dst) noexcept {
+  return relaxed_block(classify64_avx2(d + i), d, i, lf_mode, dst);
+}
+#endif
+
+struct block_functions {
+  std::uint64_t (*breaks64)(const char*, bool, bool) noexcept;
+  std::size_t (*relaxed_block)(const char*, std::size_t, bool, char*) noexcept;
+};
 
 // The widest implementation this CPU runs, chosen once.
-breaks64_fn pick_breaks64() noexcept {
+block_functions pick_block_functions() noexcept {
 #if defined(DKIMKIT_X86_DISPATCH)
-  if (__builtin_cpu_supports("avx2")) return breaks64_avx2;
+  if (__builtin_cpu_supports("avx2")) return {breaks64_avx2, relaxed_block_avx2};
 #endif
 #if defined(__SSE2__)
-  return breaks64_sse2;
+  return {breaks64_sse2, relaxed_block_sse2};
 #else
-  return breaks64_scalar;
+  return {breaks64_scalar, relaxed_block_scalar};
 #endif
 }
 
-const breaks64_fn breaks64 = pick_breaks64();
+const block_functions kBlock = pick_block_functions();
 
 // Finds the next break at or after a position, keeping the mask of the 64-byte block last
 // computed: between two breaks in one block nothing is scanned again.
@@ -159,7 +259,7 @@ class break_finder {
       }
       if (i > n_ || n_ - i < 66) break;
       block_ = i;
-      mask_ = breaks64(d_ + i, i > 0 && d_[i - 1] == '\r', lf_mode_);
+      mask_ = kBlock.breaks64(d_ + i, i > 0 && d_[i - 1] == '\r', lf_mode_);
     }
     for (; i < n_; ++i)
       if (scalar_break(d_, i, n_, i > 0 && d_[i - 1] == '\r', lf_mode_)) return i;
@@ -271,6 +371,12 @@ class writer {
     }
     used_ += n;
   }
+  // Room for n bytes at the returned pointer; commit() says how many were written.
+  char* reserve(std::size_t n) {
+    ensure(n);
+    return base_ + used_;
+  }
+  void commit(std::size_t n) { used_ += n; }
   void crlfs(std::uint64_t count) {
     ensure(static_cast<std::size_t>(count) * 2);
     char* w = base_ + used_;
@@ -325,7 +431,18 @@ void body_canonicalizer::update_relaxed(std::string_view in, std::string& out) {
       ++held_crlf;
       wsp_pending = false;
     };
+    std::size_t slow_until = 0;  // a block that relaxed_block() refused is read byte-wise
     while (i < n) {
+      if (i >= slow_until && !cr_pending && !wsp_pending && held_crlf == 0 && n - i >= 128) {
+        const std::size_t len = kBlock.relaxed_block(d, i, lf_mode, w.reserve(192));
+        if (len != kHard) {
+          w.commit(len);
+          had_output = had_output || len > 0;
+          i += 64;
+          continue;
+        }
+        slow_until = i + 64;
+      }
       if (cr_pending) {
         cr_pending = false;
         if (d[i] == '\n') {
