@@ -10,6 +10,7 @@
 
 #include "canon/body_canon.hpp"
 #include "canon/body_hasher.hpp"
+#include "prose.hpp"
 
 namespace {
 
@@ -50,30 +51,11 @@ const std::string& body() {
   return b;
 }
 
-// Prose as bench/sign_verify_bench.cpp signs it (dkim_verify/rsa_sha256_1MiB_key_cache): single
-// spaces, two after one sentence in eight, trailing WSP on one line in seven, CRLF or bare LF.
+// Prose as bench/sign_verify_bench.cpp signs it (dkim_verify/rsa_sha256_1MiB_key_cache), with
+// CRLF or bare LF line ends.
 std::string make_prose(std::size_t total, std::string_view eol) {
-  static constexpr std::array<std::string_view, 16> words = {
-      "the",     "quarterly", "figures", "show",  "steady", "growth", "in",      "all",
-      "regions", "and",       "we",      "plan",  "to",     "expand", "service", "capacity"};
   std::string b;
-  std::uint32_t rng = 12345;
-  std::size_t line_no = 0;
-  while (b.size() + 78 <= total) {
-    std::string line;
-    while (line.size() < 76) {
-      rng = rng * 1103515245u + 12345u;
-      std::string_view w = words[(rng >> 16) % words.size()];
-      if (!line.empty()) line += (rng & 0x700u) == 0 ? ".  " : " ";
-      line += w;
-    }
-    line.resize(76);
-    if (line.back() == ' ') line.back() = '.';
-    if (line_no % 7 == 3) line.replace(74, 2, "  ");
-    b += line;
-    b += eol;
-    ++line_no;
-  }
+  dkimkit::bench::append_prose(b, total, eol);
   return b;
 }
 

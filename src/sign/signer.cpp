@@ -126,15 +126,8 @@ result<signer> signer::create(std::vector<sign_options> opts, std::uint64_t now,
 }
 
 void signer::update(std::string_view chunk) {
-  // The header goes through the normaliser a slice at a time, so that the body that follows it in
-  // the same chunk is not scanned for bare LFs (nor copied) first; the body hashers read bare LFs
-  // as line ends themselves.
-  constexpr std::size_t kHeaderSlice = 4096;
-  while (!chunk.empty() && !s_->in_body) {
-    const std::string_view slice = chunk.substr(0, kHeaderSlice);
-    chunk.remove_prefix(slice.size());
-    s_->norm.update(slice, [this](std::string_view piece) { s_->feed(piece); });
-  }
+  chunk = s_->norm.update_while(
+      chunk, [this] { return !s_->in_body; }, [this](std::string_view piece) { s_->feed(piece); });
   for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
 }
 
