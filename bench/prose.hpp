@@ -13,8 +13,8 @@ namespace dkimkit::bench {
 // Appends lines ending in `eol` to `out` while another fits in `total` bytes (76 + 2 each).
 inline void append_prose(std::string& out, std::size_t total, std::string_view eol) {
   static constexpr std::array<std::string_view, 16> words = {
-      "the",     "quarterly", "figures", "show",  "steady", "growth", "in",      "all",
-      "regions", "and",       "we",      "plan",  "to",     "expand", "service", "capacity"};
+      "the",     "quarterly", "figures", "show", "steady", "growth", "in",      "all",
+      "regions", "and",       "we",      "plan", "to",     "expand", "service", "capacity"};
   std::uint32_t rng = 12345;
   std::size_t line_no = 0;
   while (out.size() + 78 <= total) {

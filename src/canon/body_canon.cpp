@@ -72,11 +72,20 @@ inline byte_masks classify64_scalar(const char* p) noexcept {
   for (unsigned k = 0; k < 64; ++k) {
     const std::uint64_t bit = std::uint64_t{1} << k;
     switch (p[k]) {
-      case ' ': m.sp |= bit; break;
-      case '\t': m.tab |= bit; break;
-      case '\r': m.cr |= bit; break;
-      case '\n': m.lf |= bit; break;
-      default: break;
+      case ' ':
+        m.sp |= bit;
+        break;
+      case '\t':
+        m.tab |= bit;
+        break;
+      case '\r':
+        m.cr |= bit;
+        break;
+      case '\n':
+        m.lf |= bit;
+        break;
+      default:
+        break;
     }
   }
   return m;
@@ -115,14 +124,13 @@ __attribute__((target("avx2"), always_inline)) inline byte_masks classify64_avx2
   const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
   // (no lambda: it would not inherit the target attribute)
-#define DKIMKIT_BITS256(l, h)                                                      \
+#define DKIMKIT_BITS256(l, h)                                                        \
   (static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(l))) | \
    (static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(h))) << 32))
-  const byte_masks m{
-      DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, sp), _mm256_cmpeq_epi8(hi, sp)),
-      DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, tab), _mm256_cmpeq_epi8(hi, tab)),
-      DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, cr), _mm256_cmpeq_epi8(hi, cr)),
-      DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, lf), _mm256_cmpeq_epi8(hi, lf))};
+  const byte_masks m{DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, sp), _mm256_cmpeq_epi8(hi, sp)),
+                     DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, tab), _mm256_cmpeq_epi8(hi, tab)),
+                     DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, cr), _mm256_cmpeq_epi8(hi, cr)),
+                     DKIMKIT_BITS256(_mm256_cmpeq_epi8(lo, lf), _mm256_cmpeq_epi8(hi, lf))};
 #undef DKIMKIT_BITS256
   return m;
 }
@@ -153,9 +161,8 @@ __attribute__((always_inline)) inline std::size_t relaxed_block(const byte_masks
   const bool wsp64 = c64 == ' ' || c64 == '\t';
   const bool line64 = c64 == '\r' || (lf_mode && c64 == '\n');
   const std::uint64_t blank1 = (blank >> 1) | bit63(wsp64 || line64);
-  const std::uint64_t blank2 =
-      (blank >> 2) | (static_cast<std::uint64_t>(wsp64 || line64) << 62) |
-      bit63(is_wsp_cr(c65, lf_mode));
+  const std::uint64_t blank2 = (blank >> 2) | (static_cast<std::uint64_t>(wsp64 || line64) << 62) |
+                               bit63(is_wsp_cr(c65, lf_mode));
   const std::uint64_t lf1 = (m.lf >> 1) | bit63(c64 == '\n');
   const std::uint64_t wsp1 = (wsp >> 1) | bit63(wsp64);
   const std::uint64_t line1 = ((m.cr | line_lf) >> 1) | bit63(line64);
@@ -175,7 +182,7 @@ __attribute__((always_inline)) inline std::size_t relaxed_block(const byte_masks
   if (hard != 0) return kHard;
   const std::uint64_t drop =
       (wsp & ((wsp << 1) | (prev_wsp ? 1 : 0))) | trailing;  // WSP after WSP, trailing WSP
-  const std::uint64_t kept_tab = m.tab & ~drop;                        // written as SP
+  const std::uint64_t kept_tab = m.tab & ~drop;              // written as SP
   std::uint64_t events = drop | bare_lf | kept_tab;
   // Between events the input is copied; at an event, without branches: a dropped WSP is skipped,
   // a kept HTAB is replaced by SP, a bare LF gets a CR written before it.
@@ -215,12 +222,11 @@ std::size_t relaxed_block_sse2(const char* d, std::size_t i, bool lf_mode, char*
 #endif
 #if defined(DKIMKIT_X86_DISPATCH)
 __attribute__((target("avx2"))) std::uint64_t breaks64_avx2(const char* p, bool prev_cr,
-                                                              bool lf_mode) noexcept {
+                                                            bool lf_mode) noexcept {
   return breaks_from_masks(classify64_avx2(p), p, prev_cr, lf_mode);
 }
 __attribute__((target("avx2"))) std::size_t relaxed_block_avx2(const char* d, std::size_t i,
-                                                                 bool lf_mode,
-                                                                 char* dst) noexcept {
+                                                               bool lf_mode, char* dst) noexcept {
   return relaxed_block(classify64_avx2(d + i), d, i, lf_mode, dst);
 }
 #endif
@@ -285,8 +291,7 @@ std::size_t next_line_byte(const char* d, std::size_t i, std::size_t n, bool lf_
   const __m128i lf = _mm_set1_epi8('\n');
   for (; i + 16 <= n; i += 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
-    const int mask =
-        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+    const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
     if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
   }
 #endif

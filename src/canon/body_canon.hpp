@@ -32,10 +32,10 @@ class body_canonicalizer {
   void update_relaxed(std::string_view in, std::string& out);
 
   bool relaxed_;
-  bool lf_mode_;  // a bare LF ends a line
-  bool cr_pending_ = false;   // a CR was seen last; its meaning depends on the next byte
-  bool wsp_pending_ = false;  // relaxed: a run of WSP awaits the next content byte
-  bool had_output_ = false;   // relaxed: some content was emitted
+  bool lf_mode_;                 // a bare LF ends a line
+  bool cr_pending_ = false;      // a CR was seen last; its meaning depends on the next byte
+  bool wsp_pending_ = false;     // relaxed: a run of WSP awaits the next content byte
+  bool had_output_ = false;      // relaxed: some content was emitted
   std::uint64_t held_crlf_ = 0;  // CRLFs held back: they may be trailing empty lines
 };
 

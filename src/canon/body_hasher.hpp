@@ -23,9 +23,9 @@ class body_hasher {
                              std::optional<std::uint64_t> limit) const noexcept {
     return c == c_ && h == h_ && limit == limit_;
   }
-  // Body bytes (CRLF-normalised unless made with crlf_or_bare_lf). `scratch` is a buffer the caller reuses between calls.
-  // A long piece goes through in slices of kSlice bytes, each hashed while it is still in the
-  // cache (and `scratch` stays small).
+  // Body bytes (CRLF-normalised unless made with crlf_or_bare_lf). `scratch` is a buffer the caller
+  // reuses between calls. A long piece goes through in slices of kSlice bytes, each hashed while it
+  // is still in the cache (and `scratch` stays small).
   void update(std::string_view body, std::string& scratch) {
     while (!body.empty()) {
       const std::string_view slice = body.substr(0, kSlice);
