@@ -304,9 +304,16 @@ std::size_t next_line_byte(const char* d, std::size_t i, std::size_t n, bool lf_
 
 void body_canonicalizer::update(std::string_view in, std::string& out) {
   if (relaxed_)
-    update_relaxed(in, out);
+    update_relaxed(in, out, false);
   else
     update_simple(in, out);
+}
+
+std::size_t body_canonicalizer::update_into(std::string_view in, std::string& buf) {
+  if (relaxed_) return update_relaxed(in, buf, true);
+  buf.clear();
+  update_simple(in, buf);
+  return buf.size();
 }
 
 // §3.4.3: the body as it is, less the empty lines at its end.
@@ -349,12 +356,18 @@ class writer {
  public:
   static constexpr std::size_t kSlack = 64;
 
-  writer(std::string& out, std::size_t expect) : out_(out), used_(out.size()) {
-    out_.resize(used_ + expect + kSlack);
+  // `overwrite`: write from the start of `out`, and leave its size as it is (at least what was
+  // written): a buffer reused between calls is not filled with zeros each time.
+  writer(std::string& out, std::size_t expect, bool overwrite)
+      : out_(out), used_(overwrite ? 0 : out.size()), overwrite_(overwrite) {
+    if (out_.size() < used_ + expect + kSlack) out_.resize(used_ + expect + kSlack);
     base_ = out_.data();
     room_ = out_.size() - kSlack;
   }
-  ~writer() { out_.resize(used_); }
+  ~writer() {
+    if (!overwrite_) out_.resize(used_);
+  }
+  [[nodiscard]] std::size_t used() const noexcept { return used_; }
   writer(const writer&) = delete;
   writer& operator=(const writer&) = delete;
 
@@ -404,6 +417,7 @@ class writer {
   std::string& out_;
   char* base_;
   std::size_t used_;
+  bool overwrite_;
   std::size_t room_;  // writable bytes before the slack
 };
 
@@ -412,7 +426,9 @@ class writer {
 // §3.4.4: WSP runs become one SP, WSP at line ends goes, empty lines at the end go.
 // The state is kept in locals while the chunk is read (stores through the output's char pointer
 // would otherwise make the compiler reload the members at every step).
-void body_canonicalizer::update_relaxed(std::string_view in, std::string& out) {
+std::size_t body_canonicalizer::update_relaxed(std::string_view in, std::string& out,
+                                               bool overwrite) {
+  std::size_t written = 0;
   std::size_t i = 0;
   const std::size_t n = in.size();
   const char* d = in.data();
@@ -420,7 +436,7 @@ void body_canonicalizer::update_relaxed(std::string_view in, std::string& out) {
   bool cr_pending = cr_pending_, wsp_pending = wsp_pending_, had_output = had_output_;
   std::uint64_t held_crlf = held_crlf_;
   {
-    writer w(out, n + n / 16 + 2);
+    writer w(out, n + n / 16 + 2, overwrite);
     break_finder breaks(d, n, lf_mode);
     // Content is about to be written: first the line ends held back, then the pending SP.
     auto before_content = [&] {
@@ -497,11 +513,13 @@ void body_canonicalizer::update_relaxed(std::string_view in, std::string& out) {
         }
       }
     }
+    written = w.used();
   }
   cr_pending_ = cr_pending;
   wsp_pending_ = wsp_pending;
   had_output_ = had_output;
   held_crlf_ = held_crlf;
+  return written;
 }
 
 void body_canonicalizer::finish(std::string& out) {

@@ -20,6 +20,9 @@ class body_canonicalizer {
   explicit body_canonicalizer(canonicalization c, line_ends ends = line_ends::crlf) noexcept
       : relaxed_(c == canonicalization::relaxed), lf_mode_(ends == line_ends::crlf_or_bare_lf) {}
   void update(std::string_view in, std::string& out);
+  // The same output written at the start of `buf` instead, its length returned; `buf` may keep
+  // bytes beyond it (a buffer reused between calls is not cleared and refilled with zeros).
+  [[nodiscard]] std::size_t update_into(std::string_view in, std::string& buf);
   // Ends the body: trailing empty lines are dropped; simple adds CRLF to a body that does not end
   // in one (and makes an empty body "CRLF"); relaxed leaves an empty body empty.
   void finish(std::string& out);
@@ -29,7 +32,8 @@ class body_canonicalizer {
     for (; held_crlf_ > 0; --held_crlf_) out.append("\r\n", 2);
   }
   void update_simple(std::string_view in, std::string& out);
-  void update_relaxed(std::string_view in, std::string& out);
+  // Appends to `out`, or with `overwrite` writes from its start; returns the bytes written then.
+  std::size_t update_relaxed(std::string_view in, std::string& out, bool overwrite);
 
   bool relaxed_;
   bool lf_mode_;                 // a bare LF ends a line

@@ -30,9 +30,8 @@ class body_hasher {
     while (!body.empty()) {
       const std::string_view slice = body.substr(0, kSlice);
       body.remove_prefix(slice.size());
-      scratch.clear();
-      canon_.update(slice, scratch);
-      consume(scratch);
+      const std::size_t len = canon_.update_into(slice, scratch);
+      consume(std::string_view(scratch.data(), len));
     }
   }
   void finish(std::string& scratch) {
