@@ -27,6 +27,8 @@
 
 #include <dkimkit/dkimkit.hpp>
 
+#include "prose.hpp"
+
 namespace {
 
 constexpr std::uint64_t fixed_now = 1'700'000'000;
@@ -59,26 +61,7 @@ std::string make_message(std::size_t total) {
       "Content-Type: text/plain; charset=utf-8; format=flowed\r\n"
       "Content-Transfer-Encoding: 8bit\r\n"
       "\r\n";
-  static constexpr std::array<std::string_view, 16> words = {
-      "the",     "quarterly", "figures", "show",  "steady", "growth", "in",      "all",
-      "regions", "and",       "we",      "plan",  "to",     "expand", "service", "capacity"};
-  std::uint32_t rng = 12345;
-  std::size_t line_no = 0;
-  while (m.size() + 78 <= total) {
-    std::string line;
-    while (line.size() < 76) {
-      rng = rng * 1103515245u + 12345u;
-      std::string_view w = words[(rng >> 16) % words.size()];
-      if (!line.empty()) line += (rng & 0x700u) == 0 ? ".  " : " ";  // 1 in 8: a sentence ends
-      line += w;
-    }
-    line.resize(76);
-    if (line.back() == ' ') line.back() = '.';
-    if (line_no % 7 == 3) line.replace(74, 2, "  ");  // trailing whitespace
-    m += line;
-    m += "\r\n";
-    ++line_no;
-  }
+  dkimkit::bench::append_prose(m, total, "\r\n");
   if (m.size() + 2 <= total) {
     m.append(total - m.size() - 2, '-');
     m += "\r\n";

@@ -14,23 +14,24 @@ namespace dkimkit::detail {
 
 class body_hasher {
  public:
-  body_hasher(canonicalization c, hash_algorithm h, std::optional<std::uint64_t> limit)
-      : canon_(c), hash_(h), c_(c), h_(h), limit_(limit) {}
+  // `ends`: line_ends::crlf_or_bare_lf lets update() take bytes that were not CRLF-normalised.
+  body_hasher(canonicalization c, hash_algorithm h, std::optional<std::uint64_t> limit,
+              line_ends ends = line_ends::crlf)
+      : canon_(c, ends), hash_(h), c_(c), h_(h), limit_(limit) {}
 
   [[nodiscard]] bool matches(canonicalization c, hash_algorithm h,
                              std::optional<std::uint64_t> limit) const noexcept {
     return c == c_ && h == h_ && limit == limit_;
   }
-  // CRLF-normalised body bytes. `scratch` is a buffer the caller reuses between calls.
-  // A long piece goes through in slices of kSlice bytes, each hashed while it is still in the
-  // cache (and `scratch` stays small).
+  // Body bytes (CRLF-normalised unless made with crlf_or_bare_lf). `scratch` is a buffer the caller
+  // reuses between calls. A long piece goes through in slices of kSlice bytes, each hashed while it
+  // is still in the cache (and `scratch` stays small).
   void update(std::string_view body, std::string& scratch) {
     while (!body.empty()) {
       const std::string_view slice = body.substr(0, kSlice);
       body.remove_prefix(slice.size());
-      scratch.clear();
-      canon_.update(slice, scratch);
-      consume(scratch);
+      const std::size_t len = canon_.update_into(slice, scratch);
+      consume(std::string_view(scratch.data(), len));
     }
   }
   void finish(std::string& scratch) {

@@ -53,6 +53,20 @@ class crlf_normalizer {
     if (used > 0) sink(std::string_view(buf_.data(), used));
   }
 
+  // update() a slice of kHeaderSlice bytes at a time while `more()` holds (the header is being
+  // read); returns the rest of `chunk`, not looked at: a body after the header in the same chunk
+  // is neither scanned for bare LFs nor copied (the body hashers read bare LFs as line ends).
+  template <class More, class Sink>
+  std::string_view update_while(std::string_view chunk, More&& more, Sink&& sink) {
+    constexpr std::size_t kHeaderSlice = 4096;
+    while (!chunk.empty() && more()) {
+      const std::string_view slice = chunk.substr(0, kHeaderSlice);
+      chunk.remove_prefix(slice.size());
+      update(slice, sink);
+    }
+    return chunk;
+  }
+
  private:
   // The offset of the first LF not preceded by CR in d[0, n) (n when there is none); d[-1] is
   // the last byte of the previous chunk.

@@ -22,17 +22,26 @@ key_cache::key_cache(std::size_t capacity) : impl_(std::make_unique<impl>()) {
 key_cache::~key_cache() = default;
 
 result<key_record> key_cache::parse(std::string_view txt, const key_limits& limits) {
-  std::string key = std::to_string(limits.max_rsa_bits) + "/" +
-                    std::to_string(limits.max_record_bytes) + "/" + std::string(txt);
+  // The key is built in a buffer each thread reuses: a hit allocates nothing for it.
+  thread_local std::string probe;
+  probe.clear();
+  probe += std::to_string(limits.max_rsa_bits);
+  probe += '/';
+  probe += std::to_string(limits.max_record_bytes);
+  probe += '/';
+  probe += txt;
   {
     std::lock_guard lock(impl_->mutex);
-    auto it = impl_->index.find(key);
+    auto it = impl_->index.find(std::string_view(probe));
     if (it != impl_->index.end()) {
-      impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second);
+      // Most recently used first; a key already there (the steady state) is not moved.
+      if (it->second != impl_->lru.begin())
+        impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second);
       impl_->hits.fetch_add(1, std::memory_order_relaxed);
       return it->second->second;
     }
   }
+  std::string key = probe;
   impl_->misses.fetch_add(1, std::memory_order_relaxed);
   result<key_record> rec = parse_key_record(txt, limits);  // outside the lock
   std::lock_guard lock(impl_->mutex);

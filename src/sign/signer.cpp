@@ -117,7 +117,8 @@ result<signer> signer::create(std::vector<sign_options> opts, std::uint64_t now,
     std::size_t idx = 0;
     auto& bodies = out.s_->bodies;
     while (idx < bodies.size() && !bodies[idx].matches(s.opts.body_canon, h, std::nullopt)) ++idx;
-    if (idx == bodies.size()) bodies.emplace_back(s.opts.body_canon, h, std::nullopt);
+    if (idx == bodies.size())
+      bodies.emplace_back(s.opts.body_canon, h, std::nullopt, detail::line_ends::crlf_or_bare_lf);
     s.body = idx;
     out.s_->sigs.push_back(std::move(s));
   }
@@ -125,7 +126,9 @@ result<signer> signer::create(std::vector<sign_options> opts, std::uint64_t now,
 }
 
 void signer::update(std::string_view chunk) {
-  s_->norm.update(chunk, [this](std::string_view piece) { s_->feed(piece); });
+  chunk = s_->norm.update_while(
+      chunk, [this] { return !s_->in_body; }, [this](std::string_view piece) { s_->feed(piece); });
+  for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
 }
 
 void signer::add_header_field(std::string_view raw_field) {
@@ -136,9 +139,7 @@ void signer::end_of_header() { s_->in_body = true; }
 
 void signer::add_body(std::string_view chunk) {
   s_->in_body = true;
-  s_->norm.update(chunk, [this](std::string_view piece) {
-    for (auto& b : s_->bodies) b.update(piece, s_->scratch);
-  });
+  for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
 }
 
 result<std::string> signer::state::sign_one(const signing& s,

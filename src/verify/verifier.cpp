@@ -272,7 +272,8 @@ void verifier::state::start_key_lookup(pending_signature& p) {
   hash_algorithm h = hash_of(s.algo);
   std::size_t idx = 0;
   while (idx < bodies.size() && !bodies[idx].matches(s.body_canon, h, s.body_length)) ++idx;
-  if (idx == bodies.size()) bodies.emplace_back(s.body_canon, h, s.body_length);
+  if (idx == bodies.size())
+    bodies.emplace_back(s.body_canon, h, s.body_length, detail::line_ends::crlf_or_bare_lf);
   p.body = idx;
   p.key_name = s.key_name();
   if (opts.resolver && !lookups.count(p.key_name)) {
@@ -352,8 +353,9 @@ verifier& verifier::operator=(verifier&&) noexcept = default;
 verifier::~verifier() = default;
 
 void verifier::update(std::string_view chunk) {
-  if (s_->in_body && s_->bodies.empty()) return;  // no body hash to compute
-  s_->norm.update(chunk, [this](std::string_view piece) { s_->feed(piece); });
+  chunk = s_->norm.update_while(
+      chunk, [this] { return !s_->in_body; }, [this](std::string_view piece) { s_->feed(piece); });
+  for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
 }
 
 void verifier::add_header_field(std::string_view raw_field) {
@@ -367,10 +369,7 @@ void verifier::end_of_header() {
 
 void verifier::add_body(std::string_view chunk) {
   if (!s_->in_body) s_->start_body();
-  if (s_->bodies.empty()) return;  // no body hash to compute
-  s_->norm.update(chunk, [this](std::string_view piece) {
-    for (auto& b : s_->bodies) b.update(piece, s_->scratch);
-  });
+  for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
 }
 
 std::vector<verification> verifier::finish() { return s_->finish(); }

@@ -34,8 +34,9 @@ std::string canon(canonicalization c, std::string_view in) {
 }
 
 // Feeds `in` cut at the given offsets (ascending).
-std::string canon_cut(canonicalization c, std::string_view in, const std::vector<std::size_t>& cuts) {
-  body_canonicalizer bc(c);
+std::string canon_cut(canonicalization c, std::string_view in, const std::vector<std::size_t>& cuts,
+                      detail::line_ends ends = detail::line_ends::crlf) {
+  body_canonicalizer bc(c, ends);
   std::string out;
   std::size_t prev = 0;
   for (std::size_t cut : cuts) {
@@ -47,8 +48,9 @@ std::string canon_cut(canonicalization c, std::string_view in, const std::vector
   return out;
 }
 
-std::string canon_bytewise(canonicalization c, std::string_view in) {
-  body_canonicalizer bc(c);
+std::string canon_bytewise(canonicalization c, std::string_view in,
+                           detail::line_ends ends = detail::line_ends::crlf) {
+  body_canonicalizer bc(c, ends);
   std::string out;
   for (char ch : in) bc.update(std::string_view(&ch, 1), out);
   bc.update({}, out);  // an empty chunk changes nothing
@@ -472,6 +474,138 @@ TEST(body_canon, many_held_empty_lines_then_content) {
   body = normalize_line_endings(body) + "x";
   for (canonicalization c : {kSimple, kRelaxed}) EXPECT_EQ(canon(c, body), body + "\r\n");
   EXPECT_EQ(canon(kSimple, std::string(40000, '\r')), std::string(40001, '\r') + "\n");
+}
+
+// --- The 64-byte block scanner and the line_ends modes -----------------------------------------
+// line_ends::crlf: a bare LF is content (the input is meant to be normalised); crlf_or_bare_lf: a
+// bare LF ends a line, the output is that of the normalised input. Random bodies mixing CR, LF, SP,
+// HTAB and text, long enough to cross many 64-byte blocks (relaxed_block(), break_finder), whole,
+// cut at every single point, at random points and byte by byte.
+
+using detail::line_ends;
+
+// What each mode must give for `raw`.
+// model() reads lines ending in CRLF only: a bare LF is content there, as with line_ends::crlf.
+std::string expected(canonicalization c, line_ends ends, std::string_view raw) {
+  return ends == line_ends::crlf ? model(c, raw) : model(c, normalize_line_endings(raw));
+}
+
+// Text with special bytes at `density` percent: SP, HTAB, CR and LF, in runs as real mail has them
+// ("  ", " \r\n", "\r\n\r\n", "\n\n", "\t ").
+std::string mail_like_body(std::mt19937& rng, std::size_t len, int density) {
+  static constexpr std::string_view kSpecial[] = {" ",  " ",    "  ",   "\t",   "\r",  "\n",
+                                                  "\r\n", "\r\n", " \r\n", "\n\n", "\t ", "\r\r\n",
+                                                  " \n", "\r\n\r\n", "\r\n "};
+  std::uniform_int_distribution<int> percent(0, 99);
+  std::uniform_int_distribution<std::size_t> special(0, std::size(kSpecial) - 1);
+  std::string s;
+  while (s.size() < len) {
+    if (percent(rng) < density)
+      s += kSpecial[special(rng)];
+    else
+      s += static_cast<char>('a' + percent(rng) % 26);
+  }
+  s.resize(len);
+  return s;
+}
+
+const line_ends kModes[] = {line_ends::crlf, line_ends::crlf_or_bare_lf};
+const canonicalization kCanons[] = {kSimple, kRelaxed};
+
+// Short bodies: every single cut and byte by byte.
+TEST(body_canon_blocks, short_random_bodies_every_split) {
+  std::mt19937 rng(16);
+  std::uniform_int_distribution<std::size_t> length(0, 40);
+  for (int iter = 0; iter < 500; ++iter) {
+    const std::string raw = mail_like_body(rng, length(rng), 50);
+    for (canonicalization c : kCanons) {
+      for (line_ends ends : kModes) {
+        const std::string want = expected(c, ends, raw);
+        ASSERT_EQ(canon_cut(c, raw, {}, ends), want) << testing::PrintToString(raw);
+        ASSERT_EQ(canon_bytewise(c, raw, ends), want) << testing::PrintToString(raw);
+        for (std::size_t cut = 0; cut <= raw.size(); ++cut)
+          ASSERT_EQ(canon_cut(c, raw, {cut}, ends), want)
+              << "cut=" << cut << " " << testing::PrintToString(raw);
+      }
+    }
+  }
+}
+
+// Bodies of several 64-byte blocks, sparse to dense: whole, at every single cut (so that blocks
+// start at every offset and the 2-byte look-ahead meets every chunk end) and at random cuts.
+TEST(body_canon_blocks, long_random_bodies_every_split) {
+  std::mt19937 rng(6376);
+  std::uniform_int_distribution<std::size_t> length(60, 400);
+  for (int iter = 0; iter < 240; ++iter) {
+    const int density = iter % 4 == 0 ? 1 : iter % 4 == 1 ? 5 : iter % 4 == 2 ? 20 : 60;
+    const std::string raw = mail_like_body(rng, length(rng), density);
+    std::uniform_int_distribution<std::size_t> pos(0, raw.size());
+    for (canonicalization c : kCanons) {
+      for (line_ends ends : kModes) {
+        const std::string want = expected(c, ends, raw);
+        ASSERT_EQ(canon_cut(c, raw, {}, ends), want) << testing::PrintToString(raw);
+        for (std::size_t cut = 0; cut <= raw.size(); ++cut)
+          ASSERT_EQ(canon_cut(c, raw, {cut}, ends), want)
+              << "cut=" << cut << " " << testing::PrintToString(raw);
+        for (int k = 0; k < 6; ++k) {
+          std::vector<std::size_t> cuts = {pos(rng), pos(rng), pos(rng), pos(rng), pos(rng)};
+          std::sort(cuts.begin(), cuts.end());
+          ASSERT_EQ(canon_cut(c, raw, cuts, ends), want) << testing::PrintToString(raw);
+        }
+        if (iter % 8 == 0) {
+          ASSERT_EQ(canon_bytewise(c, raw, ends), want);
+        }
+      }
+    }
+  }
+}
+
+// Each special pattern at every offset of a 200-byte run of text (every position in a 64-byte
+// block, and across block ends), with each tail.
+TEST(body_canon_blocks, patterns_at_every_offset) {
+  const std::vector<std::string> patterns = {
+      " ",     "  ",     "\t",    " \t ",  "\r",       "\n",    "\r\n",  "\n\n", "\r\n\r\n",
+      " \r\n", " \n",    "\t\n",  "\r\n ", "\n ",      "\n\t",  "\r\r\n", "\r\n\n", "\n\r\n",
+      " \r",   "\r \n",  "\r\n\r", "x \n\n  y", "\r\r\r"};
+  const std::string base = std::string(200, 'q');
+  for (const std::string& p : patterns) {
+    for (std::size_t off = 0; off <= base.size(); ++off) {
+      std::string body = base;
+      body.insert(off, p);
+      for (std::string tail : {"", "\r\n", "\n", "\r\n\r\n", "\n\n", " ", "\r"}) {
+        const std::string b = body + tail;
+        for (canonicalization c : kCanons) {
+          for (line_ends ends : kModes) {
+            const std::string want = expected(c, ends, b);
+            ASSERT_EQ(canon_cut(c, b, {}, ends), want) << testing::PrintToString(b);
+            ASSERT_EQ(canon_cut(c, b, {off}, ends), want) << "cut=" << off;
+            ASSERT_EQ(canon_cut(c, b, {off + 1}, ends), want) << "cut=" << off + 1;
+          }
+        }
+      }
+    }
+  }
+}
+
+// A body hasher made with crlf_or_bare_lf hashes raw bytes as the default one hashes their
+// normalised form; canonical_length() agrees too.
+TEST(body_canon_blocks, hasher_on_raw_bytes_equals_hasher_on_normalised) {
+  std::mt19937 rng(8463);
+  for (int iter = 0; iter < 100; ++iter) {
+    const std::string raw = mail_like_body(rng, 1000 + static_cast<std::size_t>(iter) * 37, 15);
+    for (canonicalization c : kCanons) {
+      body_hasher plain(c, hash_algorithm::sha256, std::nullopt);
+      body_hasher lf(c, hash_algorithm::sha256, std::nullopt, line_ends::crlf_or_bare_lf);
+      std::string scratch;
+      plain.update(normalize_line_endings(raw), scratch);
+      for (std::size_t at = 0; at < raw.size(); at += 333)
+        lf.update(std::string_view(raw).substr(at, 333), scratch);
+      plain.finish(scratch);
+      lf.finish(scratch);
+      ASSERT_EQ(lf.digest(), plain.digest());
+      ASSERT_EQ(lf.canonical_length(), plain.canonical_length());
+    }
+  }
 }
 
 }  // namespace
