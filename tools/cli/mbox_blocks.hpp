@@ -50,8 +50,8 @@ class mbox_cutter {
                        std::size_t max_messages = kMaxMessages)
       : src_(std::move(src)),
         carry_(std::move(head)),
-        target_(target),
-        cap_(std::max(cap, target)),
+        target_(std::max<std::size_t>(target, 8)),  // the first read shows a whole "From "
+        cap_(std::max(cap, target_)),
         piece_(std::max<std::size_t>(piece, 8)),
         max_messages_(std::max<std::size_t>(max_messages, 1)) {}
 
