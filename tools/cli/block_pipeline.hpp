@@ -26,7 +26,6 @@
 #include <dkimkit/mailbox.hpp>
 #include <exception>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "in_order.hpp"
 #include "mbox_blocks.hpp"
 
 namespace dkimkit::cli {
@@ -83,7 +83,7 @@ class block_pipeline {
         {
           std::unique_lock lk(m_);
           claim_.wait(lk, [&] {
-            return error_ || ended_ || (!streaming_ && next_seq_ - next_out_ < max_blocks_);
+            return error_ || ended_ || (!streaming_ && next_seq_ - outputs_.next() < max_blocks_);
           });
           if (error_ || ended_) return;
           if (!pool_.empty()) {
@@ -190,27 +190,9 @@ class block_pipeline {
   void deliver(std::uint64_t seq, Out out, std::string& buffer) {
     std::unique_lock lk(m_);
     pool_.emplace_back().swap(buffer);
-    ready_.emplace(seq, std::move(out));
-    if (emitting_) return;  // the thread emitting will take it
-    emitting_ = true;
-    struct done_emitting {
-      block_pipeline& p;
-      ~done_emitting() { p.emitting_ = false; }
-    } guard{*this};
-    while (!ready_.empty() && ready_.begin()->first == next_out_) {
-      auto node = ready_.extract(ready_.begin());
-      lk.unlock();
-      struct emitted {
-        block_pipeline& p;
-        std::unique_lock<std::mutex>& lk;
-        ~emitted() {
-          lk.lock();
-          ++p.next_out_;
-          p.claim_.notify_one();
-        }
-      } next{*this, lk};
-      hooks_.emit(node.mapped());
-    }
+    outputs_.deliver(
+        lk, seq, std::move(out), [this](Out& o) { hooks_.emit(o); },
+        [this] { claim_.notify_one(); });
   }
 
   mbox_cutter& cutter_;
@@ -218,10 +200,10 @@ class block_pipeline {
   const std::size_t max_blocks_;
   std::mutex m_;
   std::condition_variable claim_;  // a block emitted, a stream ended, the end, an error
-  std::map<std::uint64_t, Out> ready_;
+  in_order<Out> outputs_;
   std::vector<std::string> pool_;
-  std::uint64_t next_seq_ = 0, next_out_ = 0;
-  bool ended_ = false, streaming_ = false, emitting_ = false;
+  std::uint64_t next_seq_ = 0;
+  bool ended_ = false, streaming_ = false;
   std::exception_ptr error_;
   std::uint64_t preamble_ = 0;  // written by the worker of the opening block
 };
