@@ -8,8 +8,9 @@
 // No reader thread: a worker takes the next block under the one lock (one lock per block of
 // about 512 KiB, not several per message), checks its messages into one output, and hands it
 // over; the thread whose block is the next in order emits it and those waiting after it. At most
-// `2 * jobs` blocks (and never more than kMaxBlocks) are between being cut and emitted, and their
-// input buffers are reused: memory stays bounded whatever N and the input. While a worker streams
+// `4 * jobs` blocks (and never more than kMaxBlocks) are between being cut and emitted (room for
+// the others to go on while one thread is descheduled), and their input buffers are reused:
+// memory stays bounded whatever N and the input. While a worker streams
 // a message larger than a block (mbox_cutter::rest), the others wait to take a block.
 // A block's messages are split by a fresh dkimkit::mbox_reader and numbered from the block's
 // first; each is start()ed, fed and finish()ed as its bytes go by, its output appended to the
@@ -73,7 +74,7 @@ class block_pipeline {
   block_pipeline(unsigned jobs, mbox_cutter& cutter, const hooks& h)
       : cutter_(cutter),
         hooks_(h),
-        max_blocks_(std::clamp<std::size_t>(2 * std::size_t{jobs}, 2, kMaxBlocks)) {}
+        max_blocks_(std::clamp<std::size_t>(4 * std::size_t{jobs}, 4, kMaxBlocks)) {}
 
   void work(unsigned worker) noexcept {
     try {
