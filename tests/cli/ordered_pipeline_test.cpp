@@ -1,9 +1,15 @@
-// dkimkit verify --jobs N's pipeline: a message whose checks throw ends as a failed output, in
-// order, not as std::terminate; what breaks the pipeline itself reaches the reading thread.
+// dkimkit verify --jobs N's pipelines (ordered_pipeline, and block_pipeline for an mbox with
+// --zone): a message whose checks throw ends as a failed output, in order, not as
+// std::terminate; what breaks the pipeline itself reaches the reading thread.
+#include "ordered_pipeline.hpp"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <new>
 #include <stdexcept>
@@ -11,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "ordered_pipeline.hpp"
+#include "block_pipeline.hpp"
 
 namespace dkimkit::cli {
 namespace {
@@ -121,6 +127,145 @@ TEST(ordered_pipeline, a_piece_over_the_budget_does_not_stall_the_reader) {
     std::_Exit(1);  // the stalled thread cannot be joined
   }
   EXPECT_EQ(ended.get(), 3 * (pipeline::kMaxBytes + 1));
+}
+
+// block_pipeline: the messages of an mbox, cut into small blocks so that there are many, checked
+// by `jobs` threads; outputs "N:BYTES" per message, in order.
+struct block_rig {
+  using blocks = block_pipeline<std::string, std::string>;
+  std::string out;
+  std::function<bool(const char*, std::uint64_t)> throws = [](const char*, std::uint64_t) {
+    return false;
+  };
+  std::uint64_t preamble = 0;
+  blocks::hooks hooks() {
+    blocks::hooks h;
+    h.start = [this](std::uint64_t n) {
+      if (throws("start", n)) throw std::bad_alloc();
+      return std::to_string(n) + ":";
+    };
+    h.feed = [](std::string& w, std::string_view b) {
+      if (b.find("throw") != std::string_view::npos) throw std::bad_alloc();
+      w.append(b);
+    };
+    h.finish = [this](unsigned, std::uint64_t n, std::string& w, std::string& o) {
+      if (throws("finish", n)) throw std::runtime_error("finish");
+      o += w + "|";
+    };
+    h.fail = [this](std::uint64_t n, std::exception_ptr e, std::string& o) {
+      if (throws("fail", n)) throw std::runtime_error("fail");
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        o += "failed " + std::to_string(n) + ": " + x.what() + "|";
+      }
+    };
+    h.emit = [this](std::string& o) {
+      if (throws("emit", 0) && out.size() > 40) throw std::runtime_error("emit");
+      out += o;
+    };
+    return h;
+  }
+  // `fail_at`: the source fails after that many bytes.
+  bool run(unsigned jobs, const std::string& mbox, std::size_t fail_at = std::string::npos) {
+    std::size_t at = 0;
+    mbox_cutter cut(
+        [&](char* buf, std::size_t n) -> long {
+          if (at >= fail_at) return -1;
+          n = std::min({n, mbox.size() - at, fail_at - at});
+          std::memcpy(buf, mbox.data() + at, n);
+          at += n;
+          return static_cast<long>(n);
+        },
+        {}, 64, 128, 16, 3);
+    preamble = blocks::run(jobs, cut, hooks());
+    return !cut.failed();
+  }
+};
+
+std::string archive(int n) {
+  std::string mbox = "preamble\n";
+  for (int i = 1; i <= n; ++i) {
+    mbox += "From m\nm" + std::to_string(i) + "\n";
+    if (i % 9 == 0) mbox += std::string(300, 'x') + "\n";  // longer than a block: streamed
+    if (i == 13) mbox += "throw\n";                        // feed throws
+    mbox += "\n";
+  }
+  return mbox;
+}
+
+// What one thread gives: the reference.
+std::string reference(const std::string& mbox) {
+  block_rig r;
+  EXPECT_TRUE(r.run(1, mbox));
+  return r.out;
+}
+
+TEST(block_pipeline, outputs_in_order_whatever_the_threads) {
+  const std::string mbox = archive(60);
+  const std::string want = reference(mbox);
+  EXPECT_NE(want.find("1:m1\n|2:m2\n|"), std::string::npos);
+  EXPECT_NE(want.find("|60:m60\n|"), std::string::npos);
+  EXPECT_NE(want.find("|failed 13: std::bad_alloc|14:m14"), std::string::npos);
+  for (unsigned jobs : {2u, 3u, 8u, 40u}) {
+    block_rig r;
+    EXPECT_TRUE(r.run(jobs, mbox));
+    EXPECT_EQ(r.out, want) << "jobs " << jobs;
+    EXPECT_EQ(r.preamble, 9u);
+  }
+}
+
+TEST(block_pipeline, a_hook_that_throws_fails_its_message_only) {
+  const std::string mbox = archive(20);
+  for (const char* hook : {"start", "finish"}) {
+    for (unsigned jobs : {1u, 3u}) {
+      block_rig r;
+      r.throws = [hook](const char* h, std::uint64_t n) {
+        return n == 5 && std::string(h) == hook;
+      };
+      EXPECT_TRUE(r.run(jobs, mbox));
+      const std::string failed =
+          std::string("failed 5: ") + (std::string(hook) == "finish" ? "finish" : "std::bad_alloc");
+      EXPECT_NE(r.out.find("|4:m4\n|" + failed + "|6:m6\n|"), std::string::npos)
+          << hook << " jobs " << jobs << ": " << r.out;
+      EXPECT_NE(r.out.find("|20:m20\n|"), std::string::npos);
+    }
+  }
+}
+
+TEST(block_pipeline, what_breaks_it_reaches_the_caller) {
+  for (const char* hook : {"emit", "fail"}) {
+    for (unsigned jobs : {1u, 2u, 5u}) {
+      block_rig r;
+      r.throws = [hook](const char* h, std::uint64_t n) {
+        return std::string(h) == hook && (n == 0 || n == 13);
+      };
+      EXPECT_THROW(r.run(jobs, archive(40)), std::runtime_error) << hook << " jobs " << jobs;
+      EXPECT_EQ(r.out.rfind("1:m1\n|", 0), 0u) << r.out;  // emitted in order up to there
+    }
+  }
+}
+
+// A read error: the messages whose end was read, in order; the one cut short has no output.
+TEST(block_pipeline, a_read_error_ends_with_the_messages_read) {
+  const std::string mbox = archive(30);
+  // Message 19 ends when the separator of message 20 has been read, not before.
+  for (std::size_t more : {4u, 5u}) {
+    const std::size_t at = mbox.find("From m\nm20\n") + more;
+    for (unsigned jobs : {1u, 2u, 4u}) {
+      block_rig r;
+      EXPECT_FALSE(r.run(jobs, mbox, at));
+      const std::string last = more == 5 ? "|19:m19\n|" : "|17:m17\n|18:m18\n";
+      EXPECT_NE(r.out.find(last, r.out.size() - 350), std::string::npos) << r.out;
+      EXPECT_EQ(r.out.find("m20"), std::string::npos);
+      EXPECT_EQ(r.out.find("19:m19") == std::string::npos, more == 4);
+    }
+  }
+  // Within a streamed message (message 18 is longer than a block): 17 is the last.
+  const std::size_t in_stream = mbox.find("From m\nm18\n") + 100;
+  block_rig r;
+  EXPECT_FALSE(r.run(2, mbox, in_stream));
+  EXPECT_EQ(r.out.substr(r.out.size() - 8), "17:m17\n|") << r.out;
 }
 
 }  // namespace

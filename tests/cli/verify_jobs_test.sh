@@ -84,6 +84,49 @@ missing_among_others() {
 }
 check "--jobs 4: a missing file among others as --jobs 1 (exit 66)" missing_among_others
 
+# The block path (an mbox with --zone and --jobs N: blocks of about 512 KiB cut at separators):
+# an mbox of many blocks, with messages larger than a block (streamed in pieces), ">From " lines
+# (mboxrd quoting, undone before the body hash), "From " in a quoted body, CRLF messages and no
+# final newline.
+py 'import glob, random, subprocess, sys
+random.seed(17)
+dk = sys.argv[1]
+kinds = sorted(glob.glob("k-*.eml"))
+def signed(body, subject):
+    msg = ("From: a@example.com\nTo: b@example.net\nSubject: %s\n\n" % subject).encode() + body
+    return subprocess.run([dk, "sign", "-k", "rsa.private", "-d", "example.com", "-s", "rsa",
+                           "-c", "relaxed/relaxed"], input=msg, capture_output=True, check=True).stdout
+big = b"".join(b"From here the line is quoted in the mbox %d\n" % i if i % 1000 == 0 else
+               b"> From a quoted reply, not a separator %d\n" % i if i % 1000 == 1 else
+               b"a line of a large body %d\n" % i for i in range(60000))
+large = signed(big, "large")
+crlf = open("k-pass-ed.eml", "rb").read().replace(b"\n", b"\r\n")
+with open("blocks.mbox", "wb") as out:
+    for i in range(6000):
+        if i in (1000, 4321):
+            m = large
+        elif i % 97 == 0:
+            m = crlf
+        else:
+            m = open(random.choice(kinds), "rb").read()
+        m = b"\n".join(b">" + l if l.lstrip(b">").startswith(b"From ") else l for l in m.split(b"\n"))
+        out.write(b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n" + m + b"\n")
+    out.write(b"From last\nSubject: no final newline\n\nbody")' "$dk"
+check "block path: the mbox spans many blocks and has messages larger than a block" \
+  bash -c '[ "$(stat -c %s blocks.mbox)" -gt $((5 * 1024 * 1024)) ] && [ "$(grep -c "^From here" blocks.mbox)" = 0 ]'
+check "block path: JSON of an mbox of many blocks as --jobs 1" same --json blocks.mbox
+check "block path: human output and --summary as --jobs 1" same --summary blocks.mbox mixed.mbox
+"$dk" verify --zone zone --json --jobs 4 blocks.mbox > blocks.json
+check "block path: numbers 1..6001 in order; the large messages pass (their >From lines unquoted)" \
+  py 'import json, sys
+lines = [json.loads(l) for l in open("blocks.json")]
+large = [l["result"] for l in lines if l["message"] in (1001, 4322)]
+print(len(lines), large)
+sys.exit([l["message"] for l in lines] != list(range(1, 6002)) or large != ["pass", "pass"])'
+# --format mbox on a file with text before its first "From " line: exit 65, as --jobs 1.
+{ printf 'not a separator\n\n'; cat blocks.mbox; } > preamble.mbox
+preamble_as_jobs_1() { same --json --format mbox preamble.mbox && grep -q "belong to no message" same.4.err; }
+check "block path: a preamble (--format mbox) said and exit 65 as --jobs 1" preamble_as_jobs_1
 # --summary: the counts are those of the JSON lines.
 "$dk" verify --zone zone --json --summary --jobs 4 mixed.mbox dir > sum.json
 check "--json --summary: the counts of the last object are those of the lines before it" \

@@ -24,7 +24,6 @@
 #include <deque>
 #include <exception>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +32,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "in_order.hpp"
 
 namespace dkimkit::cli {
 
@@ -70,7 +71,7 @@ class ordered_pipeline {
   // A message begins; waits while `window` messages are in flight.
   void begin(Tag tag) {
     std::unique_lock lk(m_);
-    if (next_seq_ - next_out_ >= window_) {  // full: wait until a quarter is free
+    if (next_seq_ - outputs_.next() >= window_) {  // full: wait until a quarter is free
       reader_waits_ = true;
       space_.wait(lk, [&] { return !full() || error_; });
       reader_waits_ = false;
@@ -156,7 +157,9 @@ class ordered_pipeline {
   }
 
   // While the reader waits in begin(): until a quarter of the window is free.
-  [[nodiscard]] bool full() const noexcept { return next_seq_ - next_out_ > window_ - window_ / 4; }
+  [[nodiscard]] bool full() const noexcept {
+    return next_seq_ - outputs_.next() > window_ - window_ / 4;
+  }
 
   struct held {
     std::uint64_t seq;
@@ -279,28 +282,14 @@ class ordered_pipeline {
   // The output of message `seq`: emitted now if it is the next one, else kept until it is.
   void deliver(std::uint64_t seq, std::optional<Out> out) {
     std::unique_lock lk(m_);
-    ready_.emplace(seq, std::move(out));
-    if (emitting_) return;  // the thread emitting will take it
-    emitting_ = true;
-    // emit() throwing: its output counts as emitted, and the next thread delivering emits on.
-    struct done_emitting {
-      ordered_pipeline& p;
-      ~done_emitting() { p.emitting_ = false; }
-    } guard{*this};
-    while (!ready_.empty() && ready_.begin()->first == next_out_) {
-      auto node = ready_.extract(ready_.begin());
-      lk.unlock();
-      struct emitted {
-        ordered_pipeline& p;
-        std::unique_lock<std::mutex>& lk;
-        ~emitted() {
-          lk.lock();
-          ++p.next_out_;
-          if (p.reader_waits_ && !p.full()) p.space_.notify_one();
-        }
-      } next{*this, lk};
-      if (node.mapped()) hooks_.emit(*node.mapped());
-    }
+    outputs_.deliver(
+        lk, seq, std::move(out),
+        [this](std::optional<Out>& o) {
+          if (o) hooks_.emit(*o);
+        },
+        [this] {
+          if (reader_waits_ && !full()) space_.notify_one();
+        });
   }
 
   hooks hooks_;
@@ -311,10 +300,10 @@ class ordered_pipeline {
   std::condition_variable pieces_;  // bytes handed over for a job already queued
   std::condition_variable space_;   // an output emitted, bytes consumed
   std::deque<std::shared_ptr<job>> queue_;
-  std::map<std::uint64_t, std::optional<Out>> ready_;
-  std::uint64_t next_seq_ = 0, next_out_ = 0;
+  in_order<std::optional<Out>> outputs_;
+  std::uint64_t next_seq_ = 0;
   std::size_t in_flight_ = 0;
-  bool closed_ = false, emitting_ = false, reader_waits_ = false;
+  bool closed_ = false, reader_waits_ = false;
   unsigned idle_ = 0;           // workers waiting on work_
   std::size_t piece_size_ = 0;  // the piece the reader waits to hand over
   std::exception_ptr error_;    // what broke the pipeline

@@ -1,10 +1,13 @@
 // dkimkit verify: check the DKIM signatures of messages.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <dkimkit/arc.hpp>
@@ -21,11 +24,12 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "block_pipeline.hpp"
 #include "common.hpp"
+#include "mbox_blocks.hpp"
 #include "ordered_pipeline.hpp"
 
 namespace dkimkit::cli {
@@ -129,12 +133,11 @@ class json_writer {
 
 // {arc, file, from_domain or from_error, message, reply, result, signatures} of one message;
 // "arc" is {oldest_pass (on pass), reason, result, sets}.
-std::string json_record(const origin& from, const std::vector<verification>& results,
-                        const result<std::string>& author, const std::optional<std::string>& reply,
-                        const arc_validation& arc) {
+// Appended to `out`, with its newline.
+void json_record(std::string& out, const origin& from, const std::vector<verification>& results,
+                 const result<std::string>& author, const std::optional<std::string>& reply,
+                 const arc_validation& arc) {
   const std::string from_domain = author.value_or(std::string());
-  std::string out;
-  out.reserve(512 + 384 * results.size());
   json_writer w(out);
   w.open('{');
   w.key("arc");
@@ -179,7 +182,7 @@ std::string json_record(const origin& from, const std::vector<verification>& res
   }
   w.close(']');
   w.close('}');
-  return out;
+  out += '\n';
 }
 
 // "dkim=WORD" in an Authentication-Results text, with WORD in its colour.
@@ -285,7 +288,9 @@ class progress_line {
   ~progress_line() { end(); }
 
   void read(std::size_t bytes) noexcept { read_.fetch_add(bytes, std::memory_order_relaxed); }
-  void done() noexcept { done_.fetch_add(1, std::memory_order_relaxed); }
+  void done(std::uint64_t messages = 1) noexcept {
+    done_.fetch_add(messages, std::memory_order_relaxed);
+  }
   // complain(), the progress line erased first (it comes back at the next redraw).
   void say(std::string_view message) {
     std::lock_guard lk(m_);
@@ -381,6 +386,35 @@ std::optional<std::uint64_t> total_size(const std::vector<std::string>& files) {
   return total;
 }
 
+// An input file read with read(2): "-" is standard input.
+class input_file {
+ public:
+  explicit input_file(const std::string& path)
+      : fd_(path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC)),
+        own_(path != "-") {}
+  input_file(const input_file&) = delete;
+  input_file& operator=(const input_file&) = delete;
+  ~input_file() {
+    if (own_ && fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] bool opened() const noexcept { return fd_ >= 0; }
+  // Up to n bytes: how many, 0 at the end, -1 on a read error; the end and an error stay.
+  long read(char* buf, std::size_t n) noexcept {
+    while (last_ > 0) {
+      const ssize_t got = ::read(fd_, buf, n);
+      if (got < 0 && errno == EINTR) continue;
+      last_ = got < 0 ? -1 : static_cast<long>(got);
+      break;
+    }
+    return last_;
+  }
+
+ private:
+  const int fd_;
+  const bool own_;
+  long last_ = 1;
+};
+
 // One message read: its DKIM verifier and its ARC validator, fed the same bytes.
 struct checks {
   verifier dkim;
@@ -427,8 +461,8 @@ int run_verify(verify_args& a) {
     bool rejected = false, deferred = false;
     tally totals;
   };
-  // One message's output on `out`.
-  auto print = [&](const origin& from, checks& c, std::ostream& out, verdicts& seen) {
+  // One message's output, appended to `out`.
+  auto print = [&](const origin& from, checks& c, std::string& out, verdicts& seen) {
     verifier& v = c.dkim;
     std::vector<verification> results = v.finish();
     arc_validation arc = c.arc.finish();
@@ -441,25 +475,46 @@ int run_verify(verify_args& a) {
     if (a.json) {
       std::optional<std::string> reply_line;
       if (policy) reply_line = reply ? reply->line() : "250 2.0.0 accepted";
-      out << json_record(from, results, author, reply_line, arc) << "\n";
+      json_record(out, from, results, author, reply_line, arc);
     } else {
       if (from.named) {
-        out << "# " << terminal_safe(from.file);
-        if (from.message) out << " message " << *from.message;
-        out << "\n";
+        out += "# ";
+        out += terminal_safe(from.file);
+        if (from.message) {
+          out += " message ";
+          out += std::to_string(*from.message);
+        }
+        out += '\n';
       }
       std::string ar =
           with_line_endings(format_auth_results(a.authserv_id, results), line_ending::lf);
-      out << paint_results(colour, terminal_safe(ar, "\n\t")) << "\n";
+      out += paint_results(colour, terminal_safe(ar, "\n\t"));
+      out += '\n';
       // Only for a message with ARC fields: the output of others stays one Authentication-Results
       // field, which scripts read as such (tests/auth_results/mail_authres_interop.pl).
-      if (arc.result != arc_result::none) out << arc_line(colour, arc) << "\n";
-      if (policy) out << terminal_safe(reply ? reply->line() : "250 2.0.0 accepted") << "\n";
+      if (arc.result != arc_result::none) {
+        out += arc_line(colour, arc);
+        out += '\n';
+      }
+      if (policy) {
+        out += terminal_safe(reply ? reply->line() : "250 2.0.0 accepted");
+        out += '\n';
+      }
     }
   };
   auto internal_error = [](const origin& from, const std::exception& e) {
     return from.file + (from.message ? " message " + std::to_string(*from.message) : "") +
            ": internal error: " + e.what();
+  };
+  // The same for what a message's checks threw.
+  auto internal_error_of = [&](const origin& from, std::exception_ptr e) {
+    try {
+      std::rethrow_exception(std::move(e));
+    } catch (const std::exception& x) {
+      return internal_error(from, x);
+    } catch (...) {
+      return internal_error(from, std::runtime_error("unknown exception"));
+    }
   };
   const bool show_progress =
       !a.no_progress && isatty(STDERR_FILENO) != 0 && isatty(STDOUT_FILENO) == 0;
@@ -506,13 +561,18 @@ int run_verify(verify_args& a) {
   // order, with --jobs 1 as with --jobs N (where one thread reads and others report).
   std::atomic<bool> report_failed{false};
   // One message never ends the batch: an error while reporting it is said, and the rest go on.
+  std::string serial_text;  // one message's output, the buffer reused
   serial_sink serial(opts, window, [&](origin& from, checks& c) {
+    serial_text.clear();
     try {
-      print(from, c, std::cout, serial_seen);
+      print(from, c, serial_text, serial_seen);
     } catch (const std::exception& e) {
+      std::cout << serial_text;  // what was printed before, as it was
+      serial_text.clear();
       progress.say(internal_error(from, e));
       report_failed = true;
     }
+    std::cout << serial_text;
     progress.done();
   });
 
@@ -525,16 +585,33 @@ int run_verify(verify_args& a) {
   using pipeline = ordered_pipeline<origin, checks, output>;
   std::vector<verdicts> worker_seen(a.jobs);
   std::optional<pipeline> workers;
+  pipeline::hooks h;
+  // Made when a message needs it; closed (every output emitted) before an mbox goes the block
+  // path, so that outputs stay in input order.
+  auto open_workers = [&] {
+    if (!workers) workers.emplace(a.jobs, window, h);
+  };
+  auto close_workers = [&] {
+    if (!workers) return;
+    workers->close();
+    workers.reset();
+  };
   struct parallel_sink final : message_sink {
-    explicit parallel_sink(std::optional<pipeline>& to) : p(to) {}
+    parallel_sink(std::optional<pipeline>& to, std::function<void()> o)
+        : p(to), open(std::move(o)) {}
     std::optional<pipeline>& p;
-    void begin(origin from) override { p->begin(std::move(from)); }
+    std::function<void()> open;
+    void begin(origin from) override {
+      open();
+      p->begin(std::move(from));
+    }
     void bytes(std::string_view b) override { p->bytes(b); }
     void end() override { p->end(); }
-    void abandon() override { p->abandon(); }
-  } parallel(workers);
+    void abandon() override {
+      if (p) p->abandon();
+    }
+  } parallel(workers, open_workers);
   if (a.jobs > 1) {
-    pipeline::hooks h;
     h.start = [&](const origin&) { return checks{verifier(opts), arc_validator(opts)}; };
     h.feed = [](checks& c, std::string_view b) {
       c.dkim.update(b);
@@ -542,13 +619,11 @@ int run_verify(verify_args& a) {
     };
     h.finish = [&](unsigned worker, const origin& from, checks& c) {
       output o;
-      std::ostringstream out;
       try {
-        print(from, c, out, worker_seen[worker]);
+        print(from, c, o.text, worker_seen[worker]);
       } catch (const std::exception& e) {
         o.complaint = internal_error(from, e);
       }
-      o.text = std::move(out).str();
       return o;
     };
     h.emit = [&](output& o) {
@@ -562,19 +637,56 @@ int run_verify(verify_args& a) {
     // A message whose checks threw (out of memory): said as --jobs 1 would, exit 70.
     h.fail = [&](const origin& from, std::exception_ptr e) {
       output o;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& x) {
-        o.complaint = internal_error(from, x);
-      } catch (...) {
-        o.complaint = internal_error(from, std::runtime_error("unknown exception"));
-      }
+      o.complaint = internal_error_of(from, std::move(e));
       return o;
     };
-    workers.emplace(a.jobs, window, std::move(h));
   }
   message_sink& sink = a.jobs > 1 ? static_cast<message_sink&>(parallel) : serial;
 
+  // --jobs N > 1 with keys that answer at once (--zone): an mbox is cut into blocks of whole
+  // messages, each checked by one of N threads (this one among them) as it is read, with one
+  // lock per block; the outputs of a block are one string, emitted in input order.
+  const bool block_path = a.jobs > 1 && window == 1;
+  struct block_output {
+    std::string text;
+    std::vector<std::string> complaints;  // internal errors, in the order of the messages
+    std::uint64_t messages = 0;
+  };
+  using blocks = block_pipeline<checks, block_output>;
+  // One mbox (its first bytes `head` already read) by the block path: false on a read error;
+  // `preamble`: the bytes before its first "From " line.
+  auto read_blocks = [&](const std::string& file, const mbox_cutter::source& src, std::string head,
+                         std::uint64_t& preamble) {
+    close_workers();
+    mbox_cutter cutter(src, std::move(head));
+    blocks::hooks bh;
+    bh.start = [&](std::uint64_t) { return checks{verifier(opts), arc_validator(opts)}; };
+    bh.feed = [](checks& c, std::string_view b) {
+      c.dkim.update(b);
+      c.arc.update(b);
+    };
+    bh.finish = [&](unsigned worker, std::uint64_t number, checks& c, block_output& o) {
+      try {
+        print(origin{file, number, true}, c, o.text, worker_seen[worker]);
+      } catch (const std::exception& e) {
+        o.complaints.push_back(internal_error(origin{file, number, true}, e));
+      }
+      ++o.messages;
+    };
+    // A message whose checks threw (out of memory): said as --jobs 1 would, exit 70.
+    bh.fail = [&](std::uint64_t number, std::exception_ptr e, block_output& o) {
+      ++o.messages;
+      o.complaints.push_back(internal_error_of(origin{file, number, true}, std::move(e)));
+    };
+    bh.emit = [&](block_output& o) {
+      std::cout << o.text;
+      for (const auto& complaint : o.complaints) progress.say(complaint);
+      if (!o.complaints.empty()) report_failed = true;
+      progress.done(o.messages);
+    };
+    preamble = blocks::run(a.jobs, cutter, bh);
+    return !cutter.failed();
+  };
   // The messages of an mbox, passed on as they stream by.
   struct mbox_messages : mbox_handler {
     mbox_messages(message_sink& s, const std::string& f) : sink(s), file(f) {}
@@ -591,32 +703,64 @@ int run_verify(verify_args& a) {
       sink.end();
     }
   };
+  auto preamble = [&](const std::string& file, std::uint64_t bytes) {
+    if (bytes == 0) return;
+    progress.say(file + ": " + std::to_string(bytes) +
+                 " bytes before the first \"From \" line belong to no message");
+    status = exit_data;
+  };
   // One file ("-": standard input): an mbox or one message. Streamed in chunks: memory stays
   // bounded by the header blocks of the window, whatever the size of a body or of the file.
   auto read_file = [&](const std::string& file, mail_file::kind kind, bool named) {
     const bool maildir_message = kind == mail_file::kind::message;
-    bool decided = false, mbox = a.format == "mbox" && !maildir_message, single = false;
+    bool mbox = a.format == "mbox" && !maildir_message, single = false;
+    input_file in(file);
+    if (!in.opened()) {
+      progress.say(file + ": " + std::strerror(errno));
+      status = exit_noinput;
+      return;
+    }
+    const std::string why = (file == "-" ? std::string("standard input") : file) + ": read error";
+    const mbox_cutter::source src = [&](char* buf, std::size_t n) {
+      const long got = in.read(buf, n);
+      if (got > 0) progress.read(static_cast<std::size_t>(got));
+      return got;
+    };
+    constexpr std::size_t kChunk = 64 * 1024;
+    // The first chunk decides whether the file is an mbox.
+    std::string head(kChunk, '\0');
+    std::size_t have = 0;
+    long got = 1;
+    while (have < kChunk && (got = src(head.data() + have, kChunk - have)) > 0)
+      have += static_cast<std::size_t>(got);
+    head.resize(have);
+    if (!head.empty() && a.format == "auto" && !maildir_message) mbox = starts_like_mbox(head);
+    if (mbox && block_path) {
+      std::uint64_t before_first = 0;
+      if (!read_blocks(file, src, std::move(head), before_first)) {
+        progress.say(why);
+        status = exit_noinput;
+        return;
+      }
+      preamble(file, before_first);
+      return;
+    }
     mbox_messages messages(sink, file);
     mbox_reader reader(messages);
-    std::string why;
-    bool read = read_chunks(
-        file,
-        [&](std::string_view chunk) {
-          progress.read(chunk.size());
-          if (!decided) {
-            decided = true;
-            if (a.format == "auto" && !maildir_message) mbox = starts_like_mbox(chunk);
-          }
-          if (mbox) {
-            reader.update(chunk);
-          } else {
-            if (!single) sink.begin(origin{file, std::nullopt, named});
-            single = true;
-            sink.bytes(chunk);
-          }
-        },
-        why);
-    if (!read) {  // what was read of an mbox is reported; the message cut short is not
+    auto take = [&](std::string_view chunk) {
+      if (mbox) {
+        reader.update(chunk);
+      } else {
+        if (!single) sink.begin(origin{file, std::nullopt, named});
+        single = true;
+        sink.bytes(chunk);
+      }
+    };
+    if (!head.empty()) take(head);
+    head.resize(kChunk);
+    while (got > 0 && (got = src(head.data(), kChunk)) > 0)
+      take(std::string_view(head.data(), static_cast<std::size_t>(got)));
+    if (got < 0) {  // what was read of an mbox is reported; the message cut short is not
       if (single || messages.open) sink.abandon();
       progress.say(why);
       status = exit_noinput;
@@ -624,11 +768,7 @@ int run_verify(verify_args& a) {
     }
     if (mbox) {
       reader.finish();
-      if (reader.preamble_bytes() > 0) {
-        progress.say(file + ": " + std::to_string(reader.preamble_bytes()) +
-                     " bytes before the first \"From \" line belong to no message");
-        status = exit_data;
-      }
+      preamble(file, reader.preamble_bytes());
       return;
     }
     if (!single) sink.begin(origin{file, std::nullopt, named});  // an empty file
@@ -652,13 +792,11 @@ int run_verify(verify_args& a) {
   }
   serial.close();
   verdicts seen = std::move(serial_seen);
-  if (workers) {
-    workers->close();
-    for (const auto& w : worker_seen) {
-      seen.rejected = seen.rejected || w.rejected;
-      seen.deferred = seen.deferred || w.deferred;
-      seen.totals.merge(w.totals);
-    }
+  close_workers();
+  for (const auto& w : worker_seen) {
+    seen.rejected = seen.rejected || w.rejected;
+    seen.deferred = seen.deferred || w.deferred;
+    seen.totals.merge(w.totals);
   }
   if (report_failed) status = exit_software;
   progress.end();
