@@ -24,36 +24,6 @@ bool printable(std::string_view s) {
   return true;
 }
 
-// Printable ASCII and spaces: safe in a quoted-string.
-bool is_text(std::string_view s) {
-  for (char c : s)
-    if (c < 0x20 || c > 0x7e) return false;
-  return true;
-}
-
-// RFC 2045 token characters only (no tspecials, SP or controls): written bare.
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (c <= 0x20 || c > 0x7e || std::string_view("()<>@,;:\\\"/[]?=").find(c) != s.npos)
-      return false;
-  return true;
-}
-
-// A property value: bare when a token or a plain address (token "@" token), else quoted.
-std::string pvalue(std::string_view v) {
-  const auto at = v.rfind('@');
-  if (is_token(v) || (at != v.npos && (at == 0 || is_token(v.substr(0, at))) &&
-                      is_token(v.substr(at + 1)) && v.find('@') == at))
-    return std::string(v);
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '"';
-}
-
 }  // namespace
 
 std::optional<std::string> arc_override(const arc_validation& chain,
@@ -93,23 +63,26 @@ std::optional<std::string> arc_override(const arc_validation& chain,
 
 std::string arc_entry(const arc_validation& chain, std::string_view remote_ip,
                       std::string_view override_sealer) {
-  std::string out = "arc=" + std::string(to_string(chain.result));
+  auth_result r;
+  r.method = "arc";
+  r.result = to_string(chain.result);
   if (chain.result == arc_result::pass) {
-    out += " header.oldest-pass=" + std::to_string(chain.oldest_pass);
+    r.properties.emplace_back("header.oldest-pass", std::to_string(chain.oldest_pass));
   } else if (chain.result == arc_result::fail) {
-    std::string why;
+    // The reason as a comment of at most 200 characters as written ('(', ')' and '\' take two).
+    std::size_t written = 0;
     for (char c : chain.reason) {
-      if (why.size() >= 200) break;
+      if (written >= 200) break;
       if (c < 0x20 || c > 0x7e) continue;
-      if (c == '(' || c == ')' || c == '\\') why += '\\';
-      why += c;
+      written += c == '(' || c == ')' || c == '\\' ? 2 : 1;
+      r.comment += c;
     }
-    if (!why.empty()) out += " (" + why + ")";
   }
-  if (!remote_ip.empty() && printable(remote_ip)) out += " smtp.remote-ip=" + pvalue(remote_ip);
+  if (!remote_ip.empty() && printable(remote_ip))
+    r.properties.emplace_back("smtp.remote-ip", remote_ip);
   if (!override_sealer.empty() && printable(override_sealer))
-    out += " policy.arc-override=" + pvalue(override_sealer);
-  return out;
+    r.properties.emplace_back("policy.arc-override", override_sealer);
+  return *format_auth_result(r);  // "arc" and an arc_result: tokens
 }
 
 std::optional<std::string> rewritten_results(const std::vector<std::string>& values) {
@@ -119,13 +92,12 @@ std::optional<std::string> rewritten_results(const std::vector<std::string>& val
     auto f = parse_auth_results(value);
     if (!f) continue;
     parsed = true;
-    for (const auto& r : f->results) {
-      if (!is_token(r.method) || !is_token(r.result)) continue;
+    for (auto& r : f->results) {
+      r.comment.clear();  // comments are not passed on
+      auto entry = format_auth_result(r);
+      if (!entry) continue;  // a method or result that is not a token
       if (!out.empty()) out += ";\r\n\t";
-      out += r.method + "=" + r.result;
-      if (!r.reason.empty() && is_text(r.reason)) out += " reason=" + pvalue(r.reason);
-      for (const auto& [name, v] : r.properties)
-        if (is_token(name) && !v.empty() && is_text(v)) out += " " + name + "=" + pvalue(v);
+      out += *entry;
     }
   }
   if (!parsed) return std::nullopt;

@@ -19,9 +19,10 @@ namespace dkimkit {
 // One dkim= entry per evaluated verification with header.d, header.i, header.s, header.a and
 // header.b, and the reason as a comment; then, when signatures were not evaluated (beyond
 // max_signatures), one entry for all of them with their count; "dkim=none" when there is none.
-// Values that are not safe in a header (control characters, 8-bit) are left out. header.i is
-// local-part "@" domain as it is when the local-part is an RFC 5322 dot-atom (or empty), else the
-// whole identity as one quoted-string (quoted-pairs for '"' and '\'), e.g.
+// Each entry is written as format_auth_result() below writes it: values that are not safe in a
+// header (control characters, 8-bit) are left out; header.i is local-part "@" domain as it is
+// when the local-part is an RFC 5322 dot-atom (or empty), else the whole identity as one
+// quoted-string (quoted-pairs for '"' and '\'), e.g.
 //   header.i="ceo x@bank.example"
 // which parse_auth_results() and parsers without address support (Mail::AuthenticationResults)
 // read back as the same identity.
@@ -36,6 +37,18 @@ struct auth_result {
   std::string comment;  // the first comment after the result, e.g. "2048-bit rsa key"
   std::vector<std::pair<std::string, std::string>> properties;  // {"header.d", "example.com"}
 };
+
+// One entry (resinfo) of an Authentication-Results field as format_auth_results() writes its
+// entries: "method=result", the comment as " (comment)" (control characters and 8-bit left out,
+// '(' ')' '\' as quoted-pairs), then " reason=..." and " name=value" for each property, in order.
+// A value is written as it is when it is an RFC 2045 token or (a property's, RFC 8601 pvalue) an
+// address [local-part] "@" domain-name with a dot-atom local-part, else as a quoted-string ('"'
+// and '\' as quoted-pairs):
+//   dkim=pass (2048-bit rsa key) header.d=example.com header.i="ceo x@bank.example"
+// An empty value, one with a control character or 8-bit, and a property whose name is not a
+// token are left out. nullopt when the method or the result is not a token (nothing to write).
+// parse_auth_results() reads the values back as they were.
+[[nodiscard]] std::optional<std::string> format_auth_result(const auth_result& r);
 
 struct auth_results_field {
   std::string authserv_id;

@@ -97,6 +97,11 @@ struct mail_file {
   std::string path;
   kind type = kind::unknown;
   std::string reason;
+  // Where the walk found a file (kind::unknown and kind::message): its directory, open, and its
+  // name there; valid during the visit only. open_mail_file() opens the file through them, so
+  // that what changed on the path since the listing is not followed. -1: `path` is opened.
+  int dir_fd = -1;
+  std::string name;
 };
 
 // The mail under the directory `dir`, visited in a stable order:
@@ -109,7 +114,19 @@ struct mail_file {
 // - Symbolic links inside the tree are not followed (neither to files nor to directories), so a
 //   walk cannot loop; sockets, FIFOs and devices are skipped. At most 64 levels are walked.
 // - A directory that cannot be read is visited as kind::error, and the walk goes on.
+// - Every directory is opened below its parent's descriptor without following a symbolic link
+//   (only `dir` itself may be one), so that a directory swapped for a link during the walk is not
+//   followed: it is visited as kind::error.
 // Exceptions: only std::bad_alloc, and what `visit` throws.
 void walk_mail_files(const std::string& dir, const std::function<void(const mail_file&)>& visit);
+
+// Opens a file visited by walk_mail_files(), during its visit, for reading: a file descriptor
+// (O_CLOEXEC, blocking) that the caller closes, or -1 with `why` ("PATH: reason" in strerror's
+// words, or "PATH: not a regular file"). The file is opened through its directory's descriptor
+// and only when it is a regular file: an entry swapped since the listing for a symbolic link is
+// not followed, and one swapped for a FIFO, socket or device is not waited on. A mail_file
+// without a directory (dir_fd -1) has its `path` opened the same way.
+// Exceptions: only std::bad_alloc.
+[[nodiscard]] int open_mail_file(const mail_file& file, std::string& why);
 
 }  // namespace dkimkit

@@ -8,11 +8,12 @@ namespace {
 // RFC 2045 tspecials: a token has none of them, nor SP or a control character.
 constexpr std::string_view kTspecials = "()<>@,;:\\\"/[]?=";
 
-// RFC 2045 tspecials plus SP: a value with any of them is written as a quoted-string.
-bool needs_quotes(std::string_view v) {
-  if (v.empty()) return true;
-  return v.find_first_of(kTspecials) != std::string_view::npos ||
-         v.find(' ') != std::string_view::npos;
+// RFC 2045 token: printable ASCII but SP and the tspecials, at least one character.
+bool is_token(std::string_view v) {
+  if (v.empty()) return false;
+  for (char c : v)
+    if (c <= 0x20 || c > 0x7e || kTspecials.find(c) != std::string_view::npos) return false;
+  return true;
 }
 
 // RFC 5322 §3.2.3 dot-atom-text: runs of atext separated by single dots.
@@ -39,27 +40,29 @@ void add_quoted(std::string& out, std::string_view value) {
   out += '"';
 }
 
-// A property value, quoted when needed; nothing when it is not safe in a header at all.
-void add_property(std::string& out, std::string_view name, std::string_view value) {
+// RFC 8601 §2.2 pvalue: a token or an address [local-part] "@" domain-name whose local-part is a
+// dot-atom as it is; anything else as a quoted-string (which parsers without address support, such
+// as Mail::AuthenticationResults, read too: a quoted local-part before "@" stops them).
+bool bare_pvalue(std::string_view value) {
+  const std::size_t at = value.rfind('@');
+  return is_token(value) || (at != std::string_view::npos &&
+                             (at == 0 || is_dot_atom(value.substr(0, at))) &&
+                             detail::is_dns_name(value.substr(at + 1), 1));
+}
+
+// " name=value": a token as it is, a pvalue (when `pvalue`) as bare_pvalue() allows, else a
+// quoted-string; nothing when the value is empty or not safe in a header at all (control
+// characters, 8-bit).
+void add_property(std::string& out, std::string_view name, std::string_view value,
+                  bool pvalue = true) {
   if (value.empty() || !detail::is_printable_ascii(value)) return;
   out += ' ';
   out += name;
   out += '=';
-  if (name == "header.i") {
-    // RFC 8601 §2.2 pvalue [local-part] "@" domain-name when the local-part needs no quotes;
-    // otherwise the whole identity as a quoted-string value, which parsers without address
-    // support read too (a quoted local-part before "@" stops Mail::AuthenticationResults).
-    std::size_t at = value.rfind('@');
-    if (at != std::string_view::npos && (at == 0 || is_dot_atom(value.substr(0, at))) &&
-        detail::is_dns_name(value.substr(at + 1), 1))
-      out += value;
-    else
-      add_quoted(out, value);
-  } else if (needs_quotes(value)) {
-    add_quoted(out, value);
-  } else {
+  if (pvalue ? bare_pvalue(value) : is_token(value))
     out += value;
-  }
+  else
+    add_quoted(out, value);
 }
 
 std::string comment(std::string_view text) {
@@ -75,6 +78,18 @@ std::string comment(std::string_view text) {
 
 }  // namespace
 
+std::optional<std::string> format_auth_result(const auth_result& r) {
+  if (!is_token(r.method) || !is_token(r.result)) return std::nullopt;
+  std::string out = r.method;
+  out += '=';
+  out += r.result;
+  if (!r.comment.empty()) out += ' ' + comment(r.comment);
+  add_property(out, "reason", r.reason, /*pvalue=*/false);  // RFC 8601 §2.2: a value
+  for (const auto& [name, value] : r.properties)
+    if (is_token(name)) add_property(out, name, value);
+  return out;
+}
+
 std::string format_auth_results(std::string_view authserv_id,
                                 const std::vector<verification>& results) {
   std::string out = "Authentication-Results: ";
@@ -84,49 +99,51 @@ std::string format_auth_results(std::string_view authserv_id,
     out += " dkim=none";
     return out;
   }
+  auto add_entry = [&out, first = true](const auth_result& r) mutable {
+    if (!first) out += ';';
+    first = false;
+    out += "\r\n\t";
+    out += *format_auth_result(r);  // "dkim" and a status: tokens
+  };
   // Signatures beyond max_signatures get one summary entry, not one each: a message with
   // thousands of them must not grow our field without bound.
   std::size_t not_evaluated = 0;
   const verification* first_not_evaluated = nullptr;
-  bool first_entry = true;
   for (const verification& v : results) {
     if (!v.evaluated()) {
       if (not_evaluated++ == 0) first_not_evaluated = &v;
       continue;
     }
-    if (!first_entry) out += ';';
-    first_entry = false;
-    out += "\r\n\tdkim=";
-    out += to_string(v.status);
+    auth_result r;
+    r.method = "dkim";
+    r.result = to_string(v.status);
+    std::string& what = r.comment;
     if (v.status == status::pass) {
-      std::string what;
       if (v.key_bits) {
         what = std::to_string(v.key_bits) + "-bit " +
                std::string(v.key_type ? to_string(*v.key_type) : "") + " key";
       }
       if (v.testing) what += what.empty() ? "testing key" : ", testing";
-      if (v.dnssec != dnssec_status::unknown)
-        what += (what.empty() ? "DNSSEC " : "; DNSSEC ") + std::string(to_string(v.dnssec));
-      if (!what.empty()) out += ' ' + comment(what);
     } else {
-      std::string what = v.reason;
-      if (v.dnssec != dnssec_status::unknown)
-        what += (what.empty() ? "DNSSEC " : "; DNSSEC ") + std::string(to_string(v.dnssec));
-      if (!what.empty()) out += ' ' + comment(what);
+      what = v.reason;
     }
-    add_property(out, "header.d", v.sdid);
-    add_property(out, "header.i", v.auid);
-    add_property(out, "header.s", v.selector);
-    add_property(out, "header.a", v.algorithm);
-    add_property(out, "header.b", v.b_prefix);
+    if (v.dnssec != dnssec_status::unknown)
+      what += (what.empty() ? "DNSSEC " : "; DNSSEC ") + std::string(to_string(v.dnssec));
+    r.properties = {{"header.d", v.sdid},
+                    {"header.i", v.auid},
+                    {"header.s", v.selector},
+                    {"header.a", v.algorithm},
+                    {"header.b", v.b_prefix}};
+    add_entry(r);
   }
   if (first_not_evaluated) {
-    if (!first_entry) out += ';';
-    out += "\r\n\tdkim=";
-    out += to_string(first_not_evaluated->status);
-    out += ' ' + comment(std::to_string(not_evaluated) +
-                         (not_evaluated == 1 ? " signature" : " signatures") +
-                         " not evaluated: " + first_not_evaluated->reason);
+    auth_result r;
+    r.method = "dkim";
+    r.result = to_string(first_not_evaluated->status);
+    r.comment = std::to_string(not_evaluated) +
+                (not_evaluated == 1 ? " signature" : " signatures") +
+                " not evaluated: " + first_not_evaluated->reason;
+    add_entry(r);
   }
   return out;
 }

@@ -6,10 +6,25 @@
 
 namespace dkimkit::detail {
 
+namespace {
+
+EVP_MD* fetch(const char* name) noexcept {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (!md) ERR_clear_error();
+  return md;
+}
+
+}  // namespace
+
 const EVP_MD* evp_md(hash_algorithm h) noexcept {
-  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static EVP_MD* const sha1 = fetch("SHA1");
+  static EVP_MD* const sha256 = fetch("SHA256");
   return h == hash_algorithm::sha1 ? sha1 : sha256;
+}
+
+void out_of_memory() {
+  ERR_clear_error();
+  throw std::bad_alloc();
 }
 
 std::string drain_openssl_errors() {
@@ -25,35 +40,38 @@ std::string drain_openssl_errors() {
 }
 
 hasher::hasher(hash_algorithm h) : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), evp_md(h), nullptr) != 1) throw std::bad_alloc();
+  if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), evp_md(h), nullptr) != 1) out_of_memory();
 }
 
 void hasher::update(std::string_view data) noexcept {
-  if (!data.empty()) EVP_DigestUpdate(ctx_.get(), data.data(), data.size());
+  if (!data.empty() && EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1)
+    ERR_clear_error();
 }
 
 std::string hasher::finish() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_.get(), md, &len);
+  if (EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1) ERR_clear_error();
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
 hasher hasher::copy() const {
   md_ctx_ptr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), ctx_.get()) != 1) throw std::bad_alloc();
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), ctx_.get()) != 1) out_of_memory();
   return hasher(std::move(ctx));
 }
 
 std::string digest(hash_algorithm h, std::string_view data) {
-  // One context per thread, initialised again for each digest: no allocation per message.
-  thread_local const md_ctx_ptr ctx(EVP_MD_CTX_new());
+  // One context per thread, initialised again for each digest: no allocation per message. Made
+  // on the first call, and on the next one when that failed.
+  thread_local md_ctx_ptr ctx;
+  if (!ctx) ctx.reset(EVP_MD_CTX_new());
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (!ctx || EVP_DigestInit_ex(ctx.get(), evp_md(h), nullptr) != 1 ||
       (!data.empty() && EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1) ||
       EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
-    throw std::bad_alloc();
+    out_of_memory();
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 

@@ -30,6 +30,10 @@ using pkey_ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, evp_pkey_ctx_deleter>;
 // The OpenSSL error queue, drained, as text ("" when empty).
 [[nodiscard]] std::string drain_openssl_errors();
 
+// An OpenSSL call that only fails for want of memory failed: throws std::bad_alloc with the
+// OpenSSL error queue emptied (it is per thread, and a later failure would report it).
+[[noreturn]] void out_of_memory();
+
 // An incremental hash.
 class hasher {
  public:

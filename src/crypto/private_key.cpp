@@ -33,7 +33,7 @@ result<private_key> private_key::load(std::string_view data) {
       return fail(errc::invalid_argument,
                   "the private key is encrypted; dkimkit needs an unencrypted key");
     bio_ptr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-    if (!bio) throw std::bad_alloc();
+    if (!bio) detail::out_of_memory();
     impl->pkey.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
     if (!impl->pkey) {
       std::string why = detail::drain_openssl_errors();
@@ -54,8 +54,10 @@ result<private_key> private_key::load(std::string_view data) {
       unsigned char pub[32];
       std::size_t len = sizeof pub;
       if (EVP_PKEY_get_raw_public_key(impl->pkey.get(), pub, &len) != 1 ||
-          std::string_view(reinterpret_cast<char*>(pub), len) != std::string_view(*raw).substr(32))
+          std::string_view(reinterpret_cast<char*>(pub), len) != std::string_view(*raw).substr(32)) {
+        ERR_clear_error();
         return fail(errc::invalid_argument, "the 64-byte Ed25519 key's halves do not match");
+      }
     }
   }
   private_key k;
@@ -98,7 +100,7 @@ std::string private_key::to_pem() const {
   bio_ptr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PrivateKey(bio.get(), impl_->pkey.get(), nullptr, nullptr, 0, nullptr,
                                        nullptr) != 1)
-    throw std::bad_alloc();
+    detail::out_of_memory();
   char* p = nullptr;
   long n = BIO_get_mem_data(bio.get(), &p);
   return std::string(p, static_cast<std::size_t>(n));
@@ -108,12 +110,12 @@ std::string private_key::public_record_value() const {
   if (type_ == key_type::ed25519) {
     unsigned char pub[32];
     std::size_t len = sizeof pub;
-    if (EVP_PKEY_get_raw_public_key(impl_->pkey.get(), pub, &len) != 1) throw std::bad_alloc();
+    if (EVP_PKEY_get_raw_public_key(impl_->pkey.get(), pub, &len) != 1) detail::out_of_memory();
     return detail::base64_encode(std::string_view(reinterpret_cast<char*>(pub), len));
   }
   unsigned char* der = nullptr;
   int n = i2d_PUBKEY(impl_->pkey.get(), &der);
-  if (n <= 0) throw std::bad_alloc();
+  if (n <= 0) detail::out_of_memory();
   std::string out = detail::base64_encode(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
   OPENSSL_free(der);
   return out;

@@ -101,6 +101,7 @@ result<std::shared_ptr<const public_key>> public_key::from_der(key_type type,
     case spki_outcome::rsa:
       break;
     case spki_outcome::bad_exponent:
+      ERR_clear_error();
       return tl::unexpected(why);
     case spki_outcome::other_algorithm:
       ERR_clear_error();
@@ -114,15 +115,26 @@ result<std::shared_ptr<const public_key>> public_key::from_der(key_type type,
         return fail(errc::key_bad,
                     "p= is neither an RSA SubjectPublicKeyInfo nor an RSAPublicKey");
       }
-      if (p != begin + len) return fail(errc::key_bad, "trailing bytes after the RSA key");
-      if (auto ok = check_rsa_exponent(begin, len); !ok) return tl::unexpected(ok.error());
+      if (p != begin + len) {
+        ERR_clear_error();
+        return fail(errc::key_bad, "trailing bytes after the RSA key");
+      }
+      if (auto ok = check_rsa_exponent(begin, len); !ok) {
+        ERR_clear_error();
+        return tl::unexpected(ok.error());
+      }
       break;
     }
   }
-  if (EVP_PKEY_get_base_id(impl->pkey.get()) != EVP_PKEY_RSA)
+  if (EVP_PKEY_get_base_id(impl->pkey.get()) != EVP_PKEY_RSA) {
+    ERR_clear_error();
     return fail(errc::key_type_mismatch, "p= holds a key that is not RSA, but k= says rsa");
+  }
   int bits = EVP_PKEY_get_bits(impl->pkey.get());
-  if (bits <= 0) return fail(errc::key_bad, "cannot tell the RSA key size");
+  if (bits <= 0) {
+    ERR_clear_error();
+    return fail(errc::key_bad, "cannot tell the RSA key size");
+  }
   // The key came in through the legacy decoder; export it to the provider now, once, so that
   // verifications in several threads share the exported form instead of racing to make it. The
   // context made for that is the first in the key's pool (rsa-sha256 is what signers use).

@@ -1,5 +1,8 @@
 // The streaming mbox splitter (dkimkit/mailbox.hpp): a line-start state machine; the rest of a
 // line is passed on as a view into the caller's chunk.
+#include "mailbox/mbox_scan.hpp"
+
+#include <atomic>
 #include <cassert>
 #include <cstring>
 
@@ -24,10 +27,30 @@ std::size_t first_lf(const char* d, std::size_t i, std::size_t n) noexcept {
   return nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - d) : n;
 }
 
-// The first LF in d[i, n) that ends the chunk or is followed by a byte is_prefix_start() holds
-// for, or n. SSE2 examines 16 bytes a step.
+std::atomic<bool> scalar_scan{false};
+
+// mbox_line_break_sse2() where SSE2 is compiled in, unless a test asks for the scalar scan.
 std::size_t line_break(const char* d, std::size_t i, std::size_t n) noexcept {
 #if defined(__SSE2__)
+  if (!scalar_scan.load(std::memory_order_relaxed)) return detail::mbox_line_break_sse2(d, i, n);
+#endif
+  return detail::mbox_line_break_scalar(d, i, n);
+}
+
+}  // namespace
+
+namespace detail {
+
+std::size_t mbox_line_break_scalar(const char* d, std::size_t i, std::size_t n) noexcept {
+  while (true) {
+    i = first_lf(d, i, n);
+    if (i == n || i + 1 == n || is_prefix_start(d[i + 1])) return i;
+    ++i;
+  }
+}
+
+#if defined(__SSE2__)
+std::size_t mbox_line_break_sse2(const char* d, std::size_t i, std::size_t n) noexcept {
   const __m128i lf = _mm_set1_epi8('\n');
   const __m128i from = _mm_set1_epi8(kFrom[0]);
   const __m128i quote = _mm_set1_epi8('>');
@@ -41,15 +64,15 @@ std::size_t line_break(const char* d, std::size_t i, std::size_t n) noexcept {
     if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
     i += 16;
   }
+  return mbox_line_break_scalar(d, i, n);  // the last 16 bytes or fewer
+}
 #endif
-  while (true) {
-    i = first_lf(d, i, n);
-    if (i == n || i + 1 == n || is_prefix_start(d[i + 1])) return i;
-    ++i;
-  }
+
+void use_scalar_mbox_scan(bool scalar) noexcept {
+  scalar_scan.store(scalar, std::memory_order_relaxed);
 }
 
-}  // namespace
+}  // namespace detail
 
 bool starts_like_mbox(std::string_view head) noexcept { return head.starts_with(kFrom); }
 

@@ -136,6 +136,26 @@ TEST(auth_results, values_quoted_when_needed) {
   EXPECT_NE(format_auth_results("mx", {v}).find(" header.i=\"a\\\\b@example.com\""), std::string::npos);
 }
 
+// Each entry is format_auth_result()'s for the verification.
+TEST(auth_results, entries_are_format_auth_result) {
+  verification v = passing();
+  v.status = status::fail;
+  v.reason = "body hash mismatch";
+  v.auid = "ceo x@example.com";
+  auth_result r;
+  r.method = "dkim";
+  r.result = "fail";
+  r.comment = v.reason;
+  r.properties = {{"header.d", v.sdid},
+                  {"header.i", v.auid},
+                  {"header.s", v.selector},
+                  {"header.a", v.algorithm},
+                  {"header.b", v.b_prefix}};
+  EXPECT_EQ(format_auth_results("mx", {v, v}),
+            "Authentication-Results: mx;\r\n\t" + *format_auth_result(r) + ";\r\n\t" +
+                *format_auth_result(r));
+}
+
 // End to end: what the verifier reports fits in the field.
 TEST(auth_results, from_real_verification) {
   static_resolver dns;

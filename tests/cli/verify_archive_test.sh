@@ -146,6 +146,8 @@ print([("tree/a/deeper/x.eml", None, "pass")] + [("tree/a/inbox", n, "pass") for
 check "a directory tree: sorted, recursive, symbolic links not followed" results "$tree_want" tree
 check "a directory alone: each result has its # line" \
   test "$("$dk" verify --zone zone tree/a | grep '^#')" = "$(printf '# tree/a/deeper/x.eml\n# tree/a/inbox message 1\n# tree/a/inbox message 2\n# tree/a/inbox message 3')"
+check "a FIFO in a walked tree is skipped, not waited on" \
+  bash -c 'mkdir -p fifotree && cp m1.eml fifotree/a.eml && mkfifo fifotree/b.fifo && timeout 20 "$0" verify --json --zone zone fifotree > fifo.json && [ "$(wc -l < fifo.json)" = 1 ]' "$dk"
 # Unreadable entries: as root, run as nobody (setpriv) so that the modes mean something.
 as_user=()
 locked=$PWD/locked

@@ -1,5 +1,6 @@
 // walk_mail_files (dkimkit/mailbox.hpp): Maildir and directory trees, in a stable order.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -93,6 +94,84 @@ TEST_F(mail_files, unreadable_directory_is_an_error_and_the_walk_goes_on) {
 }
 
 TEST_F(mail_files, missing_directory_is_an_error) { EXPECT_EQ(walk("nope"), list{"error:nope"}); }
+
+// The bytes of `f` read through open_mail_file(), or "error: WHY".
+std::string read_all(const mail_file& f) {
+  std::string why;
+  const int fd = open_mail_file(f, why);
+  if (fd < 0) return "error: " + why;
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return n < 0 ? "error: read" : got;
+}
+
+TEST_F(mail_files, open_mail_file_opens_the_visited_files) {
+  touch("t/a.eml");
+  touch("md/cur/1");
+  std::ofstream(root_ / "t/b.eml") << std::string(200000, 'b');
+  std::vector<std::string> got;
+  for (const char* dir : {"t", "md"})
+    walk_mail_files((root_ / dir).string(), [&](const mail_file& f) { got.push_back(read_all(f)); });
+  EXPECT_EQ(got, list({"x", std::string(200000, 'b'), "x"}));
+}
+
+TEST_F(mail_files, a_file_swapped_for_a_fifo_after_the_listing_is_not_waited_on) {
+  touch("t/a.eml");
+  touch("t/b.eml");
+  std::vector<std::string> got;
+  walk_mail_files((root_ / "t").string(), [&](const mail_file& f) {
+    if (f.name == "a.eml") {  // b.eml was listed as a regular file; it is now a FIFO
+      fs::remove(root_ / "t/b.eml");
+      ASSERT_EQ(mkfifo((root_ / "t/b.eml").c_str(), 0600), 0);
+    }
+    got.push_back(read_all(f));
+  });
+  EXPECT_EQ(got, list({"x", "error: " + (root_ / "t/b.eml").string() + ": not a regular file"}));
+}
+
+TEST_F(mail_files, a_file_swapped_for_a_symbolic_link_after_the_listing_is_not_followed) {
+  touch("t/a.eml");
+  touch("t/b.eml");
+  std::ofstream(root_ / "secret") << "secret";
+  std::vector<std::string> got;
+  walk_mail_files((root_ / "t").string(), [&](const mail_file& f) {
+    if (f.name == "a.eml") {
+      fs::remove(root_ / "t/b.eml");
+      fs::create_symlink(root_ / "secret", root_ / "t/b.eml");
+    }
+    got.push_back(read_all(f));
+  });
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "x");
+  EXPECT_TRUE(got[1].starts_with("error: " + (root_ / "t/b.eml").string() + ": ")) << got[1];
+}
+
+TEST_F(mail_files, a_directory_swapped_for_a_symbolic_link_after_the_listing_is_not_followed) {
+  touch("t/a.eml");
+  touch("t/b/1.eml");
+  touch("elsewhere/2.eml");
+  list got;
+  walk_mail_files((root_ / "t").string(), [&](const mail_file& f) {
+    if (f.name == "a.eml") {
+      fs::rename(root_ / "t/b", root_ / "b.moved");
+      fs::create_directory_symlink(root_ / "elsewhere", root_ / "t/b");
+    }
+    got.push_back((f.type == mail_file::kind::error ? "error:" : "file:") +
+                  fs::path(f.path).lexically_relative(root_).string());
+  });
+  EXPECT_EQ(got, list({"file:t/a.eml", "error:t/b"}));
+}
+
+TEST_F(mail_files, open_mail_file_without_a_walk_opens_the_path_but_not_a_fifo) {
+  touch("a.eml");
+  ASSERT_EQ(mkfifo((root_ / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(read_all({(root_ / "a.eml").string(), mail_file::kind::unknown, {}, -1, {}}), "x");
+  EXPECT_EQ(read_all({(root_ / "fifo").string(), mail_file::kind::unknown, {}, -1, {}}),
+            "error: " + (root_ / "fifo").string() + ": not a regular file");
+}
 
 }  // namespace
 }  // namespace dkimkit

@@ -14,6 +14,7 @@
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/signer.hpp>
 
+#include "support/feed_cut.hpp"
 #include "support/test_keys.hpp"
 
 namespace dkimkit {
@@ -40,12 +41,7 @@ void publish(static_resolver& dns) {
 std::vector<verification> verify_cut(std::string_view msg, const verify_options& o,
                                      const std::vector<std::size_t>& cuts) {
   verifier v(o);
-  std::size_t prev = 0;
-  for (std::size_t cut : cuts) {
-    v.update(msg.substr(prev, cut - prev));
-    prev = cut;
-  }
-  v.update(msg.substr(prev));
+  test::feed_cut(msg, cuts, [&](std::string_view piece) { v.update(piece); });
   return v.finish();
 }
 
@@ -70,12 +66,7 @@ std::vector<std::string> sign_cut(std::string_view msg, std::vector<sign_options
   auto s = signer::create(std::move(opts), kNow);
   EXPECT_TRUE(s);
   if (!s) return {};
-  std::size_t prev = 0;
-  for (std::size_t cut : cuts) {
-    s->update(msg.substr(prev, cut - prev));
-    prev = cut;
-  }
-  s->update(msg.substr(prev));
+  test::feed_cut(msg, cuts, [&](std::string_view piece) { s->update(piece); });
   auto f = s->finish();
   EXPECT_TRUE(f) << (f ? "" : f.error().message());
   return f ? *f : std::vector<std::string>{};

@@ -392,6 +392,8 @@ class input_file {
   explicit input_file(const std::string& path)
       : fd_(path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC)),
         own_(path != "-") {}
+  // A descriptor it closes (open_mail_file()'s); -1: none.
+  explicit input_file(int fd) noexcept : fd_(fd), own_(true) {}
   input_file(const input_file&) = delete;
   input_file& operator=(const input_file&) = delete;
   ~input_file() {
@@ -711,12 +713,15 @@ int run_verify(verify_args& a) {
   };
   // One file ("-": standard input): an mbox or one message. Streamed in chunks: memory stays
   // bounded by the header blocks of the window, whatever the size of a body or of the file.
-  auto read_file = [&](const std::string& file, mail_file::kind kind, bool named) {
+  // `walked`: a file of a directory walk, opened through its directory (open_mail_file()).
+  auto read_file = [&](const std::string& file, mail_file::kind kind, bool named,
+                       const mail_file* walked = nullptr) {
     const bool maildir_message = kind == mail_file::kind::message;
     bool mbox = a.format == "mbox" && !maildir_message, single = false;
-    input_file in(file);
+    std::string not_opened;
+    input_file in = walked ? input_file(open_mail_file(*walked, not_opened)) : input_file(file);
     if (!in.opened()) {
-      progress.say(file + ": " + std::strerror(errno));
+      progress.say(walked ? not_opened : file + ": " + std::strerror(errno));
       status = exit_noinput;
       return;
     }
@@ -784,7 +789,7 @@ int run_verify(verify_args& a) {
           status = exit_noinput;
           return;
         }
-        read_file(f.path, f.type, true);
+        read_file(f.path, f.type, true, &f);
       });
       continue;
     }
