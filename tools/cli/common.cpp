@@ -41,31 +41,6 @@ std::optional<std::string> read_input(const std::string& path, std::string& why)
   return data;
 }
 
-bool read_chunks(const std::string& path, const std::function<void(std::string_view)>& sink,
-                 std::string& why) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (path != "-") {
-    file.open(path, std::ios::binary);
-    if (!file) {
-      why = path + ": " + std::strerror(errno);
-      return false;
-    }
-    in = &file;
-  }
-  std::string buf(64 * 1024, '\0');
-  while (*in) {
-    in->read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    auto n = static_cast<std::size_t>(in->gcount());
-    if (n > 0) sink(std::string_view(buf.data(), n));
-  }
-  if (in->bad()) {
-    why = (path == "-" ? std::string("standard input") : path) + ": read error";
-    return false;
-  }
-  return true;
-}
-
 bool uses_crlf(std::string_view message) {
   std::size_t lf = message.find('\n');
   return lf != std::string_view::npos && lf > 0 && message[lf - 1] == '\r';

@@ -32,11 +32,6 @@ enum exit_code : int {
 // cannot.
 std::optional<std::string> read_input(const std::string& path, std::string& why);
 
-// Reads a file ("-" is standard input) in chunks, passing each to `sink`. false
-// (with `why` set) when it cannot be opened or read.
-bool read_chunks(const std::string& path, const std::function<void(std::string_view)>& sink,
-                 std::string& why);
-
 // "CRLF" when the input's first line ends in CRLF, otherwise "LF".
 bool uses_crlf(std::string_view message);
 
