@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
-#include <map>
+#include <utility>
 
 #include "canon/body_hasher.hpp"
 #include "canon/header_canon.hpp"
@@ -38,6 +38,14 @@ bool is_base64(std::string_view v) {
   return std::all_of(v.begin(), v.end(), [](char c) {
     return detail::is_alpha(c) || detail::is_digit(c) || c == '+' || c == '/' || c == '=';
   });
+}
+
+// The value stored under `name` in a short list of (name, value) pairs, or null.
+template <typename T>
+const T* find_by_name(const std::vector<std::pair<std::string, T>>& list, std::string_view name) {
+  for (const auto& [n, v] : list)
+    if (n == name) return &v;
+  return nullptr;
 }
 
 struct pending_signature {
@@ -114,9 +122,10 @@ struct verifier::state {
   std::string from_value;  // the single From field's value
   std::vector<pending_signature> sigs;
   std::vector<detail::body_hasher> bodies;
-  std::map<std::string, std::shared_future<txt_answer>> lookups;
+  // By key name; a few per message (max_signatures), so searched in order.
+  std::vector<std::pair<std::string, detail::started_lookup>> lookups;
   std::chrono::steady_clock::time_point lookups_started;
-  std::map<std::string, result<key_record>> keys;  // §6.1.2 outcomes, by key name
+  std::vector<std::pair<std::string, detail::shared_key_record>> keys;  // §6.1.2 outcomes
   // h= selection: the fields indexed once per message, shared by all its signatures (O(fields +
   // names) per signature, not fields x names).
   std::optional<detail::header_index> index;
@@ -143,7 +152,7 @@ struct verifier::state {
   // At the end of the message: §6.1.2 and §6.1.3 for every signature §6.1.1 accepted.
   std::vector<verification> finish();
   void get_public_key(pending_signature& p);
-  result<key_record> fetch_key_record(pending_signature& p);
+  detail::shared_key_record fetch_key_record(pending_signature& p);
   void check_body_hash(pending_signature& p);
   void check_signature(pending_signature& p);
 };
@@ -276,9 +285,9 @@ void verifier::state::start_key_lookup(pending_signature& p) {
     bodies.emplace_back(s.body_canon, h, s.body_length, detail::line_ends::crlf_or_bare_lf);
   p.body = idx;
   p.key_name = s.key_name();
-  if (opts.resolver && !lookups.count(p.key_name)) {
+  if (opts.resolver && !find_by_name(lookups, p.key_name)) {
     if (lookups.empty()) lookups_started = std::chrono::steady_clock::now();
-    lookups.emplace(p.key_name, opts.resolver->lookup_txt_async(p.key_name));
+    lookups.emplace_back(p.key_name, detail::start_lookup(*opts.resolver, p.key_name));
   }
 }
 
@@ -301,24 +310,25 @@ std::vector<verification> verifier::state::finish() {
 // RFC 6376 §6.1.2: the key record (fetched and parsed once per key name), checked against the
 // signature.
 void verifier::state::get_public_key(pending_signature& p) {
-  auto it = keys.find(p.key_name);
-  if (it == keys.end()) it = keys.emplace(p.key_name, fetch_key_record(p)).first;
-  const result<key_record>& rec = it->second;
-  if (!rec) return decide(p, rec.error());
-  p.result.key = std::make_shared<const key_record>(*rec);  // kept for explanations
-  p.result.key_type = rec->type;
-  p.result.key_bits = rec->key->bits();
-  p.result.testing = rec->testing;
-  const std::vector<error> problems = key_record_problems(*rec, *p.sig, opts.min_rsa_bits);
+  const detail::shared_key_record* found = find_by_name(keys, p.key_name);
+  if (!found) found = &keys.emplace_back(p.key_name, fetch_key_record(p)).second;
+  if (!*found) return decide(p, found->error());
+  const key_record& rec = ***found;
+  p.result.key = **found;  // kept for explanations: shared, not copied
+  p.result.key_type = rec.type;
+  p.result.key_bits = rec.key->bits();
+  p.result.testing = rec.testing;
+  const std::vector<error> problems = key_record_problems(rec, *p.sig, opts.min_rsa_bits);
   if (!problems.empty()) return decide(p, problems.front());
-  p.key = &*rec;
+  p.key = &rec;
 }
 
 // The answer to the lookup start_key_lookup() began, as a key record: the key is parsed here.
-result<key_record> verifier::state::fetch_key_record(pending_signature& p) {
-  auto lk = lookups.find(p.key_name);
-  if (lk == lookups.end()) return fail(errc::dns_temporary, "no resolver configured");
-  return detail::await_key_record(lk->second, lookups_started, p.key_name, opts, p.result.dnssec);
+detail::shared_key_record verifier::state::fetch_key_record(pending_signature& p) {
+  const detail::started_lookup* lk = find_by_name(lookups, p.key_name);
+  if (!lk) return fail(errc::dns_temporary, "no resolver configured");
+  return detail::await_shared_key_record(*lk, lookups_started, p.key_name, opts,
+                                         p.result.dnssec);
 }
 
 // RFC 6376 §6.1.3, first part: l= against the canonicalized body, then the body hash (compared

@@ -91,5 +91,55 @@ TEST(key_cache, verifier_uses_it_across_messages) {
   EXPECT_EQ(cache.hits(), 2u);
 }
 
+// parse_shared(): a hit hands out the cached record itself, not a copy; parse() copies it.
+TEST(key_cache, parse_shared_hands_out_the_cached_record) {
+  key_cache cache;
+  const std::string rec = test::ed25519().public_record();
+  auto a = cache.parse_shared(rec);
+  auto b = cache.parse_shared(rec);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->get(), b->get());
+  auto copy = cache.parse(rec);
+  ASSERT_TRUE(copy);
+  EXPECT_NE(&*copy, a->get());
+  EXPECT_EQ(copy->key, (*a)->key);
+  EXPECT_EQ(cache.misses(), 1u);
+  EXPECT_EQ(cache.hits(), 2u);
+  auto revoked = cache.parse_shared("v=DKIM1; p=");
+  ASSERT_FALSE(revoked);
+  EXPECT_EQ(revoked.error().code, errc::key_revoked);
+}
+
+// A record handed out stays valid after the cache has evicted it.
+TEST(key_cache, shared_record_outlives_its_eviction) {
+  key_cache cache(1);
+  auto ed = cache.parse_shared(test::ed25519().public_record());
+  ASSERT_TRUE(ed);
+  ASSERT_TRUE(cache.parse_shared(test::rsa2048().public_record()));  // evicts the Ed25519 record
+  EXPECT_EQ((*ed)->type, key_type::ed25519);
+  EXPECT_EQ((*ed)->key->bits(), 256u);
+  EXPECT_TRUE(cache.parse_shared(test::ed25519().public_record()));
+  EXPECT_EQ(cache.misses(), 3u);
+}
+
+// The verifier reports the cache's record (verification::key) without copying it: every message
+// verified with the cache shows the same record.
+TEST(key_cache, verifications_share_the_cached_record) {
+  static_resolver dns;
+  dns.add("sel._domainkey.example.com", test::ed25519().public_record());
+  key_cache cache;
+  verify_options o = test::options_for(dns);
+  o.keys = &cache;
+  const std::string signed_msg = test::sign_with(test::sample_message(), test::ed25519(), "sel");
+  auto first = verify(signed_msg, o);
+  auto second = verify(signed_msg, o);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(first[0].status, status::pass) << first[0].reason;
+  ASSERT_NE(first[0].key, nullptr);
+  EXPECT_EQ(first[0].key, second[0].key);
+  EXPECT_EQ(first[0].key, *cache.parse_shared(test::ed25519().public_record()));
+}
+
 }  // namespace
 }  // namespace dkimkit
