@@ -83,7 +83,9 @@ result<canonicalizations> parse_canonicalization(std::string_view c) {
 namespace {
 
 result<std::string> decode_b64_tag(const detail::tag& t) {
-  auto v = detail::base64_decode(detail::strip_fws(t.value));
+  // A value without FWS (the usual bh=) is decoded as it is, without a stripped copy.
+  const bool fws = std::any_of(t.value.begin(), t.value.end(), detail::is_fws);
+  auto v = detail::base64_decode(fws ? std::string_view(detail::strip_fws(t.value)) : t.value);
   if (!v) return fail(errc::bad_base64, std::string(t.name) + "= is not valid base64");
   return std::move(*v);
 }
@@ -172,7 +174,7 @@ result<signature> signature_from_tags(const std::vector<tag>& tag_list,
   std::string_view s = get("s")->value;
   if (!detail::is_dns_name(s, 1)) return fail(errc::bad_selector, "s= is not a selector");
   sig.selector = detail::lowercase(s);
-  if (key_name(sig.selector, sig.sdid).size() > 253)
+  if (sig.selector.size() + std::string_view("._domainkey.").size() + sig.sdid.size() > 253)
     return fail(errc::bad_selector, "the key's DNS name would exceed 253 octets");
 
   auto names = detail::split(get("h")->value, ':');

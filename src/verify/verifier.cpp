@@ -40,13 +40,12 @@ bool is_base64(std::string_view v) {
   });
 }
 
-// The value stored under `name` in a short list of (name, value) pairs, or null.
-template <typename T>
-const T* find_by_name(const std::vector<std::pair<std::string, T>>& list, std::string_view name) {
-  for (const auto& [n, v] : list)
-    if (n == name) return &v;
-  return nullptr;
-}
+// The key of one key name: its lookup, started when the header ends, and the outcome of §6.1.2.
+struct key_fetch {
+  std::string name;
+  std::optional<detail::started_lookup> lookup;      // none without a resolver
+  std::optional<detail::shared_key_record> outcome;  // once the answer has been awaited
+};
 
 struct pending_signature {
   verification result;
@@ -55,7 +54,7 @@ struct pending_signature {
   std::shared_ptr<const signature> sig;
   std::size_t b_offset = 0, b_length = 0;  // the b= value inside the field's value
   std::size_t body = kNoBody;              // index into the body hashers
-  std::string key_name;
+  std::size_t fetch = kNoBody;  // index into the key fetches
   const key_record* key = nullptr;  // set once §6.1.2 has accepted the key record
 };
 
@@ -122,10 +121,9 @@ struct verifier::state {
   std::string from_value;  // the single From field's value
   std::vector<pending_signature> sigs;
   std::vector<detail::body_hasher> bodies;
-  // By key name; a few per message (max_signatures), so searched in order.
-  std::vector<std::pair<std::string, detail::started_lookup>> lookups;
+  // One per key name; a few per message (max_signatures), so searched in order.
+  std::vector<key_fetch> fetches;
   std::chrono::steady_clock::time_point lookups_started;
-  std::vector<std::pair<std::string, detail::shared_key_record>> keys;  // §6.1.2 outcomes
   // h= selection: the fields indexed once per message, shared by all its signatures (O(fields +
   // names) per signature, not fields x names).
   std::optional<detail::header_index> index;
@@ -221,6 +219,7 @@ pending_signature verifier::state::validate_signature(std::size_t field_index,
   auto tags = detail::parse_tag_list(f.value);  // once: signature_from_tags() takes it as is
   if (!tags) p.result.tags = tl::unexpected(tags.error());
   if (tags) {
+    p.result.tags->reserve(tags->size());
     for (const auto& t : *tags)
       p.result.tags->push_back({std::string(t.name), std::string(t.value)});
     if (const auto range = detail::find_b_value(*tags, f.value)) {
@@ -284,10 +283,15 @@ void verifier::state::start_key_lookup(pending_signature& p) {
   if (idx == bodies.size())
     bodies.emplace_back(s.body_canon, h, s.body_length, detail::line_ends::crlf_or_bare_lf);
   p.body = idx;
-  p.key_name = s.key_name();
-  if (opts.resolver && !find_by_name(lookups, p.key_name)) {
-    if (lookups.empty()) lookups_started = std::chrono::steady_clock::now();
-    lookups.emplace_back(p.key_name, detail::start_lookup(*opts.resolver, p.key_name));
+  std::string name = s.key_name();
+  p.fetch = 0;
+  while (p.fetch < fetches.size() && fetches[p.fetch].name != name) ++p.fetch;
+  if (p.fetch < fetches.size()) return;
+  key_fetch& f = fetches.emplace_back();
+  f.name = std::move(name);
+  if (opts.resolver) {
+    if (p.fetch == 0) lookups_started = std::chrono::steady_clock::now();
+    f.lookup = detail::start_lookup(*opts.resolver, f.name);
   }
 }
 
@@ -310,8 +314,9 @@ std::vector<verification> verifier::state::finish() {
 // RFC 6376 §6.1.2: the key record (fetched and parsed once per key name), checked against the
 // signature.
 void verifier::state::get_public_key(pending_signature& p) {
-  const detail::shared_key_record* found = find_by_name(keys, p.key_name);
-  if (!found) found = &keys.emplace_back(p.key_name, fetch_key_record(p)).second;
+  key_fetch& f = fetches[p.fetch];
+  if (!f.outcome) f.outcome = fetch_key_record(p);
+  const detail::shared_key_record* found = &*f.outcome;
   if (!*found) return decide(p, found->error());
   const key_record& rec = ***found;
   p.result.key = **found;  // kept for explanations: shared, not copied
@@ -325,9 +330,9 @@ void verifier::state::get_public_key(pending_signature& p) {
 
 // The answer to the lookup start_key_lookup() began, as a key record: the key is parsed here.
 detail::shared_key_record verifier::state::fetch_key_record(pending_signature& p) {
-  const detail::started_lookup* lk = find_by_name(lookups, p.key_name);
-  if (!lk) return fail(errc::dns_temporary, "no resolver configured");
-  return detail::await_shared_key_record(*lk, lookups_started, p.key_name, opts,
+  const key_fetch& f = fetches[p.fetch];
+  if (!f.lookup) return fail(errc::dns_temporary, "no resolver configured");
+  return detail::await_shared_key_record(*f.lookup, lookups_started, f.name, opts,
                                          p.result.dnssec);
 }
 
