@@ -348,6 +348,7 @@ void verifier::state::check_body_hash(pending_signature& p) {
 void verifier::state::check_signature(pending_signature& p) {
   const signature& s = *p.sig;
   data.clear();
+  data.reserve(reader.block().size());  // about what the fields signed come to: one allocation
   if (!index) index.emplace(fields);
   detail::canonicalize_signed_headers(s.header_canon, *index, s.signed_headers, data);
   detail::canonicalize_signature_field(s.header_canon, fields[p.result.field_index], p.b_offset,
