@@ -40,6 +40,23 @@ bool is_base64(std::string_view v) {
   });
 }
 
+// Buffers that each call fills and uses up before it returns (body slices canonicalized, the
+// header data hashed): one set per thread, shared by its messages, so that a message does not
+// allocate (and zero-fill) its own. One grown large by an unusual message is then released.
+struct work_buffers {
+  static constexpr std::size_t kKeep = 64 * 1024;
+  std::string scratch, data;
+  void release_large() {
+    for (std::string* s : {&scratch, &data})
+      if (s->capacity() > kKeep) std::string().swap(*s);
+  }
+};
+
+work_buffers& buffers() {
+  thread_local work_buffers b;
+  return b;
+}
+
 // The key of one key name: its lookup, started when the header ends, and the outcome of §6.1.2.
 struct key_fetch {
   std::string name;
@@ -127,7 +144,6 @@ struct verifier::state {
   // h= selection: the fields indexed once per message, shared by all its signatures (O(fields +
   // names) per signature, not fields x names).
   std::optional<detail::header_index> index;
-  std::string scratch, data;
 
   void feed(std::string_view piece) {
     if (!in_body) {
@@ -136,7 +152,7 @@ struct verifier::state {
       start_body();
       piece.remove_prefix(std::min(*body_start, piece.size()));
     }
-    for (auto& b : bodies) b.update(piece, scratch);
+    for (auto& b : bodies) b.update(piece, buffers().scratch);
   }
 
   // At the end of the header: §6.1.1 for every signature, then its key lookup starts.
@@ -297,7 +313,7 @@ void verifier::state::start_key_lookup(pending_signature& p) {
 
 std::vector<verification> verifier::state::finish() {
   if (!in_body) start_body();  // §6.1.1 ran there, for each signature
-  for (auto& b : bodies) b.finish(scratch);
+  for (auto& b : bodies) b.finish(buffers().scratch);
   std::vector<verification> out;
   out.reserve(sigs.size());
   for (pending_signature& p : sigs) {
@@ -308,6 +324,7 @@ std::vector<verification> verifier::state::finish() {
     if (!p.decided) check_signature(p);  // then the header hash and the signature
     out.push_back(std::move(p.result));
   }
+  buffers().release_large();
   return out;
 }
 
@@ -347,8 +364,9 @@ void verifier::state::check_body_hash(pending_signature& p) {
 // then verify b= with the key.
 void verifier::state::check_signature(pending_signature& p) {
   const signature& s = *p.sig;
+  std::string& data = buffers().data;
   data.clear();
-  data.reserve(reader.block().size());  // about what the fields signed come to: one allocation
+  data.reserve(reader.block().size());  // about what the fields signed come to
   if (!index) index.emplace(fields);
   detail::canonicalize_signed_headers(s.header_canon, *index, s.signed_headers, data);
   detail::canonicalize_signature_field(s.header_canon, fields[p.result.field_index], p.b_offset,
@@ -371,7 +389,7 @@ verifier::~verifier() = default;
 void verifier::update(std::string_view chunk) {
   chunk = s_->norm.update_while(
       chunk, [this] { return !s_->in_body; }, [this](std::string_view piece) { s_->feed(piece); });
-  for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
+  for (auto& b : s_->bodies) b.update(chunk, buffers().scratch);  // bare LFs read as line ends
 }
 
 void verifier::add_header_field(std::string_view raw_field) {
@@ -385,7 +403,7 @@ void verifier::end_of_header() {
 
 void verifier::add_body(std::string_view chunk) {
   if (!s_->in_body) s_->start_body();
-  for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
+  for (auto& b : s_->bodies) b.update(chunk, buffers().scratch);  // bare LFs read as line ends
 }
 
 std::vector<verification> verifier::finish() { return s_->finish(); }
