@@ -1,5 +1,6 @@
 // key_cache: parsed key records reused across messages (RFC 6376 §3.6.1 records).
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -75,13 +76,20 @@ TEST(key_cache, shared_between_threads) {
   EXPECT_LE(cache.misses(), 4u);
 }
 
-TEST(key_cache, verifier_uses_it_across_messages) {
-  static_resolver dns;
-  dns.add("sel._domainkey.example.com", test::rsa2048().public_record());
-  key_cache cache;
+// Publishes `key` at sel._domainkey.example.com in `dns`; options verifying with `cache`, and the
+// sample message signed with `key`.
+std::pair<verify_options, std::string> with_cache(static_resolver& dns, key_cache& cache,
+                                                  const private_key& key) {
+  dns.add("sel._domainkey.example.com", key.public_record());
   verify_options o = test::options_for(dns);
   o.keys = &cache;
-  std::string signed_msg = test::sign_with(test::sample_message(), test::rsa2048(), "sel");
+  return {o, test::sign_with(test::sample_message(), key, "sel")};
+}
+
+TEST(key_cache, verifier_uses_it_across_messages) {
+  static_resolver dns;
+  key_cache cache;
+  const auto [o, signed_msg] = with_cache(dns, cache, test::rsa2048());
   for (int i = 0; i < 3; ++i) {
     auto r = verify(signed_msg, o);
     ASSERT_EQ(r.size(), 1u);
@@ -126,11 +134,8 @@ TEST(key_cache, shared_record_outlives_its_eviction) {
 // verified with the cache shows the same record.
 TEST(key_cache, verifications_share_the_cached_record) {
   static_resolver dns;
-  dns.add("sel._domainkey.example.com", test::ed25519().public_record());
   key_cache cache;
-  verify_options o = test::options_for(dns);
-  o.keys = &cache;
-  const std::string signed_msg = test::sign_with(test::sample_message(), test::ed25519(), "sel");
+  const auto [o, signed_msg] = with_cache(dns, cache, test::ed25519());
   auto first = verify(signed_msg, o);
   auto second = verify(signed_msg, o);
   ASSERT_EQ(first.size(), 1u);
