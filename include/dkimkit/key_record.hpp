@@ -86,6 +86,10 @@ class key_cache {
   ~key_cache();
   // parse_key_record(txt, limits), or the cached outcome of an earlier call.
   [[nodiscard]] result<key_record> parse(std::string_view txt, const key_limits& limits = {});
+  // The same outcome, shared: a hit hands out the cached record itself (immutable, safe to keep
+  // and to read from any thread after it leaves the cache), not a copy.
+  [[nodiscard]] result<std::shared_ptr<const key_record>> parse_shared(
+      std::string_view txt, const key_limits& limits = {});
   [[nodiscard]] std::size_t hits() const noexcept;
   [[nodiscard]] std::size_t misses() const noexcept;
 

@@ -52,6 +52,12 @@ class txt_resolver {
   // the body hashing. The verifier starts every lookup of a message when its header ends.
   [[nodiscard]] virtual std::shared_future<txt_answer> lookup_txt_async(
       const std::string& name) const;
+
+  // Whether lookup_txt() answers at once, from memory, never waiting on a network (as
+  // static_resolver and zone_resolver do): the verifier then calls lookup_txt() itself when the
+  // header ends instead of lookup_txt_async(), which saves a promise and a future per lookup.
+  // False unless a resolver says otherwise; one that overrides lookup_txt_async() must not say so.
+  [[nodiscard]] virtual bool answers_at_once() const noexcept { return false; }
 };
 
 // An in-memory resolver: a map from names to TXT records. For tests, fixtures and tools.
@@ -63,6 +69,7 @@ class static_resolver final : public txt_resolver {
   void add_name(std::string_view name);  // exists, no TXT
   void set_temporary(std::string_view name, std::string detail = "SERVFAIL");
   [[nodiscard]] txt_answer lookup_txt(const std::string& name) const override;
+  [[nodiscard]] bool answers_at_once() const noexcept override { return true; }
   [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
   // Number of lookup_txt() calls so far (for tests that count queries).
   [[nodiscard]] std::size_t queries() const noexcept { return queries_.load(); }

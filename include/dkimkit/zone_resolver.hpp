@@ -58,6 +58,7 @@ class zone_resolver final : public txt_resolver {
                                                          std::string_view origin = {});
 
   [[nodiscard]] txt_answer lookup_txt(const std::string& name) const override;
+  [[nodiscard]] bool answers_at_once() const noexcept override { return true; }
 
  private:
   explicit zone_resolver(std::shared_ptr<const detail::zone_data> data) noexcept;

@@ -1,6 +1,7 @@
 #include "canon/header_canon.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "util/strings.hpp"
 
@@ -10,8 +11,13 @@ namespace {
 // name ":" value with relaxed rules: name lowercased, folds removed, WSP runs to one SP, WSP
 // around the colon and at the end removed.
 void relaxed(std::string_view name, std::string_view value, std::string& out) {
-  for (char c : name) out.push_back(to_lower(c));
-  out.push_back(':');
+  // The output is never longer than the input (name, ':' and value): it is written through a
+  // pointer into room made at once, then cut to what was written.
+  const std::size_t start = out.size();
+  out.resize(start + name.size() + 1 + value.size());
+  char* w = out.data() + start;
+  for (char c : name) *w++ = to_lower(c);
+  *w++ = ':';
   bool wsp = false;
   bool started = false;
   std::size_t i = 0;
@@ -30,16 +36,18 @@ void relaxed(std::string_view name, std::string_view value, std::string& out) {
     // A run of bytes copied as they are: up to the next WSP or CR.
     std::size_t j = i + 1;
     while (j < n && !is_wsp(value[j]) && value[j] != '\r') ++j;
-    if (wsp && started) out.push_back(' ');
+    if (wsp && started) *w++ = ' ';  // in place of at least one WSP byte not written
     wsp = false;
     started = true;
-    out.append(value.data() + i, j - i);
+    std::memcpy(w, value.data() + i, j - i);
+    w += j - i;
     if (j < n && value[j] == '\r' && !(j + 1 < n && value[j + 1] == '\n')) {
-      out.push_back('\r');  // a lone CR is content
+      *w++ = '\r';  // a lone CR is content
       ++j;
     }
     i = j;
   }
+  out.resize(static_cast<std::size_t>(w - out.data()));
 }
 
 // A total order on lowercased names: by length, then by bytes (as unsigned octets). Length

@@ -1,5 +1,6 @@
 #include <dkimkit/message.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "message/fields.hpp"
@@ -15,6 +16,7 @@ result<std::vector<header_field>> parse_header_block(std::string_view block,
                                             std::to_string(limits.max_header_bytes) +
                                             " (max_header_bytes)");
   std::vector<header_field> fields;
+  fields.reserve(std::min<std::size_t>(32, limits.max_fields));  // a usual header without growing
   std::size_t pos = 0;
   std::size_t line_no = 0;
   while (pos < block.size()) {

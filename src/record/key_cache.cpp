@@ -5,10 +5,12 @@
 
 #include <dkimkit/key_record.hpp>
 
+#include "record/key_lookup.hpp"
+
 namespace dkimkit {
 
 struct key_cache::impl {
-  using entry = std::pair<std::string, result<key_record>>;
+  using entry = std::pair<std::string, result<std::shared_ptr<const key_record>>>;
   std::size_t capacity;
   std::mutex mutex;
   std::list<entry> lru;  // most recently used first
@@ -22,6 +24,13 @@ key_cache::key_cache(std::size_t capacity) : impl_(std::make_unique<impl>()) {
 key_cache::~key_cache() = default;
 
 result<key_record> key_cache::parse(std::string_view txt, const key_limits& limits) {
+  auto rec = parse_shared(txt, limits);
+  if (!rec) return tl::unexpected(rec.error());
+  return **rec;
+}
+
+result<std::shared_ptr<const key_record>> key_cache::parse_shared(std::string_view txt,
+                                                                  const key_limits& limits) {
   // The key is built in a buffer each thread reuses: a hit allocates nothing for it.
   thread_local std::string probe;
   probe.clear();
@@ -43,7 +52,7 @@ result<key_record> key_cache::parse(std::string_view txt, const key_limits& limi
   }
   std::string key = probe;
   impl_->misses.fetch_add(1, std::memory_order_relaxed);
-  result<key_record> rec = parse_key_record(txt, limits);  // outside the lock
+  result<std::shared_ptr<const key_record>> rec = detail::share(parse_key_record(txt, limits));  // unlocked
   std::lock_guard lock(impl_->mutex);
   if (impl_->index.find(key) == impl_->index.end()) {
     impl_->lru.emplace_front(std::move(key), rec);

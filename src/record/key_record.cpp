@@ -4,6 +4,7 @@
 
 #include <dkimkit/message.hpp>
 
+#include "record/key_lookup.hpp"
 #include "tag_list/tag_list.hpp"
 #include "util/base64.hpp"
 #include "util/strings.hpp"
@@ -94,16 +95,18 @@ result<key_record> parse_key_record(std::string_view txt, const key_limits& limi
   return rec;
 }
 
-result<key_record> key_record_from_answer(const txt_answer& answer, std::string_view name,
-                                          const key_limits& limits, key_cache* cache) {
-  const std::string n(name);
+namespace {
+
+// The one key record of `answer`, or why there is none (key_record_from_answer()). The name is
+// copied only into an error.
+result<const std::string*> the_key_record(const txt_answer& answer, std::string_view name) {
   switch (answer.status) {
     case dns_status::temporary:
-      return fail(errc::dns_temporary, n + ": " + answer.detail);
+      return fail(errc::dns_temporary, std::string(name) + ": " + answer.detail);
     case dns_status::nxdomain:
-      return fail(errc::key_not_found, n + " does not exist (NXDOMAIN)");
+      return fail(errc::key_not_found, std::string(name) + " does not exist (NXDOMAIN)");
     case dns_status::nodata:
-      return fail(errc::key_not_found, n + " has no TXT record");
+      return fail(errc::key_not_found, std::string(name) + " has no TXT record");
     case dns_status::found:
       break;
   }
@@ -114,11 +117,30 @@ result<key_record> key_record_from_answer(const txt_answer& answer, std::string_
     found = &r;
     ++count;
   }
-  if (count == 0) return fail(errc::key_not_found, n + " has no DKIM key record");
+  if (count == 0) return fail(errc::key_not_found, std::string(name) + " has no DKIM key record");
   if (count > 1)
-    return fail(errc::key_ambiguous, n + " has " + std::to_string(count) + " DKIM key records");
-  return cache ? cache->parse(*found, limits) : parse_key_record(*found, limits);
+    return fail(errc::key_ambiguous,
+                std::string(name) + " has " + std::to_string(count) + " DKIM key records");
+  return found;
 }
+
+}  // namespace
+
+result<key_record> key_record_from_answer(const txt_answer& answer, std::string_view name,
+                                          const key_limits& limits, key_cache* cache) {
+  const auto found = the_key_record(answer, name);
+  if (!found) return tl::unexpected(found.error());
+  return cache ? cache->parse(**found, limits) : parse_key_record(**found, limits);
+}
+
+namespace detail {
+shared_key_record shared_key_record_from_answer(const txt_answer& answer, std::string_view name,
+                                                const key_limits& limits, key_cache* cache) {
+  const auto found = the_key_record(answer, name);
+  if (!found) return tl::unexpected(found.error());
+  return cache ? cache->parse_shared(**found, limits) : share(parse_key_record(**found, limits));
+}
+}  // namespace detail
 
 std::vector<error> key_record_problems(const key_record& rec, const signature& sig,
                                        unsigned min_rsa_bits) {

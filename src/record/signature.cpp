@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 
 #include <dkimkit/message.hpp>
 #include <dkimkit/signature.hpp>
@@ -83,7 +84,9 @@ result<canonicalizations> parse_canonicalization(std::string_view c) {
 namespace {
 
 result<std::string> decode_b64_tag(const detail::tag& t) {
-  auto v = detail::base64_decode(detail::strip_fws(t.value));
+  // A value without FWS (the usual bh=) is decoded as it is, without a stripped copy.
+  const bool fws = std::any_of(t.value.begin(), t.value.end(), detail::is_fws);
+  auto v = detail::base64_decode(fws ? std::string_view(detail::strip_fws(t.value)) : t.value);
   if (!v) return fail(errc::bad_base64, std::string(t.name) + "= is not valid base64");
   return std::move(*v);
 }
@@ -122,15 +125,42 @@ std::optional<b_value_range> find_b_value(const std::vector<tag>& tags, std::str
   return b_value_range{start, b->value_offset + b->value.size() - start};
 }
 
+namespace {
+
+// The tags a DKIM-Signature defines, found in one pass over the list (names are unique in it).
+class signature_tag_set {
+ public:
+  explicit signature_tag_set(const std::vector<tag>& tags) noexcept {
+    for (const tag& t : tags)
+      if (const int k = slot(t.name); k >= 0) found_[static_cast<std::size_t>(k)] = &t;
+  }
+  // The tag named `name` (one of kNames), or nullptr.
+  [[nodiscard]] const tag* operator()(std::string_view name) const noexcept {
+    const int k = slot(name);
+    return k < 0 ? nullptr : found_[static_cast<std::size_t>(k)];
+  }
+
+ private:
+  static constexpr std::string_view kNames = "vabcdhilqstxz";  // one-letter names; "bh" is 13
+  static int slot(std::string_view name) noexcept {
+    if (name.size() == 2) return name == "bh" ? 13 : -1;
+    if (name.size() != 1) return -1;
+    const std::size_t k = kNames.find(name[0]);
+    return k == std::string_view::npos ? -1 : static_cast<int>(k);
+  }
+  std::array<const tag*, 14> found_{};
+};
+
+}  // namespace
+
 result<signature> signature_from_tags(const std::vector<tag>& tag_list,
                                       const signature_limits& limits) {
-  const std::vector<tag>* tags = &tag_list;
+  const signature_tag_set get(tag_list);
   for (const char* required : {"v", "a", "b", "bh", "d", "h", "s"})
-    if (!detail::find_tag(*tags, required))
+    if (!get(required))
       return fail(errc::tag_missing, std::string("required tag '") + required + "' is missing");
 
   signature sig;
-  auto get = [&](std::string_view name) { return detail::find_tag(*tags, name); };
 
   if (get("v")->value != "1")
     return fail(errc::bad_version, "v=" + detail::quotable(get("v")->value, 20) + " is not 1");
@@ -172,7 +202,7 @@ result<signature> signature_from_tags(const std::vector<tag>& tag_list,
   std::string_view s = get("s")->value;
   if (!detail::is_dns_name(s, 1)) return fail(errc::bad_selector, "s= is not a selector");
   sig.selector = detail::lowercase(s);
-  if (key_name(sig.selector, sig.sdid).size() > 253)
+  if (sig.selector.size() + std::string_view("._domainkey.").size() + sig.sdid.size() > 253)
     return fail(errc::bad_selector, "the key's DNS name would exceed 253 octets");
 
   auto names = detail::split(get("h")->value, ':');
@@ -181,6 +211,7 @@ result<signature> signature_from_tags(const std::vector<tag>& tag_list,
                                            " names, more than the limit of " +
                                            std::to_string(limits.max_signed_headers) +
                                            " (max_signed_headers)");
+  sig.signed_headers.reserve(names.size());
   for (std::string_view n : names) {
     n = detail::trim_fws(n);
     if (n.empty()) return fail(errc::bad_header_list, "h= has an empty field name");

@@ -6,18 +6,49 @@
 
 namespace dkimkit::detail {
 
-result<key_record> await_key_record(const std::shared_future<txt_answer>& lookup,
-                                    std::chrono::steady_clock::time_point started,
-                                    const std::string& name, const verify_options& opts,
-                                    dnssec_status& dnssec) {
+namespace {
+
+// The answer of `lookup`, or the error of one not there by started + opts.dns_message_timeout.
+result<const txt_answer*> await_answer(const std::shared_future<txt_answer>& lookup,
+                                       std::chrono::steady_clock::time_point started,
+                                       const std::string& name, const verify_options& opts) {
   if (opts.dns_message_timeout.count() > 0 &&
       lookup.wait_until(started + opts.dns_message_timeout) == std::future_status::timeout)
     return fail(errc::dns_temporary, name + ": no answer within the DNS time for the message (" +
                                          std::to_string(opts.dns_message_timeout.count()) +
                                          " ms, dns_message_timeout)");
-  const txt_answer& ans = lookup.get();  // the shared answer, not a copy per message
-  dnssec = ans.dnssec;
-  return key_record_from_answer(ans, name, opts.key, opts.keys);
+  return &lookup.get();  // the shared answer, not a copy per message
+}
+
+}  // namespace
+
+result<key_record> await_key_record(const std::shared_future<txt_answer>& lookup,
+                                    std::chrono::steady_clock::time_point started,
+                                    const std::string& name, const verify_options& opts,
+                                    dnssec_status& dnssec) {
+  const auto ans = await_answer(lookup, started, name, opts);
+  if (!ans) return tl::unexpected(ans.error());
+  dnssec = (*ans)->dnssec;
+  return key_record_from_answer(**ans, name, opts.key, opts.keys);
+}
+
+started_lookup start_lookup(const txt_resolver& resolver, const std::string& name) {
+  if (resolver.answers_at_once()) return {resolver.lookup_txt(name), {}};
+  return {std::nullopt, resolver.lookup_txt_async(name)};
+}
+
+shared_key_record await_shared_key_record(const started_lookup& lookup,
+                                          std::chrono::steady_clock::time_point started,
+                                          const std::string& name, const verify_options& opts,
+                                          dnssec_status& dnssec) {
+  const txt_answer* ans = lookup.answer ? &*lookup.answer : nullptr;
+  if (!ans) {
+    const auto waited = await_answer(lookup.future, started, name, opts);
+    if (!waited) return tl::unexpected(waited.error());
+    ans = *waited;
+  }
+  dnssec = ans->dnssec;
+  return shared_key_record_from_answer(*ans, name, opts.key, opts.keys);
 }
 
 namespace {

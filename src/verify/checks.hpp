@@ -12,6 +12,7 @@
 #include <string>
 
 #include "canon/body_hasher.hpp"
+#include "record/key_lookup.hpp"
 
 namespace dkimkit::detail {
 
@@ -22,6 +23,21 @@ namespace dkimkit::detail {
                                                   const std::string& name,
                                                   const verify_options& opts,
                                                   dnssec_status& dnssec);
+
+// A key lookup started when the header ended: the answer itself from a resolver that
+// answers_at_once() (no promise, no future), else the future of lookup_txt_async().
+struct started_lookup {
+  std::optional<txt_answer> answer;
+  std::shared_future<txt_answer> future;
+};
+[[nodiscard]] started_lookup start_lookup(const txt_resolver& resolver, const std::string& name);
+
+// await_key_record() for a started_lookup, the record shared (a key-cache hit is not copied).
+[[nodiscard]] shared_key_record await_shared_key_record(const started_lookup& lookup,
+                                                        std::chrono::steady_clock::time_point started,
+                                                        const std::string& name,
+                                                        const verify_options& opts,
+                                                        dnssec_status& dnssec);
 
 // x= passed or t= in the future at `now`, beyond `max_clock_skew` seconds (RFC 6376 §3.5, local
 // policy); nullopt without `now` or when the times are fine.

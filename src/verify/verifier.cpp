@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
-#include <map>
+#include <utility>
 
 #include "canon/body_hasher.hpp"
 #include "canon/header_canon.hpp"
@@ -40,6 +40,30 @@ bool is_base64(std::string_view v) {
   });
 }
 
+// Buffers that each call fills and uses up before it returns (body slices canonicalized, the
+// header data hashed): one set per thread, shared by its messages, so that a message does not
+// allocate (and zero-fill) its own. One grown large by an unusual message is then released.
+struct work_buffers {
+  static constexpr std::size_t kKeep = 64 * 1024;
+  std::string scratch, data;
+  void release_large() {
+    for (std::string* s : {&scratch, &data})
+      if (s->capacity() > kKeep) std::string().swap(*s);
+  }
+};
+
+work_buffers& buffers() {
+  thread_local work_buffers b;
+  return b;
+}
+
+// The key of one key name: its lookup, started when the header ends, and the outcome of §6.1.2.
+struct key_fetch {
+  std::string name;
+  std::optional<detail::started_lookup> lookup;      // none without a resolver
+  std::optional<detail::shared_key_record> outcome;  // once the answer has been awaited
+};
+
 struct pending_signature {
   verification result;
   bool decided = false;  // result is final (§6.1.1 refused it, or it has been verified)
@@ -47,7 +71,7 @@ struct pending_signature {
   std::shared_ptr<const signature> sig;
   std::size_t b_offset = 0, b_length = 0;  // the b= value inside the field's value
   std::size_t body = kNoBody;              // index into the body hashers
-  std::string key_name;
+  std::size_t fetch = kNoBody;  // index into the key fetches
   const key_record* key = nullptr;  // set once §6.1.2 has accepted the key record
 };
 
@@ -114,13 +138,12 @@ struct verifier::state {
   std::string from_value;  // the single From field's value
   std::vector<pending_signature> sigs;
   std::vector<detail::body_hasher> bodies;
-  std::map<std::string, std::shared_future<txt_answer>> lookups;
+  // One per key name; a few per message (max_signatures), so searched in order.
+  std::vector<key_fetch> fetches;
   std::chrono::steady_clock::time_point lookups_started;
-  std::map<std::string, result<key_record>> keys;  // §6.1.2 outcomes, by key name
   // h= selection: the fields indexed once per message, shared by all its signatures (O(fields +
   // names) per signature, not fields x names).
   std::optional<detail::header_index> index;
-  std::string scratch, data;
 
   void feed(std::string_view piece) {
     if (!in_body) {
@@ -129,7 +152,7 @@ struct verifier::state {
       start_body();
       piece.remove_prefix(std::min(*body_start, piece.size()));
     }
-    for (auto& b : bodies) b.update(piece, scratch);
+    for (auto& b : bodies) b.update(piece, buffers().scratch);
   }
 
   // At the end of the header: §6.1.1 for every signature, then its key lookup starts.
@@ -143,7 +166,7 @@ struct verifier::state {
   // At the end of the message: §6.1.2 and §6.1.3 for every signature §6.1.1 accepted.
   std::vector<verification> finish();
   void get_public_key(pending_signature& p);
-  result<key_record> fetch_key_record(pending_signature& p);
+  detail::shared_key_record fetch_key_record(pending_signature& p);
   void check_body_hash(pending_signature& p);
   void check_signature(pending_signature& p);
 };
@@ -212,6 +235,7 @@ pending_signature verifier::state::validate_signature(std::size_t field_index,
   auto tags = detail::parse_tag_list(f.value);  // once: signature_from_tags() takes it as is
   if (!tags) p.result.tags = tl::unexpected(tags.error());
   if (tags) {
+    p.result.tags->reserve(tags->size());
     for (const auto& t : *tags)
       p.result.tags->push_back({std::string(t.name), std::string(t.value)});
     if (const auto range = detail::find_b_value(*tags, f.value)) {
@@ -275,16 +299,21 @@ void verifier::state::start_key_lookup(pending_signature& p) {
   if (idx == bodies.size())
     bodies.emplace_back(s.body_canon, h, s.body_length, detail::line_ends::crlf_or_bare_lf);
   p.body = idx;
-  p.key_name = s.key_name();
-  if (opts.resolver && !lookups.count(p.key_name)) {
-    if (lookups.empty()) lookups_started = std::chrono::steady_clock::now();
-    lookups.emplace(p.key_name, opts.resolver->lookup_txt_async(p.key_name));
+  std::string name = s.key_name();
+  p.fetch = 0;
+  while (p.fetch < fetches.size() && fetches[p.fetch].name != name) ++p.fetch;
+  if (p.fetch < fetches.size()) return;
+  key_fetch& f = fetches.emplace_back();
+  f.name = std::move(name);
+  if (opts.resolver) {
+    if (p.fetch == 0) lookups_started = std::chrono::steady_clock::now();
+    f.lookup = detail::start_lookup(*opts.resolver, f.name);
   }
 }
 
 std::vector<verification> verifier::state::finish() {
   if (!in_body) start_body();  // §6.1.1 ran there, for each signature
-  for (auto& b : bodies) b.finish(scratch);
+  for (auto& b : bodies) b.finish(buffers().scratch);
   std::vector<verification> out;
   out.reserve(sigs.size());
   for (pending_signature& p : sigs) {
@@ -295,30 +324,33 @@ std::vector<verification> verifier::state::finish() {
     if (!p.decided) check_signature(p);  // then the header hash and the signature
     out.push_back(std::move(p.result));
   }
+  buffers().release_large();
   return out;
 }
 
 // RFC 6376 §6.1.2: the key record (fetched and parsed once per key name), checked against the
 // signature.
 void verifier::state::get_public_key(pending_signature& p) {
-  auto it = keys.find(p.key_name);
-  if (it == keys.end()) it = keys.emplace(p.key_name, fetch_key_record(p)).first;
-  const result<key_record>& rec = it->second;
-  if (!rec) return decide(p, rec.error());
-  p.result.key = std::make_shared<const key_record>(*rec);  // kept for explanations
-  p.result.key_type = rec->type;
-  p.result.key_bits = rec->key->bits();
-  p.result.testing = rec->testing;
-  const std::vector<error> problems = key_record_problems(*rec, *p.sig, opts.min_rsa_bits);
+  key_fetch& f = fetches[p.fetch];
+  if (!f.outcome) f.outcome = fetch_key_record(p);
+  const detail::shared_key_record* found = &*f.outcome;
+  if (!*found) return decide(p, found->error());
+  const key_record& rec = ***found;
+  p.result.key = **found;  // kept for explanations: shared, not copied
+  p.result.key_type = rec.type;
+  p.result.key_bits = rec.key->bits();
+  p.result.testing = rec.testing;
+  const std::vector<error> problems = key_record_problems(rec, *p.sig, opts.min_rsa_bits);
   if (!problems.empty()) return decide(p, problems.front());
-  p.key = &*rec;
+  p.key = &rec;
 }
 
 // The answer to the lookup start_key_lookup() began, as a key record: the key is parsed here.
-result<key_record> verifier::state::fetch_key_record(pending_signature& p) {
-  auto lk = lookups.find(p.key_name);
-  if (lk == lookups.end()) return fail(errc::dns_temporary, "no resolver configured");
-  return detail::await_key_record(lk->second, lookups_started, p.key_name, opts, p.result.dnssec);
+detail::shared_key_record verifier::state::fetch_key_record(pending_signature& p) {
+  const key_fetch& f = fetches[p.fetch];
+  if (!f.lookup) return fail(errc::dns_temporary, "no resolver configured");
+  return detail::await_shared_key_record(*f.lookup, lookups_started, f.name, opts,
+                                         p.result.dnssec);
 }
 
 // RFC 6376 §6.1.3, first part: l= against the canonicalized body, then the body hash (compared
@@ -332,7 +364,9 @@ void verifier::state::check_body_hash(pending_signature& p) {
 // then verify b= with the key.
 void verifier::state::check_signature(pending_signature& p) {
   const signature& s = *p.sig;
+  std::string& data = buffers().data;
   data.clear();
+  data.reserve(reader.block().size());  // about what the fields signed come to
   if (!index) index.emplace(fields);
   detail::canonicalize_signed_headers(s.header_canon, *index, s.signed_headers, data);
   detail::canonicalize_signature_field(s.header_canon, fields[p.result.field_index], p.b_offset,
@@ -355,7 +389,7 @@ verifier::~verifier() = default;
 void verifier::update(std::string_view chunk) {
   chunk = s_->norm.update_while(
       chunk, [this] { return !s_->in_body; }, [this](std::string_view piece) { s_->feed(piece); });
-  for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
+  for (auto& b : s_->bodies) b.update(chunk, buffers().scratch);  // bare LFs read as line ends
 }
 
 void verifier::add_header_field(std::string_view raw_field) {
@@ -369,7 +403,7 @@ void verifier::end_of_header() {
 
 void verifier::add_body(std::string_view chunk) {
   if (!s_->in_body) s_->start_body();
-  for (auto& b : s_->bodies) b.update(chunk, s_->scratch);  // bare LFs read as line ends
+  for (auto& b : s_->bodies) b.update(chunk, buffers().scratch);  // bare LFs read as line ends
 }
 
 std::vector<verification> verifier::finish() { return s_->finish(); }
