@@ -10,6 +10,7 @@
 #include <cstring>
 #include <dkimkit/mailbox.hpp>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,6 +77,8 @@ bool list(int dir, std::vector<entry>& out, std::string& why) {
     why = error_text(err);
     return false;
   }
+  // Closed whatever happens, an allocation failure for a name included.
+  std::unique_ptr<DIR, int (*)(DIR*)> closer(d, ::closedir);
   int err = 0;
   for (;;) {
     errno = 0;
@@ -90,14 +93,9 @@ bool list(int dir, std::vector<entry>& out, std::string& why) {
                       : e->d_type == DT_REG ? entry_type::regular
                                             : entry_type::other;
     if (e->d_type == DT_UNKNOWN) type = type_at(dir, name.c_str());
-    try {
-      out.push_back({std::move(name), type});
-    } catch (...) {
-      ::closedir(d);
-      throw;
-    }
+    out.push_back({std::move(name), type});
   }
-  ::closedir(d);
+  closer.reset();
   if (err != 0) {
     why = error_text(err);
     return false;

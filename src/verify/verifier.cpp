@@ -42,7 +42,9 @@ bool is_base64(std::string_view v) {
 
 // Buffers that each call fills and uses up before it returns (body slices canonicalized, the
 // header data hashed): one set per thread, shared by its messages, so that a message does not
-// allocate (and zero-fill) its own. One grown large by an unusual message is then released.
+// allocate (and zero-fill) its own. One grown large by an unusual message (held line ends written
+// at once) is released at the end of the call that grew it, so that a message abandoned before
+// finish() (a milter client gone, RSET) leaves no large buffer on its thread.
 struct work_buffers {
   static constexpr std::size_t kKeep = 64 * 1024;
   std::string scratch, data;
@@ -390,6 +392,7 @@ void verifier::update(std::string_view chunk) {
   chunk = s_->norm.update_while(
       chunk, [this] { return !s_->in_body; }, [this](std::string_view piece) { s_->feed(piece); });
   for (auto& b : s_->bodies) b.update(chunk, buffers().scratch);  // bare LFs read as line ends
+  buffers().release_large();  // not kept past the call: a message may never reach finish()
 }
 
 void verifier::add_header_field(std::string_view raw_field) {
@@ -404,6 +407,7 @@ void verifier::end_of_header() {
 void verifier::add_body(std::string_view chunk) {
   if (!s_->in_body) s_->start_body();
   for (auto& b : s_->bodies) b.update(chunk, buffers().scratch);  // bare LFs read as line ends
+  buffers().release_large();
 }
 
 std::vector<verification> verifier::finish() { return s_->finish(); }
