@@ -64,6 +64,8 @@ struct key_fetch {
   std::string name;
   std::optional<detail::started_lookup> lookup;      // none without a resolver
   std::optional<detail::shared_key_record> outcome;  // once the answer has been awaited
+  // The answer's DNSSEC state, for every signature that uses this key (not only the first).
+  dnssec_status dnssec = dnssec_status::unknown;
 };
 
 struct pending_signature {
@@ -168,7 +170,7 @@ struct verifier::state {
   // At the end of the message: §6.1.2 and §6.1.3 for every signature §6.1.1 accepted.
   std::vector<verification> finish();
   void get_public_key(pending_signature& p);
-  detail::shared_key_record fetch_key_record(pending_signature& p);
+  detail::shared_key_record fetch_key_record(key_fetch& f);
   void check_body_hash(pending_signature& p);
   void check_signature(pending_signature& p);
 };
@@ -334,7 +336,8 @@ std::vector<verification> verifier::state::finish() {
 // signature.
 void verifier::state::get_public_key(pending_signature& p) {
   key_fetch& f = fetches[p.fetch];
-  if (!f.outcome) f.outcome = fetch_key_record(p);
+  if (!f.outcome) f.outcome = fetch_key_record(f);
+  p.result.dnssec = f.dnssec;
   const detail::shared_key_record* found = &*f.outcome;
   if (!*found) return decide(p, found->error());
   const key_record& rec = ***found;
@@ -348,11 +351,9 @@ void verifier::state::get_public_key(pending_signature& p) {
 }
 
 // The answer to the lookup start_key_lookup() began, as a key record: the key is parsed here.
-detail::shared_key_record verifier::state::fetch_key_record(pending_signature& p) {
-  const key_fetch& f = fetches[p.fetch];
+detail::shared_key_record verifier::state::fetch_key_record(key_fetch& f) {
   if (!f.lookup) return fail(errc::dns_temporary, "no resolver configured");
-  return detail::await_shared_key_record(*f.lookup, lookups_started, f.name, opts,
-                                         p.result.dnssec);
+  return detail::await_shared_key_record(*f.lookup, lookups_started, f.name, opts, f.dnssec);
 }
 
 // RFC 6376 §6.1.3, first part: l= against the canonicalized body, then the body hash (compared

@@ -124,6 +124,29 @@ check "--now: a started key with no record is bad" key later.json new \
   'k["schedule"] == "current" and k["verdict"] == "bad"'
 check "--now: not_after reached: expired" key later.json soon 'k["schedule"] == "expired"'
 
+# --- [[arc.seal_keys]]: checked like the signing keys, marked as ARC seal keys ------------------
+for s in arc1 arc2; do
+  "$dk" keygen -d example.org -s "$s" -t ed25519 -o keys > /dev/null 2>&1 || exit 1
+done
+{ cat zone keys/arc1.txt; } > arc.zone
+{ sed -n '1,5p' milter.toml
+  printf '[arc]\nverify = true\nseal = true\n'
+  for s in arc1 arc2; do
+    printf '[[arc.seal_keys]]\ndomain = "example.org"\nselector = "%s"\nkey_file = "keys/%s.private"\n' "$s" "$s"
+  done; } > arc.toml
+run arc --config arc.toml --zone arc.zone --json
+cp arc.out arc.json
+check "arc: exit 2 (the staged seal key is not published)" rc_is arc 2
+check "arc: the signing key is checked, use sign" key arc.json cur \
+  'k["use"] == "sign" and k["verdict"] == "good"'
+check "arc: the sealing key is checked, use arc_seal" key arc.json arc1 \
+  'k["use"] == "arc_seal" and k["publication"] == "matching" and k["verdict"] == "good" and k["key_file"] == "keys/arc1.private"'
+check "arc: a staged sealing key not published is bad" key arc.json arc2 \
+  'k["use"] == "arc_seal" and k["publication"] == "not_published" and k["verdict"] == "bad"'
+run arc.text --config arc.toml --zone arc.zone --color never
+check "arc: text names the ARC seal key" \
+  grep -qx 'example.org, selector arc1 (ARC seal key, key file keys/arc1.private)' arc.text.out
+
 # --- exit statuses of whole configurations ------------------------------------------------------
 sed -n '1,5p' milter.toml > good.toml
 run good --config good.toml --zone zone

@@ -671,6 +671,26 @@ TEST(verify_result, query_name_and_dnssec_state) {
   EXPECT_EQ(dns.names, (std::vector<std::string>{"sel.two._domainkey.example.com"}));
 }
 
+// Two signatures with the same key: one query, and both report its DNSSEC state (not only the
+// first, which fetched it).
+TEST(verify_result, dnssec_state_for_every_signature_of_a_shared_key) {
+  recording_resolver dns(test::ed25519().public_record());
+  craft simple = ed();
+  simple.header = canonicalization::simple;
+  const std::string once = crafted(test::sample_message(), test::ed25519(), ed());
+  const std::string twice = crafted(once, test::ed25519(), simple);
+  verify_options o;
+  o.resolver = &dns;
+  o.now = [] { return kNow; };
+  auto r = verify(twice, o);
+  ASSERT_EQ(r.size(), 2u);
+  for (const auto& v : r) {
+    EXPECT_RESULT(v, status::pass, errc::ok);
+    EXPECT_EQ(v.dnssec, dnssec_status::secure);
+  }
+  EXPECT_EQ(dns.names.size(), 1u);
+}
+
 // resolver.hpp: static_resolver names are case-insensitive and may carry a trailing dot.
 TEST(verify_result, static_resolver_names_case_insensitive) {
   static_resolver dns;

@@ -108,9 +108,9 @@ int run_check(const check_args& a) {
 }
 
 // Where a configured key comes from: "key file F", "key table row NAME (line N)", either with
-// "key file F".
+// "key file F"; "ARC seal key, key file F" for an [[arc.seal_keys]] key.
 std::string source_of(const configured_key& k) {
-  std::string s;
+  std::string s = k.arc_seal ? "ARC seal key" : "";
   if (k.row_name) s = "key table row " + *k.row_name + " (line " + std::to_string(k.row_line) + ")";
   if (k.key_file) s += (s.empty() ? "key file " : ", key file ") + *k.key_file;
   return s;
@@ -136,6 +136,7 @@ int run_check_config(const check_args& a) {
     nlohmann::json j = {{"domain", k.domain}, {"selector", k.selector}};
     if (k.key_file) j["key_file"] = *k.key_file;
     if (k.row_name) j["key_table"] = {{"name", *k.row_name}, {"line", k.row_line}};
+    j["use"] = k.arc_seal ? "arc_seal" : "sign";
     std::string head = k.domain + ", selector " + k.selector + " (" + source_of(k);
     for (auto [what, when] : {std::pair{"not_before", k.window.not_before},
                               std::pair{"not_after", k.window.not_after}}) {
@@ -223,7 +224,7 @@ void add_check_key_command(CLI::App& app, int& status) {
                                      "private key: check that it matches the published key");
   CLI::Option* config = cmd->add_option(
       "--config", args->config,
-      "dkimkit-milter's TOML configuration: check every key it names ([[sign.keys]], key table)");
+      "dkimkit-milter's TOML configuration: check every key it names ([[sign.keys]], key table, [[arc.seal_keys]])");
   CLI::Option* opendkim = cmd->add_option(
       "--opendkim-config", args->opendkim_config,
       "an opendkim.conf: check every key it names (Domain/Selector/KeyFile, KeyTable)");

@@ -52,6 +52,17 @@ std::optional<configured_keys> load_configured_keys(const std::string& path, boo
     c.key = k.key;
     out.keys.push_back(std::move(c));
   }
+  // ARC seal keys are published and looked up as DKIM keys are (RFC 8617 §4.1.3): they are
+  // checked alike, the first (the one that seals) and those staged for a rotation.
+  for (const milter::signing_key& k : cfg->arc.seal_keys) {
+    configured_key c;
+    c.arc_seal = true;
+    c.domain = k.domain;
+    c.selector = k.selector;
+    c.key_file = k.key_file;
+    c.key = k.key;
+    out.keys.push_back(std::move(c));
+  }
   if (cfg->key_table) {
     for (const key_table_entry& row : cfg->key_table->rows()) {
       configured_key c;

@@ -13,8 +13,9 @@
 namespace dkimkit::cli {
 
 // One signing key of a configuration: a [[sign.keys]] entry (Domain/Selector/KeyFile in an
-// opendkim.conf), or a key table row.
+// opendkim.conf), a key table row, or an [[arc.seal_keys]] entry (arc_seal).
 struct configured_key {
+  bool arc_seal = false;  // an ARC sealing key (its public key is published as a DKIM key is)
   std::string domain, selector;
   std::optional<std::string> key_file;  // the KEY when it is a file
   std::optional<std::string> row_name;  // a key table row: its NAME and line
