@@ -45,6 +45,31 @@ bool wait_for(int fd, short events, const redis_deadline& d) {
   }
 }
 
+// hiredis 0.14 has no limit on the elements of an array reply: "*2000000000" would have it
+// allocate 16 GB of pointers. Its reply functions, with createArray refusing large arrays (the
+// reader then reports an error and the exchange says why).
+constexpr int kMaxArrayElements = 1 << 20;
+const redisReplyObjectFunctions* hiredis_functions = nullptr;
+thread_local long long refused_array = -1;
+
+void* bounded_array(const redisReadTask* task, int elements) {
+  if (elements > kMaxArrayElements) {
+    refused_array = elements;
+    return nullptr;
+  }
+  return hiredis_functions->createArray(task, elements);
+}
+
+redisReplyObjectFunctions* bounded_functions(const redisReplyObjectFunctions* hiredis) {
+  static redisReplyObjectFunctions bounded = [&] {
+    hiredis_functions = hiredis;
+    redisReplyObjectFunctions f = *hiredis;
+    f.createArray = bounded_array;
+    return f;
+  }();
+  return &bounded;
+}
+
 std::string lower_reason(const char* s) {
   std::string r = lowercase(s);
   return r.empty() ? "connection error" : r;
@@ -62,6 +87,8 @@ result<redis_connection> redis_connection::open(const redis_address& a, const re
                                           : redisConnectUnixWithTimeout(a.unix_path.c_str(), *tv);
   if (raw == nullptr) return fail(errc::io_error, "cannot allocate a hiredis context");
   redis_connection c(raw);
+  if (raw->reader != nullptr && raw->reader->fn != nullptr)
+    raw->reader->fn = bounded_functions(raw->reader->fn);
   if (raw->err != 0) {
     // hiredis says "Connection timed out" for its own connect timeout.
     if (raw->err == REDIS_ERR_IO && std::strstr(raw->errstr, "timed out") != nullptr)
@@ -124,8 +151,13 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
   replies.reserve(commands.size());
   while (replies.size() < commands.size()) {
     void* reply = nullptr;
-    if (redisGetReplyFromReader(c, &reply) != REDIS_OK)
+    refused_array = -1;
+    if (redisGetReplyFromReader(c, &reply) != REDIS_OK) {
+      if (refused_array >= 0)
+        return fail(errc::io_error,
+                    "unexpected reply: an array of " + std::to_string(refused_array) + " elements");
       return fail(errc::io_error, "unexpected reply: " + lower_reason(c->errstr));
+    }
     if (reply != nullptr) {
       replies.emplace_back(static_cast<redisReply*>(reply));
       continue;
