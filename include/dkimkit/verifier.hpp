@@ -58,6 +58,16 @@ struct verify_options {
   key_limits key{};
 };
 
+// A signature's replay counts over its window (dkimkit/replay.hpp), this message included.
+struct replay_verdict {
+  std::uint64_t messages = 0;
+  std::uint64_t networks = 0;    // distinct client networks (estimate)
+  std::uint64_t recipients = 0;  // distinct envelope recipients (estimate)
+  std::uint64_t first_seen = 0;  // Unix seconds
+  std::uint64_t window_seconds = 0;
+  bool suspected = false;  // the counts exceed the thresholds (never for a trusted domain)
+};
+
 struct verification {
   dkimkit::status status = dkimkit::status::none;
   errc code = errc::ok;       // the reason, as a stable code
@@ -82,6 +92,9 @@ struct verification {
   std::shared_ptr<const signature> parsed;  // null when the field is not a usable signature:
   std::optional<error> signature_error;     // why (the first error parse_signature() reports)
   std::shared_ptr<const key_record> key;    // the key record, when one was fetched and parsed
+  // Replay detection (dkimkit/replay.hpp, apply_replay()): set when the message was counted and
+  // this signature with it.
+  std::optional<replay_verdict> replay;
   // Octets of canonicalized body received (the whole body, beyond l= too), when the body was
   // hashed for this signature (not for one decided before: malformed, expired, not evaluated...).
   std::optional<std::uint64_t> canonical_body_length;
