@@ -346,3 +346,34 @@ rig_postfix_stop() {
   [ -n "$mpid" ] && rig_wait_gone "$mpid"
   RIG_POSTFIX_STARTED=""
 }
+
+# --- Redis ---------------------------------------------------------------------------------------
+
+RIG_REDIS_PORT=""
+RIG_REDIS_PID=""
+RIG_REDIS_URL=""
+
+# rig_redis [ARG...]: redis-server on 127.0.0.1 at a free port (RIG_REDIS_PORT), working in
+# RIG_DIR/redis (no RDB or AOF files), logging to redis.log; extra ARGs are passed on (e.g.
+# --requirepass SECRET). Waits for PING; tracked (RIG_REDIS_PID) and exports
+# RIG_REDIS_URL=redis://127.0.0.1:PORT/0 (redis://:SECRET@127.0.0.1:PORT/0 with --requirepass
+# SECRET). Returns 77 when redis-server is not installed (a rig
+# says SKIP and exits 77), 1 when it does not start.
+rig_redis() {
+  local password="" a
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null || return 77
+  mkdir -p "$RIG_DIR/redis" || return 1
+  RIG_REDIS_PORT=$(free_port) || return 1
+  rig_spawn "$RIG_DIR/redis.log" redis-server --bind 127.0.0.1 --port "$RIG_REDIS_PORT" \
+    --save "" --appendonly no --dir "$RIG_DIR/redis" "$@"
+  RIG_REDIS_PID=$RIG_PID
+  for a in "$@"; do [ "$password" = next ] && password=$a; [ "$a" = --requirepass ] && password=next; done
+  [ "$password" = next ] && password=""
+  for _ in $(seq 100); do
+    [ "$(REDISCLI_AUTH=$password redis-cli -h 127.0.0.1 -p "$RIG_REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
+    kill -0 "$RIG_REDIS_PID" 2>/dev/null || { cat "$RIG_DIR/redis.log" >&2; return 1; }
+    sleep 0.1
+  done
+  [ "$(REDISCLI_AUTH=$password redis-cli -h 127.0.0.1 -p "$RIG_REDIS_PORT" ping 2>/dev/null)" = PONG ] || return 1
+  export RIG_REDIS_URL="redis://${password:+:$password@}127.0.0.1:$RIG_REDIS_PORT/0"
+}
