@@ -1933,7 +1933,8 @@ TEST(milter_session_replay, tag_records_the_verdict_and_leaves_the_reply) {
   ASSERT_TRUE(d.results[0].replay);
   EXPECT_TRUE(d.results[0].replay->suspected);
   EXPECT_EQ(d.results[0].replay->networks, 11u);
-  EXPECT_NE(added_ar_text(d).find("replay"), std::string::npos) << added_ar_text(d);
+  EXPECT_NE(added_ar_text(d).find("policy.dkim-replay=suspected"), std::string::npos)
+      << added_ar_text(d);
   EXPECT_NE(d.log.find(" replay=counted suspected=1 "), std::string::npos) << d.log;
 
   // Under the thresholds: counted, not suspected, still in Authentication-Results.
@@ -1944,6 +1945,7 @@ TEST(milter_session_replay, tag_records_the_verdict_and_leaves_the_reply) {
   ASSERT_TRUE(q.results[0].replay);
   EXPECT_FALSE(q.results[0].replay->suspected);
   EXPECT_NE(q.log.find(" replay=counted suspected=0 "), std::string::npos) << q.log;
+  EXPECT_EQ(added_ar_text(q).find("replay"), std::string::npos) << added_ar_text(q);
 }
 
 TEST(milter_session_replay, policy_makes_a_suspected_signature_not_pass) {
