@@ -84,16 +84,16 @@ class connection:
             r.early.append(rep[:1].decode() if rep else "none")
 
     def message(self, ip, rcpts, fields, body, queue_id="QID1", helo="client.example",
-                mail_from="<alice@example.com>", macros_eom=()):
+                mail_from="<alice@example.com>", check_stray=False):
         """One SMTP session's message: connect (from `ip`), HELO, MAIL, RCPT..., header fields
         ((name, value) pairs, value after the colon with its leading space), body; then the end
-        of the message and its replies."""
+        of the message and its replies. `check_stray`: with MAIL negotiated without reply, wait
+        0.5 s before the end for a reply that must not come (noted as "stray:C" in early)."""
         r = result()
         family = b"6" if ":" in ip else b"4"
         self.cmd(b"D", b"C" + z("j") + z("mx.example.net"))
         self.step(r, b"C", z(helo) + family + struct.pack(">H", 25) + z(ip))
         if r.early and r.early[-1] == "a":  # accepted at connect: nothing more is sent
-            self.cmd(b"Q")
             return r
         self.step(r, b"H", z(helo))
         self.cmd(b"D", b"M" + z("i") + z(queue_id))
@@ -106,6 +106,10 @@ class connection:
         self.step(r, b"N", b"")
         for off in range(0, max(len(body), 1), 65535):
             self.step(r, b"B", body[off:off + 65535])
+        if check_stray and self.flags & STEPS["M"][1]:
+            stray = self.reply(0.5)
+            if stray:
+                r.early.append("stray:" + stray[:1].decode())
         self.cmd(b"E")
         while True:
             rep = self.reply()
@@ -128,8 +132,9 @@ class connection:
     def close(self):
         try:
             self.cmd(b"Q")
-        finally:
-            self.s.close()
+        except OSError:
+            pass  # the milter may have closed first
+        self.s.close()
 
 
 def parse_fields(data):
