@@ -1,6 +1,7 @@
 # Install rules (GNUInstallDirs): the programs, the shared libraries, the public headers, a CMake
 # package (find_package(dkimkit CONFIG) -> dkimkit::dkimkit, dkimkit::zone, dkimkit::unbound,
-# dkimkit::policy) and one pkg-config file per library. `make install` and debian/rules use them.
+# dkimkit::redis, dkimkit::policy) and one pkg-config file per library. `make install` and
+# debian/rules use them.
 #
 # Components: Runtime (lib*.so.N), Development (headers, lib*.so, CMake package, .pc files),
 # Programs (dkimkit, dkimkit-milter).
@@ -28,17 +29,18 @@ if(TARGET dkimkit-milter)
 endif()
 
 if(NOT BUILD_SHARED_LIBS)
-  # Static libraries would need their private dependencies (OpenSSL, ldns, libpsl, libunbound)
-  # in the package and the .pc files; only the shared build is installable.
+  # Static libraries would need their private dependencies (OpenSSL, ldns, libpsl, libunbound,
+  # hiredis) in the package and the .pc files; only the shared build is installable.
   message(STATUS "dkimkit: BUILD_SHARED_LIBS is off: the programs are installed, the static "
                  "libraries, headers, CMake package and pkg-config files are not")
   return()
 endif()
 
-set(dkimkit_libraries dkimkit dkimkit_zone dkimkit_unbound dkimkit_policy)
+set(dkimkit_libraries dkimkit dkimkit_zone dkimkit_unbound dkimkit_redis dkimkit_policy)
 set_target_properties(dkimkit PROPERTIES EXPORT_NAME dkimkit)
 set_target_properties(dkimkit_zone PROPERTIES EXPORT_NAME zone)
 set_target_properties(dkimkit_unbound PROPERTIES EXPORT_NAME unbound)
+set_target_properties(dkimkit_redis PROPERTIES EXPORT_NAME redis)
 set_target_properties(dkimkit_policy PROPERTIES EXPORT_NAME policy)
 set_target_properties(${dkimkit_libraries} PROPERTIES INSTALL_RPATH "${dkimkit_library_rpath}")
 
@@ -60,11 +62,12 @@ install(FILES ${PROJECT_BINARY_DIR}/cmake/dkimkitConfig.cmake
               ${PROJECT_BINARY_DIR}/cmake/dkimkitConfigVersion.cmake
         DESTINATION ${DKIMKIT_CMAKE_DIR} COMPONENT Development)
 
-# pkg-config: dkimkit, dkimkit-zone, dkimkit-unbound, dkimkit-policy. The prefix is written when
+# pkg-config: dkimkit, dkimkit-zone, dkimkit-unbound, dkimkit-redis, dkimkit-policy. The prefix is written when
 # installing, so `cmake --install BUILD --prefix DIR` gives files that point at DIR.
 set(pc_description_dkimkit "DKIM (RFC 6376) signing and verification (C++20)")
 set(pc_description_dkimkit_zone "dkimkit: DKIM keys from RFC 1035 zone files")
 set(pc_description_dkimkit_unbound "dkimkit: DKIM keys from DNS through libunbound")
+set(pc_description_dkimkit_redis "dkimkit: DKIM replay counts shared through Redis (hiredis)")
 set(pc_description_dkimkit_policy "dkimkit: author domain, alignment and SMTP replies")
 set(DKIMKIT_PC_PREFIX "@DKIMKIT_PC_PREFIX@")  # kept for the install-time substitution
 foreach(lib IN LISTS dkimkit_libraries)

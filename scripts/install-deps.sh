@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config git ca-certificates openssl
   libssl-dev libldns-dev libunbound-dev libmilter-dev libtomlplusplus-dev libpsl-dev publicsuffix libexpected-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libhiredis-dev redis-server redis-tools
   libgtest-dev libbenchmark-dev
   python3 python3-dkim python3-authres libmail-dkim-perl libmail-authenticationresults-perl nsd ldnsutils
   postfix swaks opendkim

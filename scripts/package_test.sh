@@ -43,7 +43,7 @@ expect_libs=()
 expect_dev=(usr/include/dkimkit/dkimkit.hpp usr/include/dkimkit/zone_resolver.hpp
   "$lib/cmake/dkimkit/dkimkitConfig.cmake" "$lib/cmake/dkimkit/dkimkitConfigVersion.cmake"
   "$lib/cmake/dkimkit/dkimkitTargets.cmake")
-for name in dkimkit dkimkit-zone dkimkit-unbound dkimkit-policy; do
+for name in dkimkit dkimkit-zone dkimkit-unbound dkimkit-redis dkimkit-policy; do
   expect_libs+=("$lib/lib$name.so.$version" "$lib/lib$name.so.$major")
   expect_dev+=("$lib/lib$name.so" "$lib/pkgconfig/$name.pc")
 done

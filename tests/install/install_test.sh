@@ -40,10 +40,10 @@ stage)
   major=${version%%.*}
   for f in usr/bin/dkimkit usr/sbin/dkimkit-milter usr/include/dkimkit/dkimkit.hpp \
            usr/include/dkimkit/zone_resolver.hpp usr/include/dkimkit/unbound_resolver.hpp \
-           usr/include/dkimkit/policy.hpp; do
+           usr/include/dkimkit/redis_replay.hpp usr/include/dkimkit/policy.hpp; do
     [ -e "$stage/$f" ] || fail "$f not installed"
   done
-  for name in dkimkit dkimkit-zone dkimkit-unbound dkimkit-policy; do
+  for name in dkimkit dkimkit-zone dkimkit-unbound dkimkit-redis dkimkit-policy; do
     real="$lib/lib$name.so.$version"
     [ -f "$real" ] && [ ! -L "$real" ] || fail "lib$name.so.$version not installed"
     [ "$(readlink "$lib/lib$name.so.$major")" = "lib$name.so.$version" ] ||
@@ -80,7 +80,7 @@ find_package | pkg_config)
     cmake --build "$work" > "$work/build.log" 2>&1 || { cat "$work/build.log" >&2; fail "build the consumer"; }
   else
     export PKG_CONFIG_SYSROOT_DIR="$stage" PKG_CONFIG_LIBDIR="$lib/pkgconfig" PKG_CONFIG_PATH=
-    for name in dkimkit dkimkit-zone dkimkit-unbound dkimkit-policy; do
+    for name in dkimkit dkimkit-zone dkimkit-unbound dkimkit-redis dkimkit-policy; do
       pkg-config --print-errors --exact-version="$version" "$name" || fail "pkg-config $name = $version"
     done
     flags=$(pkg-config --cflags --libs dkimkit-zone)

@@ -1,0 +1,222 @@
+#include "replay_redis/redis_connection.hpp"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <sys/time.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+
+#include "util/strings.hpp"
+
+namespace dkimkit::detail {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+auto timed_out(const redis_deadline& d) {
+  return fail(errc::io_error, "timeout after " + std::to_string(d.budget.count()) + " ms");
+}
+
+// The time left, at least 1 ms (hiredis treats a zero timeout as none); nullopt when none is.
+std::optional<timeval> left(const redis_deadline& d) {
+  const auto now = steady_clock::now();
+  if (now >= d.at) return std::nullopt;
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d.at - now).count();
+  if (us < 1000) us = 1000;
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(us / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+  return tv;
+}
+
+// Waits until fd is ready for `events` or the deadline passes (false).
+bool wait_for(int fd, short events, const redis_deadline& d) {
+  for (;;) {
+    const auto now = steady_clock::now();
+    if (now >= d.at) return false;
+    auto ms = duration_cast<milliseconds>(d.at - now).count() + 1;
+    pollfd p{fd, events, 0};
+    const int n = poll(&p, 1, static_cast<int>(ms));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return true;  // the read or write that follows reports it
+  }
+}
+
+// hiredis 0.14 has no limit on the elements of an array reply: "*2000000000" would have it
+// allocate 16 GB of pointers. Its reply functions, with createArray refusing large arrays (the
+// reader then reports an error and the exchange says why).
+constexpr int kMaxArrayElements = 1 << 20;
+const redisReplyObjectFunctions* hiredis_functions = nullptr;
+thread_local long long refused_array = -1;
+
+void* bounded_array(const redisReadTask* task, int elements) {
+  if (elements > kMaxArrayElements) {
+    refused_array = elements;
+    return nullptr;
+  }
+  return hiredis_functions->createArray(task, elements);
+}
+
+redisReplyObjectFunctions* bounded_functions(const redisReplyObjectFunctions* hiredis) {
+  static redisReplyObjectFunctions bounded = [&] {
+    hiredis_functions = hiredis;
+    redisReplyObjectFunctions f = *hiredis;
+    f.createArray = bounded_array;
+    return f;
+  }();
+  return &bounded;
+}
+
+std::string lower_reason(const char* s) {
+  std::string r = lowercase(s);
+  return r.empty() ? "connection error" : r;
+}
+
+}  // namespace
+
+void redis_context_deleter::operator()(redisContext* c) const noexcept { redisFree(c); }
+void redis_reply_deleter::operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+
+result<redis_connection> redis_connection::open(const redis_address& a, const redis_deadline& d) {
+  const auto tv = left(d);
+  if (!tv) return timed_out(d);
+  redisContext* raw = a.unix_path.empty() ? redisConnectWithTimeout(a.host.c_str(), a.port, *tv)
+                                          : redisConnectUnixWithTimeout(a.unix_path.c_str(), *tv);
+  if (raw == nullptr) return fail(errc::io_error, "cannot allocate a hiredis context");
+  redis_connection c(raw);
+  if (raw->reader != nullptr && raw->reader->fn != nullptr)
+    raw->reader->fn = bounded_functions(raw->reader->fn);
+  if (raw->err != 0) {
+    // hiredis says "Connection timed out" for its own connect timeout.
+    if (raw->err == REDIS_ERR_IO && std::strstr(raw->errstr, "timed out") != nullptr)
+      return timed_out(d);
+    return fail(errc::io_error, lower_reason(raw->errstr));
+  }
+  std::vector<redis_command> setup;
+  if (!a.password.empty()) {
+    if (a.user.empty()) {
+      setup.push_back({"AUTH", a.password});
+    } else {
+      setup.push_back({"AUTH", a.user, a.password});
+    }
+  }
+  if (a.db != 0) setup.push_back({"SELECT", std::to_string(a.db)});
+  if (setup.empty()) return c;
+  auto replies = c.exchange(setup, d, 4096);
+  if (!replies) return tl::unexpected(replies.error());
+  for (std::size_t i = 0; i < setup.size(); ++i) {
+    const redisReply& r = *(*replies)[i];
+    if (!is_status(r, "OK")) {
+      auto e = unexpected_reply(setup[i][0], r);
+      return tl::unexpected(e);
+    }
+  }
+  return c;
+}
+
+result<std::vector<redis_reply_ptr>> redis_connection::exchange(
+    const std::vector<redis_command>& commands, const redis_deadline& d,
+    std::size_t max_reply_bytes) {
+  redisContext* c = ctx_.get();
+  assert(c != nullptr);
+  for (const auto& cmd : commands) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    argv.reserve(cmd.size());
+    lens.reserve(cmd.size());
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+        REDIS_OK)
+      return fail(errc::io_error, "cannot format a command: " + lower_reason(c->errstr));
+  }
+  const auto tv = left(d);
+  if (!tv) return timed_out(d);
+  // Bounds each blocking write; reads only follow poll() saying there is something to read.
+  if (redisSetTimeout(c, *tv) != REDIS_OK) return fail(errc::io_error, lower_reason(c->errstr));
+  int done = 0;
+  while (done == 0) {
+    if (!wait_for(c->fd, POLLOUT, d)) return timed_out(d);
+    if (redisBufferWrite(c, &done) != REDIS_OK) {
+      if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) return timed_out(d);
+      return fail(errc::io_error, lower_reason(c->errstr));
+    }
+  }
+  std::vector<redis_reply_ptr> replies;
+  replies.reserve(commands.size());
+  while (replies.size() < commands.size()) {
+    void* reply = nullptr;
+    refused_array = -1;
+    if (redisGetReplyFromReader(c, &reply) != REDIS_OK) {
+      if (refused_array >= 0)
+        return fail(errc::io_error,
+                    "unexpected reply: an array of " + std::to_string(refused_array) + " elements");
+      return fail(errc::io_error, "unexpected reply: " + lower_reason(c->errstr));
+    }
+    if (reply != nullptr) {
+      replies.emplace_back(static_cast<redisReply*>(reply));
+      continue;
+    }
+    if (c->reader->len > max_reply_bytes)
+      return fail(errc::io_error,
+                  "unexpected reply: larger than " + std::to_string(max_reply_bytes) + " bytes");
+    if (!wait_for(c->fd, POLLIN, d)) return timed_out(d);
+    if (redisBufferRead(c) != REDIS_OK) {
+      if (c->err == REDIS_ERR_EOF) return fail(errc::io_error, "connection closed by the server");
+      if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) return timed_out(d);
+      return fail(errc::io_error, lower_reason(c->errstr));
+    }
+  }
+  return replies;
+}
+
+std::string describe(const redisReply& r) {
+  switch (r.type) {
+    case REDIS_REPLY_INTEGER:
+      return "integer " + std::to_string(r.integer);
+    case REDIS_REPLY_NIL:
+      return "nil";
+    case REDIS_REPLY_STRING:
+      return "bulk string of " + std::to_string(r.len) + " bytes";
+    case REDIS_REPLY_ARRAY:
+      return "array of " + std::to_string(r.elements);
+    case REDIS_REPLY_STATUS:
+      return "status '" + quotable(string_of(r), 60) + "'";
+    case REDIS_REPLY_ERROR:
+      return "error '" + quotable(string_of(r), 60) + "'";
+    default:
+      return "reply of type " + std::to_string(r.type);
+  }
+}
+
+error unexpected_reply(std::string_view what, const redisReply& r) {
+  return error{errc::io_error, "unexpected reply to " + std::string(what) + ": " + describe(r)};
+}
+
+bool is_status(const redisReply& r, std::string_view text) noexcept {
+  return r.type == REDIS_REPLY_STATUS && string_of(r) == text;
+}
+bool is_error(const redisReply& r) noexcept { return r.type == REDIS_REPLY_ERROR; }
+bool is_nil(const redisReply& r) noexcept { return r.type == REDIS_REPLY_NIL; }
+bool is_integer(const redisReply& r) noexcept { return r.type == REDIS_REPLY_INTEGER; }
+bool is_string(const redisReply& r) noexcept { return r.type == REDIS_REPLY_STRING; }
+bool is_array(const redisReply& r) noexcept { return r.type == REDIS_REPLY_ARRAY; }
+std::string_view string_of(const redisReply& r) noexcept {
+  if (r.str == nullptr) return {};
+  return {r.str, r.len};
+}
+long long integer_of(const redisReply& r) noexcept { return r.integer; }
+std::size_t size_of(const redisReply& r) noexcept {
+  return r.type == REDIS_REPLY_ARRAY ? r.elements : 0;
+}
+const redisReply& element(const redisReply& r, std::size_t i) noexcept {
+  assert(r.type == REDIS_REPLY_ARRAY && i < r.elements);
+  return *r.element[i];
+}
+
+}  // namespace dkimkit::detail
