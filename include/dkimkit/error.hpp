@@ -58,6 +58,7 @@ enum class errc {
   signature_in_future,   // t= is beyond the allowed clock skew
   body_length_partial,   // l= leaves part of the body unsigned
   not_evaluated,         // beyond the limit of signatures evaluated per message
+  replay_suspected,      // the signature was seen too often (dkimkit/replay.hpp)
   // Cryptographic result (fail)
   body_hash_mismatch,    // bh= does not match the body
   body_length_exceeds,   // l= is larger than the canonicalized body

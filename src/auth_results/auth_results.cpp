@@ -1,4 +1,5 @@
 #include <dkimkit/auth_results.hpp>
+#include <dkimkit/replay.hpp>
 
 #include "util/strings.hpp"
 
@@ -129,11 +130,17 @@ std::string format_auth_results(std::string_view authserv_id,
     }
     if (v.dnssec != dnssec_status::unknown)
       what += (what.empty() ? "DNSSEC " : "; DNSSEC ") + std::string(to_string(v.dnssec));
+    // Replay detection (dkimkit/replay.hpp): a suspected signature says so, with its counts (a
+    // policy result already has them as its reason), and as a property for programs.
+    const bool replay_suspected = v.replay && v.replay->suspected;
+    if (replay_suspected && v.code != errc::replay_suspected)
+      what += (what.empty() ? "" : "; ") + replay_summary(*v.replay);
     r.properties = {{"header.d", v.sdid},
                     {"header.i", v.auid},
                     {"header.s", v.selector},
                     {"header.a", v.algorithm},
                     {"header.b", v.b_prefix}};
+    if (replay_suspected) r.properties.emplace_back("policy.dkim-replay", "suspected");
     add_entry(r);
   }
   if (first_not_evaluated) {

@@ -3,6 +3,7 @@
 #include <new>
 
 #include <openssl/err.h>
+#include <openssl/hmac.h>
 
 namespace dkimkit::detail {
 
@@ -72,6 +73,20 @@ std::string digest(hash_algorithm h, std::string_view data) {
       (!data.empty() && EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1) ||
       EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
     out_of_memory();
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  // An empty key or data still needs a valid pointer.
+  static const unsigned char empty = 0;
+  const void* k = key.empty() ? &empty : static_cast<const void*>(key.data());
+  const auto* d = data.empty() ? &empty : reinterpret_cast<const unsigned char*>(data.data());
+  if (!HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), md, &len)) {
+    ERR_clear_error();
+    out_of_memory();
+  }
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 

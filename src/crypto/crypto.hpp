@@ -49,5 +49,7 @@ class hasher {
 };
 
 [[nodiscard]] std::string digest(hash_algorithm h, std::string_view data);
+// HMAC-SHA256 of `data` under `key` (RFC 2104), the raw 32 bytes.
+[[nodiscard]] std::string hmac_sha256(std::string_view key, std::string_view data);
 
 }  // namespace dkimkit::detail

@@ -44,6 +44,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::signature_in_future: return "signature timestamp in the future";
     case errc::body_length_partial: return "body length limit leaves part of the body unsigned";
     case errc::not_evaluated: return "signature not evaluated";
+    case errc::replay_suspected: return "DKIM replay suspected";
     case errc::body_hash_mismatch: return "body hash mismatch";
     case errc::body_length_exceeds: return "l= larger than the body";
     case errc::signature_mismatch: return "signature did not verify";
@@ -102,7 +103,8 @@ status status_of(errc code) noexcept {
     case errc::signature_expired:
     case errc::signature_in_future:
     case errc::body_length_partial:
-    case errc::not_evaluated: return status::policy;
+    case errc::not_evaluated:
+    case errc::replay_suspected: return status::policy;
     case errc::body_hash_mismatch:
     case errc::signature_mismatch: return status::fail;
     case errc::dns_temporary: return status::temperror;
