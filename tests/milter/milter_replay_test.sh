@@ -91,6 +91,12 @@ ar() { sed -n 's/^insert Authentication-Results://p' <<<"$out"; }
 # last_log NAME: the milter's last message line ("QID1: dir=verify ...").
 last_log() { grep 'QID1: dir=' "$1.log" | tail -1; }
 
+# RCPT TO negotiated (no SMFIP_NORCPT), without reply (SMFIP_NR_RCPT), with [replay] on.
+flags=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import milter_client as mc
+c = mc.connection(sys.argv[2]); print(c.negotiate()); c.close()' "$here/../support" "unix:$state/a.sock")
+[ $((flags & 0x8)) -eq 0 ] && [ $((flags & 0x8000)) -ne 0 ] &&
+  ok "[replay]: RCPT negotiated, without reply" || bad "RCPT flags" "$flags"
+
 # 1. Ten networks, alternately through a and b: counted, not flagged.
 flagged_early=""
 for i in $(seq 1 10); do
@@ -195,7 +201,8 @@ rc=$?
 # 7. Hostile fake Redis: every answer of the wrong type, or none at all.
 fake_port=$(free_port)
 silent_port=$(free_port)
-rig_spawn fake-redis.log python3 - "$fake_port" "$silent_port" <<'PY'
+# (A background job reads no here-document: the server goes in a file.)
+cat > fake_redis.py <<'PY'
 import socket, sys, threading
 def serve(port, answer):
     l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -214,6 +221,7 @@ def silent(c):  # reads, never answers
 threading.Thread(target=serve, args=(int(sys.argv[1]), wrong), daemon=True).start()
 serve(int(sys.argv[2]), silent)
 PY
+rig_spawn fake-redis.log python3 fake_redis.py "$fake_port" "$silent_port"
 wait_port "$fake_port" && wait_port "$silent_port" || bad "fake Redis starts" "$(cat fake-redis.log)"
 start_milter w "redis://127.0.0.1:$fake_port/0" reject || exit 1
 start_milter s "redis://127.0.0.1:$silent_port/0" reject || exit 1
@@ -229,5 +237,9 @@ for h in w s; do
   what=$([ $h = w ] && echo "wrong-type answers" || echo "no answer at all")
   [ -z "$hostile_bad" ] && ok "hostile Redis ($what): 5 messages accepted uncounted within the budget" ||
     bad "hostile Redis ($what)" "$hostile_bad"
+  # It was reached (not refused): the store gave up on what it answered, or on its silence.
+  why=$(grep 'replay store down' "$h.log")
+  [ "$(grep -c 'replay store down' "$h.log")" -eq 1 ] && [[ "$why" != *"connection refused"* ]] &&
+    ok "hostile Redis ($what): down once, $(sed 's/.*down: //' <<<"$why")" || bad "hostile Redis ($what) log" "$why"
 done
 rig_summary
