@@ -8,8 +8,11 @@ address in the connect step, each step sent as the negotiated flags allow.
     # r.early: replies before the end of the message; r.end: those after it ("i(NAME)", "a", ...)
 
 As a program: milter_client.py SOCKET CLIENT_IP MESSAGE_FILE [RCPT...] sends one message and
-prints one line: "end=REPLIES" then each inserted field as "insert NAME: VALUE" (folds kept as
-\\n), then "ms=MILLISECONDS" (connect to final reply).
+prints "end=REPLIES", then each inserted field as "insert NAME: VALUE" (folds kept as \\n), then
+"ms=MILLISECONDS" (connect to final reply). milter_client.py --batch reads one message a line,
+"SOCKET CLIENT_IP MESSAGE_FILE QUEUE_ID [RCPT...]" (no RCPT: <bob@example.org>), sends them in order (one connection each) and
+prints one line each: "QUEUE_ID end=REPLIES ms=MILLISECONDS ar=AUTHENTICATION_RESULTS" (the
+field added, on one line; "-" for none).
 """
 import socket
 import struct
@@ -150,7 +153,29 @@ def parse_fields(data):
     return [(n, v) for n, v in fields], body
 
 
+def batch(lines):
+    for line in lines:
+        words = line.split()
+        if not words:
+            continue
+        spec, ip, path, qid = words[:4]
+        rcpts = words[4:] or ["<bob@example.org>"]  # libmilter wants one before the header
+        fields, body = parse_fields(open(path, "rb").read())
+        start = time.monotonic()
+        c = connection(spec)
+        c.negotiate()
+        r = c.message(ip, rcpts, fields, body, queue_id=qid)
+        ms = (time.monotonic() - start) * 1000
+        c.close()
+        ar = [v for n, v in r.inserted if n == "Authentication-Results"]
+        print("%s end=%s ms=%d ar=%s" % (qid, ",".join(r.end), ms,
+                                         ar[0].replace("\n", " ").replace("\t", "") if ar else "-"),
+              flush=True)
+
+
 def main(argv):
+    if argv[1:2] == ["--batch"]:
+        return batch(sys.stdin)
     spec, ip, path = argv[1], argv[2], argv[3]
     fields, body = parse_fields(open(path, "rb").read())
     start = time.monotonic()
