@@ -199,15 +199,14 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
   };
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
       {"",
-       {"authserv_id", "authserv_id_from_mta", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "user", "group", "sign",
-        "dns", "limits", "policy",
-        "skip_hosts", "arc", "replay"}},
+       {"authserv_id", "authserv_id_from_mta", "mode", "socket", "socket_mode", "socket_group",
+        "peers", "pid_file", "user", "group", "sign", "dns", "limits", "policy", "skip_hosts",
+        "arc", "replay"}},
       {"sign",
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
         "require_safe_keys", "key_table", "signing_table", "multiple_signatures", "sign_headers",
         "omit_headers", "oversign_headers", "sender_headers", "sender_mailbox", "subdomains",
-        "internal_hosts",
-        "daemon_names", "macros"}},
+        "internal_hosts", "daemon_names", "macros"}},
       {"sign.keys", {"domain", "selector", "key_file", "algorithm", "not_before", "not_after"}},
       {"dns", with(limit_keys("dns"), {"resolvers", "timeout_ms", "trust_anchor"})},
       {"limits", with(limit_keys("limits"), {"max_forged_auth_results"})},
@@ -957,8 +956,7 @@ result<void> load_replay(const problems& p, const toml::table& t, config& c) {
   };
   std::uint64_t buckets = s.buckets;
   for (const auto& [name, lo, hi, dest] :
-       {count{"buckets", 1, 24, &buckets},
-        count{"networks", 0, 1000000000, &s.thresholds.networks},
+       {count{"buckets", 1, 24, &buckets}, count{"networks", 0, 1000000000, &s.thresholds.networks},
         count{"messages", 0, 1000000000, &s.thresholds.messages},
         count{"recipients", 0, 1000000000, &s.thresholds.recipients}}) {
     if (auto m = t.get(name)) {
@@ -1004,8 +1002,9 @@ result<void> load_replay(const problems& p, const toml::table& t, config& c) {
   // The library's own rules (window a multiple of buckets seconds, domain names...).
   if (auto ok = check(s); !ok) return tl::unexpected(p.at(t, "[replay]: " + ok.error().detail));
   if (c.mode == mode::sign)
-    c.warnings.push_back(p.file + ": [replay] with mode sign: nothing is verified, so nothing "
-                                  "is counted");
+    c.warnings.push_back(p.file +
+                         ": [replay] with mode sign: nothing is verified, so nothing "
+                         "is counted");
   return {};
 }
 
@@ -1090,8 +1089,9 @@ verify_options verify_options_of(const config& cfg) { return cfg.verify; }
 bool same_store(const replay_config& a, const replay_config& b) noexcept {
   const replay_settings &x = a.settings, &y = b.settings;
   return a.enabled == b.enabled && a.store == b.store && a.password == b.password &&
-         a.connections == b.connections && a.host_name == b.host_name && x.window == y.window && x.buckets == y.buckets &&
-         x.max_window == y.max_window && x.thresholds.networks == y.thresholds.networks &&
+         a.connections == b.connections && a.host_name == b.host_name && x.window == y.window &&
+         x.buckets == y.buckets && x.max_window == y.max_window &&
+         x.thresholds.networks == y.thresholds.networks &&
          x.thresholds.messages == y.thresholds.messages &&
          x.thresholds.recipients == y.thresholds.recipients &&
          x.trusted_domains == y.trusted_domains && x.max_recipients == y.max_recipients &&

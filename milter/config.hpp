@@ -1,6 +1,8 @@
 // dkimkit-milter's configuration: a TOML file, checked in full before anything starts.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <dkimkit/error.hpp>
@@ -13,7 +15,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -209,10 +210,10 @@ struct config {
 [[nodiscard]] result<config> load_config(const std::string& path, std::uint64_t now);
 
 // The settings load_config accepts, per table: "" (the top level), "sign", "sign.keys", "dns",
-// "limits", "policy", "policy.require", "arc" and "replay" (those of dkimkit::verify_limits() included;
-// an [[arc.seal_keys]] table takes the settings of "sign.keys" except not_before and not_after). A name
-// that is itself a table here ("sign", "sign.keys") is that table. Anything else in the file is
-// refused as an unknown setting.
+// "limits", "policy", "policy.require", "arc" and "replay" (those of dkimkit::verify_limits()
+// included; an [[arc.seal_keys]] table takes the settings of "sign.keys" except not_before and
+// not_after). A name that is itself a table here ("sign", "sign.keys") is that table. Anything else
+// in the file is refused as an unknown setting.
 [[nodiscard]] const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>&
 known_settings();
 

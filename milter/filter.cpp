@@ -6,10 +6,10 @@
 #include <sys/socket.h>
 #include <syslog.h>
 
+#include <cstring>
 #include <dkimkit/key_record.hpp>
 #include <dkimkit/redis_replay.hpp>
 #include <dkimkit/unbound_resolver.hpp>
-#include <cstring>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -452,9 +452,8 @@ void log_replay_stats() {
   if (!rt || !rt->replay_svc) return;
   replay_store_stats st = rt->replay_svc->stats();
   log_line(LOG_INFO, "replay stats: counted=" + std::to_string(st.counted) +
-                         " uncounted=" + std::to_string(st.uncounted) +
-                         " suspected=" + std::to_string(st.suspected) +
-                         " store=" + (st.up ? "up" : "down"));
+                         " uncounted=" + std::to_string(st.uncounted) + " suspected=" +
+                         std::to_string(st.suspected) + " store=" + (st.up ? "up" : "down"));
 }
 
 bool register_filter(std::shared_ptr<config> cfg, bool foreground, std::string& why) {

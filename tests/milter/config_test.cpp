@@ -930,12 +930,15 @@ TEST(milter_config_replay, absent_is_off_and_settings_load) {
   EXPECT_EQ(bare->replay.settings.thresholds.networks, 10u);
 
   std::string pw = d.write("redis.pw", "s3cret\n");
-  auto c = load_config(verifying(d, "[replay]\nstore = \"unix:/run/redis/redis.sock?db=2\"\n"
-                                    "password_file = \"" + pw + "\"\nwindow = 3600\nbuckets = 6\n"
-                                    "networks = 20\nmessages = 5000\nrecipients = 300\n"
-                                    "trusted_domains = [\"lists.example.org\"]\n"
-                                    "on_replay = \"policy\"\nbudget_ms = 20\nconnections = 8\n"
-                                    "host_name = \"mx1\"\n"));
+  auto c = load_config(verifying(d,
+                                 "[replay]\nstore = \"unix:/run/redis/redis.sock?db=2\"\n"
+                                 "password_file = \"" +
+                                     pw +
+                                     "\"\nwindow = 3600\nbuckets = 6\n"
+                                     "networks = 20\nmessages = 5000\nrecipients = 300\n"
+                                     "trusted_domains = [\"lists.example.org\"]\n"
+                                     "on_replay = \"policy\"\nbudget_ms = 20\nconnections = 8\n"
+                                     "host_name = \"mx1\"\n"));
   ASSERT_TRUE(c) << c.error().detail;
   const replay_config& r = c->replay;
   EXPECT_EQ(r.store, "unix:/run/redis/redis.sock?db=2");

@@ -8,9 +8,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <chrono>
-#include <optional>
 #include <array>
+#include <chrono>
 #include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/message.hpp>
@@ -21,6 +20,7 @@
 #include <dkimkit/signing_table.hpp>
 #include <dkimkit/verifier.hpp>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -1977,23 +1977,23 @@ TEST(milter_session_replay, policy_makes_a_suspected_signature_not_pass) {
 TEST(milter_session_replay, tempfail_and_reject_answer_when_suspected) {
   fake_replay_store store;
   store.answer = counts_from(11);
-  decision t = run_replay(
-      replay_env(replay_config_with(replay_action::tempfail), &replay_dns(), &store),
-      replay_signed());
+  decision t =
+      run_replay(replay_env(replay_config_with(replay_action::tempfail), &replay_dns(), &store),
+                 replay_signed());
   expect_reply(t, verdict::tempfail, "451", "4.7.1",
                "DKIM signature replay suspected, try again later");
   EXPECT_NE(t.log.find("action=tempfail (on_replay)"), std::string::npos) << t.log;
-  decision r = run_replay(
-      replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store),
-      replay_signed());
+  decision r =
+      run_replay(replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store),
+                 replay_signed());
   expect_reply(r, verdict::reject, "550", "5.7.1", "DKIM signature replay suspected");
   EXPECT_NE(r.log.find("action=reject (on_replay)"), std::string::npos) << r.log;
 
   // Not suspected: no answer of its own.
   store.answer = counts_from(10);
-  decision n = run_replay(
-      replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store),
-      replay_signed());
+  decision n =
+      run_replay(replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store),
+                 replay_signed());
   expect_reply(n, verdict::proceed);
 }
 
@@ -2013,9 +2013,9 @@ TEST(milter_session_replay, trusted_domain_is_counted_but_never_suspected) {
 
 TEST(milter_session_replay, store_error_lets_the_message_go_on_uncounted) {
   fake_replay_store store;  // answers an error
-  decision with = run_replay(
-      replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store),
-      replay_signed());
+  decision with =
+      run_replay(replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store),
+                 replay_signed());
   ASSERT_EQ(store.asked.size(), 1u);
   expect_reply(with, verdict::proceed);
   EXPECT_FALSE(with.results[0].replay);
@@ -2039,9 +2039,9 @@ TEST(milter_session_replay, no_call_without_a_passing_signature) {
   expect_reply(failed, verdict::proceed);
   EXPECT_EQ(unsigned_msg.log.find("replay="), std::string::npos) << unsigned_msg.log;
   // [replay] on but no store in the environment: nothing counted either.
-  decision none = run_replay(replay_env(replay_config_with(replay_action::reject), &replay_dns(),
-                                        nullptr),
-                             replay_signed());
+  decision none =
+      run_replay(replay_env(replay_config_with(replay_action::reject), &replay_dns(), nullptr),
+                 replay_signed());
   expect_reply(none, verdict::proceed);
   EXPECT_FALSE(none.results[0].replay);
 }

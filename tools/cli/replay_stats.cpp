@@ -1,9 +1,10 @@
 // dkimkit replay-stats: the signatures a fleet's replay store (dkimkit/redis_replay.hpp) has seen
 // most, and each host's counters; a table, or one JSON object.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <ctime>
 #include <dkimkit/redis_replay.hpp>
-#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -70,9 +71,9 @@ void print_table(const replay_listing& l, const std::string& store) {
                              "NETWORKS", "RECIPIENTS", "FLAGGED");
     for (const replay_entry& e : l.top)
       std::cout << fmt::format("{:<30} {:<16} {:<19}  {:<19}  {:>9} {:>8} {:>10}  {}\n",
-                               terminal_safe(e.sdid), terminal_safe(e.selector),
-                               utc(e.first_seen), utc(e.last_seen), e.counts.messages,
-                               e.counts.networks, e.counts.recipients, e.flagged ? "yes" : "no");
+                               terminal_safe(e.sdid), terminal_safe(e.selector), utc(e.first_seen),
+                               utc(e.last_seen), e.counts.messages, e.counts.networks,
+                               e.counts.recipients, e.flagged ? "yes" : "no");
   }
   if (!l.hosts.empty()) {
     std::cout << fmt::format("\n{:<30} {:>10} {:>10} {:>10}\n", "HOST", "COUNTED", "UNCOUNTED",
@@ -115,8 +116,7 @@ int run_replay_stats(const replay_stats_args& a) {
   }
   const std::string store = store_name(*address);
   auto now = static_cast<std::uint64_t>(std::time(nullptr));
-  auto listing =
-      list_replay_signatures(o, a.top, now, std::chrono::milliseconds(a.timeout_ms));
+  auto listing = list_replay_signatures(o, a.top, now, std::chrono::milliseconds(a.timeout_ms));
   if (!listing) {
     // Down, refusing us, or answering what is not a replay store: try again later (EX_TEMPFAIL).
     complain("replay-stats: " + store + ": " + listing.error().message());
