@@ -13,6 +13,8 @@
 #include <cstring>
 #include <ctime>
 #include <dkimkit/limits.hpp>
+#include <dkimkit/redis_replay.hpp>
+#include <fstream>
 
 namespace dkimkit::milter {
 namespace {
@@ -197,15 +199,14 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
   };
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> tables = {
       {"",
-       {"authserv_id", "authserv_id_from_mta", "mode", "socket", "socket_mode", "socket_group", "peers", "pid_file", "user", "group", "sign",
-        "dns", "limits", "policy",
-        "skip_hosts", "arc"}},
+       {"authserv_id", "authserv_id_from_mta", "mode", "socket", "socket_mode", "socket_group",
+        "peers", "pid_file", "user", "group", "sign", "dns", "limits", "policy", "skip_hosts",
+        "arc", "replay"}},
       {"sign",
        {"internal_networks", "sign_authenticated", "canonicalization", "headers", "expire", "keys",
         "require_safe_keys", "key_table", "signing_table", "multiple_signatures", "sign_headers",
         "omit_headers", "oversign_headers", "sender_headers", "sender_mailbox", "subdomains",
-        "internal_hosts",
-        "daemon_names", "macros"}},
+        "internal_hosts", "daemon_names", "macros"}},
       {"sign.keys", {"domain", "selector", "key_file", "algorithm", "not_before", "not_after"}},
       {"dns", with(limit_keys("dns"), {"resolvers", "timeout_ms", "trust_anchor"})},
       {"limits", with(limit_keys("limits"), {"max_forged_auth_results"})},
@@ -214,6 +215,9 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
         "remove_auth_results", "add_auth_results"}},
       {"policy.require", {"from_domain", "signed_by"}},
       {"arc", {"verify", "trusted_sealers", "seal", "seal_keys", "max_seal_bytes"}},
+      {"replay",
+       {"store", "password", "password_file", "window", "buckets", "networks", "messages",
+        "recipients", "trusted_domains", "on_replay", "budget_ms", "connections", "host_name"}},
   };
   return tables;
 }
@@ -906,6 +910,104 @@ result<void> load_arc(const problems& p, const toml::table& arc, config& c) {
   return {};
 }
 
+// [replay]: present, even empty, turns replay counting on.
+result<void> load_replay(const problems& p, const toml::table& t, config& c) {
+  replay_config& r = c.replay;
+  r.enabled = true;
+  if (auto m = t.get("store")) {
+    auto v = get_string(p, *m, "store");
+    if (!v) return tl::unexpected(v.error());
+    if (auto a = parse_redis_address(*v); !a)
+      return tl::unexpected(p.at(*m, "store: " + a.error().detail));
+    r.store = *v;
+  }
+  const toml::node* pw = t.get("password");
+  const toml::node* pw_file = t.get("password_file");
+  if (pw && pw_file)
+    return tl::unexpected(p.at(*pw_file, "password and password_file exclude each other"));
+  if (pw) {
+    auto v = get_string(p, *pw, "password");
+    if (!v) return tl::unexpected(v.error());
+    r.password = *v;
+  }
+  if (pw_file) {
+    auto v = get_string(p, *pw_file, "password_file");
+    if (!v) return tl::unexpected(v.error());
+    std::ifstream in(*v);
+    std::string line;
+    if (!in || !std::getline(in, line))
+      return tl::unexpected(p.at(*pw_file, "password_file: cannot read " + *v));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) return tl::unexpected(p.at(*pw_file, "password_file: " + *v + " is empty"));
+    r.password_file = *v;
+    r.password = std::move(line);
+  }
+  replay_settings& s = r.settings;
+  if (auto m = t.get("window")) {
+    auto v = get_number(p, *m, "window (seconds)", 60, 366 * 86400);
+    if (!v) return tl::unexpected(v.error());
+    s.window = std::chrono::seconds(*v);
+    if (s.max_window < s.window) s.max_window = s.window;
+  }
+  struct count {
+    const char* name;
+    std::int64_t lo, hi;
+    std::uint64_t* dest;
+  };
+  std::uint64_t buckets = s.buckets;
+  for (const auto& [name, lo, hi, dest] :
+       {count{"buckets", 1, 24, &buckets}, count{"networks", 0, 1000000000, &s.thresholds.networks},
+        count{"messages", 0, 1000000000, &s.thresholds.messages},
+        count{"recipients", 0, 1000000000, &s.thresholds.recipients}}) {
+    if (auto m = t.get(name)) {
+      auto v = get_number(p, *m, name, lo, hi);
+      if (!v) return tl::unexpected(v.error());
+      *dest = static_cast<std::uint64_t>(*v);
+    }
+  }
+  s.buckets = static_cast<unsigned>(buckets);
+  if (auto m = t.get("trusted_domains")) {
+    auto list = get_strings(p, *m, "trusted_domains");
+    if (!list) return tl::unexpected(list.error());
+    s.trusted_domains = std::move(*list);
+  }
+  if (auto m = t.get("on_replay")) {
+    auto v = get_string(p, *m, "on_replay");
+    if (!v) return tl::unexpected(v.error());
+    auto a = parse_replay_action(*v);
+    if (!a)
+      return tl::unexpected(
+          p.at(*m, "on_replay must be \"tag\", \"policy\", \"tempfail\" or \"reject\""));
+    r.on_replay = *a;
+  }
+  if (auto m = t.get("budget_ms")) {
+    auto v = get_number(p, *m, "budget_ms", 1, 10000);
+    if (!v) return tl::unexpected(v.error());
+    r.budget = std::chrono::milliseconds(*v);
+  }
+  if (auto m = t.get("connections")) {
+    auto v = get_number(p, *m, "connections", 1, 256);
+    if (!v) return tl::unexpected(v.error());
+    r.connections = static_cast<std::size_t>(*v);
+  }
+  if (auto m = t.get("host_name")) {
+    auto v = get_string(p, *m, "host_name");
+    if (!v) return tl::unexpected(v.error());
+    if (v->empty() || v->size() > 253 ||
+        v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") !=
+            std::string::npos)
+      return tl::unexpected(p.at(*m, "host_name must be a host name"));
+    r.host_name = *v;
+  }
+  // The library's own rules (window a multiple of buckets seconds, domain names...).
+  if (auto ok = check(s); !ok) return tl::unexpected(p.at(t, "[replay]: " + ok.error().detail));
+  if (c.mode == mode::sign)
+    c.warnings.push_back(p.file +
+                         ": [replay] with mode sign: nothing is verified, so nothing "
+                         "is counted");
+  return {};
+}
+
 // Warnings for [[sign.keys]] keys outside their window at `now`, and for domains whose keys have
 // all expired (their mail is deferred until the configuration names a valid key).
 void warn_about_windows(config& c, std::uint64_t now) {
@@ -972,10 +1074,28 @@ result<config> load_config(const std::string& path, std::uint64_t now) {
     if (!s) return tl::unexpected(s.error());
     if (auto ok = load(p, **s, c); !ok) return tl::unexpected(ok.error());
   }
+  // [replay] only when present: its absence means off.
+  if (t.contains("replay")) {
+    auto s = section(p, t, "replay");
+    if (!s) return tl::unexpected(s.error());
+    if (auto ok = load_replay(p, **s, c); !ok) return tl::unexpected(ok.error());
+  }
   warn_about_windows(c, now);
   return c;
 }
 
 verify_options verify_options_of(const config& cfg) { return cfg.verify; }
+
+bool same_store(const replay_config& a, const replay_config& b) noexcept {
+  const replay_settings &x = a.settings, &y = b.settings;
+  return a.enabled == b.enabled && a.store == b.store && a.password == b.password &&
+         a.connections == b.connections && a.host_name == b.host_name && x.window == y.window &&
+         x.buckets == y.buckets && x.max_window == y.max_window &&
+         x.thresholds.networks == y.thresholds.networks &&
+         x.thresholds.messages == y.thresholds.messages &&
+         x.thresholds.recipients == y.thresholds.recipients &&
+         x.trusted_domains == y.trusted_domains && x.max_recipients == y.max_recipients &&
+         x.max_signatures == y.max_signatures;
+}
 
 }  // namespace dkimkit::milter

@@ -1,9 +1,12 @@
 // dkimkit-milter's configuration: a TOML file, checked in full before anything starts.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <dkimkit/error.hpp>
+#include <dkimkit/replay.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/signing_table.hpp>
 #include <dkimkit/verifier.hpp>
@@ -12,7 +15,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -81,6 +83,31 @@ struct arc_settings {
   // on unsealed, and the log says so. Only messages that may be sealed are buffered.
   std::size_t max_seal_bytes = 32u << 20;
 };
+
+// [replay]: DKIM replay detection (dkimkit/replay.hpp), counted in a Redis store every inbound
+// host shares (dkimkit/redis_replay.hpp). Absent: off.
+struct replay_config {
+  bool enabled = false;
+  // store: "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]" or "unix:/PATH[?db=N]", checked by
+  // parse_redis_address() (a password in the URL is kept there; never logged).
+  std::string store = "redis://127.0.0.1:6379/0";
+  // password, or the first line of password_file (read when the file is loaded); replaces the
+  // URL's. Never logged.
+  std::string password;
+  std::string password_file;
+  // window (seconds), buckets, thresholds (networks, messages, recipients) and trusted_domains;
+  // checked by dkimkit::check().
+  replay_settings settings;
+  // on_replay: what a suspected signature does (tag: only recorded in Authentication-Results).
+  replay_action on_replay = replay_action::tag;
+  // budget_ms: the time one message may spend on the store; then it goes on uncounted.
+  std::chrono::milliseconds budget{50};
+  std::size_t connections = 4;  // to the store, at most, at once
+  // host_name: this host in the store's per-host counters; empty: the system's host name.
+  std::string host_name;
+};
+// Whether two [replay] sections make the same store (a reload keeps the store when they do).
+[[nodiscard]] bool same_store(const replay_config& a, const replay_config& b) noexcept;
 
 struct config {
   std::string path;
@@ -171,6 +198,7 @@ struct config {
   // itself); a KEY with "%" depends on the sender and is loaded when a message needs it.
   std::map<std::string, private_key, std::less<>> table_keys;
   arc_settings arc;
+  replay_config replay;
 };
 
 // Reads and checks the whole file: every key file is loaded. Errors read "FILE:LINE: problem".
@@ -182,10 +210,10 @@ struct config {
 [[nodiscard]] result<config> load_config(const std::string& path, std::uint64_t now);
 
 // The settings load_config accepts, per table: "" (the top level), "sign", "sign.keys", "dns",
-// "limits", "policy", "policy.require" and "arc" (those of dkimkit::verify_limits() included;
-// an [[arc.seal_keys]] table takes the settings of "sign.keys" except not_before and not_after). A name
-// that is itself a table here ("sign", "sign.keys") is that table. Anything else in the file is
-// refused as an unknown setting.
+// "limits", "policy", "policy.require", "arc" and "replay" (those of dkimkit::verify_limits()
+// included; an [[arc.seal_keys]] table takes the settings of "sign.keys" except not_before and
+// not_after). A name that is itself a table here ("sign", "sign.keys") is that table. Anything else
+// in the file is refused as an unknown setting.
 [[nodiscard]] const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>&
 known_settings();
 

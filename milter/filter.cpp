@@ -6,9 +6,10 @@
 #include <sys/socket.h>
 #include <syslog.h>
 
-#include <dkimkit/key_record.hpp>
-#include <dkimkit/unbound_resolver.hpp>
 #include <cstring>
+#include <dkimkit/key_record.hpp>
+#include <dkimkit/redis_replay.hpp>
+#include <dkimkit/unbound_resolver.hpp>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -20,11 +21,56 @@
 namespace dkimkit::milter {
 namespace {
 
+// [replay]: the Redis store, and a count of the messages that went on uncounted since it went
+// down, for the one log line of each state change.
+class replay_service final : public replay_store {
+ public:
+  static std::shared_ptr<replay_service> create(const config& cfg, std::string& why) {
+    auto svc = std::make_shared<replay_service>();
+    redis_replay_options o;
+    o.store = cfg.replay.store;
+    o.password = cfg.replay.password;
+    o.settings = cfg.replay.settings;
+    o.host_name = cfg.replay.host_name;
+    o.connections = cfg.replay.connections;
+    replay_service* self = svc.get();  // the store never outlives its service
+    o.on_state_change = [self](bool up, const std::string& detail) {
+      if (up)
+        log_line(LOG_NOTICE, "replay store up again after " +
+                                 std::to_string(self->uncounted_.load()) + " messages uncounted");
+      else
+        log_line(LOG_WARNING, "replay store down: " + detail + " (messages go on uncounted)");
+      self->uncounted_ = 0;
+    };
+    auto store = redis_replay_store::create(std::move(o));
+    if (!store) {
+      why = cfg.path + ": [replay]: " + store.error().message();
+      return nullptr;
+    }
+    svc->store_ = std::move(*store);
+    return svc;
+  }
+
+  result<std::vector<replay_counts>> record(const replay_message& m,
+                                            std::chrono::milliseconds budget) override {
+    auto r = store_->record(m, budget);
+    if (!r) ++uncounted_;
+    return r;
+  }
+
+  [[nodiscard]] replay_store_stats stats() const { return store_->stats(); }
+
+ private:
+  std::unique_ptr<redis_replay_store> store_;
+  std::atomic<std::uint64_t> uncounted_{0};  // since the last state change
+};
+
 // What messages need of the configuration; replaced as a whole on reload. A session's messages
-// hold it (as their environment) while they last, resolver and key cache included.
+// hold it (as their environment) while they last, resolver, key cache and replay store included.
 struct runtime : environment {
   std::unique_ptr<unbound_resolver> dns;  // when verifying
   key_cache cache;
+  std::shared_ptr<replay_service> replay_svc;  // [replay]; kept across reloads that keep it
 };
 
 std::mutex g_mutex;
@@ -192,6 +238,14 @@ sfsistat on_envfrom(SMFICTX* ctx, char**) {
   });
 }
 
+// RCPT TO (negotiated with [replay] only): the recipient's path, for replay counting.
+sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
+  return quietly(ctx, [&](session& s) {
+    if (argv && argv[0]) s.recipient(argv[0]);
+    return decision{};
+  });
+}
+
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
   return quietly(ctx, [&](session& s) {
     learn_queue_id(ctx, s);
@@ -250,7 +304,6 @@ sfsistat on_close(SMFICTX* ctx) {
 // Steps dkimkit-milter does not use, for an MTA that sends them even so (SMFIP_NO* refused).
 sfsistat on_unused(SMFICTX*) { return SMFIS_NOREPLY; }
 sfsistat on_unused_args(SMFICTX*, char*) { return SMFIS_NOREPLY; }
-sfsistat on_unused_argv(SMFICTX*, char**) { return SMFIS_NOREPLY; }
 sfsistat on_unused_text(SMFICTX*, const char*) { return SMFIS_NOREPLY; }
 
 // libmilter has no call that gives a connection's descriptor; its context (struct smfi_str in
@@ -333,9 +386,12 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     return SMFIS_REJECT;
   }
   // Header values exactly as sent (no space added or removed after the colon); skip what we do
-  // not use.
-  constexpr unsigned long kSkipped = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-  *pf1 = ((SMFIP_HDR_LEADSPC | kSkipped) & f1) | kNoReply;
+  // not use. [replay] counts envelope recipients: RCPT TO is wanted then (still without reply).
+  auto rt = current();
+  const bool rcpt = rt && rt->replay_svc && rt->cfg->replay.enabled;
+  const unsigned long skipped = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+                                (rcpt ? 0ul : static_cast<unsigned long>(SMFIP_NORCPT));
+  *pf1 = ((SMFIP_HDR_LEADSPC | skipped) & f1) | kNoReply;
   *pf2 = 0;
   *pf3 = 0;
   if ((*pf0 & SMFIF_SETSYMLIST) != 0 &&
@@ -346,8 +402,19 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
   return SMFIS_CONTINUE;
 }
 
-std::shared_ptr<runtime> make_runtime(std::shared_ptr<config> cfg, std::string& why) {
+// `old`: the running one, whose replay store is kept when [replay] makes the same store.
+std::shared_ptr<runtime> make_runtime(std::shared_ptr<config> cfg, std::string& why,
+                                      const runtime* old = nullptr) {
   auto rt = std::make_shared<runtime>();
+  if (cfg->replay.enabled && cfg->mode != mode::sign) {
+    if (old && old->replay_svc && same_store(old->cfg->replay, cfg->replay)) {
+      rt->replay_svc = old->replay_svc;
+    } else {
+      rt->replay_svc = replay_service::create(*cfg, why);
+      if (!rt->replay_svc) return nullptr;
+    }
+    rt->replay = rt->replay_svc.get();
+  }
   if (cfg->mode != mode::sign || cfg->arc.seal) {  // verifying, or validating chains to seal
     unbound_options o;
     o.servers = cfg->resolvers;
@@ -380,6 +447,15 @@ void log_line(int priority, const std::string& line) {
 
 int open_connections() noexcept { return g_connections.load(); }
 
+void log_replay_stats() {
+  auto rt = current();
+  if (!rt || !rt->replay_svc) return;
+  replay_store_stats st = rt->replay_svc->stats();
+  log_line(LOG_INFO, "replay stats: counted=" + std::to_string(st.counted) +
+                         " uncounted=" + std::to_string(st.uncounted) + " suspected=" +
+                         std::to_string(st.suspected) + " store=" + (st.up ? "up" : "down"));
+}
+
 bool register_filter(std::shared_ptr<config> cfg, bool foreground, std::string& why) {
   g_foreground = foreground;
   auto rt = make_runtime(std::move(cfg), why);
@@ -402,7 +478,7 @@ bool register_filter(std::shared_ptr<config> cfg, bool foreground, std::string& 
   desc.xxfi_close = on_close;
   desc.xxfi_negotiate = on_negotiate;
   desc.xxfi_helo = on_unused_args;
-  desc.xxfi_envrcpt = on_unused_argv;
+  desc.xxfi_envrcpt = on_envrcpt;
   desc.xxfi_data = on_unused;
   desc.xxfi_unknown = on_unused_text;
   if (smfi_register(desc) != MI_SUCCESS) {
@@ -428,7 +504,7 @@ bool reload(const std::string& path, std::string& why, config_loader load) {
       return false;
     }
   }
-  auto rt = make_runtime(std::make_shared<config>(std::move(*cfg)), why);
+  auto rt = make_runtime(std::make_shared<config>(std::move(*cfg)), why, current().get());
   if (!rt) return false;
   std::lock_guard lock(g_mutex);
   if (rt->cfg->socket != g_runtime->cfg->socket || rt->cfg->socket_mode != g_runtime->cfg->socket_mode ||

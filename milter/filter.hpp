@@ -22,6 +22,10 @@ bool reload(const std::string& path, std::string& why, config_loader load = &loa
 // Connections currently open (to wait for them at shutdown).
 [[nodiscard]] int open_connections() noexcept;
 
+// [replay]: logs the store's counters (counted, uncounted, suspected) in one line (SIGUSR2, exit);
+// nothing without [replay].
+void log_replay_stats();
+
 // Logs a line to syslog, or to stderr in the foreground.
 void log_line(int priority, const std::string& line);
 

@@ -213,9 +213,14 @@ int run_child(const std::string& path, config_loader load, std::shared_ptr<confi
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     for (;;) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
+      if (sig == SIGUSR2) {
+        log_replay_stats();
+        continue;
+      }
       std::string problem;
       if (reload(path, problem, load))
         log_line(LOG_INFO, "configuration and keys reloaded from " + path);
@@ -230,6 +235,7 @@ int run_child(const std::string& path, config_loader load, std::shared_ptr<confi
   // libmilter has stopped accepting; let the messages in flight finish (at most 60 s).
   for (int i = 0; i < 600 && open_connections() > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  log_replay_stats();
   log_line(LOG_INFO, "stopped");
   return rc == MI_SUCCESS ? 0 : kExitSoftware;
 }
@@ -303,7 +309,8 @@ int main(int argc, char** argv) {
   app.add_flag("-f,--foreground", foreground, "stay in the foreground and log to stderr");
   app.footer(
       "Signals: SIGHUP reloads the configuration and keys (an invalid file is refused and the\n"
-      "old one stays); SIGTERM stops accepting, finishes the messages in flight and exits.\n"
+      "old one stays); SIGTERM stops accepting, finishes the messages in flight and exits;\n"
+      "SIGUSR2 logs the [replay] store's counters (counted, uncounted, suspected).\n"
       "Exit status: 0 done; 64 usage; 78 invalid configuration; 70 internal error.");
   try {
     app.parse(argc, argv);
@@ -352,7 +359,8 @@ int main(int argc, char** argv) {
       return kExitConfig;
     }
     for (const auto& w : cfg->warnings) std::cerr << "dkimkit-milter: warning: " << w << "\n";
-    std::cout << check_path << ": valid (" << cfg->keys.size() << " signing keys)\n";
+    std::cout << check_path << ": valid (" << cfg->keys.size() << " signing keys"
+              << (cfg->replay.enabled ? ", replay counting on" : "") << ")\n";
     return 0;
   }
   if (config_path.empty()) {
@@ -381,7 +389,7 @@ int main(int argc, char** argv) {
   // The supervisor waits for signals; every thread of both processes has them blocked.
   sigset_t set;
   sigemptyset(&set);
-  for (int s : {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) sigaddset(&set, s);
+  for (int s : {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -433,6 +441,8 @@ int main(int argc, char** argv) {
       }
     } else if (sig == SIGTERM || sig == SIGINT) {
       kill(child, SIGTERM);
+    } else if (sig == SIGUSR2) {
+      kill(child, SIGUSR2);  // [replay]: the child logs the store's counters
     } else if (sig == SIGCHLD) {
       int st = 0;
       pid_t p = waitpid(child, &st, WNOHANG);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
@@ -220,6 +221,8 @@ struct session::message {
   // Indices into `fields` of the fields deleted from verified mail (remove_auth_results other
   // than "all", which keeps such fields out of `fields` altogether).
   std::vector<std::size_t> deleted_fields;
+  // [replay]: the envelope recipients' paths (RCPT TO), at most max_recipients.
+  std::vector<std::string> recipients;
 };
 
 session::session(std::shared_ptr<const environment> env, session_clock clock)
@@ -243,9 +246,17 @@ std::string address_text(int family, const unsigned char* addr) {
 
 }  // namespace
 
+void session::remember_address(int family, const unsigned char* addr) {
+  client_ip_ = address_text(family, addr);
+  client_family_ = 0;
+  if (client_ip_.empty()) return;
+  client_family_ = family;
+  std::memcpy(client_addr_, addr, family == AF_INET ? 4 : 16);
+}
+
 void session::connect(int family, const unsigned char* addr) {
   internal_ = false;
-  client_ip_ = address_text(family, addr);
+  remember_address(family, addr);
   if (!addr) return;
   if (family == AF_INET || family == AF_INET6)
     internal_ = in_networks(env_->cfg->internal_networks, family, addr);
@@ -254,7 +265,7 @@ void session::connect(int family, const unsigned char* addr) {
 verdict session::connect(std::string_view host_name, int family, const unsigned char* addr) {
   const config& cfg = *env_->cfg;
   // The address as text ("" for none or another family), as OpenDKIM matches host lists.
-  client_ip_ = address_text(family, addr);
+  remember_address(family, addr);
   const std::string& text = client_ip_;
   skipped_ = false;
   if (cfg.skip_hosts) {
@@ -272,6 +283,7 @@ verdict session::connect(std::string_view host_name, int family, const unsigned 
     return verdict::proceed;
   }
   // OpenDKIM's mlfi_eoh: the name as given, and the address; none at all is 127.0.0.1.
+  // OpenDKIM's mlfi_eoh: the name as given, and the address; none at all is 127.0.0.1.
   internal_ = cfg.internal_hosts->list.matches(host_name, addr ? std::string_view(text)
                                                                : std::string_view("127.0.0.1"));
   return verdict::proceed;
@@ -286,6 +298,17 @@ void session::set_macros(macro_values values) {
   auto it = values.find("{auth_type}");
   msg_->authenticated = it != values.end() && !it->second.empty();
   msg_->macros = std::move(values);
+}
+
+bool session::wants_recipients() const noexcept {
+  const environment& e = msg_ ? *msg_->env : *env_;
+  return e.replay && e.cfg->replay.enabled;
+}
+
+void session::recipient(std::string_view path) {
+  if (!msg_ || !msg_->env->replay || !msg_->env->cfg->replay.enabled) return;
+  if (msg_->recipients.size() < msg_->env->cfg->replay.settings.max_recipients)
+    msg_->recipients.emplace_back(path.substr(0, 512));  // RFC 5321 §4.5.3.1.3: 256 octets
 }
 
 void session::start_message(bool authenticated, std::shared_ptr<const environment> env) {
@@ -711,10 +734,34 @@ void session::seal(message& m, decision& d, const std::string& results, std::str
          " cv=" + std::string(to_string(chain.result));
 }
 
+std::size_t session::count_replay(message& m, std::vector<verification>& results,
+                                  std::string& log) {
+  const environment& env = *m.env;
+  const replay_config& rc = env.cfg->replay;
+  if (!rc.enabled || !env.replay) return 0;
+  replay_message rm =
+      replay_message_of(results, client_family_, client_family_ ? client_addr_ : nullptr,
+                        m.recipients, rc.settings, clock_.unix_time());
+  if (rm.signatures.empty()) return 0;  // no passing signature: nothing to count
+  // One round trip within the budget; any error lets the message go on uncounted (fail open).
+  auto counts = env.replay->record(rm, rc.budget);
+  if (!counts) {
+    log += " replay=uncounted";
+    return 0;
+  }
+  std::size_t suspected = apply_replay(results, rm, *counts, rc.settings, rc.on_replay);
+  log += " replay=counted suspected=" + std::to_string(suspected);
+  return suspected;
+}
+
 decision session::finish_verify(message& m) {
   const config& cfg = *m.env->cfg;
   decision d;
   d.results = m.ver->finish();
+  // [replay] before anything reads the results: the verdicts go into Authentication-Results, and
+  // with on_replay "policy" a suspected signature no longer passes for the policy below.
+  std::string replay_log;
+  const std::size_t suspected = count_replay(m, d.results, replay_log);
   const std::vector<verification>& results = d.results;
   // Forged Authentication-Results claiming our authserv-id go (RFC 8601 §5), highest index first
   // so that the indices of the others do not move.
@@ -760,6 +807,7 @@ decision session::finish_verify(message& m) {
     what += " arc=" + std::string(to_string(chain->result));
     if (override_sealer) what += " arc_override=" + *override_sealer;
   }
+  what += replay_log;
 
   // The policy (dkimkit/policy.hpp): a DNS failure never gives a 5xx, and a signature of a key in
   // testing (t=y) that does not pass counts as absent (RFC 6376 §3.6.1: treat like unsigned mail).
@@ -777,7 +825,22 @@ decision session::finish_verify(message& m) {
   if (o.verdict == policy_verdict::tempfail) what += " action=tempfail";
   if (o.verdict == policy_verdict::reject)
     what += " action=reject" + (o.reason.empty() ? std::string() : " " + o.reason);
-  if (o.reply) {
+  // [replay] on_replay tempfail or reject: the reply when the policy gives none (a policy
+  // rejection stands; a tempfail gives way to a replay reject).
+  const replay_action on_replay = cfg.replay.on_replay;
+  const bool replay_reply =
+      suspected > 0 &&
+      ((on_replay == replay_action::reject && o.verdict != policy_verdict::reject) ||
+       (on_replay == replay_action::tempfail && !o.reply));
+  if (replay_reply) {
+    const bool reject = on_replay == replay_action::reject;
+    d.reply = reject ? verdict::reject : verdict::tempfail;
+    d.code = reject ? "550" : "451";
+    d.enhanced = reject ? "5.7.1" : "4.7.1";
+    d.text = reject ? "DKIM signature replay suspected"
+                    : "DKIM signature replay suspected, try again later";
+    what += reject ? " action=reject (on_replay)" : " action=tempfail (on_replay)";
+  } else if (o.reply) {
     d.reply = o.verdict == policy_verdict::reject ? verdict::reject : verdict::tempfail;
     d.code = std::to_string(o.reply->code);
     d.enhanced = o.reply->enhanced;

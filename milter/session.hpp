@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <dkimkit/key_record.hpp>
+#include <dkimkit/replay.hpp>
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/verifier.hpp>
 #include <functional>
@@ -27,11 +28,13 @@
 namespace dkimkit::milter {
 
 // What messages are handled with: the configuration and, to verify, the resolver (required) and
-// a key cache (optional). A reload makes a new environment.
+// a key cache (optional), and with [replay] the store replay counts go to (optional: none, nothing
+// is counted). A reload makes a new environment.
 struct environment {
   std::shared_ptr<const config> cfg;
   const txt_resolver* resolver = nullptr;
   key_cache* keys = nullptr;
+  replay_store* replay = nullptr;
 };
 
 // Time, passed in (STYLE.md rule 3): the session never reads a clock of its own.
@@ -102,6 +105,12 @@ class session {
   void connect(bool internal) noexcept { internal_ = internal; }
   [[nodiscard]] bool internal() const noexcept { return internal_; }
 
+  // Whether RCPT TO paths are wanted (recipient()): [replay] is on with a store.
+  [[nodiscard]] bool wants_recipients() const noexcept;
+  // RCPT TO: an envelope recipient's path as the MTA gives it ("<user@example.com>"), kept for
+  // replay counting ([replay]), at most its max_recipients per message; ignored otherwise.
+  void recipient(std::string_view path);
+
   // MAIL FROM: a new message (any message in progress is dropped). `authenticated`: SMTP AUTH.
   // `env`, when given, replaces the session's environment for this message and the next ones.
   void start_message(bool authenticated, std::shared_ptr<const environment> env = nullptr);
@@ -144,6 +153,11 @@ class session {
   struct message;
   decision finish_sign(message& m);
   decision finish_verify(message& m);
+  // [replay]: counts the message's passing signatures in the store and records the verdicts on
+  // `results` (apply_replay); the log text (" replay=counted suspected=N", " replay=uncounted"),
+  // and how many signatures are suspected.
+  std::size_t count_replay(message& m, std::vector<verification>& results, std::string& log);
+  void remember_address(int family, const unsigned char* addr);
   // [arc]: starts the chain's validator on the header fields received (the verifier's options);
   // `seal`: the message is to be sealed at its end, so its header and body are kept.
   void start_arc(message& m, bool seal) const;
@@ -160,6 +174,9 @@ class session {
   session_clock clock_;
   bool internal_ = false;
   std::string client_ip_;  // the client's address as text; empty when unknown
+  // The client's address bytes (AF_INET: 4, AF_INET6: 16) for replay counting; family 0: none.
+  int client_family_ = 0;
+  unsigned char client_addr_[16] = {};
   bool skipped_ = false;  // skip_hosts: nothing is handled on this connection
   std::string queue_id_ = "-";
   std::string mta_name_;  // set_mta_name(), when a host name

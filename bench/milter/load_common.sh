@@ -65,8 +65,7 @@ key_file = "$work/keys/load.private"
 CONF
   load_toml_head sign "$6" > dkm-floor.toml
   sed -e 's|127.0.0.0/8|192.0.2.0/24|' dkm-sign.toml | sed -n '/^\[sign\]/,$p' >> dkm-floor.toml
-  load_toml_head verify "$3" > dkm-verify.toml
-  printf '[dns]\nresolvers = ["127.0.0.1@%s"]\n' "$RIG_NSD_PORT" >> dkm-verify.toml
+  { load_toml_head verify "$3"; load_verify_dns; } > dkm-verify.toml
   local common="Canonicalization relaxed/relaxed
 SignatureAlgorithm rsa-sha256
 RequireSafeKeys false
@@ -90,6 +89,9 @@ $umask"
     load_wait_socket "$s" || { echo "a milter did not start on $s" >&2; cat ./*.log >&2; return 1; }
   done
 }
+
+# load_verify_dns: the [dns] section of a verifying dkimkit-milter (the keys served by NSD).
+load_verify_dns() { printf '[dns]\nresolvers = ["127.0.0.1@%s"]\n' "$RIG_NSD_PORT"; }
 
 # load_wait_socket SOCKET: until the milter's socket accepts (10 s at most).
 load_wait_socket() {

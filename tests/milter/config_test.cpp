@@ -913,5 +913,100 @@ TEST(milter_config_arc, errors_are_refused_at_load) {
   EXPECT_NE(idle->warnings[1].find("without seal = true"), std::string::npos);
 }
 
+// [replay] (issue 17): absent is off; every setting read; the library's rules and the store's
+// address checked at load with FILE:LINE.
+TEST(milter_config_replay, absent_is_off_and_settings_load) {
+  temp_dir d;
+  auto off = load_config(verifying(d, ""));
+  ASSERT_TRUE(off) << off.error().detail;
+  EXPECT_FALSE(off->replay.enabled);
+
+  auto bare = load_config(verifying(d, "[replay]\n"));
+  ASSERT_TRUE(bare) << bare.error().detail;
+  EXPECT_TRUE(bare->replay.enabled);
+  EXPECT_EQ(bare->replay.store, "redis://127.0.0.1:6379/0");
+  EXPECT_EQ(bare->replay.on_replay, replay_action::tag);
+  EXPECT_EQ(bare->replay.budget.count(), 50);
+  EXPECT_EQ(bare->replay.settings.thresholds.networks, 10u);
+
+  std::string pw = d.write("redis.pw", "s3cret\n");
+  auto c = load_config(verifying(d,
+                                 "[replay]\nstore = \"unix:/run/redis/redis.sock?db=2\"\n"
+                                 "password_file = \"" +
+                                     pw +
+                                     "\"\nwindow = 3600\nbuckets = 6\n"
+                                     "networks = 20\nmessages = 5000\nrecipients = 300\n"
+                                     "trusted_domains = [\"lists.example.org\"]\n"
+                                     "on_replay = \"policy\"\nbudget_ms = 20\nconnections = 8\n"
+                                     "host_name = \"mx1\"\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  const replay_config& r = c->replay;
+  EXPECT_EQ(r.store, "unix:/run/redis/redis.sock?db=2");
+  EXPECT_EQ(r.password, "s3cret");
+  EXPECT_EQ(r.settings.window.count(), 3600);
+  EXPECT_EQ(r.settings.buckets, 6u);
+  EXPECT_EQ(r.settings.thresholds.networks, 20u);
+  EXPECT_EQ(r.settings.thresholds.messages, 5000u);
+  EXPECT_EQ(r.settings.thresholds.recipients, 300u);
+  ASSERT_EQ(r.settings.trusted_domains.size(), 1u);
+  EXPECT_EQ(r.on_replay, replay_action::policy);
+  EXPECT_EQ(r.budget.count(), 20);
+  EXPECT_EQ(r.connections, 8u);
+  EXPECT_EQ(r.host_name, "mx1");
+  // A reload keeps the store only when it would be made the same.
+  EXPECT_TRUE(same_store(r, r));
+  replay_config other = r;
+  other.on_replay = replay_action::reject;  // not the store's business
+  EXPECT_TRUE(same_store(r, other));
+  other.settings.thresholds.networks = 21;
+  EXPECT_FALSE(same_store(r, other));
+  EXPECT_FALSE(same_store(r, bare->replay));
+}
+
+TEST(milter_config_replay, errors_name_file_and_line) {
+  temp_dir d;
+  std::string empty_pw = d.write("empty.pw", "");
+  struct row {
+    std::string body, expect;
+  } rows[] = {
+      {"[replay]\nstore = \"http://127.0.0.1\"\n", ":4: store: "},
+      {"[replay]\nstore = \"rediss://127.0.0.1\"\n", ":4: store: "},
+      {"[replay]\nstore = 6379\n", ":4: store must be a string"},
+      {"[replay]\nstor = \"redis://127.0.0.1\"\n", ":4: unknown setting 'stor' in [replay]"},
+      {"[replay]\npassword = \"a\"\npassword_file = \"/x\"\n",
+       ":5: password and password_file exclude each other"},
+      {"[replay]\npassword_file = \"/nonexistent/pw\"\n", ":4: password_file: cannot read"},
+      {"[replay]\npassword_file = \"" + empty_pw + "\"\n", ":4: password_file: "},
+      {"[replay]\nwindow = 10\n", ":4: window (seconds) must be between 60 and"},
+      {"[replay]\nbuckets = 0\n", ":4: buckets must be between 1 and 24"},
+      {"[replay]\nnetworks = -1\n", ":4: networks must be between 0 and"},
+      {"[replay]\non_replay = \"drop\"\n",
+       ":4: on_replay must be \"tag\", \"policy\", \"tempfail\" or \"reject\""},
+      {"[replay]\nbudget_ms = 0\n", ":4: budget_ms must be between 1 and 10000"},
+      {"[replay]\nconnections = 0\n", ":4: connections must be between 1 and 256"},
+      {"[replay]\nhost_name = \"a b\"\n", ":4: host_name must be a host name"},
+      {"[replay]\ntrusted_domains = \"a.example\"\n",
+       ":4: trusted_domains must be an array of strings"},
+      // The library's own checks (dkimkit::check(replay_settings)), at the table's line.
+      {"[replay]\nwindow = 100\nbuckets = 3\n", ":3: [replay]: "},
+      {"[replay]\ntrusted_domains = [\"not a domain\"]\n", ":3: [replay]: "},
+      {"replay = 1\n", ":3: [replay] must be a table"},
+  };
+  for (const auto& r : rows) {
+    auto c = load_config(verifying(d, r.body));
+    ASSERT_FALSE(c) << r.body;
+    EXPECT_NE(c.error().detail.find(r.expect), std::string::npos)
+        << r.body << "\n -> " << c.error().detail;
+    EXPECT_EQ(c.error().detail.find(d.path), 0u) << c.error().detail;
+  }
+}
+
+TEST(milter_config_replay, password_never_in_errors) {
+  temp_dir d;
+  auto c = load_config(verifying(d, "[replay]\npassword = \"hunter2-secret\"\nbuckets = 99\n"));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().detail.find("hunter2-secret"), std::string::npos) << c.error().detail;
+}
+
 }  // namespace
 }  // namespace dkimkit::milter

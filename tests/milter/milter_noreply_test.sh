@@ -13,8 +13,9 @@
 #     550 5.7.1 at the end of the message, nothing before
 # Usage: milter_noreply_test.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter WORKDIR
 set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../support/rig.sh
-. "$(dirname "$0")/../support/rig.sh"
+. "$here/../support/rig.sh"
 dk=$(readlink -f "$1")
 milter=$(readlink -f "$2")
 rig_start milter-noreply "$3" || exit 1
@@ -45,66 +46,18 @@ done
 # protocol flags (hex), the replies before BODYEOB and those after it, e.g.
 # "flags=0x1ff3ea early=- end=i,c".
 session() {
-  /usr/bin/python3 - "$@" <<'PY'
-import socket, struct, sys
+  /usr/bin/python3 - "$@" <<PY
+import sys
+sys.path.insert(0, "$here/../support")
+import milter_client as mc
 path, ip, offer, forged = sys.argv[1], sys.argv[2], int(sys.argv[3], 16), int(sys.argv[4])
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path)
-def cmd(c, data=b""): s.sendall(struct.pack(">I", len(data) + 1) + c + data)
-def reply(timeout):
-    s.settimeout(timeout)
-    try:
-        head = b""
-        while len(head) < 4:
-            chunk = s.recv(4 - len(head))
-            if not chunk: return None
-            head += chunk
-        n = struct.unpack(">I", head)[0]; body = b""
-        while len(body) < n: body += s.recv(n - len(body))
-        return body
-    except socket.timeout:
-        return None
-z = lambda t: t.encode() + b"\0"
-cmd(b"O", struct.pack(">III", 6, 0x1ff, offer))
-o = reply(5); flags = struct.unpack(">I", o[9:13])[0]
-early = []
-def step(c, data, no_flag, nr_flag):
-    if flags & no_flag: return
-    cmd(c, data)
-    if not flags & nr_flag:
-        r = reply(5); early.append(r[:1].decode() if r else "none")
-cmd(b"D", b"C" + z("j") + z("mx.example.net"))
-step(b"C", z("client.example") + b"4" + struct.pack(">H", 25) + z(ip), 0x1, 0x1000)
-if early and early[-1] == "a":  # accepted at connect: the MTA sends nothing more of it
-    cmd(b"Q")
-    print("flags=%#x early=%s end=-" % (flags, ",".join(early)))
-    sys.exit(0)
-step(b"H", z("client.example"), 0x2, 0x2000)
-cmd(b"D", b"M" + z("i") + z("QID1"))
-step(b"M", z("<alice@example.com>"), 0x4, 0x4000)
-step(b"R", z("<bob@example.org>"), 0x8, 0x8000)
-step(b"T", b"", 0x200, 0x10000)
+c = mc.connection("unix:" + path, timeout=5)
+flags = c.negotiate(offer)
 hdrs = [("From", " Alice <alice@example.com>"), ("To", " bob@example.org"), ("Subject", " hi")]
 hdrs += [("Authentication-Results", " mx.example.net; dkim=pass header.d=f%d.example" % i) for i in range(forged)]
-for n, v in hdrs:
-    step(b"L", z(n) + z(v if flags & 0x100000 else v.lstrip()), 0x20, 0x80)
-step(b"N", b"", 0x40, 0x40000)
-step(b"B", b"Hello.\r\n", 0x10, 0x80000)
-# With no reply negotiated, nothing may have come back by now.
-stray = reply(0.5) if (flags & 0x4000) else None
-if stray: early.append("stray:" + stray[:1].decode())
-cmd(b"E")
-end = []
-while True:
-    r = reply(5)
-    if r is None: end.append("none"); break
-    c = r[:1].decode()
-    if c in "iht" or c in "my":
-        end.append(c + ("(" + r[5:].split(b"\0")[0].decode() + ")" if c == "i" else "(" + r[1:].split(b"\0")[0].decode() + ")" if c == "y" else ""))
-    else:
-        end.append(c)
-    if c in "catryd": break
-cmd(b"Q")
-print("flags=%#x early=%s end=%s" % (flags, ",".join(early) or "-", ",".join(end)))
+r = c.message(ip, ["<bob@example.org>"], hdrs, b"Hello.\\r\\n", check_stray=True)
+c.close()
+print("flags=%#x early=%s end=%s" % (flags, ",".join(r.early) or "-", ",".join(r.end) or "-"))
 PY
 }
 

@@ -9,15 +9,18 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/message.hpp>
+#include <dkimkit/replay.hpp>
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/signature.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/signing_table.hpp>
 #include <dkimkit/verifier.hpp>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -1832,6 +1835,233 @@ TEST(milter_arc, arc_policy_entry_is_bounded_and_quoted) {
   EXPECT_EQ(property(parsed->results[0], "smtp.remote-ip"), "2001:db8::1");
   EXPECT_EQ(rewritten_results({"x; (", "not an authentication-results"}), std::nullopt);
   EXPECT_EQ(rewritten_results({"x; none"}), "none");
+}
+
+}  // namespace
+}  // namespace dkimkit::milter
+
+namespace dkimkit::milter {
+namespace {
+
+// [replay] (issue 17), with a store that answers given counts or an error, and remembers what it
+// was asked.
+class fake_replay_store final : public replay_store {
+ public:
+  std::optional<replay_counts> answer;  // for every signature; nullopt: an error
+  std::vector<replay_message> asked;
+  std::vector<std::chrono::milliseconds> budgets;
+  result<std::vector<replay_counts>> record(const replay_message& m,
+                                            std::chrono::milliseconds budget) override {
+    asked.push_back(m);
+    budgets.push_back(budget);
+    if (!answer) return fail(errc::io_error, "connection refused");
+    return std::vector<replay_counts>(m.signatures.size(), *answer);
+  }
+};
+
+replay_counts counts_from(std::uint64_t networks) {
+  replay_counts c;
+  c.messages = networks * 2;
+  c.networks = networks;
+  c.recipients = networks * 3;
+  c.first_seen = test::kNow - 600;
+  return c;
+}
+
+std::shared_ptr<config> replay_config_with(replay_action a) {
+  auto c = make_config(mode::verify);
+  c->replay.enabled = true;
+  c->replay.on_replay = a;
+  c->replay.budget = std::chrono::milliseconds(40);
+  return c;
+}
+
+std::shared_ptr<const environment> replay_env(std::shared_ptr<const config> cfg,
+                                              const txt_resolver* dns, replay_store* store) {
+  auto e = std::make_shared<environment>();
+  e->cfg = std::move(cfg);
+  e->resolver = dns;
+  e->replay = store;
+  return e;
+}
+
+// One message from 192.0.2.25 to two recipients.
+decision run_replay(std::shared_ptr<const environment> env, std::string_view message) {
+  session s(std::move(env), fixed_clock());
+  s.connect(AF_INET, kExternalAddr.data());
+  s.start_message(false);
+  s.set_queue_id("4ABC1");
+  s.recipient("<Bob@Example.ORG>");
+  s.recipient("<carol@example.org>");
+  return feed(s, message);
+}
+
+const std::string& replay_signed() {
+  static const std::string m =
+      signed_by(message_from("example.com"), "example.com", "big", test::rsa2048());
+  return m;
+}
+
+static_resolver& replay_dns() {
+  static static_resolver dns;
+  static bool once = (publish_keys(dns), true);
+  (void)once;
+  return dns;
+}
+
+std::string added_ar_text(const decision& d) {
+  for (const auto& h : d.insert)
+    if (h.name == "Authentication-Results") return h.value;
+  return {};
+}
+
+TEST(milter_session_replay, tag_records_the_verdict_and_leaves_the_reply) {
+  fake_replay_store store;
+  store.answer = counts_from(11);
+  decision d = run_replay(replay_env(replay_config_with(replay_action::tag), &replay_dns(), &store),
+                          replay_signed());
+  expect_reply(d, verdict::proceed);
+  ASSERT_EQ(store.asked.size(), 1u);
+  EXPECT_EQ(store.budgets[0].count(), 40);
+  const replay_message& m = store.asked[0];
+  EXPECT_EQ(m.network, "192.0.2.0/24");
+  EXPECT_EQ(m.recipients, (std::vector<std::string>{"bob@example.org", "carol@example.org"}));
+  ASSERT_EQ(m.signatures.size(), 1u);
+  EXPECT_EQ(m.signatures[0].sdid, "example.com");
+  ASSERT_EQ(d.results.size(), 1u);
+  EXPECT_EQ(d.results[0].status, status::pass);  // tag: still a pass
+  ASSERT_TRUE(d.results[0].replay);
+  EXPECT_TRUE(d.results[0].replay->suspected);
+  EXPECT_EQ(d.results[0].replay->networks, 11u);
+  EXPECT_NE(added_ar_text(d).find("policy.dkim-replay=suspected"), std::string::npos)
+      << added_ar_text(d);
+  EXPECT_NE(d.log.find(" replay=counted suspected=1 "), std::string::npos) << d.log;
+
+  // Under the thresholds: counted, not suspected, still in Authentication-Results.
+  store.answer = counts_from(3);
+  decision q = run_replay(replay_env(replay_config_with(replay_action::tag), &replay_dns(), &store),
+                          replay_signed());
+  expect_reply(q, verdict::proceed);
+  ASSERT_TRUE(q.results[0].replay);
+  EXPECT_FALSE(q.results[0].replay->suspected);
+  EXPECT_NE(q.log.find(" replay=counted suspected=0 "), std::string::npos) << q.log;
+  EXPECT_EQ(added_ar_text(q).find("replay"), std::string::npos) << added_ar_text(q);
+}
+
+TEST(milter_session_replay, policy_makes_a_suspected_signature_not_pass) {
+  fake_replay_store store;
+  store.answer = counts_from(11);
+  auto cfg = replay_config_with(replay_action::policy);
+  cfg->on_no_pass = action::reject;
+  decision d = run_replay(replay_env(cfg, &replay_dns(), &store), replay_signed());
+  ASSERT_EQ(d.results.size(), 1u);
+  EXPECT_EQ(d.results[0].status, status::policy);
+  EXPECT_EQ(d.results[0].code, errc::replay_suspected);
+  EXPECT_EQ(d.reply, verdict::reject) << d.log;
+  EXPECT_EQ(d.code, "550");
+
+  // [[policy.require]]: the suspected signature no longer meets it.
+  auto req = replay_config_with(replay_action::policy);
+  req->requirements = {{"example.com", "example.com"}};
+  decision r = run_replay(replay_env(req, &replay_dns(), &store), replay_signed());
+  EXPECT_EQ(r.reply, verdict::reject) << r.log;
+  EXPECT_EQ(r.code, "550");
+
+  // Not suspected: the policy is met as before.
+  store.answer = counts_from(2);
+  decision ok = run_replay(replay_env(req, &replay_dns(), &store), replay_signed());
+  expect_reply(ok, verdict::proceed);
+  EXPECT_EQ(ok.results[0].status, status::pass);
+}
+
+TEST(milter_session_replay, tempfail_and_reject_answer_when_suspected) {
+  fake_replay_store store;
+  store.answer = counts_from(11);
+  decision t =
+      run_replay(replay_env(replay_config_with(replay_action::tempfail), &replay_dns(), &store),
+                 replay_signed());
+  expect_reply(t, verdict::tempfail, "451", "4.7.1",
+               "DKIM signature replay suspected, try again later");
+  EXPECT_NE(t.log.find("action=tempfail (on_replay)"), std::string::npos) << t.log;
+  decision r =
+      run_replay(replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store),
+                 replay_signed());
+  expect_reply(r, verdict::reject, "550", "5.7.1", "DKIM signature replay suspected");
+  EXPECT_NE(r.log.find("action=reject (on_replay)"), std::string::npos) << r.log;
+
+  // Not suspected: no answer of its own.
+  store.answer = counts_from(10);
+  decision n =
+      run_replay(replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store),
+                 replay_signed());
+  expect_reply(n, verdict::proceed);
+}
+
+TEST(milter_session_replay, trusted_domain_is_counted_but_never_suspected) {
+  fake_replay_store store;
+  store.answer = counts_from(500);
+  auto cfg = replay_config_with(replay_action::reject);
+  cfg->replay.settings.trusted_domains = {"example.com"};
+  decision d = run_replay(replay_env(cfg, &replay_dns(), &store), replay_signed());
+  expect_reply(d, verdict::proceed);
+  ASSERT_EQ(store.asked.size(), 1u);
+  EXPECT_TRUE(store.asked[0].signatures[0].trusted);
+  ASSERT_TRUE(d.results[0].replay);
+  EXPECT_FALSE(d.results[0].replay->suspected);
+  EXPECT_NE(d.log.find(" replay=counted suspected=0 "), std::string::npos) << d.log;
+}
+
+TEST(milter_session_replay, store_error_lets_the_message_go_on_uncounted) {
+  fake_replay_store store;  // answers an error
+  decision with =
+      run_replay(replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store),
+                 replay_signed());
+  ASSERT_EQ(store.asked.size(), 1u);
+  expect_reply(with, verdict::proceed);
+  EXPECT_FALSE(with.results[0].replay);
+  EXPECT_EQ(with.results[0].status, status::pass);
+  EXPECT_NE(with.log.find(" replay=uncounted "), std::string::npos) << with.log;
+  // The same fields as with [replay] off.
+  decision without = run(make_env(make_config(mode::verify), &replay_dns()), replay_signed());
+  EXPECT_EQ(added_ar_text(with), added_ar_text(without));
+}
+
+TEST(milter_session_replay, no_call_without_a_passing_signature) {
+  fake_replay_store store;
+  store.answer = counts_from(11);
+  auto env = replay_env(replay_config_with(replay_action::reject), &replay_dns(), &store);
+  decision unsigned_msg = run_replay(env, message_from("example.com"));
+  std::string broken = replay_signed();
+  broken.replace(broken.rfind("noon"), 4, "nine");
+  decision failed = run_replay(env, broken);
+  EXPECT_TRUE(store.asked.empty());
+  expect_reply(unsigned_msg, verdict::proceed);
+  expect_reply(failed, verdict::proceed);
+  EXPECT_EQ(unsigned_msg.log.find("replay="), std::string::npos) << unsigned_msg.log;
+  // [replay] on but no store in the environment: nothing counted either.
+  decision none =
+      run_replay(replay_env(replay_config_with(replay_action::reject), &replay_dns(), nullptr),
+                 replay_signed());
+  expect_reply(none, verdict::proceed);
+  EXPECT_FALSE(none.results[0].replay);
+}
+
+TEST(milter_session_replay, recipients_are_bounded_and_only_kept_when_counting) {
+  fake_replay_store store;
+  store.answer = counts_from(1);
+  auto cfg = replay_config_with(replay_action::tag);
+  cfg->replay.settings.max_recipients = 3;
+  session s(replay_env(cfg, &replay_dns(), &store), fixed_clock());
+  EXPECT_TRUE(s.wants_recipients());
+  s.connect(AF_INET, kExternalAddr.data());
+  s.start_message(false);
+  for (int i = 0; i < 10; ++i) s.recipient("<r" + std::to_string(i) + "@example.org>");
+  decision d = feed(s, replay_signed());
+  ASSERT_EQ(store.asked.size(), 1u);
+  EXPECT_EQ(store.asked[0].recipients.size(), 3u);
+
+  session off(make_env(make_config(mode::verify), &replay_dns()), fixed_clock());
+  EXPECT_FALSE(off.wants_recipients());
 }
 
 }  // namespace

@@ -19,8 +19,11 @@ namespace dkimkit::cli {
 
 #if DKIMKIT_CLI_MILTER_CONFIG
 
-std::optional<configured_keys> load_configured_keys(const std::string& path, bool opendkim,
-                                                    int& status) {
+namespace {
+
+// The configuration as dkimkit-milter reads it; nullopt with the reason said and `status` set.
+std::optional<milter::config> read_milter_config(const std::string& path, bool opendkim,
+                                                 int& status) {
   if (std::ifstream probe(path); !probe) {
     complain(path + ": " + std::strerror(errno));
     status = exit_noinput;
@@ -41,6 +44,26 @@ std::optional<configured_keys> load_configured_keys(const std::string& path, boo
     status = cfg.error().code == errc::io_error ? exit_noinput : exit_data;
     return std::nullopt;
   }
+  return std::move(*cfg);
+}
+
+}  // namespace
+
+std::optional<configured_replay> load_configured_replay(const std::string& path, int& status) {
+  auto cfg = read_milter_config(path, false, status);
+  if (!cfg) return std::nullopt;
+  if (!cfg->replay.enabled) {
+    complain(path + ": no [replay] section");
+    status = exit_data;
+    return std::nullopt;
+  }
+  return configured_replay{cfg->replay.store, cfg->replay.password, cfg->replay.settings};
+}
+
+std::optional<configured_keys> load_configured_keys(const std::string& path, bool opendkim,
+                                                    int& status) {
+  auto cfg = read_milter_config(path, opendkim, status);
+  if (!cfg) return std::nullopt;
   configured_keys out;
   out.path = path;
   for (const milter::signing_key& k : cfg->keys) {
@@ -91,6 +114,14 @@ std::optional<configured_keys> load_configured_keys(const std::string& /*path*/,
   complain(std::string(opendkim ? "--opendkim-config" : "--config") +
            " is not built in: this dkimkit was built without dkimkit-milter "
            "(DKIMKIT_BUILD_MILTER=OFF)");
+  status = exit_usage;
+  return std::nullopt;
+}
+
+std::optional<configured_replay> load_configured_replay(const std::string& /*path*/, int& status) {
+  complain(
+      "--config is not built in: this dkimkit was built without dkimkit-milter "
+      "(DKIMKIT_BUILD_MILTER=OFF)");
   status = exit_usage;
   return std::nullopt;
 }

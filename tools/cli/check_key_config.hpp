@@ -5,6 +5,7 @@
 #pragma once
 
 #include <dkimkit/key_check.hpp>
+#include <dkimkit/replay.hpp>
 #include <dkimkit/signer.hpp>
 #include <optional>
 #include <string>
@@ -36,6 +37,17 @@ struct configured_keys {
 // not built in, 65 an unusable file or key, 66 a file that cannot be read).
 std::optional<configured_keys> load_configured_keys(const std::string& path, bool opendkim,
                                                     int& status);
+
+// The [replay] section of a dkimkit-milter configuration (replay-stats --config).
+struct configured_replay {
+  std::string store;
+  std::string password;  // the password or password_file's; empty: the URL's, if any
+  replay_settings settings;
+};
+
+// [replay] of the TOML configuration `path`, read as load_configured_keys() reads it (its keys
+// loaded too). nullopt with `status` set as there, and 65 when it has no [replay] section.
+std::optional<configured_replay> load_configured_replay(const std::string& path, int& status);
 
 // Unix seconds as an RFC 3339 UTC time, as the configuration reader writes them.
 std::string config_time(std::uint64_t unix_seconds);

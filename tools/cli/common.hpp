@@ -100,6 +100,7 @@ void add_keygen_command(CLI::App& app, int& status);
 void add_check_key_command(CLI::App& app, int& status);
 void add_explain_command(CLI::App& app, int& status);
 void add_canon_command(CLI::App& app, int& status);
+void add_replay_stats_command(CLI::App& app, int& status);
 
 // "dkimkit: message" on stderr, the message made terminal_safe().
 void complain(std::string_view message);

@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit status: 0 every input was read and judged (whatever the DKIM result); 1 / 75 verify\n"
-      "--require rejected (5xx) / deferred (4xx) a message; 64 usage error;\n"
+      "--require rejected (5xx) / deferred (4xx) a message; 75 replay-stats: the store cannot\n"
+      "be reached; 64 usage error;\n"
       "65 unusable data (key, zone file, message that cannot be signed or sealed); 66 input\n"
       "cannot be read; 70 internal error; 73 output file cannot be created; 74 write error.");
   int status = exit_ok;
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   add_check_key_command(app, status);
   add_explain_command(app, status);
   add_canon_command(app, status);
+  add_replay_stats_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
