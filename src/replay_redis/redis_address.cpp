@@ -1,4 +1,5 @@
 // parse_redis_address (dkimkit/redis_replay.hpp): redis:// URLs and unix: socket paths, strictly.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <sys/un.h>
 
@@ -63,7 +64,7 @@ result<redis_address> parse_unix(std::string_view rest) {
     path = rest.substr(0, q);
     const std::string_view query = rest.substr(q + 1);
     if (query.substr(0, 3) != "db=")
-      return bad("unix socket: the only parameter is db=N, not '" + detail::quotable(query) + "'");
+      return bad("unix socket: the only parameter is db=N");  // the rest may hold a secret
     auto db = parse_db(query.substr(3));
     if (!db) return tl::unexpected(db.error());
     a.db = *db;
@@ -133,7 +134,8 @@ result<redis_address> parse_tcp(std::string_view rest) {
   if (has_port) {
     const auto p = detail::parse_decimal(port, 5);
     if (!p || *p == 0 || *p > 65535)
-      return bad("port '" + detail::quotable(port) + "' is not 1..65535");
+      // Not quoted: "redis://host:PASSWORD" (the "@" forgotten) puts a password here.
+      return bad("the port is not a number 1..65535 (a password goes in redis://:PASSWORD@HOST)");
     a.port = static_cast<int>(*p);
   }
   return a;
@@ -156,9 +158,13 @@ result<redis_address> parse_redis_address(std::string_view store) {
   if (store.substr(0, redis.size()) == redis) return parse_tcp(store.substr(redis.size()));
   if (store.substr(0, unix_scheme.size()) == unix_scheme)
     return parse_unix(store.substr(unix_scheme.size()));
-  return bad("'" + detail::quotable(store) +
-             "' is neither redis://HOST[:PORT][/DB] nor "
-             "unix:/PATH[?db=N]");
+  // Only a scheme (letters before ':') is quoted: the rest may hold a password
+  // ("Redis://:PASSWORD@HOST"), and so may text without one.
+  const std::string_view scheme = store.substr(0, store.find(':'));
+  const bool letters = !scheme.empty() && scheme.size() < store.size() && scheme.size() <= 8 &&
+                       std::all_of(scheme.begin(), scheme.end(), detail::is_alpha);
+  return bad((letters ? "scheme '" + std::string(scheme) + ":': " : std::string()) +
+             "not redis://HOST[:PORT][/DB] nor unix:/PATH[?db=N]");
 }
 
 }  // namespace dkimkit

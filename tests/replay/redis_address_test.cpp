@@ -72,6 +72,19 @@ TEST(redis_address, rediss_refused_for_want_of_tls) {
   EXPECT_NE(a.error().detail.find("TLS"), std::string::npos) << a.error().detail;
 }
 
+// A mistaken address that holds a password is refused without repeating it: the error goes to
+// logs, --check-config and replay-stats.
+TEST(redis_address, errors_never_repeat_a_password) {
+  for (const char* s : {"Redis://:S3cr3tPw@host", "redis:/:S3cr3tPw@host", "redis//:S3cr3tPw@host",
+                        "redis://host:S3cr3tPw", "redis://:S3cr3tPw@host:S3cr3tPw",
+                        "unix:/run/redis.sock?password=S3cr3tPw", "S3cr3tPw",
+                        "rediss://:S3cr3tPw@host"}) {
+    auto a = parse_redis_address(s);
+    ASSERT_FALSE(a) << s;
+    EXPECT_EQ(a.error().detail.find("S3cr3t"), std::string::npos) << s << ": " << a.error().detail;
+  }
+}
+
 TEST(redis_address, junk_refused_with_a_reason) {
   for (const char* s : {"",
                         "redis://",
