@@ -5,7 +5,8 @@ int: every command gets the integer 42. huge: every command gets the start of a 
 then 64 KiB chunks, never the end. hugearray: an array said to have 2 000 000 000 elements.
 silent: reads, never answers. close: closes each connection once a command arrives. badscript:
 SET -> +OK, GET -> a 64-digit key, anything else -> an array of two integers (the wrong shape
-for the replay script)."""
+for the replay script). nested: an array of 1100 arrays of 1000 integers (1.1 million elements
+in small arrays)."""
 import socket
 import sys
 import threading
@@ -52,6 +53,9 @@ def serve(conn):
                     conn.sendall(b":42\r\n")
                 elif mode == "hugearray":
                     conn.sendall(b"*2000000000\r\n")
+                elif mode == "nested":
+                    inner = b"*1000\r\n" + b":1\r\n" * 1000
+                    conn.sendall(b"*1100\r\n" + inner * 1100)
                 elif mode == "close":
                     conn.close()
                     return
