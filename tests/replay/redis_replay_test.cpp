@@ -725,6 +725,48 @@ TEST(redis_replay_nested, many_small_arrays_refused) {
       << c.error().detail;
 }
 
+// Requests waiting for the only connection while the request holding it finds the server
+// silent: once the store is down they all fail at once, none opens a connection of its own (each
+// would wait its whole budget on the silent server).
+TEST(redis_replay_waiters, fail_at_once_when_the_store_goes_down) {
+  std::string why;
+  auto fake = test::fake_redis::start("silent", why);
+  ASSERT_TRUE(fake) << why;
+  redis_replay_options o;
+  o.store = fake->url();
+  o.settings = settings();
+  o.host_name = "mx1";
+  o.connections = 1;
+  o.min_backoff = milliseconds(10000);
+  o.max_backoff = milliseconds(10000);
+  auto s = redis_replay_store::create(o);
+  ASSERT_TRUE(s);
+  redis_replay_store& store = **s;
+  std::thread holder([&] {
+    EXPECT_FALSE(store.record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(300)));
+  });
+  std::this_thread::sleep_for(milliseconds(100));
+  std::vector<std::thread> waiters;
+  std::mutex mu;
+  std::vector<std::string> errors;
+  std::atomic<int> slow{0};
+  for (int t = 0; t < 4; ++t) {
+    waiters.emplace_back([&] {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto c = store.record(message(kNow, net(2), {}, {sig(kKeyA)}), milliseconds(3000));
+      if (std::chrono::steady_clock::now() - t0 > milliseconds(1500)) ++slow;
+      std::lock_guard<std::mutex> lk(mu);
+      errors.push_back(c ? "counted" : c.error().detail);
+    });
+  }
+  holder.join();
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(slow.load(), 0);
+  ASSERT_EQ(errors.size(), 4u);
+  for (const auto& e : errors) EXPECT_NE(e.find("Redis store down"), std::string::npos) << e;
+  EXPECT_EQ(store.stats().uncounted, 5u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     modes, redis_replay_hostile,
     ::testing::Values(std::pair("int", "unexpected reply to SET NX of the fleet key: integer 42"),
