@@ -162,8 +162,10 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
   int done = 0;
   while (done == 0) {
     if (!wait_for(c->fd, POLLOUT, d) || !bound()) {
-      if (sent_nothing_) {  // unsent: the next exchange must not send it (sdsclear, inline:
-        sdssetlen(c->obuf, 0);  // the library's sdsclear has no C linkage in this header)
+      // Unsent: the next exchange must not send it. sdsclear() by hand (sds.h declares it
+      // without C linkage).
+      if (sent_nothing_) {
+        sdssetlen(c->obuf, 0);
         c->obuf[0] = '\0';
       }
       return timed_out(d);

@@ -767,6 +767,44 @@ TEST(redis_replay_waiters, fail_at_once_when_the_store_goes_down) {
   EXPECT_EQ(store.stats().uncounted, 5u);
 }
 
+// A request that began before an outage and fails after the recovery changes the state no
+// more: down once, up once.
+TEST(redis_replay_stale, old_request_does_not_flip_the_state) {
+  std::string why;
+  auto fake = test::fake_redis::start("stale", why);
+  ASSERT_TRUE(fake) << why;
+  std::mutex mu;
+  std::vector<bool> changes;
+  redis_replay_options o;
+  o.store = fake->url();
+  o.settings = settings();
+  o.host_name = "mx1";
+  o.connections = 2;
+  o.min_backoff = milliseconds(100);
+  o.max_backoff = milliseconds(100);
+  o.on_state_change = [&](bool up, const std::string&) {
+    std::lock_guard<std::mutex> lk(mu);
+    changes.push_back(up);
+  };
+  auto s = redis_replay_store::create(o);
+  ASSERT_TRUE(s);
+  redis_replay_store& store = **s;
+  std::thread old([&] {  // first connection: answered by closing after 0.8 s
+    EXPECT_FALSE(store.record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(3000)));
+  });
+  std::this_thread::sleep_for(milliseconds(200));
+  // Second connection: closed at once (down); then, after the back-off, a third (up).
+  EXPECT_FALSE(store.record(message(kNow, net(2), {}, {sig(kKeyA)}), milliseconds(3000)));
+  EXPECT_FALSE(store.stats().up);
+  std::this_thread::sleep_for(milliseconds(150));
+  auto c = store.record(message(kNow, net(3), {}, {sig(kKeyA)}), milliseconds(3000));
+  EXPECT_TRUE(c) << c.error().message();
+  old.join();
+  EXPECT_TRUE(store.stats().up);
+  std::lock_guard<std::mutex> lk(mu);
+  EXPECT_EQ(changes, (std::vector<bool>{false, true}));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     modes, redis_replay_hostile,
     ::testing::Values(std::pair("int", "unexpected reply to SET NX of the fleet key: integer 42"),
