@@ -672,6 +672,15 @@ TEST(redis_replay_options, create_refuses_bad_options) {
   EXPECT_TRUE(redis_replay_store::create(o));  // does not connect
 }
 
+// Options for a store that talks to a fake server, as host "mx1".
+redis_replay_options fake_options(const test::fake_redis& fake) {
+  redis_replay_options o;
+  o.store = fake.url();
+  o.settings = settings();
+  o.host_name = "mx1";
+  return o;
+}
+
 // Hostile servers: every failure is an error within the budget (plus slack), never a crash or
 // a hang, and the store is down once.
 // (mode, what the error says)
@@ -683,10 +692,7 @@ TEST_P(redis_replay_hostile, fails_open_within_budget) {
   auto fake = test::fake_redis::start(GetParam().first, why);
   ASSERT_TRUE(fake) << why;
   int downs = 0;
-  redis_replay_options o;
-  o.store = fake->url();
-  o.settings = settings();
-  o.host_name = "mx1";
+  redis_replay_options o = fake_options(*fake);
   o.on_state_change = [&](bool up, const std::string&) { downs += up ? 0 : 1; };
   auto s = redis_replay_store::create(o);
   ASSERT_TRUE(s);
@@ -713,10 +719,7 @@ TEST(redis_replay_nested, many_small_arrays_refused) {
   std::string why;
   auto fake = test::fake_redis::start("nested", why);
   ASSERT_TRUE(fake) << why;
-  redis_replay_options o;
-  o.store = fake->url();
-  o.settings = settings();
-  o.host_name = "mx1";
+  redis_replay_options o = fake_options(*fake);
   auto s = redis_replay_store::create(o);
   ASSERT_TRUE(s);
   auto c = (*s)->record(message(kNow, net(1), rcpts(0, 1), {sig(kKeyA)}), milliseconds(10000));
@@ -732,10 +735,7 @@ TEST(redis_replay_waiters, fail_at_once_when_the_store_goes_down) {
   std::string why;
   auto fake = test::fake_redis::start("silent", why);
   ASSERT_TRUE(fake) << why;
-  redis_replay_options o;
-  o.store = fake->url();
-  o.settings = settings();
-  o.host_name = "mx1";
+  redis_replay_options o = fake_options(*fake);
   o.connections = 1;
   o.min_backoff = milliseconds(10000);
   o.max_backoff = milliseconds(10000);
@@ -775,10 +775,7 @@ TEST(redis_replay_stale, old_request_does_not_flip_the_state) {
   ASSERT_TRUE(fake) << why;
   std::mutex mu;
   std::vector<bool> changes;
-  redis_replay_options o;
-  o.store = fake->url();
-  o.settings = settings();
-  o.host_name = "mx1";
+  redis_replay_options o = fake_options(*fake);
   o.connections = 2;
   o.min_backoff = milliseconds(100);
   o.max_backoff = milliseconds(100);
