@@ -16,10 +16,20 @@
 //   PREFIX "key"               the fleet's recipient-hash key (random, made by the first host)
 //   PREFIX "host:" NAME        hash: counted, uncounted, suspected (per host, pushed with each
 //                              round trip)
-// A failure (server down, budget spent, an answer of the wrong shape) drops that connection: the
+// A failure (server down or silent, an answer of the wrong shape) drops that connection: the
 // store is "down" and tries again after a back-off (doubling from min_backoff to max_backoff);
 // while down, record() answers an error at once, without waiting. on_state_change is called once
-// per change (up -> down, down -> up), never per message.
+// per change (up -> down, down -> up), never per message; a request that began before the last
+// change (an outage or a recovery) no longer changes the state when it ends.
+// A budget spent before the server was asked (waiting for a free connection, or a budget of 0)
+// leaves the message uncounted with no state change; so does a timeout when the request had its
+// connection for less than half its budget or less than 10 ms (too little to tell a slow server
+// from a silent one: with budgets that short, a silent server costs each message its budget).
+// A TCP host given as a name is resolved once, by create() (getaddrinfo, which may block); when
+// that fails, hiredis resolves the name at each connect, unbounded by the budget. Prefer an
+// address or a unix socket.
+// Each host's clock decides the slice a message counts in: the hosts sharing a server must keep
+// the same time (NTP); a host whose clock is off counts into other slices than the rest.
 // All members are safe to call from several threads.
 #pragma once
 
@@ -61,7 +71,9 @@ struct redis_replay_options {
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{30000};
   // Called (from the thread of the record() that saw it) with `up` and, for a change to down, why
-  // ("connection refused", "timeout after 50 ms", "unexpected reply: ...").
+  // ("connection refused", "timeout after 50 ms", "unexpected reply: ..."), one change at a time
+  // in order. It must not call record() (a later change would wait for it) and should not throw:
+  // an exception propagates out of that record() (the store's state is consistent).
   std::function<void(bool up, const std::string& why)> on_state_change;
 };
 
@@ -106,6 +118,11 @@ struct replay_entry {
 struct replay_listing {
   std::vector<replay_entry> top;       // by messages, then networks, most first
   std::size_t tracked = 0;             // signatures tracked in all
+  // Keys skipped because their data is not what the store writes (not a hash, a hash missing
+  // "first" or "window" or with a field that is not a number, an n: or r: key that is not a
+  // HyperLogLog, a host hash with a non-number). Errors talking to the server still fail the
+  // listing.
+  std::size_t malformed = 0;
   std::vector<std::pair<std::string, replay_store_stats>> hosts;  // per host, by name
 };
 

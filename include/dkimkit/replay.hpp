@@ -34,13 +34,17 @@ struct replay_thresholds {
   std::uint64_t recipients = 0;
 };
 
+// At most this many slices are counted for one signature: a window (x= included) is cut to
+// max_replay_slices slices of window / buckets seconds.
+inline constexpr unsigned max_replay_slices = 1000;
+
 struct replay_settings {
   // The sliding window. It is cut into `buckets` equal slices; counts cover the current slice and
   // those before it within the window, so the window slides by one slice at a time.
   std::chrono::seconds window{24 * 3600};
   unsigned buckets = 4;
   // A signature whose x= lies further ahead than `window` is counted over the time left to x=
-  // instead, up to max_window.
+  // instead, up to max_window and up to max_replay_slices slices.
   std::chrono::seconds max_window{7 * 24 * 3600};
   replay_thresholds thresholds;
   // Signing domains (d= equal to one of these or under it, ASCII case ignored) that are counted
@@ -81,7 +85,7 @@ struct replay_signature {
   std::string key;  // replay_key()
   std::string sdid;
   std::string selector;
-  std::uint64_t window_seconds = 0;  // settings.window, or the time left to x= (see above)
+  std::uint64_t window_seconds = 0;  // settings.window, or the time left to x= (capped, see above)
   bool trusted = false;              // d= is one of settings.trusted_domains or under one
   std::size_t result_index = 0;      // its index among the verifications it came from
 };

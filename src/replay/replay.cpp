@@ -230,7 +230,9 @@ replay_message replay_message_of(const std::vector<verification>& results, int f
     auto window = static_cast<std::uint64_t>(settings.window.count());
     if (v.parsed->expiration && *v.parsed->expiration > now) {
       std::uint64_t left = *v.parsed->expiration - now;
-      auto cap = static_cast<std::uint64_t>(settings.max_window.count());
+      // The store counts at most max_replay_slices slices: the verdict says the same window.
+      const std::uint64_t slices_cap = window / settings.buckets * max_replay_slices;
+      auto cap = std::min(static_cast<std::uint64_t>(settings.max_window.count()), slices_cap);
       if (left > window) window = std::min(left, cap);
     }
     s.window_seconds = window;

@@ -2,12 +2,14 @@
 // message. Internal to dkimkit_redis.
 #pragma once
 
+#include <dkimkit/replay.hpp>
 #include <string_view>
 
 namespace dkimkit::detail {
 
-// At most this many slices are summed for one signature (x= windows are cut to it).
-inline constexpr unsigned kMaxReplaySlices = 1000;
+// At most this many slices are summed for one signature (x= windows are cut to it, as
+// replay_message_of() cuts window_seconds).
+inline constexpr unsigned kMaxReplaySlices = max_replay_slices;
 
 inline constexpr std::string_view kRecordScript = R"lua(
 -- dkimkit replay counting (dkimkit/redis_replay.hpp): adds one message to the counters of each

@@ -1,7 +1,10 @@
 #include "replay_redis/redis_connection.hpp"
 
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
+#include <netdb.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <cassert>
@@ -46,17 +49,27 @@ bool wait_for(int fd, short events, const redis_deadline& d) {
 }
 
 // hiredis 0.14 has no limit on the elements of an array reply: "*2000000000" would have it
-// allocate 16 GB of pointers. Its reply functions, with createArray refusing large arrays (the
-// reader then reports an error and the exchange says why).
-constexpr int kMaxArrayElements = 1 << 20;
+// allocate 16 GB of pointers, and many small nested arrays build a reply tree far larger than
+// the unparsed bytes max_reply_bytes bounds. Its reply functions, with createArray refusing a
+// large array, and any array past kMaxArrayElements elements in all in one exchange (counted
+// per thread: an exchange runs on one thread). The reader then reports an error and the
+// exchange says why.
+constexpr long long kMaxArrayElements = 1 << 20;
 const redisReplyObjectFunctions* hiredis_functions = nullptr;
 thread_local long long refused_array = -1;
+thread_local long long exchange_elements = 0;  // array elements made in this exchange
+thread_local bool refused_total = false;
 
 void* bounded_array(const redisReadTask* task, int elements) {
   if (elements > kMaxArrayElements) {
     refused_array = elements;
     return nullptr;
   }
+  if (elements > 0 && exchange_elements + elements > kMaxArrayElements) {
+    refused_total = true;
+    return nullptr;
+  }
+  if (elements > 0) exchange_elements += elements;
   return hiredis_functions->createArray(task, elements);
 }
 
@@ -122,6 +135,9 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
     std::size_t max_reply_bytes) {
   redisContext* c = ctx_.get();
   assert(c != nullptr);
+  sent_nothing_ = true;
+  // Out of time before anything is written: the connection stays as it was (usable).
+  if (!left(d)) return timed_out(d);
   for (const auto& cmd : commands) {
     std::vector<const char*> argv;
     std::vector<std::size_t> lens;
@@ -135,13 +151,26 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
         REDIS_OK)
       return fail(errc::io_error, "cannot format a command: " + lower_reason(c->errstr));
   }
-  const auto tv = left(d);
-  if (!tv) return timed_out(d);
-  // Bounds each blocking write; reads only follow poll() saying there is something to read.
-  if (redisSetTimeout(c, *tv) != REDIS_OK) return fail(errc::io_error, lower_reason(c->errstr));
+  // Each blocking write and read is bounded by the time left then (set before each one: a
+  // timeout set once would let every write wait that long again).
+  const auto bound = [&]() -> result<void> {
+    const auto tv = left(d);
+    if (!tv) return timed_out(d);
+    if (redisSetTimeout(c, *tv) != REDIS_OK) return fail(errc::io_error, lower_reason(c->errstr));
+    return {};
+  };
   int done = 0;
   while (done == 0) {
-    if (!wait_for(c->fd, POLLOUT, d)) return timed_out(d);
+    if (!wait_for(c->fd, POLLOUT, d) || !bound()) {
+      // Unsent: the next exchange must not send it. sdsclear() by hand (sds.h declares it
+      // without C linkage).
+      if (sent_nothing_) {
+        sdssetlen(c->obuf, 0);
+        c->obuf[0] = '\0';
+      }
+      return timed_out(d);
+    }
+    sent_nothing_ = false;
     if (redisBufferWrite(c, &done) != REDIS_OK) {
       if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) return timed_out(d);
       return fail(errc::io_error, lower_reason(c->errstr));
@@ -149,13 +178,19 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
   }
   std::vector<redis_reply_ptr> replies;
   replies.reserve(commands.size());
+  exchange_elements = 0;
   while (replies.size() < commands.size()) {
     void* reply = nullptr;
     refused_array = -1;
+    refused_total = false;
     if (redisGetReplyFromReader(c, &reply) != REDIS_OK) {
       if (refused_array >= 0)
         return fail(errc::io_error,
                     "unexpected reply: an array of " + std::to_string(refused_array) + " elements");
+      if (refused_total)
+        return fail(errc::io_error, "unexpected reply: more than " +
+                                        std::to_string(kMaxArrayElements) +
+                                        " array elements in all");
       return fail(errc::io_error, "unexpected reply: " + lower_reason(c->errstr));
     }
     if (reply != nullptr) {
@@ -166,6 +201,7 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
       return fail(errc::io_error,
                   "unexpected reply: larger than " + std::to_string(max_reply_bytes) + " bytes");
     if (!wait_for(c->fd, POLLIN, d)) return timed_out(d);
+    if (auto ok = bound(); !ok) return tl::unexpected(ok.error());
     if (redisBufferRead(c) != REDIS_OK) {
       if (c->err == REDIS_ERR_EOF) return fail(errc::io_error, "connection closed by the server");
       if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) return timed_out(d);
@@ -174,6 +210,24 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
   }
   return replies;
 }
+
+std::string resolve_redis_host(const std::string& host) {
+  for (const int family : {AF_INET, AF_INET6}) {
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) continue;
+    char numeric[NI_MAXHOST] = {};
+    const int rc = getnameinfo(found->ai_addr, found->ai_addrlen, numeric, sizeof numeric,
+                               nullptr, 0, NI_NUMERICHOST);
+    freeaddrinfo(found);
+    if (rc == 0 && numeric[0] != '\0') return numeric;
+  }
+  return host;
+}
+
+bool is_timeout(const error& e) noexcept { return e.detail.rfind("timeout after ", 0) == 0; }
 
 std::string describe(const redisReply& r) {
   switch (r.type) {

@@ -40,21 +40,34 @@ class redis_connection {
  public:
   // Connects (TCP or unix socket), then AUTH when there is a password and SELECT when db is not
   // 0, all before the deadline. errc::io_error with the reason ("connection refused", "timeout
-  // after 50 ms", "unexpected reply to AUTH: ...").
+  // after 50 ms", "unexpected reply to AUTH: ..."). A TCP host should be an address (see
+  // resolve_redis_host): a name is resolved by hiredis, with no bound on the time it takes.
   [[nodiscard]] static result<redis_connection> open(const redis_address& a,
                                                      const redis_deadline& d);
   // Sends the commands in one write (pipelined) and reads one reply for each before the
-  // deadline. A reply the server is still sending past max_reply_bytes is an error. After any
-  // error the connection is unusable (the caller drops it). Error replies are replies: the
-  // caller checks them.
+  // deadline. A reply the server is still sending past max_reply_bytes, or replies with more
+  // than 2^20 array elements in all, are an error. After an error the connection is unusable
+  // (the caller drops it) unless sent_nothing(). Error replies are replies: the caller checks
+  // them.
   [[nodiscard]] result<std::vector<redis_reply_ptr>> exchange(
       const std::vector<redis_command>& commands, const redis_deadline& d,
       std::size_t max_reply_bytes = std::size_t{1} << 20);
+  // After an exchange() error: nothing of it was written (the deadline passed first), so the
+  // connection is as before and can be used again.
+  [[nodiscard]] bool sent_nothing() const noexcept { return sent_nothing_; }
 
  private:
   explicit redis_connection(redisContext* c) : ctx_(c) {}
+  bool sent_nothing_ = false;
   std::unique_ptr<redisContext, redis_context_deleter> ctx_;
 };
+
+// A host name resolved once (getaddrinfo, IPv4 addresses first as hiredis does) to a numeric
+// address; the name itself when it is an address already or does not resolve (hiredis then
+// resolves it at each connect, unbounded by any deadline).
+[[nodiscard]] std::string resolve_redis_host(const std::string& host);
+// A "timeout after N ms" error.
+[[nodiscard]] bool is_timeout(const error& e) noexcept;
 
 // A reply in a few words for an error: "integer 5", "error 'NOSCRIPT No matching script'",
 // "bulk string of 12 bytes", "array of 3", "nil", "status 'QUEUED'".

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "replay_redis/record_script.hpp"
 #include "replay_redis/redis_connection.hpp"
@@ -87,6 +88,24 @@ result<std::uint64_t> number_field(std::string_view value, std::string_view key,
   return *n;
 }
 
+// A timeout is the server's fault (the store goes down) only when the request had its
+// connection for at least half its budget and at least kMinBlamedTimeout: a budget spent
+// waiting for a free connection, or too short to tell a slow answer from none, says little
+// about the server.
+constexpr milliseconds kMinBlamedTimeout{10};
+bool server_to_blame(const error& e, const redis_deadline& d, steady_clock::time_point lent) {
+  if (!detail::is_timeout(e)) return true;
+  const auto had = d.at - lent;
+  return had * 2 >= d.budget && had >= kMinBlamedTimeout;
+}
+
+result<void> check_prefix(const std::string& prefix) {
+  if (prefix.empty() || prefix.size() > kMaxPrefix || !detail::is_printable_ascii(prefix))
+    return fail(errc::invalid_argument, "Redis key prefix: 1.." + std::to_string(kMaxPrefix) +
+                                            " printable ASCII characters");
+  return {};
+}
+
 }  // namespace
 
 struct redis_replay_store::impl {
@@ -107,23 +126,31 @@ struct redis_replay_store::impl {
   std::string fleet_key;  // empty until read from the server
   replay_store_stats stats;
   std::uint64_t unpushed = 0;  // uncounted messages not yet added to PREFIX "host:" NAME
+  std::uint64_t generation = 0;  // state changes so far (up -> down, down -> up)
 
   // on_state_change calls, in the order of the changes, without holding `mu`.
   std::mutex notify_mu;
   std::condition_variable notify_turn;
   std::uint64_t changes = 0, delivered = 0;
 
-  // A connection lent to one record(). Every error it returns has counted the message as
-  // uncounted (and, for a failed connection, changed the state).
+  // A connection lent to one record(), and the state's generation when it was lent: a lease
+  // older than the last state change (its request began before an outage or a recovery) changes
+  // the state no more. Every error acquire() returns has counted the message as uncounted (and,
+  // for a failed connection, changed the state).
   struct lease {
     std::unique_ptr<redis_connection> conn;
     bool probe = false;
+    std::uint64_t generation = 0;
+    steady_clock::time_point lent{};
   };
 
   result<lease> acquire(const redis_deadline& d);
   result<void> fetch_fleet_key(redis_connection& c, const redis_deadline& d);
   void succeeded(lease l, std::uint64_t pushed, std::uint64_t suspected);
-  void failed(bool probe, const std::string& why);
+  // The lease's request failed: the message goes on uncounted and `pushed` waits for the next
+  // round trip. `blame` false (nothing was sent, or too little of the budget was left to blame
+  // the server): no state change, and a connection still usable goes back to the pool.
+  void failed(lease l, std::uint64_t pushed, bool blame, const std::string& why);
   void notify(std::unique_lock<std::mutex>& lk, bool now_up, const std::string& why);
   result<std::vector<replay_counts>> round_trip(redis_connection& c, const replay_message& m,
                                                 std::uint64_t pushed, std::uint64_t& suspected,
@@ -134,34 +161,45 @@ void redis_replay_store::impl::notify(std::unique_lock<std::mutex>& lk, bool now
                                       const std::string& why) {
   const std::uint64_t turn = ++changes;
   lk.unlock();
-  if (!opts.on_state_change) return;
   std::unique_lock<std::mutex> n(notify_mu);
   notify_turn.wait(n, [&] { return delivered + 1 == turn; });
+  // This turn is over even when the callback throws: later notifiers must not wait forever.
+  struct advance {
+    impl& self;
+    std::unique_lock<std::mutex>& n;
+    std::uint64_t turn;
+    ~advance() {
+      if (!n.owns_lock()) n.lock();
+      self.delivered = turn;
+      self.notify_turn.notify_all();
+    }
+  } guard{*this, n, turn};
+  if (!opts.on_state_change) return;
   n.unlock();
   opts.on_state_change(now_up, why);
-  n.lock();
-  delivered = turn;
-  notify_turn.notify_all();
 }
 
 result<redis_replay_store::impl::lease> redis_replay_store::impl::acquire(const redis_deadline& d) {
   std::unique_lock<std::mutex> lk(mu);
   lease l;
-  if (!up) {
-    const auto now = steady_clock::now();
-    if (probing || now < retry_at) {
-      ++stats.uncounted;
-      ++unpushed;
-      const auto wait = std::chrono::duration_cast<milliseconds>(retry_at - now).count();
-      return fail(errc::io_error, "Redis store down (" + down_why + "); next try in " +
-                                      std::to_string(std::max<long long>(wait, 0)) + " ms");
+  // The state is checked again after every wait: the store may have gone down meanwhile.
+  for (;;) {
+    if (!up && !l.probe) {
+      const auto now = steady_clock::now();
+      if (probing || now < retry_at) {
+        ++stats.uncounted;
+        ++unpushed;
+        const auto wait = std::chrono::duration_cast<milliseconds>(retry_at - now).count();
+        return fail(errc::io_error, "Redis store down (" + down_why + "); next try in " +
+                                        std::to_string(std::max<long long>(wait, 0)) + " ms");
+      }
+      probing = true;
+      l.probe = true;
     }
-    probing = true;
-    l.probe = true;
-  }
-  while (idle.empty() && open >= opts.connections) {
+    if (!idle.empty() || open < opts.connections) break;
     if (freed.wait_until(lk, d.at) == std::cv_status::timeout && idle.empty() &&
         open >= opts.connections) {
+      // The budget ran out waiting: says nothing about the server (no state change).
       if (l.probe) probing = false;
       ++stats.uncounted;
       ++unpushed;
@@ -169,6 +207,8 @@ result<redis_replay_store::impl::lease> redis_replay_store::impl::acquire(const 
                   "no free Redis connection within " + std::to_string(d.budget.count()) + " ms");
     }
   }
+  l.generation = generation;
+  l.lent = steady_clock::now();
   if (!idle.empty()) {
     l.conn = std::move(idle.back());
     idle.pop_back();
@@ -178,32 +218,42 @@ result<redis_replay_store::impl::lease> redis_replay_store::impl::acquire(const 
   lk.unlock();
   auto c = redis_connection::open(address, d);
   if (!c) {
-    failed(l.probe, c.error().detail);
+    const bool blame = server_to_blame(c.error(), d, l.lent);
+    failed(std::move(l), 0, blame, c.error().detail);
     return tl::unexpected(c.error());
   }
   l.conn = std::make_unique<redis_connection>(std::move(*c));
   return l;
 }
 
-void redis_replay_store::impl::failed(bool probe, const std::string& why) {
+void redis_replay_store::impl::failed(lease l, std::uint64_t pushed, bool blame,
+                                      const std::string& why) {
   std::unique_lock<std::mutex> lk(mu);
-  --open;
   ++stats.uncounted;
-  ++unpushed;
-  if (probe) probing = false;
+  unpushed += pushed + 1;
+  if (l.probe) probing = false;
+  if (l.conn && l.conn->sent_nothing() && l.generation == generation) {
+    idle.push_back(std::move(l.conn));  // as it was: nothing of the request went out
+  } else {
+    l.conn.reset();
+    --open;
+  }
   freed.notify_one();
+  if (!blame || l.generation != generation) return;  // not the server's fault, or old news
   if (up) {
     up = false;
     stats.up = false;
+    ++generation;
     down_why = why;
     backoff = opts.min_backoff;
     retry_at = steady_clock::now() + backoff;
     open -= idle.size();
     idle.clear();  // the others are most likely broken too
+    freed.notify_all();  // waiters see the store down
     notify(lk, false, why);
     return;
   }
-  if (probe) {
+  if (l.probe) {
     down_why = why;
     backoff = std::min(backoff * 2, opts.max_backoff);
     retry_at = steady_clock::now() + backoff;
@@ -212,15 +262,20 @@ void redis_replay_store::impl::failed(bool probe, const std::string& why) {
 
 void redis_replay_store::impl::succeeded(lease l, std::uint64_t pushed, std::uint64_t suspected) {
   std::unique_lock<std::mutex> lk(mu);
+  (void)pushed;  // taken from `unpushed` when the request began
   ++stats.counted;
   stats.suspected += suspected;
-  unpushed -= std::min(unpushed, pushed);
-  idle.push_back(std::move(l.conn));
   if (l.probe) probing = false;
+  if (up || l.generation == generation) {
+    idle.push_back(std::move(l.conn));
+  } else {
+    --open;  // an old request that ended after the store went down: not a probe, keep none
+  }
   freed.notify_one();
-  if (!up) {
+  if (!up && l.generation == generation) {
     up = true;
     stats.up = true;
+    ++generation;
     backoff = milliseconds(0);
     notify(lk, true, "");
   }
@@ -327,10 +382,7 @@ result<std::unique_ptr<redis_replay_store>> redis_replay_store::create(redis_rep
   if (!address) return tl::unexpected(address.error());
   if (!opts.password.empty()) address->password = opts.password;
   if (auto ok = check(opts.settings); !ok) return tl::unexpected(ok.error());
-  if (opts.prefix.empty() || opts.prefix.size() > kMaxPrefix ||
-      !detail::is_printable_ascii(opts.prefix))
-    return fail(errc::invalid_argument, "Redis key prefix: 1.." + std::to_string(kMaxPrefix) +
-                                            " printable ASCII characters");
+  if (auto ok = check_prefix(opts.prefix); !ok) return tl::unexpected(ok.error());
   if (opts.connections < 1) return fail(errc::invalid_argument, "connections must be at least 1");
   if (opts.min_backoff.count() < 1 || opts.max_backoff < opts.min_backoff)
     return fail(errc::invalid_argument, "back-off: 1 ms <= min_backoff <= max_backoff");
@@ -346,6 +398,7 @@ result<std::unique_ptr<redis_replay_store>> redis_replay_store::create(redis_rep
   p->slice = slice_of(opts.settings);
   p->opts = std::move(opts);
   p->address = std::move(*address);
+  if (!p->address.host.empty()) p->address.host = detail::resolve_redis_host(p->address.host);
   p->script_sha = sha1_hex(detail::kRecordScript);
   return std::unique_ptr<redis_replay_store>(new redis_replay_store(std::move(p)));
 }
@@ -358,16 +411,19 @@ result<std::vector<replay_counts>> redis_replay_store::record(const replay_messa
   if (!l) return tl::unexpected(l.error());
   std::uint64_t pushed = 0;
   {
+    // Taken, so that concurrent requests do not push the same messages twice; given back on
+    // failure.
     std::lock_guard<std::mutex> lk(impl_->mu);
-    pushed = impl_->unpushed;
+    pushed = std::exchange(impl_->unpushed, 0);
   }
   std::uint64_t suspected = 0;
   auto counts = impl_->fetch_fleet_key(*l->conn, d).and_then([&] {
     return impl_->round_trip(*l->conn, m, pushed, suspected, d);
   });
   if (!counts) {
-    l->conn.reset();
-    impl_->failed(l->probe, counts.error().detail);
+    const bool blame =
+        !l->conn->sent_nothing() && server_to_blame(counts.error(), d, l->lent);
+    impl_->failed(std::move(*l), pushed, blame, counts.error().detail);
     return tl::unexpected(counts.error());
   }
   impl_->succeeded(std::move(*l), pushed, suspected);
@@ -412,17 +468,21 @@ result<void> scan(redis_connection& c, const std::string& pattern, const redis_d
   return {};
 }
 
-// HGETALL of each key, pipelined: field -> value per key; an empty map for a key gone since.
-result<std::vector<std::vector<std::pair<std::string, std::string>>>> hashes(
+// HGETALL of each key, pipelined: field -> value per key; an empty map for a key gone since,
+// nullopt for a key that is not a hash (an error reply such as WRONGTYPE).
+using hash_fields = std::optional<std::vector<std::pair<std::string, std::string>>>;
+result<std::vector<hash_fields>> hashes(
     redis_connection& c, const std::vector<std::string>& keys, const redis_deadline& d) {
   std::vector<redis_command> cmds;
   cmds.reserve(keys.size());
   for (const auto& k : keys) cmds.push_back({"HGETALL", k});
   auto replies = c.exchange(cmds, d, kMaxListReply);
   if (!replies) return tl::unexpected(replies.error());
-  std::vector<std::vector<std::pair<std::string, std::string>>> out(keys.size());
+  std::vector<hash_fields> out(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const redisReply& r = *(*replies)[i];
+    if (detail::is_error(r)) continue;
+    out[i].emplace();
     if (!detail::is_array(r) || detail::size_of(r) % 2 != 0)
       return tl::unexpected(
           detail::unexpected_reply("HGETALL " + detail::quotable(keys[i], 80), r));
@@ -432,7 +492,7 @@ result<std::vector<std::vector<std::pair<std::string, std::string>>>> hashes(
       if (!detail::is_string(f) || !detail::is_string(v))
         return tl::unexpected(
             detail::unexpected_reply("HGETALL " + detail::quotable(keys[i], 80), r));
-      out[i].emplace_back(detail::string_of(f), detail::string_of(v));
+      out[i]->emplace_back(detail::string_of(f), detail::string_of(v));
     }
   }
   return out;
@@ -443,8 +503,6 @@ result<std::optional<std::pair<replay_entry, std::vector<std::uint64_t>>>> entry
     std::string_view key, const std::vector<std::pair<std::string, std::string>>& fields,
     std::string_view prefix_s, const replay_settings& s, std::uint64_t now) {
   if (fields.empty()) return std::nullopt;  // expired between SCAN and HGETALL
-  if (key.substr(0, prefix_s.size()) != prefix_s)
-    return fail(errc::io_error, "SCAN returned a key outside its pattern");
   replay_entry e;
   e.key = std::string(key.substr(prefix_s.size()));
   const std::uint64_t slice = slice_of(s);
@@ -512,6 +570,7 @@ result<replay_listing> list_replay_signatures(const redis_replay_options& opts, 
   if (!address) return tl::unexpected(address.error());
   if (!opts.password.empty()) address->password = opts.password;
   if (auto ok = check(opts.settings); !ok) return tl::unexpected(ok.error());
+  if (auto ok = check_prefix(opts.prefix); !ok) return tl::unexpected(ok.error());
   const auto d = redis_deadline::after(timeout);
   auto c = redis_connection::open(*address, d);
   if (!c) return tl::unexpected(c.error());
@@ -526,10 +585,18 @@ result<replay_listing> list_replay_signatures(const redis_replay_options& opts, 
     std::vector<replay_entry> fresh;
     std::vector<bool> has_counts;
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      auto e = entry_of(keys[i], (*fields)[i], prefix_s, opts.settings, now);
-      if (!e) return tl::unexpected(e.error());
+      if (keys[i].substr(0, prefix_s.size()) != prefix_s)
+        return fail(errc::io_error, "SCAN returned a key outside its pattern");
+      if (!(*fields)[i]) {
+        ++out.malformed;
+        continue;
+      }
+      auto e = entry_of(keys[i], *(*fields)[i], prefix_s, opts.settings, now);
+      if (!e) {
+        ++out.malformed;
+        continue;
+      }
       if (!*e) continue;
-      ++out.tracked;
       auto& [entry, slices] = **e;
       if (!slices.empty()) {
         redis_command n = {"PFCOUNT"}, r = {"PFCOUNT"};
@@ -543,6 +610,7 @@ result<replay_listing> list_replay_signatures(const redis_replay_options& opts, 
       has_counts.push_back(!slices.empty());
       fresh.push_back(std::move(entry));
     }
+    std::vector<bool> bad(fresh.size(), false);
     if (!counts.empty()) {
       auto replies = c->exchange(counts, d, kMaxListReply);
       if (!replies) return tl::unexpected(replies.error());
@@ -550,15 +618,29 @@ result<replay_listing> list_replay_signatures(const redis_replay_options& opts, 
       for (std::size_t i = 0; i < fresh.size(); ++i) {
         if (!has_counts[i]) continue;
         replay_entry& e = fresh[i];
-        auto n = count_of(*(*replies)[next++], "PFCOUNT");
-        auto r = count_of(*(*replies)[next++], "PFCOUNT");
+        const redisReply& nr = *(*replies)[next++];
+        const redisReply& rr = *(*replies)[next++];
+        // An n: or r: key that is not a HyperLogLog (WRONGTYPE): that signature is skipped.
+        if (detail::is_error(nr) || detail::is_error(rr)) {
+          bad[i] = true;
+          continue;
+        }
+        auto n = count_of(nr, "PFCOUNT");
+        auto r = count_of(rr, "PFCOUNT");
         if (!n) return tl::unexpected(n.error());
         if (!r) return tl::unexpected(r.error());
         e.counts.networks = *n;
         e.counts.recipients = *r;
       }
     }
-    for (auto& e : fresh) out.top.push_back(std::move(e));
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      if (bad[i]) {
+        ++out.malformed;
+        continue;
+      }
+      ++out.tracked;
+      out.top.push_back(std::move(fresh[i]));
+    }
     if (out.top.size() > 2 * top + 1000) keep_top(out.top, top);
     return {};
   };
@@ -571,16 +653,28 @@ result<replay_listing> list_replay_signatures(const redis_replay_options& opts, 
     auto fields = hashes(*c, keys, d);
     if (!fields) return tl::unexpected(fields.error());
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      if ((*fields)[i].empty()) continue;
       if (keys[i].substr(0, prefix_host.size()) != prefix_host)
         return fail(errc::io_error, "SCAN returned a key outside its pattern");
+      if (!(*fields)[i]) {
+        ++out.malformed;
+        continue;
+      }
+      if ((*fields)[i]->empty()) continue;
       replay_store_stats st;
-      for (const auto& [f, v] : (*fields)[i]) {
+      bool ok = true;
+      for (const auto& [f, v] : *(*fields)[i]) {
         auto n = number_field(v, keys[i], f);
-        if (!n) return tl::unexpected(n.error());
+        if (!n) {
+          ok = false;
+          break;
+        }
         if (f == "counted") st.counted = *n;
         if (f == "uncounted") st.uncounted = *n;
         if (f == "suspected") st.suspected = *n;
+      }
+      if (!ok) {
+        ++out.malformed;
+        continue;
       }
       out.hosts.emplace_back(keys[i].substr(prefix_host.size()), st);
     }

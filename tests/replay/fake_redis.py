@@ -5,10 +5,14 @@ int: every command gets the integer 42. huge: every command gets the start of a 
 then 64 KiB chunks, never the end. hugearray: an array said to have 2 000 000 000 elements.
 silent: reads, never answers. close: closes each connection once a command arrives. badscript:
 SET -> +OK, GET -> a 64-digit key, anything else -> an array of two integers (the wrong shape
-for the replay script)."""
+for the replay script). nested: an array of 1100 arrays of 1000 integers (1.1 million elements
+in small arrays). stale: SET -> +OK, GET -> a 64-digit key, the script -> the counts of one
+signature, except that the first connection to send the script answers it after 0.8 s by
+closing, and the second closes at once."""
 import socket
 import sys
 import threading
+import time
 
 mode, port = sys.argv[1], int(sys.argv[2])
 
@@ -36,8 +40,12 @@ def commands(buf):
         pos = p
 
 
+scripted = [0]  # connections that sent the script so far
+lock = threading.Lock()
+
+
 def serve(conn):
-    buf = b""
+    buf, index = b"", None
     try:
         while True:
             data = conn.recv(65536)
@@ -52,6 +60,26 @@ def serve(conn):
                     conn.sendall(b":42\r\n")
                 elif mode == "hugearray":
                     conn.sendall(b"*2000000000\r\n")
+                elif mode == "nested":
+                    inner = b"*1000\r\n" + b":1\r\n" * 1000
+                    conn.sendall(b"*1100\r\n" + inner * 1100)
+                elif mode == "stale":
+                    if name == b"SET":
+                        conn.sendall(b"+OK\r\n")
+                        continue
+                    if name == b"GET":
+                        conn.sendall(b"$64\r\n" + b"ab" * 32 + b"\r\n")
+                        continue
+                    if index is None:
+                        with lock:
+                            index = scripted[0]
+                            scripted[0] += 1
+                    if index == 0:
+                        time.sleep(0.8)
+                    if index in (0, 1):
+                        conn.close()
+                        return
+                    conn.sendall(b"*5\r\n:1\r\n:1\r\n:0\r\n:1\r\n:0\r\n")
                 elif mode == "close":
                     conn.close()
                     return

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <dkimkit/redis_replay.hpp>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "support/redis_server.hpp"
@@ -347,17 +348,51 @@ TEST_F(redis_replay, listing_sorted_by_messages_then_networks) {
   EXPECT_FALSE(l->top[1].flagged);
 }
 
-TEST_F(redis_replay, listing_refuses_hostile_data) {
+// Keys not as the store writes them are skipped and counted; the rest are listed.
+TEST_F(redis_replay, listing_skips_and_counts_malformed_keys) {
+  auto s = store(options());
+  ASSERT_TRUE(s);
+  (void)one(*s, message(kNow + 5, net(1), rcpts(0, 1), {sig(kKeyA)}));
+  (void)one(*s, message(kNow + 5, net(1), rcpts(0, 1), {sig(kKeyB)}));
   server_->command(
       {"HSET", "dkimkit:replay:s:bad", "d", "x", "first", "yesterday", "window", "3600"});
-  auto l = list_replay_signatures(options(), 5, kNow, kBudget);
-  ASSERT_FALSE(l);
-  EXPECT_NE(l.error().detail.find("first"), std::string::npos) << l.error().detail;
-  server_->command({"DEL", "dkimkit:replay:s:bad"});
+  server_->command({"HSET", "dkimkit:replay:s:nofields", "d", "x"});
   server_->command({"SET", "dkimkit:replay:s:string", "x"});
-  l = list_replay_signatures(options(), 5, kNow, kBudget);
+  // kKeyB's network counter is not a HyperLogLog.
+  const std::string n_b = "dkimkit:replay:n:" + kKeyB + ":" + std::to_string(kNow / kSlice);
+  server_->command({"DEL", n_b});
+  server_->command({"SET", n_b, "x"});
+  server_->command({"SET", "dkimkit:replay:host:broken", "x"});
+  auto l = list_replay_signatures(options(), 5, kNow + 10, kBudget);
+  ASSERT_TRUE(l) << l.error().message();
+  EXPECT_EQ(l->malformed, 5u);
+  EXPECT_EQ(l->tracked, 1u);
+  ASSERT_EQ(l->top.size(), 1u);
+  EXPECT_EQ(l->top[0].key, kKeyA);
+  EXPECT_EQ(l->top[0].counts.messages, 1u);
+  ASSERT_EQ(l->hosts.size(), 1u);
+  EXPECT_EQ(l->hosts[0].first, "mx1");
+}
+
+TEST_F(redis_replay, listing_checks_the_prefix) {
+  auto o = options();
+  o.prefix = "";
+  auto l = list_replay_signatures(o, 5, kNow, kBudget);
   ASSERT_FALSE(l);
-  EXPECT_NE(l.error().detail.find("HGETALL"), std::string::npos) << l.error().detail;
+  EXPECT_EQ(l.error().code, errc::invalid_argument);
+  o.prefix = "bad\nprefix";
+  o.prefix[3] = '\n';
+  EXPECT_FALSE(list_replay_signatures(o, 5, kNow, kBudget));
+}
+
+// A host given by name is resolved (by create()) and reached.
+TEST_F(redis_replay, host_name_resolved) {
+  auto o = options();
+  o.store = "redis://localhost:" + std::to_string(server_->port()) + "/0";
+  auto s = store(o);
+  ASSERT_TRUE(s);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  EXPECT_TRUE(changes().empty());
 }
 
 // The fleet key is made once: a store that finds it does not replace it.
@@ -392,6 +427,95 @@ TEST_F(redis_replay, many_threads_share_a_few_connections) {
       "200");
   const std::string clients = server_->command({"CLIENT", "LIST"});
   EXPECT_LE(std::count(clients.begin(), clients.end(), '\n'), 3 + 1) << clients;
+}
+
+// Many requests with a budget of 1 ms sharing one connection, against a healthy server: those
+// that run out of budget before the server is asked go on uncounted, and the store never goes
+// down.
+TEST_F(redis_replay, tiny_budgets_under_load_never_go_down) {
+  auto o = options();
+  o.connections = 1;
+  auto s = store(o);
+  ASSERT_TRUE(s);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));  // connection, key and script ready
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i)
+        (void)s->record(message(kNow, net(t), rcpts(i, 1), {sig(kKeyA)}), milliseconds(1));
+      (void)s->record(message(kNow, net(t), {}, {sig(kKeyA)}), milliseconds(0));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& [up, why] : changes()) EXPECT_TRUE(up) << why;
+  EXPECT_TRUE(changes().empty());
+  EXPECT_TRUE(s->stats().up);
+  EXPECT_EQ(s->stats().counted + s->stats().uncounted, 1u + 8 * 51);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+}
+
+// Messages that went on uncounted while down are pushed to the host's stats once, even when
+// many requests run at once after the recovery.
+TEST_F(redis_replay, uncounted_pushed_once_by_concurrent_requests) {
+  auto o = options();
+  o.connections = 4;
+  auto s = store(o);
+  ASSERT_TRUE(s);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  server_->stop();
+  for (int i = 0; i < 10; ++i)
+    (void)s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50));
+  ASSERT_TRUE(server_->restart());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!s->stats().up && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(20));
+    (void)s->record(message(kNow, net(1), {}, {sig(kKeyA)}), kBudget);
+  }
+  ASSERT_TRUE(s->stats().up);
+  // Uncounted again, all pushed at once by whichever requests come next.
+  const std::uint64_t before = s->stats().uncounted;
+  ASSERT_GE(before, 10u);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i)
+        (void)s->record(message(kNow, net(t), {}, {sig(kKeyA)}), kBudget);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(s->stats().uncounted, before);
+  EXPECT_EQ(server_->command({"HGET", "dkimkit:replay:host:mx1", "uncounted"}),
+            std::to_string(before));
+}
+
+// A callback that throws does not keep later changes from being told.
+TEST_F(redis_replay, throwing_callback_does_not_block_later_changes) {
+  auto o = options();
+  std::atomic<int> calls{0};
+  o.on_state_change = [&](bool, const std::string&) {
+    if (++calls == 1) throw std::runtime_error("callback failed");
+  };
+  auto s = store(o);
+  ASSERT_TRUE(s);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  server_->stop();
+  EXPECT_THROW((void)s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50)),
+               std::runtime_error);
+  EXPECT_FALSE(s->stats().up);
+  ASSERT_TRUE(server_->restart());
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!s->stats().up && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(milliseconds(20));
+      (void)s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(500));
+    }
+    done = true;
+  });
+  t.join();
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(s->stats().up);
+  EXPECT_EQ(calls.load(), 2);
 }
 
 // Redis stopped in the middle: errors at once, one "down", then "up" once it is back.
@@ -548,6 +672,15 @@ TEST(redis_replay_options, create_refuses_bad_options) {
   EXPECT_TRUE(redis_replay_store::create(o));  // does not connect
 }
 
+// Options for a store that talks to a fake server, as host "mx1".
+redis_replay_options fake_options(const test::fake_redis& fake) {
+  redis_replay_options o;
+  o.store = fake.url();
+  o.settings = settings();
+  o.host_name = "mx1";
+  return o;
+}
+
 // Hostile servers: every failure is an error within the budget (plus slack), never a crash or
 // a hang, and the store is down once.
 // (mode, what the error says)
@@ -559,10 +692,7 @@ TEST_P(redis_replay_hostile, fails_open_within_budget) {
   auto fake = test::fake_redis::start(GetParam().first, why);
   ASSERT_TRUE(fake) << why;
   int downs = 0;
-  redis_replay_options o;
-  o.store = fake->url();
-  o.settings = settings();
-  o.host_name = "mx1";
+  redis_replay_options o = fake_options(*fake);
   o.on_state_change = [&](bool up, const std::string&) { downs += up ? 0 : 1; };
   auto s = redis_replay_store::create(o);
   ASSERT_TRUE(s);
@@ -581,6 +711,95 @@ TEST_P(redis_replay_hostile, fails_open_within_budget) {
   auto l = list_replay_signatures(o, 5, kNow, milliseconds(200));
   EXPECT_FALSE(l);
   EXPECT_LT(std::chrono::steady_clock::now() - t1, milliseconds(1500));
+}
+
+// Many small arrays nested in one reply: refused past 2^20 elements in all, although no array
+// is large and the unparsed bytes stay small.
+TEST(redis_replay_nested, many_small_arrays_refused) {
+  std::string why;
+  auto fake = test::fake_redis::start("nested", why);
+  ASSERT_TRUE(fake) << why;
+  redis_replay_options o = fake_options(*fake);
+  auto s = redis_replay_store::create(o);
+  ASSERT_TRUE(s);
+  auto c = (*s)->record(message(kNow, net(1), rcpts(0, 1), {sig(kKeyA)}), milliseconds(10000));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().detail.find("array elements in all"), std::string::npos)
+      << c.error().detail;
+}
+
+// Requests waiting for the only connection while the request holding it finds the server
+// silent: once the store is down they all fail at once, none opens a connection of its own (each
+// would wait its whole budget on the silent server).
+TEST(redis_replay_waiters, fail_at_once_when_the_store_goes_down) {
+  std::string why;
+  auto fake = test::fake_redis::start("silent", why);
+  ASSERT_TRUE(fake) << why;
+  redis_replay_options o = fake_options(*fake);
+  o.connections = 1;
+  o.min_backoff = milliseconds(10000);
+  o.max_backoff = milliseconds(10000);
+  auto s = redis_replay_store::create(o);
+  ASSERT_TRUE(s);
+  redis_replay_store& store = **s;
+  std::thread holder([&] {
+    EXPECT_FALSE(store.record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(300)));
+  });
+  std::this_thread::sleep_for(milliseconds(100));
+  std::vector<std::thread> waiters;
+  std::mutex mu;
+  std::vector<std::string> errors;
+  std::atomic<int> slow{0};
+  for (int t = 0; t < 4; ++t) {
+    waiters.emplace_back([&] {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto c = store.record(message(kNow, net(2), {}, {sig(kKeyA)}), milliseconds(3000));
+      if (std::chrono::steady_clock::now() - t0 > milliseconds(1500)) ++slow;
+      std::lock_guard<std::mutex> lk(mu);
+      errors.push_back(c ? "counted" : c.error().detail);
+    });
+  }
+  holder.join();
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(slow.load(), 0);
+  ASSERT_EQ(errors.size(), 4u);
+  for (const auto& e : errors) EXPECT_NE(e.find("Redis store down"), std::string::npos) << e;
+  EXPECT_EQ(store.stats().uncounted, 5u);
+}
+
+// A request that began before an outage and fails after the recovery changes the state no
+// more: down once, up once.
+TEST(redis_replay_stale, old_request_does_not_flip_the_state) {
+  std::string why;
+  auto fake = test::fake_redis::start("stale", why);
+  ASSERT_TRUE(fake) << why;
+  std::mutex mu;
+  std::vector<bool> changes;
+  redis_replay_options o = fake_options(*fake);
+  o.connections = 2;
+  o.min_backoff = milliseconds(100);
+  o.max_backoff = milliseconds(100);
+  o.on_state_change = [&](bool up, const std::string&) {
+    std::lock_guard<std::mutex> lk(mu);
+    changes.push_back(up);
+  };
+  auto s = redis_replay_store::create(o);
+  ASSERT_TRUE(s);
+  redis_replay_store& store = **s;
+  std::thread old([&] {  // first connection: answered by closing after 0.8 s
+    EXPECT_FALSE(store.record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(3000)));
+  });
+  std::this_thread::sleep_for(milliseconds(200));
+  // Second connection: closed at once (down); then, after the back-off, a third (up).
+  EXPECT_FALSE(store.record(message(kNow, net(2), {}, {sig(kKeyA)}), milliseconds(3000)));
+  EXPECT_FALSE(store.stats().up);
+  std::this_thread::sleep_for(milliseconds(150));
+  auto c = store.record(message(kNow, net(3), {}, {sig(kKeyA)}), milliseconds(3000));
+  EXPECT_TRUE(c) << c.error().message();
+  old.join();
+  EXPECT_TRUE(store.stats().up);
+  std::lock_guard<std::mutex> lk(mu);
+  EXPECT_EQ(changes, (std::vector<bool>{false, true}));
 }
 
 INSTANTIATE_TEST_SUITE_P(

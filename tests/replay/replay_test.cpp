@@ -145,6 +145,23 @@ TEST(replay_message_of, expiration_extends_the_window_up_to_max_window) {
   EXPECT_EQ(m.network, "");  // no address: the network is not counted
 }
 
+// The store counts at most max_replay_slices slices; the verdict's window says the same (a
+// window of 3600 s in 24 slices of 150 s: at most 150 000 s, below max_window).
+TEST(replay_message_of, window_capped_at_the_slices_the_store_counts) {
+  replay_settings s;
+  s.window = std::chrono::seconds(3600);
+  s.buckets = 24;
+  s.max_window = std::chrono::seconds(30 * 86400);
+  const std::uint64_t now = 1'800'000'000;
+  std::vector<verification> results;
+  results.push_back(passing("a.example", "s", "A", now + 20 * 86400));
+  results.push_back(passing("b.example", "s", "B", now + 100000));
+  auto m = replay_message_of(results, AF_INET, nullptr, {}, s, now);
+  ASSERT_EQ(m.signatures.size(), 2u);
+  EXPECT_EQ(m.signatures[0].window_seconds, 150u * max_replay_slices);
+  EXPECT_EQ(m.signatures[1].window_seconds, 100000u);
+}
+
 TEST(replay_message_of, bounded_per_message) {
   replay_settings s;
   s.max_signatures = 2;
