@@ -322,8 +322,8 @@ result<void> check_key_file_safety(const std::string& path, std::string& warning
                     ", neither the service user (uid " + std::to_string(service.uid) +
                     ") nor root (or set sign.require_safe_keys = false)");
   if ((st.st_mode & (S_IRGRP | S_IWGRP)) && st.st_gid != service.gid)
-    warning = path + ": " + it + " may be read by group " + std::to_string(st.st_gid) +
-              " (mode " + mode + "), which is not the service's group";
+    warning = path + ": " + it + " may be read by group " + std::to_string(st.st_gid) + " (mode " +
+              mode + "), which is not the service's group";
   return {};
 }
 
