@@ -305,7 +305,8 @@ result<void> set_run_as(config& c, const std::string& user, const std::string& g
 }
 
 result<void> check_key_file_safety(const std::string& path, std::string& warning,
-                                   service_ids service) {
+                                   service_ids service, std::string_view what) {
+  const std::string it(what);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     return fail(errc::io_error, path + ": cannot open: " + std::strerror(errno));
@@ -313,16 +314,16 @@ result<void> check_key_file_safety(const std::string& path, std::string& warning
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
   if (st.st_mode & (S_IROTH | S_IWOTH))
     return fail(errc::invalid_argument,
-                path + ": the private key may be read or written by others (mode " + mode +
+                path + ": " + it + " may be read or written by others (mode " + mode +
                     "); chmod o-rwx it (or set sign.require_safe_keys = false)");
   if (st.st_uid != service.uid && st.st_uid != 0)
     return fail(errc::invalid_argument,
-                path + ": the private key is owned by uid " + std::to_string(st.st_uid) +
+                path + ": " + it + " is owned by uid " + std::to_string(st.st_uid) +
                     ", neither the service user (uid " + std::to_string(service.uid) +
                     ") nor root (or set sign.require_safe_keys = false)");
   if ((st.st_mode & (S_IRGRP | S_IWGRP)) && st.st_gid != service.gid)
-    warning = path + ": the private key may be read by group " + std::to_string(st.st_gid) +
-              " (mode " + mode + "), which is not the service's group";
+    warning = path + ": " + it + " may be read by group " + std::to_string(st.st_gid) + " (mode " +
+              mode + "), which is not the service's group";
   return {};
 }
 
@@ -933,9 +934,19 @@ result<void> load_replay(const problems& p, const toml::table& t, config& c) {
   if (pw_file) {
     auto v = get_string(p, *pw_file, "password_file");
     if (!v) return tl::unexpected(v.error());
+    // A secret like a private key, and re-read on SIGHUP by the service user: the same rules.
+    std::string warning;
+    if (auto safe = check_key_file_safety(*v, warning, service_ids_of(c), "the password file");
+        !safe) {
+      if (c.require_safe_keys && safe.error().code != errc::io_error)
+        return tl::unexpected(p.at(*pw_file, "password_file: " + safe.error().detail));
+      if (safe.error().code != errc::io_error) warning = safe.error().detail;
+    }
+    if (!warning.empty()) c.warnings.push_back(warning);
     std::ifstream in(*v);
     std::string line;
-    if (!in || !std::getline(in, line))
+    // An empty file reads no line: "is empty" below, not "cannot read".
+    if (!in || (!std::getline(in, line) && !in.eof()))
       return tl::unexpected(p.at(*pw_file, "password_file: cannot read " + *v));
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) return tl::unexpected(p.at(*pw_file, "password_file: " + *v + " is empty"));
@@ -1001,6 +1012,14 @@ result<void> load_replay(const problems& p, const toml::table& t, config& c) {
   }
   // The library's own rules (window a multiple of buckets seconds, domain names...).
   if (auto ok = check(s); !ok) return tl::unexpected(p.at(t, "[replay]: " + ok.error().detail));
+  // A deferred message comes back, and its retry is counted again: with a messages threshold,
+  // the deferrals alone keep the signature over it, and it is deferred until it expires.
+  if (r.on_replay == replay_action::tempfail && s.thresholds.messages > 0)
+    c.warnings.push_back(p.file + ": [replay] on_replay = \"tempfail\" with messages = " +
+                         std::to_string(s.thresholds.messages) +
+                         ": each retry of a deferred message is counted again, so the "
+                         "deferrals alone can keep the signature suspected until the sender "
+                         "gives up; use networks or recipients, or on_replay = \"reject\"");
   if (c.mode == mode::sign)
     c.warnings.push_back(p.file +
                          ": [replay] with mode sign: nothing is verified, so nothing "

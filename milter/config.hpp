@@ -234,12 +234,13 @@ struct service_ids {
 };
 [[nodiscard]] service_ids service_ids_of(const config& c) noexcept;
 
-// Whether a private key file is safe to use as the service user: refused (an error naming the
-// file and what to change) when others may read or write it, or when it is owned by neither the
-// service's user nor root; a warning (in `warning`) when its group may read it and is not the
-// service's group.
+// Whether a private key file (or another secret, `what` in messages: [replay] password_file) is
+// safe to use as the service user: refused (an error naming the file and what to change) when
+// others may read or write it, or when it is owned by neither the service's user nor root; a
+// warning (in `warning`) when its group may read it and is not the service's group.
 [[nodiscard]] result<void> check_key_file_safety(const std::string& path, std::string& warning,
-                                                 service_ids service);
+                                                 service_ids service,
+                                                 std::string_view what = "the private key");
 
 // Sets c.user, c.group, c.uid and c.gid from a user (a name, or a number that /etc/passwd knows)
 // and an optional group (likewise); `setting` names it in messages. The error (no position) names

@@ -35,12 +35,13 @@ class replay_service final : public replay_store {
     o.connections = cfg.replay.connections;
     replay_service* self = svc.get();  // the store never outlives its service
     o.on_state_change = [self](bool up, const std::string& detail) {
+      // One read-and-reset: a message counted uncounted meanwhile is in this count or the next.
+      const auto n = self->uncounted_.exchange(0);
       if (up)
-        log_line(LOG_NOTICE, "replay store up again after " +
-                                 std::to_string(self->uncounted_.load()) + " messages uncounted");
+        log_line(LOG_NOTICE,
+                 "replay store up again after " + std::to_string(n) + " messages uncounted");
       else
         log_line(LOG_WARNING, "replay store down: " + detail + " (messages go on uncounted)");
-      self->uncounted_ = 0;
     };
     auto store = redis_replay_store::create(std::move(o));
     if (!store) {

@@ -283,7 +283,6 @@ verdict session::connect(std::string_view host_name, int family, const unsigned 
     return verdict::proceed;
   }
   // OpenDKIM's mlfi_eoh: the name as given, and the address; none at all is 127.0.0.1.
-  // OpenDKIM's mlfi_eoh: the name as given, and the address; none at all is 127.0.0.1.
   internal_ = cfg.internal_hosts->list.matches(host_name, addr ? std::string_view(text)
                                                                : std::string_view("127.0.0.1"));
   return verdict::proceed;

@@ -930,6 +930,7 @@ TEST(milter_config_replay, absent_is_off_and_settings_load) {
   EXPECT_EQ(bare->replay.settings.thresholds.networks, 10u);
 
   std::string pw = d.write("redis.pw", "s3cret\n");
+  ::chmod(pw.c_str(), 0600);
   auto c = load_config(verifying(d,
                                  "[replay]\nstore = \"unix:/run/redis/redis.sock?db=2\"\n"
                                  "password_file = \"" +
@@ -966,6 +967,7 @@ TEST(milter_config_replay, absent_is_off_and_settings_load) {
 TEST(milter_config_replay, errors_name_file_and_line) {
   temp_dir d;
   std::string empty_pw = d.write("empty.pw", "");
+  ::chmod(empty_pw.c_str(), 0600);
   struct row {
     std::string body, expect;
   } rows[] = {
@@ -976,7 +978,8 @@ TEST(milter_config_replay, errors_name_file_and_line) {
       {"[replay]\npassword = \"a\"\npassword_file = \"/x\"\n",
        ":5: password and password_file exclude each other"},
       {"[replay]\npassword_file = \"/nonexistent/pw\"\n", ":4: password_file: cannot read"},
-      {"[replay]\npassword_file = \"" + empty_pw + "\"\n", ":4: password_file: "},
+      {"[replay]\npassword_file = \"" + empty_pw + "\"\n",
+       ":4: password_file: " + empty_pw + " is empty"},
       {"[replay]\nwindow = 10\n", ":4: window (seconds) must be between 60 and"},
       {"[replay]\nbuckets = 0\n", ":4: buckets must be between 1 and 24"},
       {"[replay]\nnetworks = -1\n", ":4: networks must be between 0 and"},
@@ -998,6 +1001,54 @@ TEST(milter_config_replay, errors_name_file_and_line) {
     EXPECT_NE(c.error().detail.find(r.expect), std::string::npos)
         << r.body << "\n -> " << c.error().detail;
     EXPECT_EQ(c.error().detail.find(d.path), 0u) << c.error().detail;
+  }
+}
+
+// password_file is a secret re-read on SIGHUP as the service user: key files' rules.
+TEST(milter_config_replay, password_file_checked_like_key_files) {
+  temp_dir d;
+  std::string pw = d.write("redis.pw", "s3cret\n");
+  ::chmod(pw.c_str(), 0644);
+  auto refused = load_config(verifying(d, "[replay]\npassword_file = \"" + pw + "\"\n"));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().detail.find(":4: password_file: " + pw +
+                                        ": the password file may be read or written by others "
+                                        "(mode 0644)"),
+            std::string::npos)
+      << refused.error().detail;
+  // sign.require_safe_keys = false: loaded, with the reason as a warning.
+  auto warned = load_config(verifying(
+      d, "[sign]\nrequire_safe_keys = false\n[replay]\npassword_file = \"" + pw + "\"\n"));
+  ASSERT_TRUE(warned) << warned.error().detail;
+  EXPECT_EQ(warned->replay.password, "s3cret");
+  ASSERT_EQ(warned->warnings.size(), 1u);
+  EXPECT_NE(warned->warnings[0].find("the password file may be read or written by others"),
+            std::string::npos)
+      << warned->warnings[0];
+  ::chmod(pw.c_str(), 0600);
+  auto safe = load_config(verifying(d, "[replay]\npassword_file = \"" + pw + "\"\n"));
+  ASSERT_TRUE(safe) << safe.error().detail;
+  EXPECT_TRUE(safe->warnings.empty());
+}
+
+// on_replay = "tempfail" with a messages threshold: each retry counts again, and the deferral
+// sustains itself; a warning says so. Not with networks alone, nor with another action.
+TEST(milter_config_replay, tempfail_with_messages_warns) {
+  temp_dir d;
+  auto c = load_config(verifying(d, "[replay]\non_replay = \"tempfail\"\nmessages = 100\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("on_replay = \"tempfail\" with messages = 100"), std::string::npos)
+      << c->warnings[0];
+  EXPECT_NE(c->warnings[0].find("each retry of a deferred message is counted again"),
+            std::string::npos)
+      << c->warnings[0];
+  for (const char* body : {"[replay]\non_replay = \"tempfail\"\n",
+                           "[replay]\non_replay = \"tempfail\"\nmessages = 0\n",
+                           "[replay]\non_replay = \"reject\"\nmessages = 100\n"}) {
+    auto quiet = load_config(verifying(d, body));
+    ASSERT_TRUE(quiet) << quiet.error().detail;
+    EXPECT_TRUE(quiet->warnings.empty()) << body << "\n -> " << quiet->warnings.front();
   }
 }
 

@@ -215,6 +215,41 @@ rc=$?
 [ "$rc" -eq 75 ] && ok "replay-stats on an unreachable store: exit 75 ($(head -1 unreachable.out))" ||
   bad "replay-stats unreachable" "exit $rc: $(cat unreachable.out)"
 
+# replay-stats and passwords: a second redis-server that wants one.
+auth_port=$(free_port)
+rig_spawn redis-auth.log redis-server --bind 127.0.0.1 --port "$auth_port" --save "" \
+  --appendonly no --dir "$RIG_DIR/redis" --requirepass s3cret-pw
+wait_port "$auth_port" || bad "redis-server with requirepass starts" "$(cat redis-auth.log)"
+{ milter_conf x "redis://127.0.0.1:$auth_port/0" tag; echo 'password = "s3cret-pw"'; } > auth.toml
+# stats_rc NAME ARG...: replay-stats ARG... into NAME.out; its exit status in $rc.
+stats_rc() { local n=$1; shift; "$dk" replay-stats --timeout-ms 2000 "$@" > "$n.out" 2>&1; rc=$?; }
+stats_rc auth-config --config auth.toml
+[ "$rc" -eq 0 ] && ok "replay-stats --config: the configured password opens the store" ||
+  bad "replay-stats --config with a password" "exit $rc: $(cat auth-config.out)"
+# --store replaces the configured store, and its password goes no further: the open store is
+# not sent it (Redis 7 answers an AUTH it does not expect with an error).
+stats_rc auth-elsewhere --config auth.toml --store "redis://127.0.0.1:$redis_port/0"
+[ "$rc" -eq 0 ] && ok "replay-stats --config --store: the configured password is not sent to --store" ||
+  bad "replay-stats --config --store" "exit $rc: $(cat auth-elsewhere.out)"
+stats_rc auth-none --config auth.toml --store "redis://127.0.0.1:$auth_port/0"
+[ "$rc" -eq 77 ] && grep -q NOAUTH auth-none.out &&
+  ok "replay-stats: no password for a store that wants one: exit 77 ($(head -1 auth-none.out))" ||
+  bad "replay-stats without a password" "exit $rc: $(cat auth-none.out)"
+printf 'wrong-pw\n' > wrong.pw
+stats_rc auth-wrong --store "redis://127.0.0.1:$auth_port/0" --password-file wrong.pw
+[ "$rc" -eq 77 ] && grep -q WRONGPASS auth-wrong.out && ! grep -q wrong-pw auth-wrong.out &&
+  ok "replay-stats: a wrong password: exit 77 ($(head -1 auth-wrong.out))" ||
+  bad "replay-stats with a wrong password" "exit $rc: $(cat auth-wrong.out)"
+printf 's3cret-pw\r\n' > right.pw
+stats_rc auth-file --config auth.toml --store "redis://127.0.0.1:$auth_port/0" --password-file right.pw
+[ "$rc" -eq 0 ] && ok "replay-stats --config --store --password-file: the file's password is used" ||
+  bad "replay-stats --password-file" "exit $rc: $(cat auth-file.out)"
+: > empty.pw
+stats_rc auth-empty --store "redis://127.0.0.1:$redis_port/0" --password-file empty.pw
+[ "$rc" -eq 66 ] && grep -q 'empty.pw: the password file is empty' auth-empty.out &&
+  ok "replay-stats: an empty --password-file is refused: exit 66" ||
+  bad "replay-stats with an empty password file" "exit $rc: $(cat auth-empty.out)"
+
 # 7. Hostile fake Redis: every answer of the wrong type, or none at all.
 fake_port=$(free_port)
 silent_port=$(free_port)

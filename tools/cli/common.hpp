@@ -26,6 +26,7 @@ enum exit_code : int {
   exit_software = 70,   // internal error
   exit_cantcreat = 73,  // an output file cannot be created
   exit_ioerr = 74,      // writing failed
+  exit_noperm = 77,     // replay-stats: the store refused our password (EX_NOPERM)
 };
 
 // Reads a whole file ("-" is standard input). nullopt (with `why` set) when it

@@ -84,6 +84,14 @@ void print_table(const replay_listing& l, const std::string& store) {
   }
 }
 
+// Whether the store's error is Redis refusing our credentials: a wrong password or user
+// (WRONGPASS; "invalid password" before Redis 6), or none given where one is required (NOAUTH).
+bool auth_refused(const std::string& why) {
+  for (const char* word : {"WRONGPASS", "NOAUTH", "invalid password", "unexpected reply to AUTH"})
+    if (why.find(word) != std::string::npos) return true;
+  return false;
+}
+
 int run_replay_stats(const replay_stats_args& a) {
   redis_replay_options o;
   if (!a.config.empty()) {
@@ -94,33 +102,46 @@ int run_replay_stats(const replay_stats_args& a) {
     o.password = r->password;
     o.settings = r->settings;
   }
-  if (!a.store.empty()) o.store = a.store;
+  // --store replaces the configuration's store, and so its password: that one is for the
+  // configured server, not to be sent to another (only --password-file or the URL gives one).
+  if (!a.store.empty()) {
+    o.store = a.store;
+    o.password.clear();
+  }
   if (a.store.empty() && a.config.empty()) {
     complain("replay-stats: --store URL or --config FILE is required");
     return exit_usage;
   }
   auto address = parse_redis_address(o.store);
   if (!address) {
-    complain("replay-stats: --store: " + address.error().detail);
+    const std::string source = a.store.empty() ? a.config + ": [replay] store" : "--store";
+    complain("replay-stats: " + source + ": " + address.error().detail);
     return exit_usage;
   }
   if (!a.password_file.empty()) {
     std::ifstream in(a.password_file);
     std::string line;
-    if (!in || !std::getline(in, line)) {
-      complain(a.password_file + ": cannot read the password");
+    if (!in || (!std::getline(in, line) && !in.eof())) {  // empty: refused below
+      complain("replay-stats: " + a.password_file + ": cannot read the password");
       return exit_noinput;
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // As dkimkit-milter's password_file: an empty one is a mistake, not "no AUTH".
+    if (line.empty()) {
+      complain("replay-stats: " + a.password_file + ": the password file is empty");
+      return exit_noinput;
+    }
     o.password = line;
   }
   const std::string store = store_name(*address);
   auto now = static_cast<std::uint64_t>(std::time(nullptr));
   auto listing = list_replay_signatures(o, a.top, now, std::chrono::milliseconds(a.timeout_ms));
   if (!listing) {
-    // Down, refusing us, or answering what is not a replay store: try again later (EX_TEMPFAIL).
-    complain("replay-stats: " + store + ": " + listing.error().message());
-    return exit_deferred;
+    const std::string why = listing.error().message();
+    complain("replay-stats: " + store + ": " + why);
+    // A wrong or missing password: trying again will not help (EX_NOPERM). Down, or answering
+    // what is not a replay store: try again later (EX_TEMPFAIL).
+    return auth_refused(why) ? exit_noperm : exit_deferred;
   }
   if (a.json)
     std::cout << json_line(to_json(*listing, store)) << "\n";
