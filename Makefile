@@ -7,7 +7,7 @@ CMAKE_ARGS ?=
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps build demo test test-release test-asan bench bench-milter bench-milter-direct install clean
+.PHONY: all deps build demo test test-release test-asan bench bench-milter bench-milter-direct bench-replay install clean
 
 all: build
 
@@ -53,6 +53,13 @@ bench-milter: build
 # OpenDKIM, signing and verifying, 2000 x 10 KiB over 20 connections; msg/s and CPU per message.
 bench-milter-direct: build
 	@bench/milter/direct_load.sh $(BUILD) 2000 20
+
+# [replay] (issue 17): what replay counting adds to dkimkit-milter's CPU and latency per message
+# (2000 x 10 KiB, 20 connections, redis-server on loopback, on vs off in the same run), then the
+# Redis memory per tracked signature over 100 000 signatures.
+bench-replay: build
+	@bench/milter/replay_load.sh $(BUILD) 2000 20
+	@bench/replay_memory.sh $(BUILD) 100000
 
 # Soak: SOAK_MESSAGES pre-signed messages through Postfix and dkimkit-milter while DNS drops 10 %
 # of the queries and stops twice; every message accounted for, milter RSS and fds compared
