@@ -698,6 +698,26 @@ TEST(milter_limits, values_outside_the_range_are_refused) {
   }
 }
 
+// [limits] max_arc_key_lookups bounds the keys an ARC chain may fetch (1 to 100; default 10).
+TEST(milter_config, max_arc_key_lookups_is_a_limits_setting) {
+  temp_dir d;
+  auto c = load_config(verifying(d, "[arc]\nverify = true\n[limits]\nmax_arc_key_lookups = 25\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(verify_options_of(*c).max_arc_key_lookups, 25u);
+  auto dflt = load_config(verifying(d, "[arc]\nverify = true\n"));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  EXPECT_EQ(verify_options_of(*dflt).max_arc_key_lookups, 10u);
+  for (const char* bad : {"0", "101", "true"}) {
+    auto b =
+        load_config(verifying(d, std::string("[limits]\nmax_arc_key_lookups = ") + bad + "\n"));
+    ASSERT_FALSE(b) << bad;
+    EXPECT_NE(
+        b.error().detail.find(d.path + "/c.toml:4: max_arc_key_lookups must be between 1 and 100"),
+        std::string::npos)
+        << b.error().detail;
+  }
+}
+
 // toml++ would read 1 as true, true as 1 and 2.0 as 2: a boolean setting takes only true or false,
 // a number setting only an integer, and anything else is refused naming the file, line and setting.
 TEST(milter_config, booleans_and_numbers_are_not_interchangeable) {
