@@ -1,9 +1,11 @@
 // dkimkit-milter: DKIM signing and verification for Postfix and Sendmail (the milter protocol).
 //
 // Process layout: a small supervisor process owns the signals, and a child runs libmilter.
-// libmilter stops on SIGHUP, so the supervisor takes SIGHUP, checks the new configuration and
-// tells the child to reload it (SIGUSR1) without closing connections; SIGTERM and SIGINT are
-// passed on, and the child stops accepting, finishes the messages in flight and exits.
+// libmilter stops on SIGHUP, so the supervisor takes SIGHUP and tells the child to reload
+// (SIGUSR1): the child reads the configuration and keys once, as the user it runs as, and keeps
+// the old configuration when the new one is refused (logged), without closing connections. The
+// supervisor reads nothing after the start. SIGTERM and SIGINT are passed on, and the child stops
+// accepting, finishes the messages in flight and exits; the supervisor then removes the pid file.
 #include <fcntl.h>
 #include <pthread.h>
 #include <grp.h>
@@ -432,13 +434,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      auto next = load(config_path);
-      if (next) {
-        kill(child, SIGUSR1);
-      } else {
-        supervisor_log(foreground,
-                       "reload refused, the old configuration stays: " + next.error().detail);
-      }
+      kill(child, SIGUSR1);  // the child loads the file, or refuses it and says why
     } else if (sig == SIGTERM || sig == SIGINT) {
       kill(child, SIGTERM);
     } else if (sig == SIGUSR2) {
