@@ -397,8 +397,13 @@ int main(int argc, char** argv) {
 
   // Started as root with a user to become: the child opens the socket, switches, then says so;
   // the supervisor switches after it (never before: it could no longer signal a root child).
+  // With a pid file, the supervisor stays root instead: the file was written as root, in a folder
+  // such as /run that the user may not write, and only root can remove it at exit. It serves no
+  // connection and reads no file after the start (SIGHUP: the child reloads); it waits for signals
+  // and passes them on.
   int started[2] = {-1, -1};
   const bool switching = !cfg->user.empty() && ::geteuid() == 0;
+  const bool keep_root = switching && !cfg->pid_file.empty();
   if (switching && ::pipe2(started, O_CLOEXEC) != 0) {
     std::perror("dkimkit-milter: pipe");
     return kExitSoftware;
@@ -420,7 +425,7 @@ int main(int argc, char** argv) {
     }
     ::close(started[0]);
     // n == 0: the child stopped before switching; its exit status is reported below.
-    if (std::string why; n == 1 && !switch_user(*cfg, why)) {
+    if (std::string why; n == 1 && !keep_root && !switch_user(*cfg, why)) {
       supervisor_log(foreground, why);
       kill(child, SIGTERM);
       int st = 0;
