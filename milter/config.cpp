@@ -89,14 +89,16 @@ result<host_set> get_host_set(const problems& p, const toml::node& n, std::strin
   return hosts;
 }
 
+// toml++'s value<T>() converts between booleans, integers and whole floats (`seal = 1` would be
+// true, `timeout_ms = true` 1 ms, `buckets = 2.0` 2), so the node's own type is checked first.
 result<bool> get_bool(const problems& p, const toml::node& n, std::string_view name) {
-  if (auto b = n.value<bool>()) return *b;
+  if (n.is_boolean()) return *n.value<bool>();
   return tl::unexpected(p.at(n, std::string(name) + " must be true or false"));
 }
 
 result<std::int64_t> get_number(const problems& p, const toml::node& n, std::string_view name,
                                 std::int64_t lo, std::int64_t hi) {
-  auto v = n.value<std::int64_t>();
+  auto v = n.is_integer() ? n.value<std::int64_t>() : std::nullopt;
   if (!v || *v < lo || *v > hi)
     return tl::unexpected(p.at(n, std::string(name) + " must be between " + std::to_string(lo) +
                                       " and " + std::to_string(hi)));
@@ -713,7 +715,7 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
     c.subdomains = *b;
   }
   if (auto m = sign.get("expire")) {
-    auto v = m->value<std::int64_t>();
+    auto v = m->is_integer() ? m->value<std::int64_t>() : std::nullopt;
     if (!v || *v < 1) return tl::unexpected(p.at(*m, "expire must be a number of seconds >= 1"));
     c.expire_after = static_cast<std::uint64_t>(*v);
   }

@@ -1,9 +1,11 @@
 // dkimkit-milter: DKIM signing and verification for Postfix and Sendmail (the milter protocol).
 //
 // Process layout: a small supervisor process owns the signals, and a child runs libmilter.
-// libmilter stops on SIGHUP, so the supervisor takes SIGHUP, checks the new configuration and
-// tells the child to reload it (SIGUSR1) without closing connections; SIGTERM and SIGINT are
-// passed on, and the child stops accepting, finishes the messages in flight and exits.
+// libmilter stops on SIGHUP, so the supervisor takes SIGHUP and tells the child to reload
+// (SIGUSR1): the child reads the configuration and keys once, as the user it runs as, and keeps
+// the old configuration when the new one is refused (logged), without closing connections. The
+// supervisor reads nothing after the start. SIGTERM and SIGINT are passed on, and the child stops
+// accepting, finishes the messages in flight and exits; the supervisor then removes the pid file.
 #include <fcntl.h>
 #include <pthread.h>
 #include <grp.h>
@@ -395,8 +397,13 @@ int main(int argc, char** argv) {
 
   // Started as root with a user to become: the child opens the socket, switches, then says so;
   // the supervisor switches after it (never before: it could no longer signal a root child).
+  // With a pid file, the supervisor stays root instead: the file was written as root, in a folder
+  // such as /run that the user may not write, and only root can remove it at exit. It serves no
+  // connection and reads no file after the start (SIGHUP: the child reloads); it waits for signals
+  // and passes them on.
   int started[2] = {-1, -1};
   const bool switching = !cfg->user.empty() && ::geteuid() == 0;
+  const bool keep_root = switching && !cfg->pid_file.empty();
   if (switching && ::pipe2(started, O_CLOEXEC) != 0) {
     std::perror("dkimkit-milter: pipe");
     return kExitSoftware;
@@ -418,7 +425,7 @@ int main(int argc, char** argv) {
     }
     ::close(started[0]);
     // n == 0: the child stopped before switching; its exit status is reported below.
-    if (std::string why; n == 1 && !switch_user(*cfg, why)) {
+    if (std::string why; n == 1 && !keep_root && !switch_user(*cfg, why)) {
       supervisor_log(foreground, why);
       kill(child, SIGTERM);
       int st = 0;
@@ -432,13 +439,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      auto next = load(config_path);
-      if (next) {
-        kill(child, SIGUSR1);
-      } else {
-        supervisor_log(foreground,
-                       "reload refused, the old configuration stays: " + next.error().detail);
-      }
+      kill(child, SIGUSR1);  // the child loads the file, or refuses it and says why
     } else if (sig == SIGTERM || sig == SIGINT) {
       kill(child, SIGTERM);
     } else if (sig == SIGUSR2) {

@@ -157,6 +157,15 @@ constexpr verify_limit kTable[] = {
          .unit = "names",
          .min = 8,
          .max = 100000}),
+    number<&vo::max_arc_key_lookups>(
+        {.key = "max_arc_key_lookups",
+         .table = "limits",
+         .flag = "--max-arc-key-lookups",
+         .description = "distinct keys an ARC chain may have fetched per message; beyond: arc=fail "
+                        "(the newest AMS's and the seals' keys), older AMSs not evaluated",
+         .unit = "keys",
+         .min = 1,
+         .max = 100}),
     number<&vo::dns_message_timeout>(
         {.key = "message_timeout_ms",
          .table = "dns",

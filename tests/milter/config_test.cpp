@@ -674,27 +674,94 @@ TEST(milter_limits, values_outside_the_range_are_refused) {
   for (const auto& l : verify_limits()) {
     if (l.key.empty()) continue;
     if (l.is_switch()) {
-      auto c = load_config(verifying(d, setting(l, "\"yes\"")));
-      ASSERT_FALSE(c) << l.key;
-      EXPECT_NE(c.error().detail.find(":4: " + std::string(l.key) + " must be true or false"),
-                std::string::npos)
-          << c.error().detail;
+      for (const char* bad : {"\"yes\"", "1", "0"}) {
+        auto c = load_config(verifying(d, setting(l, bad)));
+        ASSERT_FALSE(c) << l.key << " = " << bad;
+        EXPECT_NE(c.error().detail.find(":4: " + std::string(l.key) + " must be true or false"),
+                  std::string::npos)
+            << c.error().detail;
+      }
       continue;
     }
     const std::string range = std::string(l.key) + " must be between " + std::to_string(l.min) +
                               " and " + std::to_string(l.max);
     // Below the range: min - 1, or -1 for a range that starts at 0.
     const std::string below = l.min == 0 ? "-1" : std::to_string(l.min - 1);
-    for (const std::string& bad : {below, std::to_string(l.max + 1)}) {
+    // Also a string, a boolean and a float: not integers.
+    for (const std::string& bad : {below, std::to_string(l.max + 1), std::string("\"100\""),
+                                   std::string("true"), std::to_string(l.min) + ".0"}) {
       auto c = load_config(verifying(d, setting(l, bad)));
       ASSERT_FALSE(c) << l.key << " = " << bad;
       EXPECT_NE(c.error().detail.find(d.path + "/c.toml:4: " + range), std::string::npos)
           << c.error().detail;
     }
-    auto text = load_config(verifying(d, setting(l, "\"100\"")));
-    ASSERT_FALSE(text) << l.key;
-    EXPECT_NE(text.error().detail.find(range), std::string::npos) << text.error().detail;
   }
+}
+
+// [limits] max_arc_key_lookups bounds the keys an ARC chain may fetch (1 to 100; default 10).
+TEST(milter_config, max_arc_key_lookups_is_a_limits_setting) {
+  temp_dir d;
+  auto c = load_config(verifying(d, "[arc]\nverify = true\n[limits]\nmax_arc_key_lookups = 25\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(verify_options_of(*c).max_arc_key_lookups, 25u);
+  auto dflt = load_config(verifying(d, "[arc]\nverify = true\n"));
+  ASSERT_TRUE(dflt) << dflt.error().detail;
+  EXPECT_EQ(verify_options_of(*dflt).max_arc_key_lookups, 10u);
+  for (const char* bad : {"0", "101", "true"}) {
+    auto b =
+        load_config(verifying(d, std::string("[limits]\nmax_arc_key_lookups = ") + bad + "\n"));
+    ASSERT_FALSE(b) << bad;
+    EXPECT_NE(
+        b.error().detail.find(d.path + "/c.toml:4: max_arc_key_lookups must be between 1 and 100"),
+        std::string::npos)
+        << b.error().detail;
+  }
+}
+
+// toml++ would read 1 as true, true as 1 and 2.0 as 2: a boolean setting takes only true or false,
+// a number setting only an integer, and anything else is refused naming the file, line and setting.
+TEST(milter_config, booleans_and_numbers_are_not_interchangeable) {
+  temp_dir d;
+  const std::string k = key_file(d);
+  struct row {
+    std::string text, expect;
+  } rows[] = {
+      {"authserv_id_from_mta = 1\n", ":3: authserv_id_from_mta must be true or false"},
+      {"[arc]\nverify = 1\n", ":4: verify must be true or false"},
+      {"[arc]\nseal = 0\n", ":4: seal must be true or false"},
+      {"[limits]\nallow_sha1 = 1\n", ":4: allow_sha1 must be true or false"},
+      {"[dns]\ntimeout_ms = true\n", ":4: timeout_ms must be between 1 and 600000"},
+      {"[dns]\ntimeout_ms = 1500.0\n", ":4: timeout_ms must be between 1 and 600000"},
+      {"[limits]\nmax_signatures = true\n", ":4: max_signatures must be between 1 and 100"},
+      {"[limits]\nmax_forged_auth_results = false\n",
+       ":4: max_forged_auth_results must be between 1 and 1000"},
+      {"[arc]\nmax_seal_bytes = true\n", ":4: max_seal_bytes must be between 65536 and"},
+      {"[replay]\nbuckets = true\n", ":4: buckets must be between 1 and 24"},
+  };
+  for (const auto& r : rows) {
+    auto c = load_config(verifying(d, r.text));
+    ASSERT_FALSE(c) << r.text;
+    EXPECT_NE(c.error().detail.find(d.path + "/c.toml" + r.expect), std::string::npos)
+        << r.text << "\n -> " << c.error().detail;
+  }
+  // [sign] settings, line 4 of signing_config().
+  for (const auto& [extra, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"subdomains = 1\n", ":4: subdomains must be true or false"},
+           {"require_safe_keys = 0\n", ":4: require_safe_keys must be true or false"},
+           {"sign_authenticated = 1\n", ":4: sign_authenticated must be true or false"},
+           {"expire = true\n", ":4: expire must be a number of seconds >= 1"},
+           {"expire = 3600.0\n", ":4: expire must be a number of seconds >= 1"},
+       }) {
+    auto c = load_config(d.write("c.toml", signing_config(k, extra)));
+    ASSERT_FALSE(c) << extra;
+    EXPECT_NE(c.error().detail.find(d.path + "/c.toml" + expect), std::string::npos)
+        << extra << " -> " << c.error().detail;
+  }
+  // The right types still load.
+  auto good = load_config(verifying(d, "authserv_id_from_mta = true\n[dns]\ntimeout_ms = 1500\n"));
+  ASSERT_TRUE(good) << good.error().detail;
+  EXPECT_TRUE(good->authserv_id_from_mta);
+  EXPECT_EQ(good->dns_timeout, std::chrono::milliseconds(1500));
 }
 
 // [sign] canonicalization is read by parse_canonicalization(): "relaxed" is relaxed/simple.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # dkimkit-milter with UserID (OpenDKIM) / user (TOML): started as root, it reads its keys as root,
-# opens the socket, then both of its processes (the supervisor and the child serving the milter
-# socket) run as nobody, every id (real, effective, saved, file system) switched; reloads then run
-# as nobody (a key nobody cannot read is refused, a changed UserID is refused); started as another
+# opens the socket, then the child serving the milter socket runs as nobody, every id (real,
+# effective, saved, file system) switched, and so does the supervisor unless it has a pid file to
+# remove: then it stays root, and the pid file (root's, in a folder only root may write) is gone
+# after SIGTERM; reloads run as nobody (a key nobody cannot read is refused, a changed UserID is
+# refused); started as another
 # user than the one named it refuses to start with a message; an unknown user is a --check-config
 # error naming FILE:LINE. Needs root (exit 77 otherwise).
 # Usage: milter_user_test.sh PATH_TO_dkimkit PATH_TO_dkimkit-milter WORKDIR
@@ -86,16 +88,16 @@ listener=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head 
 [ -n "$child" ] && [ "$listener" = "$child" ] &&
   ok "the child serves the milter socket" ||
   bad "the child serves the milter socket" "supervisor $supervisor child '$child' listener '$listener'"
-for who in child supervisor; do
-  pid=${!who}
-  if [ -n "$pid" ] && wait_nobody "$pid" && [ "$(ps -o user= -p "$pid" | tr -d ' ')" = nobody ] &&
-     no_root_group "$pid"; then
-    ok "the $who runs as nobody (Uid, Gid: all four ids; no root group)"
-  else
-    bad "the $who runs as nobody (Uid, Gid: all four ids; no root group)" \
-      "$(grep -E '^(Uid|Gid|Groups):' "/proc/$pid/status" 2>&1)"
-  fi
-done
+if [ -n "$child" ] && wait_nobody "$child" && [ "$(ps -o user= -p "$child" | tr -d ' ')" = nobody ] &&
+   no_root_group "$child"; then
+  ok "the child runs as nobody (Uid, Gid: all four ids; no root group)"
+else
+  bad "the child runs as nobody (Uid, Gid: all four ids; no root group)" \
+    "$(grep -E '^(Uid|Gid|Groups):' "/proc/$child/status" 2>&1)"
+fi
+# With a PidFile the supervisor stays root, to remove it at exit.
+all_ids "$supervisor" Uid 0 && ok "with a PidFile the supervisor stays root" ||
+  bad "with a PidFile the supervisor stays root" "$(grep -E '^(Uid|Gid):' "/proc/$supervisor/status" 2>&1)"
 
 # A reload as nobody: the key (root's, 0600) cannot be read; refused, and the milter stays.
 kill -HUP "$supervisor"
@@ -121,6 +123,30 @@ grep -q "$refused (UserID nobody stays)" milter.log &&
   ok "a reload that drops UserID is refused and logged; still nobody" ||
   bad "a reload that drops UserID is refused and logged; still nobody" "$(cat milter.log)"
 rig_stop_pid "$supervisor"
+[ ! -e milter.pid ] && ok "SIGTERM: the pid file (root's, in root's folder) is removed" ||
+  bad "SIGTERM: the pid file (root's, in root's folder) is removed" "$(ls -l milter.pid 2>&1)"
+
+# The same with TOML, user = "nobody" and pid_file in a folder of root's (0755) that nobody may
+# not write: the file is there while the milter runs, and gone once it stopped.
+mkdir -m 0755 piddir
+port3=$(free_port)
+printf 'authserv_id = "mx.test"\nmode = "verify"\nsocket = "inet:%s@127.0.0.1"\nuser = "nobody"\npid_file = "%s/piddir/m.pid"\n' \
+  "$port3" "$state" > pid.toml
+rig_spawn pid.log "$milter" --config pid.toml --foreground
+pid_sup=$RIG_PID
+if wait_port "$port3" && wait_log "listening on" && [ "$(cat piddir/m.pid 2>/dev/null)" = "$pid_sup" ] &&
+   [ "$(stat -c %U piddir/m.pid)" = root ]; then
+  ok "user = \"nobody\", pid_file: written as root while running"
+else
+  bad "user = \"nobody\", pid_file: written as root while running" "$(ls -l piddir 2>&1); $(cat pid.log)"
+fi
+pid_child=$(pgrep -P "$pid_sup" | head -1)
+[ -n "$pid_child" ] && wait_nobody "$pid_child" && ok "user = \"nobody\", pid_file: the child is nobody" ||
+  bad "user = \"nobody\", pid_file: the child is nobody" "$(cat pid.log)"
+rig_stop_pid "$pid_sup"
+[ ! -e piddir/m.pid ] && ! grep -q "FAIL\|cannot" pid.log &&
+  ok "user = \"nobody\": SIGTERM removes the pid file" ||
+  bad "user = \"nobody\": SIGTERM removes the pid file" "$(ls -l piddir 2>&1); $(cat pid.log)"
 
 # A unix socket, TOML user = "nobody": the socket and the folder made for it are nobody's (its
 # group: the user's), so that the MTA, in that group, can reach it once the milter runs as nobody.
@@ -137,6 +163,11 @@ unix_child=$(pgrep -P "$unix_pid" | head -1)
   ok "user = \"nobody\" with a unix socket: socket 0660 and folder 0750, nobody's; the child is nobody" ||
   bad "user = \"nobody\" with a unix socket: socket 0660 and folder 0750, nobody's; the child is nobody" \
     "$got; $(cat unix.log)"
+# No pid file: the supervisor has nothing to remove as root and becomes nobody too.
+wait_nobody "$unix_pid" && no_root_group "$unix_pid" &&
+  ok "without a pid file the supervisor runs as nobody (all four ids; no root group)" ||
+  bad "without a pid file the supervisor runs as nobody (all four ids; no root group)" \
+    "$(grep -E '^(Uid|Gid|Groups):' "/proc/$unix_pid/status" 2>&1)"
 rig_stop_pid "$unix_pid"
 
 # Started as nobody with another UserID: refused, naming the user and the uid.

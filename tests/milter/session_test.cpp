@@ -1604,6 +1604,35 @@ TEST(milter_arc, a_passing_chain_gives_oldest_pass_and_a_failing_one_its_reason)
   EXPECT_NE(f.log.find(" arc=fail"), std::string::npos) << f.log;
 }
 
+// [limits] max_arc_key_lookups, read from the file, reaches the chain's validator: forwarded by
+// two sealers, the chain needs two keys (lists.example's and other.example's), so a limit of 1
+// fails it, naming the setting.
+TEST(milter_arc, max_arc_key_lookups_bounds_the_keys_of_the_chain) {
+  static_resolver dns;
+  publish_arc_keys(dns);
+  const std::string m = arc_sealed(forwarded(dns, "lists.example"), "other.example",
+                                   "arc=pass header.oldest-pass=1", dns);
+  decision d = run(make_env(arc_config(), &dns), m);
+  const auto ar = added_ar(d);
+  const auth_result* arc = arc_of(ar);
+  ASSERT_NE(arc, nullptr);
+  EXPECT_EQ(arc->result, "pass") << arc->comment;
+  EXPECT_EQ(property(*arc, "header.oldest-pass"), "1");
+
+  test::temp_dir dir;
+  auto one = load_config(dir.write("c.toml", "authserv_id = \"" + std::string(kAuthservId) +
+                                                 "\"\nmode = \"verify\"\n[arc]\nverify = true\n"
+                                                 "[limits]\nmax_arc_key_lookups = 1\n"));
+  ASSERT_TRUE(one) << one.error().detail;
+  decision f = run(make_env(std::make_shared<config>(std::move(*one)), &dns), m);
+  const auto failed_ar = added_ar(f);
+  const auth_result* failed = arc_of(failed_ar);
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ(failed->result, "fail");
+  EXPECT_NE(failed->comment.find("max_arc_key_lookups"), std::string::npos) << failed->comment;
+  EXPECT_NE(f.log.find(" arc=fail"), std::string::npos) << f.log;
+}
+
 TEST(milter_arc, a_trusted_sealer_overrides_on_no_pass_reject) {
   static_resolver dns;
   publish_arc_keys(dns);

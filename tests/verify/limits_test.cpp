@@ -77,6 +77,7 @@ TEST(verify_limits, defaults_are_the_library_defaults) {
       {"--max-fields", d.header.max_fields},
       {"--max-signature-bytes", d.signature.max_field_bytes},
       {"--max-signed-headers", d.signature.max_signed_headers},
+      {"--max-arc-key-lookups", d.max_arc_key_lookups},
       {"--dns-message-timeout", static_cast<std::uint64_t>(d.dns_message_timeout.count())},
   };
   EXPECT_EQ(verify_limits().size(), expected.size());
