@@ -102,7 +102,7 @@ struct replay_config {
   replay_action on_replay = replay_action::tag;
   // budget_ms: the time one message may spend on the store; then it goes on uncounted.
   std::chrono::milliseconds budget{50};
-  std::size_t connections = 4;  // to the store, at most, at once
+  std::size_t connections = 16;  // to the store, at most, at once
   // host_name: this host in the store's per-host counters; empty: the system's host name.
   std::string host_name;
 };

@@ -17,6 +17,9 @@
 // (connect to its final reply) at the median and the 99th percentile ("lat p50 1.23 p99 4.56 ms").
 // --client-networks N sends message i from 10.X.Y.7, X.Y = i mod N (N distinct /24 networks);
 // without it, every message comes from 127.0.0.1.
+// --rate R paces the messages: message i is due at start + i/R s (arrivals as at an MX, not a
+// closed loop that saturates the machine), a connection waits for the next message's time, and
+// a message's latency runs from the time it was due (a message started late counts its wait).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -64,6 +67,7 @@ struct options {
   std::string label = "milter";
   std::string expect_header;  // a field the milter must add to every message
   long client_networks = 0;   // 0: every message from 127.0.0.1
+  double rate = 0;            // messages per second; 0: each connection sends as fast as it can
 };
 
 struct message {
@@ -188,8 +192,9 @@ struct tally {
 };
 
 // One milter connection carrying one message.
-void one_message(const options& o, const message& msg, long id, tally& t) {
-  const auto started = std::chrono::steady_clock::now();
+// `started`: when the message was due (--rate) or now.
+void one_message(const options& o, const message& msg, long id, tally& t,
+                 std::chrono::steady_clock::time_point started) {
   int fd = connect_to(o.socket);
   if (fd < 0) return t.error("connect to " + o.socket + ": " + std::strerror(errno));
   auto fail = [&](const std::string& why) {
@@ -375,7 +380,7 @@ double cpu_seconds(const std::vector<int>& pids) {
 int usage() {
   std::cerr << "usage: milter_load --socket unix:PATH|inet:PORT@HOST --message FILE [--messages N]\n"
                "       [--connections C] [--pid PID]... [--label TEXT] [--expect-header NAME]\n"
-               "       [--client-networks N]\n";
+               "       [--client-networks N] [--rate MSGS_PER_S]\n";
   return 64;
 }
 
@@ -395,9 +400,11 @@ int main(int argc, char** argv) {
     else if (a == "--label") o.label = v;
     else if (a == "--expect-header") o.expect_header = v;
     else if (a == "--client-networks") o.client_networks = std::atol(v.c_str());
+    else if (a == "--rate") o.rate = std::atof(v.c_str());
     else return usage();
   }
-  if (o.socket.empty() || o.message_file.empty() || o.messages <= 0 || o.connections <= 0)
+  if (o.socket.empty() || o.message_file.empty() || o.messages <= 0 || o.connections <= 0 ||
+      o.rate < 0)
     return usage();
   std::ifstream f(o.message_file, std::ios::binary);
   if (!f) {
@@ -414,7 +421,15 @@ int main(int argc, char** argv) {
   std::vector<std::thread> workers;
   for (int w = 0; w < o.connections; ++w)
     workers.emplace_back([&] {
-      for (long id; (id = next.fetch_add(1)) < o.messages;) one_message(o, msg, id, t);
+      for (long id; (id = next.fetch_add(1)) < o.messages;) {
+        auto due = std::chrono::steady_clock::now();
+        if (o.rate > 0) {
+          due = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(static_cast<double>(id) / o.rate));
+          std::this_thread::sleep_until(due);
+        }
+        one_message(o, msg, id, t, due);
+      }
       t.commands.fetch_add(t_commands);
     });
   for (auto& w : workers) w.join();

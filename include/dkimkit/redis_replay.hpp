@@ -66,7 +66,7 @@ struct redis_replay_options {
   std::string prefix = "dkimkit:replay:";
   replay_settings settings;  // window, slices and thresholds (for the stored `flagged`)
   std::string host_name;     // this host in PREFIX "host:" NAME; empty: gethostname()
-  std::size_t connections = 4;  // at most this many at once; record() waits for a free one
+  std::size_t connections = 16;  // at most this many at once; record() waits for a free one
                                 // within its budget
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{30000};

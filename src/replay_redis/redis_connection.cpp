@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/sds.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -108,6 +109,12 @@ result<redis_connection> redis_connection::open(const redis_address& a, const re
       return timed_out(d);
     return fail(errc::io_error, lower_reason(raw->errstr));
   }
+  // Non-blocking from here on: exchange() writes at once and waits (poll) only when the socket
+  // is not ready, with no socket timeouts to set before each write and read.
+  if (const int fl = fcntl(raw->fd, F_GETFL); fl < 0 || fcntl(raw->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+    return fail(errc::io_error, std::string("cannot make the socket non-blocking: ") +
+                                    std::strerror(errno));
+  raw->flags &= ~REDIS_BLOCK;
   std::vector<redis_command> setup;
   if (!a.password.empty()) {
     if (a.user.empty()) {
@@ -151,17 +158,11 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
         REDIS_OK)
       return fail(errc::io_error, "cannot format a command: " + lower_reason(c->errstr));
   }
-  // Each blocking write and read is bounded by the time left then (set before each one: a
-  // timeout set once would let every write wait that long again).
-  const auto bound = [&]() -> result<void> {
-    const auto tv = left(d);
-    if (!tv) return timed_out(d);
-    if (redisSetTimeout(c, *tv) != REDIS_OK) return fail(errc::io_error, lower_reason(c->errstr));
-    return {};
-  };
+  // The socket is non-blocking: write what it takes at once, and wait for it to take more only
+  // when it did not take all.
   int done = 0;
-  while (done == 0) {
-    if (!wait_for(c->fd, POLLOUT, d) || !bound()) {
+  for (bool first = true; done == 0; first = false) {
+    if (!first && !wait_for(c->fd, POLLOUT, d)) {
       // Unsent: the next exchange must not send it. sdsclear() by hand (sds.h declares it
       // without C linkage).
       if (sent_nothing_) {
@@ -170,11 +171,12 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
       }
       return timed_out(d);
     }
-    sent_nothing_ = false;
+    const std::size_t pending = sdslen(c->obuf);
     if (redisBufferWrite(c, &done) != REDIS_OK) {
-      if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) return timed_out(d);
+      sent_nothing_ = false;  // maybe part of it: the connection is dropped
       return fail(errc::io_error, lower_reason(c->errstr));
     }
+    if (sdslen(c->obuf) != pending || done != 0) sent_nothing_ = false;
   }
   std::vector<redis_reply_ptr> replies;
   replies.reserve(commands.size());
@@ -201,10 +203,8 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
       return fail(errc::io_error,
                   "unexpected reply: larger than " + std::to_string(max_reply_bytes) + " bytes");
     if (!wait_for(c->fd, POLLIN, d)) return timed_out(d);
-    if (auto ok = bound(); !ok) return tl::unexpected(ok.error());
-    if (redisBufferRead(c) != REDIS_OK) {
+    if (redisBufferRead(c) != REDIS_OK) {  // nothing read yet (EAGAIN) is not an error here
       if (c->err == REDIS_ERR_EOF) return fail(errc::io_error, "connection closed by the server");
-      if (c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) return timed_out(d);
       return fail(errc::io_error, lower_reason(c->errstr));
     }
   }
