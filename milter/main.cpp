@@ -434,6 +434,10 @@ int main(int argc, char** argv) {
       return kExitSoftware;
     }
   }
+  // The supervisor needs nothing of the configuration but the pid file's path from here on: the
+  // keys it loaded are freed (the child has its own copy), all the more when it stays root.
+  const std::string pid_file = cfg->pid_file;
+  cfg.reset();
 
   for (;;) {
     int sig = 0;
@@ -448,7 +452,7 @@ int main(int argc, char** argv) {
       int st = 0;
       pid_t p = waitpid(child, &st, WNOHANG);
       if (p == child) {
-        if (!cfg->pid_file.empty()) unlink(cfg->pid_file.c_str());
+        if (!pid_file.empty()) unlink(pid_file.c_str());
         return WIFEXITED(st) ? WEXITSTATUS(st) : kExitSoftware;
       }
     }
