@@ -31,15 +31,9 @@ constexpr std::size_t kFleetKeyBytes = 32;
 constexpr std::size_t kMaxRecordReply = std::size_t{1} << 16;
 constexpr std::size_t kMaxListReply = std::size_t{1} << 24;
 
+// Raw bytes (OpenSSL's unsigned char buffers) as lower-case hex.
 std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
+  return detail::hex(std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
 std::string sha1_hex(std::string_view s) {
