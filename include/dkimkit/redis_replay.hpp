@@ -10,7 +10,8 @@
 // Key layout, under `prefix` (default "dkimkit:replay:"), K a replay_key(), T a slice number
 // (Unix seconds / slice length):
 //   PREFIX "s:" K              hash: d, s, first (Unix s), last, flagged (0/1), window (s),
-//                              and one field "m:" T per slice: messages in that slice
+//                              slice (s, the slice length of its T), and one field "m:" T per
+//                              slice: messages in that slice
 //   PREFIX "n:" K ":" T        HyperLogLog of the client networks in slice T
 //   PREFIX "r:" K ":" T        HyperLogLog of the recipient hashes in slice T
 //   PREFIX "key"               the fleet's recipient-hash key (random, made by the first host)
@@ -119,14 +120,17 @@ struct replay_listing {
   std::vector<replay_entry> top;       // by messages, then networks, most first
   std::size_t tracked = 0;             // signatures tracked in all
   // Keys skipped because their data is not what the store writes (not a hash, a hash missing
-  // "first" or "window" or with a field that is not a number, an n: or r: key that is not a
-  // HyperLogLog, a host hash with a non-number). Errors talking to the server still fail the
-  // listing.
+  // "first" or "window" or with a field that is not a number, a "slice" of 0, an n: or r: key
+  // that is not a HyperLogLog, a host hash with a non-number). Errors talking to the server
+  // still fail the listing.
   std::size_t malformed = 0;
   std::vector<std::pair<std::string, replay_store_stats>> hosts;  // per host, by name
 };
 
-// The `top` signatures seen most, read with SCAN (never KEYS), bounded by `timeout` in all.
+// The `top` signatures seen most, read with SCAN (never KEYS), bounded by `timeout` in all. Each
+// signature's counts use the window and slice length stored with it (by whichever settings
+// counted it); opts.settings give the slice length only for hashes written without one (by
+// dkimkit before the "slice" field).
 [[nodiscard]] result<replay_listing> list_replay_signatures(const redis_replay_options& opts,
                                                             std::size_t top, std::uint64_t now,
                                                             std::chrono::milliseconds timeout);

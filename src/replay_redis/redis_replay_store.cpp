@@ -499,9 +499,7 @@ result<std::optional<std::pair<replay_entry, std::vector<std::uint64_t>>>> entry
   if (fields.empty()) return std::nullopt;  // expired between SCAN and HGETALL
   replay_entry e;
   e.key = std::string(key.substr(prefix_s.size()));
-  const std::uint64_t slice = slice_of(s);
-  const std::uint64_t t = now / slice;
-  std::uint64_t window = 0;
+  std::uint64_t window = 0, stored_slice = 0;
   bool have_window = false, have_first = false;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> per_slice;
   for (const auto& [f, v] : fields) {
@@ -510,12 +508,18 @@ result<std::optional<std::pair<replay_entry, std::vector<std::uint64_t>>>> entry
       e.sdid = v;
     } else if (f == "s") {
       e.selector = v;
-    } else if (f == "first" || f == "last" || f == "window" || f == "flagged") {
+    } else if (f == "first" || f == "last" || f == "window" || f == "slice" || f == "flagged") {
       auto n = number();
       if (!n) return tl::unexpected(n.error());
       if (f == "first") e.first_seen = *n, have_first = true;
       if (f == "last") e.last_seen = *n;
       if (f == "window") window = *n, have_window = true;
+      if (f == "slice") {
+        if (*n == 0)
+          return fail(errc::io_error,
+                      "unexpected data in " + detail::quotable(key, 80) + ": field 'slice' is 0");
+        stored_slice = *n;
+      }
       if (f == "flagged") {
         if (*n > 1) return tl::unexpected(number_field("x", key, f).error());
         e.flagged = *n == 1;
@@ -531,7 +535,13 @@ result<std::optional<std::pair<replay_entry, std::vector<std::uint64_t>>>> entry
   if (!have_window || !have_first)
     return fail(errc::io_error, "unexpected data in " + detail::quotable(key, 80) +
                                     ": no 'first' or 'window' field");
-  const std::uint64_t slices = (window_of(window, s) + slice - 1) / slice;
+  // The hash says how it was counted (the settings of the host that wrote it); one written
+  // without "slice" is read with the caller's settings.
+  const std::uint64_t slice = stored_slice != 0 ? stored_slice : slice_of(s);
+  if (stored_slice == 0) window = window_of(window, s);
+  const std::uint64_t slices =
+      std::min<std::uint64_t>(window / slice + (window % slice != 0), detail::kMaxReplaySlices);
+  const std::uint64_t t = now / slice;
   std::vector<std::uint64_t> counted;
   for (const auto& [n, messages] : per_slice) {
     if (n <= t && n + slices > t) {

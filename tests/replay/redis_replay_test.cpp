@@ -348,6 +348,54 @@ TEST_F(redis_replay, listing_sorted_by_messages_then_networks) {
   EXPECT_FALSE(l->top[1].flagged);
 }
 
+// A listing needs not know the settings that counted: each signature's hash holds its window and
+// slice length. Counted with 1200 s in 2 slices of 600 s, listed with the defaults (1 day in 4
+// slices of 6 h, as `dkimkit replay-stats --store` without --config): the counts are those the
+// counting host saw.
+TEST_F(redis_replay, listing_uses_the_stored_window_and_slice) {
+  auto o = options();
+  o.settings.window = std::chrono::seconds(1200);
+  o.settings.buckets = 2;
+  auto s = store(o);
+  ASSERT_TRUE(s);
+  constexpr std::uint64_t kBase = std::uint64_t{21600} * 100000;  // the start of a slice of 600 s and of 6 h
+  (void)one(*s, message(kBase, net(1), rcpts(0, 4), {sig(kKeyA, 1200)}));
+  for (int i = 2; i <= 3; ++i)
+    (void)one(*s, message(kBase + 600, net(i), rcpts(i, 1), {sig(kKeyA, 1200)}));
+  (void)one(*s, message(kBase + 1200, net(4), rcpts(10, 2), {sig(kKeyA, 1200)}));
+  const replay_counts seen = one(*s, message(kBase + 1201, net(4), {}, {sig(kKeyA, 1200)}));
+  // The slice at kBase is out of the window: slices kBase+600 and kBase+1200 only.
+  EXPECT_EQ(seen.messages, 4u);
+  EXPECT_EQ(seen.networks, 3u);
+  EXPECT_EQ(seen.recipients, 4u);
+  EXPECT_EQ(server_->command({"HGET", "dkimkit:replay:s:" + kKeyA, "slice"}), "600");
+
+  redis_replay_options defaults;
+  defaults.store = server_->url();
+  ASSERT_EQ(defaults.settings.window, std::chrono::seconds(86400));
+  auto l = list_replay_signatures(defaults, 5, kBase + 1201, kBudget);
+  ASSERT_TRUE(l) << l.error().message();
+  ASSERT_EQ(l->top.size(), 1u);
+  EXPECT_EQ(l->top[0].counts.messages, seen.messages);
+  EXPECT_EQ(l->top[0].counts.networks, seen.networks);
+  EXPECT_EQ(l->top[0].counts.recipients, seen.recipients);
+  EXPECT_EQ(l->malformed, 0u);
+
+  // A hash written without "slice" (before it was stored) is read with the caller's settings.
+  EXPECT_EQ(server_->integer({"HDEL", "dkimkit:replay:s:" + kKeyA, "slice"}), 1);
+  l = list_replay_signatures(o, 5, kBase + 1201, kBudget);
+  ASSERT_TRUE(l) << l.error().message();
+  ASSERT_EQ(l->top.size(), 1u);
+  EXPECT_EQ(l->top[0].counts.messages, seen.messages);
+  EXPECT_EQ(l->top[0].counts.networks, seen.networks);
+  // A slice of 0 is not what the store writes.
+  server_->command({"HSET", "dkimkit:replay:s:" + kKeyA, "slice", "0"});
+  l = list_replay_signatures(defaults, 5, kBase + 1201, kBudget);
+  ASSERT_TRUE(l) << l.error().message();
+  EXPECT_EQ(l->malformed, 1u);
+  EXPECT_TRUE(l->top.empty());
+}
+
 // Keys not as the store writes them are skipped and counted; the rest are listed.
 TEST_F(redis_replay, listing_skips_and_counts_malformed_keys) {
   auto s = store(options());
