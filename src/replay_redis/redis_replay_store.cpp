@@ -82,15 +82,18 @@ result<std::uint64_t> number_field(std::string_view value, std::string_view key,
   return *n;
 }
 
-// A timeout is the server's fault (the store goes down) only when the request had its
-// connection for at least half its budget and at least kMinBlamedTimeout: a budget spent
-// waiting for a free connection, or too short to tell a slow answer from none, says little
-// about the server.
+// What marks the store down: kFailuresToDown failures in a row that are the server's (no
+// success between), so that one slow answer, or a server whose latency sits near the budget,
+// does not flip it. Any counted message starts the count again.
+constexpr unsigned kFailuresToDown = 3;
+// A timeout counts against the server only when the request had its connection for at least
+// kMinBlamedTimeout: with less (a budget of a few ms, or spent waiting for a free connection) a
+// slow answer cannot be told from none. Anything else the server did (refused, closed, an
+// answer of the wrong shape) counts.
 constexpr milliseconds kMinBlamedTimeout{10};
 bool server_to_blame(const error& e, const redis_deadline& d, steady_clock::time_point lent) {
   if (!detail::is_timeout(e)) return true;
-  const auto had = d.at - lent;
-  return had * 2 >= d.budget && had >= kMinBlamedTimeout;
+  return d.at - lent >= kMinBlamedTimeout;
 }
 
 result<void> check_prefix(const std::string& prefix) {
@@ -114,8 +117,12 @@ struct redis_replay_store::impl {
   std::size_t open = 0;  // idle and lent
   bool up = true;
   bool probing = false;  // a record() is trying the server again while down
+  unsigned failures = 0;  // the server's failures in a row while up (kFailuresToDown)
+  // The last back-off (0: none yet): a store that goes down again within stable_after() of
+  // coming up continues from it (doubling, capped) instead of starting at min_backoff.
   milliseconds backoff{0};
   steady_clock::time_point retry_at{};
+  steady_clock::time_point up_since{};  // the last change to up
   std::string down_why;
   std::string fleet_key;  // empty until read from the server
   replay_store_stats stats;
@@ -138,12 +145,16 @@ struct redis_replay_store::impl {
     steady_clock::time_point lent{};
   };
 
+  // How long the store must stay up for its next outage to start at min_backoff again: twice
+  // max_backoff (a minute with the defaults).
+  milliseconds stable_after() const { return 2 * opts.max_backoff; }
   result<lease> acquire(const redis_deadline& d);
   result<void> fetch_fleet_key(redis_connection& c, const redis_deadline& d);
   void succeeded(lease l, std::uint64_t pushed, std::uint64_t suspected);
   // The lease's request failed: the message goes on uncounted and `pushed` waits for the next
   // round trip. `blame` false (nothing was sent, or too little of the budget was left to blame
-  // the server): no state change, and a connection still usable goes back to the pool.
+  // the server): no state change, the failure is not counted, and a connection still usable
+  // goes back to the pool. Blamed: the kFailuresToDown-th in a row marks the store down.
   void failed(lease l, std::uint64_t pushed, bool blame, const std::string& why);
   void notify(std::unique_lock<std::mutex>& lk, bool now_up, const std::string& why);
   result<std::vector<replay_counts>> round_trip(redis_connection& c, const replay_message& m,
@@ -235,12 +246,17 @@ void redis_replay_store::impl::failed(lease l, std::uint64_t pushed, bool blame,
   freed.notify_one();
   if (!blame || l.generation != generation) return;  // not the server's fault, or old news
   if (up) {
+    if (++failures < kFailuresToDown) return;
+    failures = 0;
     up = false;
     stats.up = false;
     ++generation;
     down_why = why;
-    backoff = opts.min_backoff;
-    retry_at = steady_clock::now() + backoff;
+    const auto now = steady_clock::now();
+    // Down again soon after a recovery: the server is flapping; the back-off goes on doubling.
+    const bool flapping = backoff.count() > 0 && now - up_since < stable_after();
+    backoff = flapping ? std::min(backoff * 2, opts.max_backoff) : opts.min_backoff;
+    retry_at = now + backoff;
     open -= idle.size();
     idle.clear();  // the others are most likely broken too
     freed.notify_all();  // waiters see the store down
@@ -266,11 +282,13 @@ void redis_replay_store::impl::succeeded(lease l, std::uint64_t pushed, std::uin
     --open;  // an old request that ended after the store went down: not a probe, keep none
   }
   freed.notify_one();
-  if (!up && l.generation == generation) {
+  if (l.generation != generation) return;  // old news: neither a recovery nor a reset count
+  failures = 0;
+  if (!up) {
     up = true;
     stats.up = true;
     ++generation;
-    backoff = milliseconds(0);
+    up_since = steady_clock::now();  // `backoff` is kept: see stable_after()
     notify(lk, true, "");
   }
 }
