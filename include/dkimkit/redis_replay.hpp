@@ -10,21 +10,26 @@
 // Key layout, under `prefix` (default "dkimkit:replay:"), K a replay_key(), T a slice number
 // (Unix seconds / slice length):
 //   PREFIX "s:" K              hash: d, s, first (Unix s), last, flagged (0/1), window (s),
-//                              and one field "m:" T per slice: messages in that slice
+//                              slice (s, the slice length of its T), and one field "m:" T per
+//                              slice: messages in that slice
 //   PREFIX "n:" K ":" T        HyperLogLog of the client networks in slice T
 //   PREFIX "r:" K ":" T        HyperLogLog of the recipient hashes in slice T
 //   PREFIX "key"               the fleet's recipient-hash key (random, made by the first host)
 //   PREFIX "host:" NAME        hash: counted, uncounted, suspected (per host, pushed with each
 //                              round trip)
-// A failure (server down or silent, an answer of the wrong shape) drops that connection: the
-// store is "down" and tries again after a back-off (doubling from min_backoff to max_backoff);
-// while down, record() answers an error at once, without waiting. on_state_change is called once
-// per change (up -> down, down -> up), never per message; a request that began before the last
-// change (an outage or a recovery) no longer changes the state when it ends.
+// A failure (server down or silent, an answer of the wrong shape) drops that connection and
+// leaves the message uncounted; three such failures in a row (no message counted between) make
+// the store "down", so that one slow answer, or a server whose latency sits near the budget, does
+// not. Down, it tries again after a back-off (doubling from min_backoff to max_backoff); while
+// down, record() answers an error at once, without waiting. When it goes down again less than
+// 2 x max_backoff after coming up (a minute with the defaults), the back-off goes on from where
+// it was instead of starting at min_backoff again. on_state_change is called once per change
+// (up -> down, down -> up), never per message; a request that began before the last change (an
+// outage or a recovery) no longer changes the state, nor counts towards one, when it ends.
 // A budget spent before the server was asked (waiting for a free connection, or a budget of 0)
-// leaves the message uncounted with no state change; so does a timeout when the request had its
-// connection for less than half its budget or less than 10 ms (too little to tell a slow server
-// from a silent one: with budgets that short, a silent server costs each message its budget).
+// leaves the message uncounted and is not counted against the server; nor is a timeout when the
+// request had its connection for less than 10 ms (too little to tell a slow server from a silent
+// one: with budgets that short, a silent server costs each message its budget).
 // A TCP host given as a name is resolved once, by create() (getaddrinfo, which may block); when
 // that fails, hiredis resolves the name at each connect, unbounded by the budget. Prefer an
 // address or a unix socket.
@@ -119,14 +124,17 @@ struct replay_listing {
   std::vector<replay_entry> top;       // by messages, then networks, most first
   std::size_t tracked = 0;             // signatures tracked in all
   // Keys skipped because their data is not what the store writes (not a hash, a hash missing
-  // "first" or "window" or with a field that is not a number, an n: or r: key that is not a
-  // HyperLogLog, a host hash with a non-number). Errors talking to the server still fail the
-  // listing.
+  // "first" or "window" or with a field that is not a number, a "slice" of 0, an n: or r: key
+  // that is not a HyperLogLog, a host hash with a non-number). Errors talking to the server
+  // still fail the listing.
   std::size_t malformed = 0;
   std::vector<std::pair<std::string, replay_store_stats>> hosts;  // per host, by name
 };
 
-// The `top` signatures seen most, read with SCAN (never KEYS), bounded by `timeout` in all.
+// The `top` signatures seen most, read with SCAN (never KEYS), bounded by `timeout` in all. Each
+// signature's counts use the window and slice length stored with it (by whichever settings
+// counted it); opts.settings give the slice length only for hashes written without one (by
+// dkimkit before the "slice" field).
 [[nodiscard]] result<replay_listing> list_replay_signatures(const redis_replay_options& opts,
                                                             std::size_t top, std::uint64_t now,
                                                             std::chrono::milliseconds timeout);

@@ -15,18 +15,6 @@
 namespace dkimkit {
 namespace {
 
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char ch : bytes) {
-    auto c = static_cast<unsigned char>(ch);
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
 // RFC 5322 atext, and (RFC 6531) any octet of a UTF-8 sequence.
 bool is_atext(unsigned char c) noexcept {
   if (c >= 0x80) return true;
@@ -147,7 +135,7 @@ std::string replay_key(std::string_view sdid, std::string_view selector,
   data += '\0';
   data += b64_signature;
   std::string d = detail::digest(hash_algorithm::sha256, data);
-  return hex(std::string_view(d).substr(0, 16));
+  return detail::hex(std::string_view(d).substr(0, 16));
 }
 
 std::string client_network(int family, const unsigned char* addr) {
@@ -206,7 +194,7 @@ std::string envelope_recipient(std::string_view path) {
 
 std::string recipient_hash(std::string_view key, std::string_view recipient) {
   std::string mac = detail::hmac_sha256(key, recipient);
-  return hex(std::string_view(mac).substr(0, 8));
+  return detail::hex(std::string_view(mac).substr(0, 8));
 }
 
 replay_message replay_message_of(const std::vector<verification>& results, int family,

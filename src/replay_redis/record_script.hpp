@@ -15,8 +15,10 @@ inline constexpr std::string_view kRecordScript = R"lua(
 -- dkimkit replay counting (dkimkit/redis_replay.hpp): adds one message to the counters of each
 -- of its signatures and returns their counts, atomically.
 -- Key layout under PREFIX (ARGV[1]); K a replay key, T a slice number (floor(Unix s / slice)):
---   PREFIX "s:" K        hash: d, s, first (Unix s), last, flagged (0/1), window (s), and
---                        "m:" T -> messages seen in slice T
+--   PREFIX "s:" K        hash: d, s, first (Unix s), last, flagged (0/1), window (s), slice
+--                        (s: the slice length T counts in), and "m:" T -> messages seen in
+--                        slice T; window and slice make the hash readable without the
+--                        settings that wrote it (list_replay_signatures)
 --   PREFIX "n:" K ":" T  HyperLogLog of the client networks (/24, /48) seen in slice T
 --   PREFIX "r:" K ":" T  HyperLogLog of the recipient hashes (HMAC, never addresses) in slice T
 --   PREFIX "key"         the fleet's recipient-hash key (written by the hosts, not here)
@@ -47,7 +49,8 @@ for i = 0, nsig - 1 do
   local s = prefix .. 's:' .. k
   local nk, rk = prefix .. 'n:' .. k .. ':', prefix .. 'r:' .. k .. ':'
   redis.call('HSETNX', s, 'first', now)
-  redis.call('HSET', s, 'd', ARGV[a + 1], 's', ARGV[a + 2], 'last', now, 'window', w)
+  redis.call('HSET', s, 'd', ARGV[a + 1], 's', ARGV[a + 2], 'last', now, 'window', w, 'slice',
+             slice)
   redis.call('HINCRBY', s, 'm:' .. t, 1)
   if network ~= '' then
     redis.call('PFADD', nk .. t, network)

@@ -31,15 +31,9 @@ constexpr std::size_t kFleetKeyBytes = 32;
 constexpr std::size_t kMaxRecordReply = std::size_t{1} << 16;
 constexpr std::size_t kMaxListReply = std::size_t{1} << 24;
 
+// Raw bytes (OpenSSL's unsigned char buffers) as lower-case hex.
 std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
+  return detail::hex(std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
 std::string sha1_hex(std::string_view s) {
@@ -88,15 +82,18 @@ result<std::uint64_t> number_field(std::string_view value, std::string_view key,
   return *n;
 }
 
-// A timeout is the server's fault (the store goes down) only when the request had its
-// connection for at least half its budget and at least kMinBlamedTimeout: a budget spent
-// waiting for a free connection, or too short to tell a slow answer from none, says little
-// about the server.
+// What marks the store down: kFailuresToDown failures in a row that are the server's (no
+// success between), so that one slow answer, or a server whose latency sits near the budget,
+// does not flip it. Any counted message starts the count again.
+constexpr unsigned kFailuresToDown = 3;
+// A timeout counts against the server only when the request had its connection for at least
+// kMinBlamedTimeout: with less (a budget of a few ms, or spent waiting for a free connection) a
+// slow answer cannot be told from none. Anything else the server did (refused, closed, an
+// answer of the wrong shape) counts.
 constexpr milliseconds kMinBlamedTimeout{10};
 bool server_to_blame(const error& e, const redis_deadline& d, steady_clock::time_point lent) {
   if (!detail::is_timeout(e)) return true;
-  const auto had = d.at - lent;
-  return had * 2 >= d.budget && had >= kMinBlamedTimeout;
+  return d.at - lent >= kMinBlamedTimeout;
 }
 
 result<void> check_prefix(const std::string& prefix) {
@@ -120,8 +117,12 @@ struct redis_replay_store::impl {
   std::size_t open = 0;  // idle and lent
   bool up = true;
   bool probing = false;  // a record() is trying the server again while down
+  unsigned failures = 0;  // the server's failures in a row while up (kFailuresToDown)
+  // The last back-off (0: none yet): a store that goes down again within stable_after() of
+  // coming up continues from it (doubling, capped) instead of starting at min_backoff.
   milliseconds backoff{0};
   steady_clock::time_point retry_at{};
+  steady_clock::time_point up_since{};  // the last change to up
   std::string down_why;
   std::string fleet_key;  // empty until read from the server
   replay_store_stats stats;
@@ -144,12 +145,16 @@ struct redis_replay_store::impl {
     steady_clock::time_point lent{};
   };
 
+  // How long the store must stay up for its next outage to start at min_backoff again: twice
+  // max_backoff (a minute with the defaults).
+  milliseconds stable_after() const { return 2 * opts.max_backoff; }
   result<lease> acquire(const redis_deadline& d);
   result<void> fetch_fleet_key(redis_connection& c, const redis_deadline& d);
   void succeeded(lease l, std::uint64_t pushed, std::uint64_t suspected);
   // The lease's request failed: the message goes on uncounted and `pushed` waits for the next
   // round trip. `blame` false (nothing was sent, or too little of the budget was left to blame
-  // the server): no state change, and a connection still usable goes back to the pool.
+  // the server): no state change, the failure is not counted, and a connection still usable
+  // goes back to the pool. Blamed: the kFailuresToDown-th in a row marks the store down.
   void failed(lease l, std::uint64_t pushed, bool blame, const std::string& why);
   void notify(std::unique_lock<std::mutex>& lk, bool now_up, const std::string& why);
   result<std::vector<replay_counts>> round_trip(redis_connection& c, const replay_message& m,
@@ -241,12 +246,17 @@ void redis_replay_store::impl::failed(lease l, std::uint64_t pushed, bool blame,
   freed.notify_one();
   if (!blame || l.generation != generation) return;  // not the server's fault, or old news
   if (up) {
+    if (++failures < kFailuresToDown) return;
+    failures = 0;
     up = false;
     stats.up = false;
     ++generation;
     down_why = why;
-    backoff = opts.min_backoff;
-    retry_at = steady_clock::now() + backoff;
+    const auto now = steady_clock::now();
+    // Down again soon after a recovery: the server is flapping; the back-off goes on doubling.
+    const bool flapping = backoff.count() > 0 && now - up_since < stable_after();
+    backoff = flapping ? std::min(backoff * 2, opts.max_backoff) : opts.min_backoff;
+    retry_at = now + backoff;
     open -= idle.size();
     idle.clear();  // the others are most likely broken too
     freed.notify_all();  // waiters see the store down
@@ -272,11 +282,13 @@ void redis_replay_store::impl::succeeded(lease l, std::uint64_t pushed, std::uin
     --open;  // an old request that ended after the store went down: not a probe, keep none
   }
   freed.notify_one();
-  if (!up && l.generation == generation) {
+  if (l.generation != generation) return;  // old news: neither a recovery nor a reset count
+  failures = 0;
+  if (!up) {
     up = true;
     stats.up = true;
     ++generation;
-    backoff = milliseconds(0);
+    up_since = steady_clock::now();  // `backoff` is kept: see stable_after()
     notify(lk, true, "");
   }
 }
@@ -505,9 +517,7 @@ result<std::optional<std::pair<replay_entry, std::vector<std::uint64_t>>>> entry
   if (fields.empty()) return std::nullopt;  // expired between SCAN and HGETALL
   replay_entry e;
   e.key = std::string(key.substr(prefix_s.size()));
-  const std::uint64_t slice = slice_of(s);
-  const std::uint64_t t = now / slice;
-  std::uint64_t window = 0;
+  std::uint64_t window = 0, stored_slice = 0;
   bool have_window = false, have_first = false;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> per_slice;
   for (const auto& [f, v] : fields) {
@@ -516,12 +526,18 @@ result<std::optional<std::pair<replay_entry, std::vector<std::uint64_t>>>> entry
       e.sdid = v;
     } else if (f == "s") {
       e.selector = v;
-    } else if (f == "first" || f == "last" || f == "window" || f == "flagged") {
+    } else if (f == "first" || f == "last" || f == "window" || f == "slice" || f == "flagged") {
       auto n = number();
       if (!n) return tl::unexpected(n.error());
       if (f == "first") e.first_seen = *n, have_first = true;
       if (f == "last") e.last_seen = *n;
       if (f == "window") window = *n, have_window = true;
+      if (f == "slice") {
+        if (*n == 0)
+          return fail(errc::io_error,
+                      "unexpected data in " + detail::quotable(key, 80) + ": field 'slice' is 0");
+        stored_slice = *n;
+      }
       if (f == "flagged") {
         if (*n > 1) return tl::unexpected(number_field("x", key, f).error());
         e.flagged = *n == 1;
@@ -537,7 +553,13 @@ result<std::optional<std::pair<replay_entry, std::vector<std::uint64_t>>>> entry
   if (!have_window || !have_first)
     return fail(errc::io_error, "unexpected data in " + detail::quotable(key, 80) +
                                     ": no 'first' or 'window' field");
-  const std::uint64_t slices = (window_of(window, s) + slice - 1) / slice;
+  // The hash says how it was counted (the settings of the host that wrote it); one written
+  // without "slice" is read with the caller's settings.
+  const std::uint64_t slice = stored_slice != 0 ? stored_slice : slice_of(s);
+  if (stored_slice == 0) window = window_of(window, s);
+  const std::uint64_t slices =
+      std::min<std::uint64_t>(window / slice + (window % slice != 0), detail::kMaxReplaySlices);
+  const std::uint64_t t = now / slice;
   std::vector<std::uint64_t> counted;
   for (const auto& [n, messages] : per_slice) {
     if (n <= t && n + slices > t) {

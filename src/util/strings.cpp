@@ -10,6 +10,18 @@ std::string lowercase(std::string_view s) {
   return out;
 }
 
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    out += kDigits[u >> 4];
+    out += kDigits[u & 15];
+  }
+  return out;
+}
+
 std::string_view trim_fws(std::string_view s) noexcept {
   while (!s.empty() && is_fws(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_fws(s.back())) s.remove_suffix(1);

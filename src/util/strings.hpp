@@ -23,6 +23,8 @@ namespace dkimkit::detail {
 [[nodiscard]] constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 [[nodiscard]] std::string lowercase(std::string_view s);
+// Two lower-case hex digits per octet: "\x01\xab" -> "01ab".
+[[nodiscard]] std::string hex(std::string_view bytes);
 [[nodiscard]] std::string_view trim_fws(std::string_view s) noexcept;
 // Removes every SP, HTAB, CR and LF.
 [[nodiscard]] std::string strip_fws(std::string_view s);

@@ -7,7 +7,8 @@
 #   install_test.sh find_package STAGE WORKDIR VERSION CXX "SANITIZER_FLAGS"
 #   install_test.sh pkg_config   STAGE WORKDIR VERSION CXX "SANITIZER_FLAGS"
 #       build tests/install/consumer.cpp against STAGE (CMake package, or pkg-config with a
-#       sysroot), run it on samples/signed.eml with samples/example.com.zone and expect pass.
+#       sysroot), linking dkimkit::zone and dkimkit::redis (dkimkit-zone, dkimkit-redis), run it on
+#       samples/signed.eml with samples/example.com.zone and expect pass, then its Redis lines.
 # SANITIZER_FLAGS are the build's -fsanitize flags (empty in the normal build): a program linked
 # with ASan-instrumented shared libraries must be built with them too.
 set -euo pipefail
@@ -83,10 +84,10 @@ find_package | pkg_config)
     for name in dkimkit dkimkit-zone dkimkit-unbound dkimkit-redis dkimkit-policy; do
       pkg-config --print-errors --exact-version="$version" "$name" || fail "pkg-config $name = $version"
     done
-    flags=$(pkg-config --cflags --libs dkimkit-zone)
-    echo "pkg-config --cflags --libs dkimkit-zone: $flags"
-    case " $flags " in *" -L$lib "*"-ldkimkit-zone "*"-ldkimkit "*) ;;
-      *) fail "dkimkit-zone flags lack -L$lib -ldkimkit-zone -ldkimkit" ;; esac
+    flags=$(pkg-config --cflags --libs dkimkit-zone dkimkit-redis)
+    echo "pkg-config --cflags --libs dkimkit-zone dkimkit-redis: $flags"
+    case " $flags " in *" -L$lib "*"-ldkimkit-zone "*"-ldkimkit-redis "*"-ldkimkit "*) ;;
+      *) fail "dkimkit-zone dkimkit-redis flags lack -L$lib -ldkimkit-zone -ldkimkit-redis -ldkimkit" ;; esac
     # shellcheck disable=SC2086  # the flags are words
     "$cxx" -std=c++20 $sanitize -o "$work/consumer" "$here/consumer.cpp" $flags ||
       fail "build the consumer with pkg-config"
@@ -95,13 +96,18 @@ find_package | pkg_config)
   # ldd's output is read whole first: `ldd | grep -q` under pipefail fails whenever grep exits
   # before ldd has written its last line (SIGPIPE), which happened under a loaded make test.
   libs=$(LD_LIBRARY_PATH="$lib" ldd "$work/consumer")
-  grep -q "libdkimkit-zone.so.* => $lib/" <<<"$libs" ||
-    fail "the consumer does not load the staged libdkimkit-zone"
+  for name in dkimkit-zone dkimkit-redis; do
+    grep -q "lib$name.so.* => $lib/" <<<"$libs" || fail "the consumer does not load the staged lib$name"
+  done
   out=$(LD_LIBRARY_PATH="$lib" "$work/consumer" "$source_dir/samples/example.com.zone" \
     "$source_dir/samples/signed.eml") || { echo "$out"; fail "the consumer did not pass"; }
   echo "$out"
   grep -qx "dkimkit $version result: pass" <<< "$out" || fail "the consumer did not print pass"
-  ok "consumer built with $mode verifies samples/signed.eml: pass"
+  grep -qx "redis address: host ::1 port 6390 db 2" <<< "$out" ||
+    fail "the consumer did not parse the Redis address"
+  grep -qx "redis store unreachable: uncounted 1" <<< "$out" ||
+    fail "the consumer's store on a missing socket did not fail"
+  ok "consumer built with $mode verifies samples/signed.eml: pass; dkimkit::redis parses and fails open"
   ;;
 *)
   fail "unknown mode $mode"

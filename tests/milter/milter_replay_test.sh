@@ -99,6 +99,19 @@ batch() {  # batch OUT_FILE
 # msg_log NAME QUEUE_ID: that message's log line; msg_out FILE QUEUE_ID: the client's line.
 msg_log() { grep " $2: dir=" "$1.log"; }
 msg_out() { grep "^$2 " "$1"; }
+# counted_unflagged OUT_FILE HOST QUEUE_ID...: each message (sent through HOST, the client's
+# lines in OUT_FILE) ended with continue and logged "replay=counted suspected=0". Prints those
+# that did not (queue id, client line, log line); nothing when all did.
+counted_unflagged() {
+  local file=$1 host=$2 q line res failed=""
+  shift 2
+  for q in "$@"; do
+    line=$(msg_log "$host" "$q") res=$(msg_out "$file" "$q")
+    [[ "$res" == *"end="*"c ms="* ]] && [[ "$line" == *"replay=counted suspected=0"* ]] ||
+      failed+=" $q:[$res] $line"
+  done
+  echo "$failed"
+}
 
 # RCPT TO negotiated (no SMFIP_NORCPT), without reply (SMFIP_NR_RCPT), with [replay] on.
 flags=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import milter_client as mc
@@ -143,12 +156,8 @@ send c 198.51.13.7 replayed.signed
 for i in $(seq 1 30); do
   echo "a 203.0.113.9 news.signed L$i $(for j in $(seq 1 20); do printf '<r%s.%s@example.org> ' "$i" "$j"; done)"
 done | batch news.out
-news_bad=""
-for i in $(seq 1 30); do
-  line=$(msg_log a "L$i") res=$(msg_out news.out "L$i")
-  [[ "$res" == *"end="*"c ms="* ]] && [[ "$line" == *"replay=counted suspected=0"* ]] ||
-    news_bad+=" $i:[$res] $line"
-done
+# shellcheck disable=SC2046  # the queue ids are words
+news_bad=$(counted_unflagged news.out a $(seq -f 'L%g' 1 30))
 [ -z "$news_bad" ] && ok "a newsletter (1 network, 30 messages, 600 recipients): never flagged" ||
   bad "newsletter" "$news_bad"
 
@@ -157,14 +166,14 @@ for i in $(seq 1 15); do
   echo "b 192.0.2.$((i * 16)) trusted.signed T$i"
   echo "b 10.$i.0.1 trusted.signed U$i"
 done | batch trusted.out
-trusted_bad=""
-for q in $(seq -f 'T%g' 1 15) $(seq -f 'U%g' 1 15); do
-  line=$(msg_log b "$q") res=$(msg_out trusted.out "$q")
-  [[ "$res" == *"end="*"c ms="* ]] && [[ "$line" == *"replay=counted suspected=0"* ]] ||
-    trusted_bad+=" $q:[$res] $line"
-done
+# shellcheck disable=SC2046
+trusted_bad=$(counted_unflagged trusted.out b $(seq -f 'T%g' 1 15) $(seq -f 'U%g' 1 15))
 [ -z "$trusted_bad" ] && ok "a trusted domain from 30 networks: counted, never flagged" ||
   bad "trusted domain" "$trusted_bad"
+# The check can fail: a message that did not go through the host named is reported.
+[ -n "$(counted_unflagged news.out b L1)" ] && [ -n "$(counted_unflagged trusted.out a T1)" ] &&
+  ok "counted_unflagged reports a message the host did not count" ||
+  bad "counted_unflagged passes what it should not"
 
 # 6. Redis stopped mid-run.
 rig_stop_pid "$redis_pid" || { bad "redis-server stops"; }

@@ -8,7 +8,7 @@ SET -> +OK, GET -> a 64-digit key, anything else -> an array of two integers (th
 for the replay script). nested: an array of 1100 arrays of 1000 integers (1.1 million elements
 in small arrays). stale: SET -> +OK, GET -> a 64-digit key, the script -> the counts of one
 signature, except that the first connection to send the script answers it after 0.8 s by
-closing, and the second closes at once."""
+closing, and the next three (enough failures in a row to mark the store down) close at once."""
 import socket
 import sys
 import threading
@@ -76,7 +76,7 @@ def serve(conn):
                             scripted[0] += 1
                     if index == 0:
                         time.sleep(0.8)
-                    if index in (0, 1):
+                    if index <= 3:
                         conn.close()
                         return
                     conn.sendall(b"*5\r\n:1\r\n:1\r\n:0\r\n:1\r\n:0\r\n")

@@ -4,6 +4,7 @@
 // HyperLogLogs, fail open within the budget.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <dkimkit/redis_replay.hpp>
@@ -25,6 +26,9 @@ constexpr milliseconds kBudget{2000};             // generous: the machine may b
 const std::string kKeyA = "0123456789abcdef0123456789abcdef";
 const std::string kKeyB = "fedcba9876543210fedcba9876543210";
 const std::string kKeyC = "00000000000000000000000000000001";
+// The server's failures in a row that mark the store down (kFailuresToDown,
+// src/replay_redis/redis_replay_store.cpp).
+constexpr int kFailuresToDown = 3;
 
 replay_signature sig(const std::string& key, std::uint64_t window = 3600, bool trusted = false) {
   replay_signature s;
@@ -348,6 +352,55 @@ TEST_F(redis_replay, listing_sorted_by_messages_then_networks) {
   EXPECT_FALSE(l->top[1].flagged);
 }
 
+// A listing needs not know the settings that counted: each signature's hash holds its window and
+// slice length. Counted with 1200 s in 2 slices of 600 s, listed with the defaults (1 day in 4
+// slices of 6 h, as `dkimkit replay-stats --store` without --config): the counts are those the
+// counting host saw.
+TEST_F(redis_replay, listing_uses_the_stored_window_and_slice) {
+  auto o = options();
+  o.settings.window = std::chrono::seconds(1200);
+  o.settings.buckets = 2;
+  auto s = store(o);
+  ASSERT_TRUE(s);
+  // The start of a slice of 600 s and of one of 6 h.
+  constexpr std::uint64_t kBase = std::uint64_t{21600} * 100000;
+  (void)one(*s, message(kBase, net(1), rcpts(0, 4), {sig(kKeyA, 1200)}));
+  for (int i = 2; i <= 3; ++i)
+    (void)one(*s, message(kBase + 600, net(i), rcpts(i, 1), {sig(kKeyA, 1200)}));
+  (void)one(*s, message(kBase + 1200, net(4), rcpts(10, 2), {sig(kKeyA, 1200)}));
+  const replay_counts seen = one(*s, message(kBase + 1201, net(4), {}, {sig(kKeyA, 1200)}));
+  // The slice at kBase is out of the window: slices kBase+600 and kBase+1200 only.
+  EXPECT_EQ(seen.messages, 4u);
+  EXPECT_EQ(seen.networks, 3u);
+  EXPECT_EQ(seen.recipients, 4u);
+  EXPECT_EQ(server_->command({"HGET", "dkimkit:replay:s:" + kKeyA, "slice"}), "600");
+
+  redis_replay_options defaults;
+  defaults.store = server_->url();
+  ASSERT_EQ(defaults.settings.window, std::chrono::seconds(86400));
+  auto l = list_replay_signatures(defaults, 5, kBase + 1201, kBudget);
+  ASSERT_TRUE(l) << l.error().message();
+  ASSERT_EQ(l->top.size(), 1u);
+  EXPECT_EQ(l->top[0].counts.messages, seen.messages);
+  EXPECT_EQ(l->top[0].counts.networks, seen.networks);
+  EXPECT_EQ(l->top[0].counts.recipients, seen.recipients);
+  EXPECT_EQ(l->malformed, 0u);
+
+  // A hash written without "slice" (before it was stored) is read with the caller's settings.
+  EXPECT_EQ(server_->integer({"HDEL", "dkimkit:replay:s:" + kKeyA, "slice"}), 1);
+  l = list_replay_signatures(o, 5, kBase + 1201, kBudget);
+  ASSERT_TRUE(l) << l.error().message();
+  ASSERT_EQ(l->top.size(), 1u);
+  EXPECT_EQ(l->top[0].counts.messages, seen.messages);
+  EXPECT_EQ(l->top[0].counts.networks, seen.networks);
+  // A slice of 0 is not what the store writes.
+  server_->command({"HSET", "dkimkit:replay:s:" + kKeyA, "slice", "0"});
+  l = list_replay_signatures(defaults, 5, kBase + 1201, kBudget);
+  ASSERT_TRUE(l) << l.error().message();
+  EXPECT_EQ(l->malformed, 1u);
+  EXPECT_TRUE(l->top.empty());
+}
+
 // Keys not as the store writes them are skipped and counted; the rest are listed.
 TEST_F(redis_replay, listing_skips_and_counts_malformed_keys) {
   auto s = store(options());
@@ -499,6 +552,9 @@ TEST_F(redis_replay, throwing_callback_does_not_block_later_changes) {
   ASSERT_TRUE(s);
   (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
   server_->stop();
+  for (int i = 1; i < kFailuresToDown; ++i)
+    EXPECT_FALSE(s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50)));
+  EXPECT_EQ(calls.load(), 0);
   EXPECT_THROW((void)s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50)),
                std::runtime_error);
   EXPECT_FALSE(s->stats().up);
@@ -563,16 +619,165 @@ TEST_F(redis_replay, redis_stopped_fails_fast_and_recovers_after_backoff) {
   EXPECT_EQ(l->hosts[0].second.counted, 2u);
 }
 
+// CLIENT PAUSE: the server answers nothing for `ms`, then everything it was sent.
+void pause_server(const redis_server& server, int ms) {
+  ASSERT_EQ(server.command({"CLIENT", "PAUSE", std::to_string(ms)}), "OK");
+}
+// Waits for the pause to end: the server answers PING only then.
+void wait_unpaused(const redis_server& server) { ASSERT_EQ(server.command({"PING"}), "PONG"); }
+
+// One answer slower than the budget (the whole budget on the connection: it counts against the
+// server), then fast ones: the store stays up.
+TEST_F(redis_replay, one_slow_answer_does_not_mark_it_down) {
+  auto s = store(options());
+  ASSERT_TRUE(s);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  pause_server(*server_, 300);
+  auto c = s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().detail.find("timeout after 50 ms"), std::string::npos) << c.error().detail;
+  EXPECT_TRUE(s->stats().up);
+  wait_unpaused(*server_);
+  for (int i = 0; i < 5; ++i) (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  EXPECT_TRUE(changes().empty());
+  EXPECT_TRUE(s->stats().up);
+  EXPECT_EQ(s->stats().uncounted, 1u);
+}
+
+// kFailuresToDown slow answers in a row mark it down; fewer, then a counted message, then fewer
+// again do not: a counted message starts the count over.
+TEST_F(redis_replay, failures_in_a_row_mark_it_down_a_success_starts_over) {
+  auto s = store(options());
+  ASSERT_TRUE(s);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  auto slow = [&] {
+    auto c = s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50));
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().detail.find("timeout"), std::string::npos) << c.error().detail;
+  };
+  pause_server(*server_, 400);
+  for (int i = 1; i < kFailuresToDown; ++i) slow();
+  EXPECT_TRUE(s->stats().up);
+  wait_unpaused(*server_);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  pause_server(*server_, 400);
+  for (int i = 1; i < kFailuresToDown; ++i) slow();
+  EXPECT_TRUE(s->stats().up);
+  EXPECT_TRUE(changes().empty());
+  slow();
+  EXPECT_FALSE(s->stats().up);
+  const auto ch = changes();
+  ASSERT_EQ(ch.size(), 1u);
+  EXPECT_FALSE(ch[0].first);
+  EXPECT_NE(ch[0].second.find("timeout after 50 ms"), std::string::npos) << ch[0].second;
+  wait_unpaused(*server_);
+}
+
+// The back-off of an outage, read from record()'s error while down ("next try in N ms").
+long long next_try_ms(redis_replay_store& s) {
+  auto c = s.record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50));
+  if (c) return -1;
+  const auto at = c.error().detail.rfind("next try in ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(c.error().detail.substr(at + 12));
+}
+
+// A server that fails again soon after coming back (flapping): each outage waits longer
+// (doubling up to max_backoff), not min_backoff again; after the store stays up for 2 x
+// max_backoff, an outage starts at min_backoff again. The server fails on demand: the
+// signature's hash replaced by a string (the script fails with WRONGTYPE).
+class redis_replay_flapping : public redis_replay {
+ protected:
+  void break_server() {
+    server_->command({"DEL", key_});
+    ASSERT_EQ(server_->command({"SET", key_, "x"}), "OK");
+  }
+  void mend_server() { server_->command({"DEL", key_}); }
+  // Fails kFailuresToDown messages (down) and returns the back-off.
+  long long go_down(redis_replay_store& s) {
+    break_server();
+    for (int i = 0; i < kFailuresToDown; ++i)
+      EXPECT_FALSE(s.record(message(kNow, net(1), {}, {sig(kKeyA)}), kBudget));
+    EXPECT_FALSE(s.stats().up);
+    return next_try_ms(s);
+  }
+  // Mends the server and waits out the back-off: the next message is counted (up).
+  void come_up(redis_replay_store& s, long long backoff) {
+    mend_server();
+    std::this_thread::sleep_for(milliseconds(backoff + 5));
+    auto c = s.record(message(kNow, net(1), {}, {sig(kKeyA)}), kBudget);
+    EXPECT_TRUE(c) << c.error().message();
+    EXPECT_TRUE(s.stats().up);
+  }
+  // A store with that back-off, one message counted.
+  std::unique_ptr<redis_replay_store> counting_store(milliseconds min, milliseconds max) {
+    auto o = options();
+    o.min_backoff = min;
+    o.max_backoff = max;
+    auto s = store(o);
+    if (s) (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+    return s;
+  }
+  // `n` outages, each as soon as the store is up again: their back-offs.
+  std::vector<long long> outages(redis_replay_store& s, int n) {
+    std::vector<long long> out;
+    for (int i = 0; i < n; ++i) {
+      if (i > 0) come_up(s, out.back());
+      out.push_back(go_down(s));
+    }
+    return out;
+  }
+  const std::string key_ = "dkimkit:replay:s:" + kKeyA;
+};
+
+TEST_F(redis_replay_flapping, back_off_goes_on_doubling) {
+  auto s = counting_store(milliseconds(100), milliseconds(5000));  // starts over after 10 s up
+  ASSERT_TRUE(s);
+  // Each outage's back-off is in (limit / 2, limit]: 100, then 200, then 400.
+  const auto b = outages(*s, 3);
+  const long long limits[] = {100, 200, 400};
+  ASSERT_EQ(b.size(), 3u);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    EXPECT_GT(b[i], i == 0 ? 0 : limits[i] / 2) << i;
+    EXPECT_LE(b[i], limits[i]) << i;
+  }
+  const auto ch = changes();
+  ASSERT_EQ(ch.size(), 5u);
+  for (std::size_t i = 0; i < ch.size(); ++i) EXPECT_EQ(ch[i].first, i % 2 == 1) << i;
+}
+
+TEST_F(redis_replay_flapping, back_off_starts_over_after_staying_up) {
+  auto s = counting_store(milliseconds(100), milliseconds(200));  // starts over after 400 ms up
+  ASSERT_TRUE(s);
+  const auto b = outages(*s, 3);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_LE(b[0], 100);
+  EXPECT_GT(b[1], 100);
+  EXPECT_GT(b[2], 100);
+  EXPECT_LE(std::max(b[1], b[2]), 200);  // capped
+  come_up(*s, b[2]);
+  std::this_thread::sleep_for(milliseconds(450));
+  EXPECT_LE(go_down(*s), 100);
+  EXPECT_EQ(changes().size(), 7u);
+}
+
+// Refused from the start: down after kFailuresToDown messages, each refused at once.
 TEST_F(redis_replay, refused_connection_is_down_at_start_without_delay) {
   auto o = options();
   o.store = "redis://127.0.0.1:" + std::to_string(test::free_tcp_port()) + "/0";
   auto s = store(o);
   ASSERT_TRUE(s);
-  auto c = s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50));
-  ASSERT_FALSE(c);
-  EXPECT_NE(c.error().detail.find("refused"), std::string::npos) << c.error().detail;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 1; i <= kFailuresToDown; ++i) {
+    EXPECT_EQ(changes().size(), 0u) << "message " << i;
+    auto c = s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50));
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().detail.find("refused"), std::string::npos) << c.error().detail;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(500));
   ASSERT_EQ(changes().size(), 1u);
   EXPECT_NE(changes()[0].second.find("refused"), std::string::npos);
+  EXPECT_FALSE(s->stats().up);
 }
 
 class redis_replay_password : public redis_replay {
@@ -696,16 +901,21 @@ TEST_P(redis_replay_hostile, fails_open_within_budget) {
   o.on_state_change = [&](bool up, const std::string&) { downs += up ? 0 : 1; };
   auto s = redis_replay_store::create(o);
   ASSERT_TRUE(s);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto c = (*s)->record(message(kNow, net(1), rcpts(0, 1), {sig(kKeyA)}), milliseconds(50));
-  const auto took = std::chrono::steady_clock::now() - t0;
+  // Each failure is the server's: the kFailuresToDown-th in a row marks the store down.
+  for (int i = 1; i <= kFailuresToDown; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto c = (*s)->record(message(kNow, net(1), rcpts(0, 1), {sig(kKeyA)}), milliseconds(50));
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_FALSE(c);
+    EXPECT_FALSE(c.error().detail.empty());
+    EXPECT_LT(took, milliseconds(500)) << c.error().detail;
+    EXPECT_NE(c.error().detail.find(GetParam().second), std::string::npos) << c.error().detail;
+    EXPECT_EQ(downs, i == kFailuresToDown ? 1 : 0) << "message " << i;
+  }
+  EXPECT_EQ((*s)->stats().uncounted, static_cast<std::uint64_t>(kFailuresToDown));
+  auto c = (*s)->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50));
   ASSERT_FALSE(c);
-  EXPECT_FALSE(c.error().detail.empty());
-  EXPECT_LT(took, milliseconds(500)) << c.error().detail;
-  EXPECT_NE(c.error().detail.find(GetParam().second), std::string::npos) << c.error().detail;
-  EXPECT_EQ(downs, 1);
-  EXPECT_EQ((*s)->stats().uncounted, 1u);
-  EXPECT_FALSE((*s)->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50)));
+  EXPECT_NE(c.error().detail.find("Redis store down"), std::string::npos) << c.error().detail;
   EXPECT_EQ(downs, 1);
   const auto t1 = std::chrono::steady_clock::now();
   auto l = list_replay_signatures(o, 5, kNow, milliseconds(200));
@@ -729,8 +939,9 @@ TEST(redis_replay_nested, many_small_arrays_refused) {
 }
 
 // Requests waiting for the only connection while the request holding it finds the server
-// silent: once the store is down they all fail at once, none opens a connection of its own (each
-// would wait its whole budget on the silent server).
+// silent (the kFailuresToDown-th failure in a row): once the store is down they all fail at
+// once, none opens a connection of its own (each would wait its whole budget on the silent
+// server).
 TEST(redis_replay_waiters, fail_at_once_when_the_store_goes_down) {
   std::string why;
   auto fake = test::fake_redis::start("silent", why);
@@ -742,6 +953,9 @@ TEST(redis_replay_waiters, fail_at_once_when_the_store_goes_down) {
   auto s = redis_replay_store::create(o);
   ASSERT_TRUE(s);
   redis_replay_store& store = **s;
+  for (int i = 1; i < kFailuresToDown; ++i)
+    EXPECT_FALSE(store.record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50)));
+  ASSERT_TRUE(store.stats().up);
   std::thread holder([&] {
     EXPECT_FALSE(store.record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(300)));
   });
@@ -764,7 +978,7 @@ TEST(redis_replay_waiters, fail_at_once_when_the_store_goes_down) {
   EXPECT_EQ(slow.load(), 0);
   ASSERT_EQ(errors.size(), 4u);
   for (const auto& e : errors) EXPECT_NE(e.find("Redis store down"), std::string::npos) << e;
-  EXPECT_EQ(store.stats().uncounted, 5u);
+  EXPECT_EQ(store.stats().uncounted, static_cast<std::uint64_t>(kFailuresToDown - 1 + 1 + 4));
 }
 
 // A request that began before an outage and fails after the recovery changes the state no
@@ -790,8 +1004,10 @@ TEST(redis_replay_stale, old_request_does_not_flip_the_state) {
     EXPECT_FALSE(store.record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(3000)));
   });
   std::this_thread::sleep_for(milliseconds(200));
-  // Second connection: closed at once (down); then, after the back-off, a third (up).
-  EXPECT_FALSE(store.record(message(kNow, net(2), {}, {sig(kKeyA)}), milliseconds(3000)));
+  // The next kFailuresToDown connections: closed at once (down); then, after the back-off,
+  // another (up).
+  for (int i = 0; i < kFailuresToDown; ++i)
+    EXPECT_FALSE(store.record(message(kNow, net(2), {}, {sig(kKeyA)}), milliseconds(3000)));
   EXPECT_FALSE(store.stats().up);
   std::this_thread::sleep_for(milliseconds(150));
   auto c = store.record(message(kNow, net(3), {}, {sig(kKeyA)}), milliseconds(3000));

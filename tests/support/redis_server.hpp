@@ -55,7 +55,7 @@ class redis_server {
 // never ends, "hugearray" with an array of 2e9 elements (announced, never sent), "silent" never
 // answers, "close" closes the connection, "badscript" answers the fleet-key commands well and
 // the script with an array of the wrong size, "nested" with 1100 arrays of 1000 integers in
-// one array, "stale" well but for its first two connections (see fake_redis.py).
+// one array, "stale" well but for its first four connections (see fake_redis.py).
 class fake_redis {
  public:
   static std::unique_ptr<fake_redis> start(const std::string& mode, std::string& why);

@@ -120,6 +120,19 @@ TEST(strings, fws_helpers) {
 }
 
 // RFC 6376 §2.11 dkim-quoted-printable and RFC 2045 §6.7 qp-section.
+TEST(strings, hex) {
+  EXPECT_EQ(detail::hex(""), "");
+  EXPECT_EQ(detail::hex("\x01\xab\xff\x10"s), "01abff10");
+  EXPECT_EQ(detail::hex("\0A"s), "0041");
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  const std::string h = detail::hex(all);
+  ASSERT_EQ(h.size(), 512u);
+  EXPECT_EQ(h.substr(0, 8), "00010203");
+  EXPECT_EQ(h.substr(508), "feff");
+  EXPECT_EQ(h.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
 TEST(strings, quoted_printable) {
   EXPECT_EQ(detail::decode_dkim_qp("a=3Db=3B c\r\n\t=40x"), "a=b;c@x");
   EXPECT_EQ(detail::decode_dkim_qp(""), "");
