@@ -115,11 +115,10 @@ result<void> only_known(const problems& p, const toml::table& t, std::string_vie
     bool ok = false;
     for (auto name : *known) ok = ok || k.str() == name;
     if (!ok)
-      return tl::unexpected(
-          p.at(v, "unknown setting '" + std::string(k.str()) + "'" +
-                      (!shown.empty()   ? " in " + std::string(shown)
-                       : where.empty() ? ""
-                                       : " in [" + std::string(where) + "]")));
+      return tl::unexpected(p.at(v, "unknown setting '" + std::string(k.str()) + "'" +
+                                        (!shown.empty()  ? " in " + std::string(shown)
+                                         : where.empty() ? ""
+                                                         : " in [" + std::string(where) + "]")));
   }
   return {};
 }
@@ -342,8 +341,8 @@ result<void> load_signing_key(signing_key& k, config& c, bool* about_entry) {
   auto key = private_key::load_file(k.key_file);
   if (!key) return problem(false, key.error().detail);
   if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
-    return problem(false, k.key_file + ": RSA key of " + std::to_string(key->bits()) +
-                              " bits; " + std::to_string(rfc8301_min_rsa_bits) + " at least");
+    return problem(false, k.key_file + ": RSA key of " + std::to_string(key->bits()) + " bits; " +
+                              std::to_string(rfc8301_min_rsa_bits) + " at least");
   if (k.algo && key_type_of(*k.algo) != key->type())
     return problem(true, "algorithm does not match the key in " + k.key_file);
   // Sign a test digest now: a key that cannot sign is refused at start, not per message.
@@ -516,8 +515,7 @@ result<signing_key> load_key(const problems& p, const toml::node& e, config& c,
   if (table != "sign.keys")
     for (const char* name : {"not_before", "not_after"})
       if (auto v = kt->get(name))
-        return tl::unexpected(
-            p.at(*v, "unknown setting '" + std::string(name) + "' in " + where));
+        return tl::unexpected(p.at(*v, "unknown setting '" + std::string(name) + "' in " + where));
   signing_key k;
   for (auto [name, dest] : {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
                             std::pair{"key_file", &k.key_file}}) {
@@ -647,8 +645,9 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
       auto rule = parse_macro_rule(entry);
       if (!rule) return tl::unexpected(p.at(*m, "macros: " + rule.error().detail));
       if (!*rule)
-        return tl::unexpected(p.at(*m, "macros: '" + entry + "' lists no value (write the name "
-                                                             "alone for any value)"));
+        return tl::unexpected(p.at(*m, "macros: '" + entry +
+                                           "' lists no value (write the name "
+                                           "alone for any value)"));
       c.sign_macros.push_back(std::move(**rule));
     }
     if (auto ok = check_macro_rules(c.sign_macros); !ok)

@@ -184,11 +184,11 @@ struct session::message {
   std::shared_ptr<const environment> env;
   bool authenticated = false;
   std::optional<macro_values> macros;  // set_macros()
-  std::vector<std::string> fields;  // "Name:value" as received, value with its leading space
+  std::vector<std::string> fields;     // "Name:value" as received, value with its leading space
   std::size_t header_bytes = 0;
   bool header_overflow = false;
-  int ar_count = 0;            // Authentication-Results fields seen
-  std::vector<int> forged_ar;  // their 1-based indices that claim our authserv-id (up to the cap)
+  int ar_count = 0;              // Authentication-Results fields seen
+  std::vector<int> forged_ar;    // their 1-based indices that claim our authserv-id (up to the cap)
   std::size_t forged_count = 0;  // all of those
   // Every From field's value (RFC 5322 address lists), past the header limit too; more than
   // kMaxFromFields of them is an error of its own.
@@ -283,8 +283,8 @@ verdict session::connect(std::string_view host_name, int family, const unsigned 
     return verdict::proceed;
   }
   // OpenDKIM's mlfi_eoh: the name as given, and the address; none at all is 127.0.0.1.
-  internal_ = cfg.internal_hosts->list.matches(host_name, addr ? std::string_view(text)
-                                                               : std::string_view("127.0.0.1"));
+  internal_ = cfg.internal_hosts->list.matches(
+      host_name, addr ? std::string_view(text) : std::string_view("127.0.0.1"));
   return verdict::proceed;
 }
 
@@ -325,16 +325,15 @@ void session::start_message(bool authenticated, std::shared_ptr<const environmen
   start_ms_ = clock_.milliseconds();
   // Until the From domain is known, an error must not let through mail that may need signing
   // (nor, with daemon_names or macros, mail whose macros are not known yet).
-  signing_ = cfg.mode != mode::verify &&
-             (internal_ || (authenticated && cfg.sign_authenticated) || !cfg.daemon_names.empty() ||
-              !cfg.sign_macros.empty());
+  signing_ = cfg.mode != mode::verify && (internal_ || (authenticated && cfg.sign_authenticated) ||
+                                          !cfg.daemon_names.empty() || !cfg.sign_macros.empty());
   msg_ = std::move(m);
 }
 
 void session::set_mta_name(std::string_view j) {
   auto host_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
   };
   if (j.empty() || j.size() > 253 || !std::all_of(j.begin(), j.end(), host_char)) return;
   mta_name_ = std::string(j);
@@ -451,8 +450,8 @@ decision session::decide_direction(message& m) {
   const config& cfg = *m.env->cfg;
   // The author domains, by the RFC 5322 grammar (dkimkit/policy.hpp): never guessed.
   if (m.too_many_from) {
-    m.from_domains = fail(errc::multiple_from, "more than " + std::to_string(kMaxFromFields) +
-                                                   " From fields");
+    m.from_domains =
+        fail(errc::multiple_from, "more than " + std::to_string(kMaxFromFields) + " From fields");
   } else {
     std::vector<std::string_view> views(m.from_values.begin(), m.from_values.end());
     m.from_domains = author_domains(views);
@@ -666,9 +665,10 @@ decision session::finish_sign(message& m) {
     h.required = true;
     d.insert.push_back(std::move(h));
   }
-  std::string what = "dir=sign" + m.signers + " result=signed" +
-                     (m.forged_ar.empty() ? std::string()
-                                          : " removed_forged_ar=" + std::to_string(m.forged_ar.size()));
+  std::string what =
+      "dir=sign" + m.signers + " result=signed" +
+      (m.forged_ar.empty() ? std::string()
+                           : " removed_forged_ar=" + std::to_string(m.forged_ar.size()));
   if (m.may_seal) {
     // The set records what this server found when the message came in: its own
     // Authentication-Results fields, as parsed (RFC 8601), never as received.
@@ -729,8 +729,8 @@ void session::seal(message& m, decision& d, const std::string& results, std::str
     h.value = lf_folded(f, h.name.size());
     d.insert.push_back(std::move(h));
   }
-  log += " arc_seal=i=" + std::to_string(chain.sets + 1) + " d=" + key.domain + " s=" + key.selector +
-         " cv=" + std::string(to_string(chain.result));
+  log += " arc_seal=i=" + std::to_string(chain.sets + 1) + " d=" + key.domain +
+         " s=" + key.selector + " cv=" + std::string(to_string(chain.result));
 }
 
 std::size_t session::count_replay(message& m, std::vector<verification>& results,
@@ -819,7 +819,8 @@ decision session::finish_verify(message& m) {
     v.sdid = m.from_domains->front();
     judged.push_back(std::move(v));
   }
-  policy_outcome o = apply_policy(override_sealer ? judged : results, m.from_domains, policy_of(cfg));
+  policy_outcome o =
+      apply_policy(override_sealer ? judged : results, m.from_domains, policy_of(cfg));
   if (o.dns_error_accepted) what += " action=accept (on_dns_error)";
   if (o.verdict == policy_verdict::tempfail) what += " action=tempfail";
   if (o.verdict == policy_verdict::reject)
