@@ -12,6 +12,7 @@
 #include <dkimkit/auth_results.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/policy.hpp>
+#include <dkimkit/sender.hpp>
 #include <dkimkit/signature.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/signing_table.hpp>
@@ -26,8 +27,6 @@ namespace dkimkit::milter {
 namespace {
 
 enum class direction { undecided, sign, verify, skip };
-
-constexpr std::size_t kMaxFromFields = 8;
 
 // The keys that sign mail from `domain`: those of the domain itself, else (unless
 // cfg.subdomains is false) of its nearest parent.
@@ -46,20 +45,14 @@ std::vector<const signing_key*> keys_for(const config& cfg, const std::string& d
   return best;
 }
 
-// The keys the tables choose for the single mailbox of the single sender field (From, or the one
-// sender_headers chose; none when there is not exactly one: a table row is chosen by the whole
-// address), loaded: a key of the key table
-// with "%" is read now. An error (the message tempfails) when a chosen row names no key of the
-// key table or its key cannot be loaded.
-// With cfg.first_sender_mailbox, the first mailbox of the first field is looked up instead.
-result<std::vector<sign_options>> table_keys_for(const config& cfg,
-                                                 const std::vector<std::string>& from_values) {
+// The keys the tables choose for the sender's mailbox (choose_sender(): none when it has none),
+// loaded: a key of the key table with "%" is read now. An error (the message tempfails) when a
+// chosen row names no key of the key table or its key cannot be loaded.
+result<std::vector<sign_options>> table_keys_for(const config& cfg, const sender& from) {
   std::vector<sign_options> out;
-  if (from_values.empty() || (from_values.size() != 1 && !cfg.first_sender_mailbox)) return out;
-  auto list = parse_mailbox_list(from_values.front());
-  if (!list || list->empty() || (list->size() != 1 && !cfg.first_sender_mailbox)) return out;
-  auto chosen = select_keys(*cfg.signing_table, *cfg.key_table, list->front().local_part,
-                            list->front().domain, cfg.multiple_signatures);
+  if (!from.address) return out;
+  auto chosen = select_keys(*cfg.signing_table, *cfg.key_table, from.address->local_part,
+                            from.address->domain, cfg.multiple_signatures);
   if (!chosen) return tl::unexpected(chosen.error());
   for (auto& k : *chosen) {
     sign_options o;
@@ -190,14 +183,9 @@ struct session::message {
   int ar_count = 0;              // Authentication-Results fields seen
   std::vector<int> forged_ar;    // their 1-based indices that claim our authserv-id (up to the cap)
   std::size_t forged_count = 0;  // all of those
-  // Every From field's value (RFC 5322 address lists), past the header limit too; more than
-  // kMaxFromFields of them is an error of its own.
-  std::vector<std::string> from_values;
-  bool too_many_from = false;
-  // The values of the other sender_headers fields, by their place in that list (From's stay
-  // empty: from_values), at most kMaxFromFields each; `sender_overflow` when there were more.
-  std::vector<std::vector<std::string>> sender_values;
-  std::vector<bool> sender_overflow;
+  // The From fields and those of sender_headers (RFC 5322 address lists), past the header limit
+  // too; more than sender_fields::max_fields of one name is an error of its own.
+  sender_fields senders;
   // At end of header: every domain of every mailbox of every From field, or why there is none.
   result<std::vector<std::string>> from_domains = std::vector<std::string>{};
   direction dir = direction::undecided;
@@ -319,8 +307,7 @@ void session::start_message(bool authenticated, std::shared_ptr<const environmen
   m->env = env_;
   m->authenticated = authenticated;
   const config& cfg = *env_->cfg;
-  m->sender_values.resize(cfg.sender_headers.size());
-  m->sender_overflow.resize(cfg.sender_headers.size());
+  m->senders = sender_fields(cfg.sender_headers);
   queue_id_ = "-";
   start_ms_ = clock_.milliseconds();
   // Until the From domain is known, an error must not let through mail that may need signing
@@ -418,19 +405,7 @@ decision session::header(std::string_view name, std::string_view value) {
         }
       }
     }
-    if (iequals(name, "From")) {
-      if (m.from_values.size() < kMaxFromFields)
-        m.from_values.emplace_back(value);
-      else
-        m.too_many_from = true;
-    }
-    for (std::size_t i = 0; i < cfg.sender_headers.size(); ++i) {
-      if (iequals(cfg.sender_headers[i], "From") || !iequals(name, cfg.sender_headers[i])) continue;
-      if (m.sender_values[i].size() < kMaxFromFields)
-        m.sender_values[i].emplace_back(value);
-      else
-        m.sender_overflow[i] = true;
-    }
+    m.senders.add(name, value);
     m.header_bytes += name.size() + value.size() + 3;
     if (m.header_bytes > cfg.verify.header.max_header_bytes) {
       m.header_overflow = true;
@@ -449,42 +424,7 @@ decision session::decide_direction(message& m) {
   decision d;
   const config& cfg = *m.env->cfg;
   // The author domains, by the RFC 5322 grammar (dkimkit/policy.hpp): never guessed.
-  if (m.too_many_from) {
-    m.from_domains =
-        fail(errc::multiple_from, "more than " + std::to_string(kMaxFromFields) + " From fields");
-  } else {
-    std::vector<std::string_view> views(m.from_values.begin(), m.from_values.end());
-    m.from_domains = author_domains(views);
-  }
-  // The sender: the first of sender_headers present (From by default). Signed for one domain
-  // only: all mailboxes of the sender field(s) in one domain; never without a From field.
-  const std::vector<std::string>* sender = nullptr;
-  bool sender_is_from = false, sender_too_many = false;
-  for (std::size_t i = 0; i < cfg.sender_headers.size() && !sender; ++i) {
-    if (iequals(cfg.sender_headers[i], "From")) {
-      if (!m.from_values.empty()) sender = &m.from_values, sender_is_from = true;
-    } else if (!m.sender_values[i].empty()) {
-      sender = &m.sender_values[i];
-      sender_too_many = m.sender_overflow[i];
-    }
-  }
-  std::string sign_domain;
-  if (cfg.first_sender_mailbox) {
-    // OpenDKIM's rule: the first mailbox of the first field, if the field parses (by the RFC
-    // 5322 grammar) and its domains are DNS names (author_domains keeps their order); never past
-    // the cap on fields.
-    if (sender && !(sender_is_from ? m.too_many_from : sender_too_many) && !m.from_values.empty()) {
-      const std::string_view first = sender->front();
-      auto domains = author_domains(std::span(&first, 1));
-      if (domains) sign_domain = domains->front();
-    }
-  } else if (sender_is_from) {
-    if (m.from_domains && m.from_domains->size() == 1) sign_domain = m.from_domains->front();
-  } else if (sender && !sender_too_many && !m.from_values.empty()) {
-    std::vector<std::string_view> views(sender->begin(), sender->end());
-    auto domains = author_domains(views);
-    if (domains && domains->size() == 1) sign_domain = domains->front();
-  }
+  m.from_domains = author_domains(m.senders);
   auto too_many_forged = [&] {
     // Each removal makes the MTA look the field up again (Postfix: from the top of the queue
     // file); thousands of them cost seconds and can crash its cleanup. Refuse, do not edit.
@@ -505,10 +445,17 @@ decision session::decide_direction(message& m) {
   const bool origin =
       signing_origin(cfg, internal_, m.authenticated, m.macros ? &*m.macros : nullptr);
   bool may_sign = cfg.mode != mode::verify && origin;
+  // The sender (dkimkit/sender.hpp): signed for one domain only, never without a From field. Needed
+  // to sign, and in mode sign to say why a message is not signed.
+  std::optional<sender> from;
+  if (may_sign || cfg.mode == mode::sign) {
+    auto chosen = choose_sender(m.senders, {.first_mailbox = cfg.first_sender_mailbox});
+    if (chosen) from = std::move(*chosen);
+  }
   std::vector<sign_options> opts;
-  if (may_sign && !sign_domain.empty()) {
+  if (may_sign && from) {
     if (cfg.signing_table) {
-      auto chosen = table_keys_for(cfg, *sender);
+      auto chosen = table_keys_for(cfg, *from);
       if (!chosen) return internal_error("signing table: " + chosen.error().message());
       opts = std::move(*chosen);
     } else {
@@ -516,7 +463,7 @@ decision session::decide_direction(message& m) {
       // of them in an overlap). A domain with keys but none valid now is deferred, not passed
       // unsigned.
       const std::uint64_t now = clock_.unix_time();
-      std::vector<const signing_key*> keys = keys_for(cfg, sign_domain);
+      std::vector<const signing_key*> keys = keys_for(cfg, from->domain);
       const std::string key_domain = keys.empty() ? std::string() : keys.front()->domain;
       std::string outside;
       std::erase_if(keys, [&](const signing_key* k) {
@@ -571,8 +518,8 @@ decision session::decide_direction(message& m) {
     d.reply = verdict::accept;
     d.log = log_text("dir=none (not ours to sign: " +
                      (!m.from_domains ? "no author domain: " + m.from_domains.error().message()
-                      : sign_domain.empty() ? std::string("several author domains")
-                                            : sign_domain) +
+                      : !from         ? std::string("several author domains")
+                                      : from->domain) +
                      (origin ? "" : ", external client") + ")");
     return d;
   }
