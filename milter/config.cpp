@@ -1032,10 +1032,11 @@ void warn_about_windows(config& c, std::uint64_t now) {
   std::map<std::string, bool, std::less<>> all_expired;  // by domain
   for (const auto& k : c.keys) {
     std::string who = c.path + ": key d=" + k.domain + " s=" + k.selector + " ";
-    bool expired = k.not_after && *k.not_after <= now;
+    const key_schedule when = schedule_at(k.window(), now);  // not_before < not_after here
+    const bool expired = when == key_schedule::expired;
     if (expired)
       c.warnings.push_back(who + "expired at " + utc_time(*k.not_after) + " (not_after)");
-    if (k.not_before && now < *k.not_before)
+    if (when == key_schedule::upcoming)
       c.warnings.push_back(who + "is not valid until " + utc_time(*k.not_before) + " (not_before)");
     auto [it, fresh] = all_expired.try_emplace(k.domain, expired);
     if (!fresh) it->second = it->second && expired;
@@ -1049,7 +1050,7 @@ void warn_about_windows(config& c, std::uint64_t now) {
 }  // namespace
 
 bool valid_at(const signing_key& k, std::uint64_t now) noexcept {
-  return (!k.not_before || *k.not_before <= now) && (!k.not_after || now < *k.not_after);
+  return in_force(k.window(), now);
 }
 
 std::string utc_time(std::uint64_t unix_seconds) {

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
+#include <dkimkit/key_rotation.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/policy.hpp>
 #include <dkimkit/sender.hpp>
@@ -27,23 +28,6 @@ namespace dkimkit::milter {
 namespace {
 
 enum class direction { undecided, sign, verify, skip };
-
-// The keys that sign mail from `domain`: those of the domain itself, else (unless
-// cfg.subdomains is false) of its nearest parent.
-std::vector<const signing_key*> keys_for(const config& cfg, const std::string& domain) {
-  std::vector<const signing_key*> best;
-  std::size_t best_len = 0;
-  for (const auto& k : cfg.keys) {
-    if (!is_same_or_subdomain(domain, k.domain)) continue;
-    if (!cfg.subdomains && !iequals(domain, k.domain)) continue;
-    if (k.domain.size() > best_len) {
-      best.clear();
-      best_len = k.domain.size();
-    }
-    if (k.domain.size() == best_len) best.push_back(&k);
-  }
-  return best;
-}
 
 // The keys the tables choose for the sender's mailbox (choose_sender(): none when it has none),
 // loaded: a key of the key table with "%" is read now. An error (the message tempfails) when a
@@ -459,30 +443,33 @@ decision session::decide_direction(message& m) {
       if (!chosen) return internal_error("signing table: " + chosen.error().message());
       opts = std::move(*chosen);
     } else {
-      // Key rotation: of the closest domain's keys, those whose window holds the time sign (all
-      // of them in an overlap). A domain with keys but none valid now is deferred, not passed
-      // unsigned.
+      // Key rotation (dkimkit/key_rotation.hpp): of the closest domain's keys, those in force
+      // sign. A domain with keys but none valid now is deferred, not passed unsigned.
       const std::uint64_t now = clock_.unix_time();
-      std::vector<const signing_key*> keys = keys_for(cfg, from->domain);
-      const std::string key_domain = keys.empty() ? std::string() : keys.front()->domain;
-      std::string outside;
-      std::erase_if(keys, [&](const signing_key* k) {
-        if (valid_at(*k, now)) return false;
-        outside +=
-            " s=" + k->selector +
-            (k->not_after && *k->not_after <= now ? " expired at " + utc_time(*k->not_after)
-                                                  : " valid from " + utc_time(*k->not_before));
-        return true;
-      });
-      if (keys.empty() && !outside.empty())
-        return internal_error("no key of " + key_domain + " is valid at " + utc_time(now) + ":" +
+      std::vector<rotating_key> candidates;
+      candidates.reserve(cfg.keys.size());
+      for (const auto& k : cfg.keys) candidates.push_back({k.domain, k.window()});
+      const rotation_choice chosen =
+          choose_signing_keys(candidates, from->domain, cfg.subdomains, now);
+      if (chosen.in_force.empty() && !chosen.outside.empty()) {
+        std::string outside;
+        for (std::size_t i : chosen.outside) {
+          const signing_key& k = cfg.keys[i];
+          outside += " s=" + k.selector +
+                     (schedule_at(k.window(), now) == key_schedule::expired
+                          ? " expired at " + utc_time(*k.not_after)
+                          : " valid from " + utc_time(*k.not_before));
+        }
+        return internal_error("no key of " + chosen.domain + " is valid at " + utc_time(now) + ":" +
                               outside);
-      for (const auto* k : keys) {
+      }
+      for (std::size_t i : chosen.in_force) {
+        const signing_key& k = cfg.keys[i];
         sign_options o;
-        o.sdid = k->domain;
-        o.selector = k->selector;
-        o.key = k->key;
-        o.algo = k->algo;
+        o.sdid = k.domain;
+        o.selector = k.selector;
+        o.key = k.key;
+        o.algo = k.algo;
         opts.push_back(std::move(o));
       }
     }
