@@ -117,11 +117,10 @@ result<void> only_known(const problems& p, const toml::table& t, std::string_vie
     bool ok = false;
     for (auto name : *known) ok = ok || k.str() == name;
     if (!ok)
-      return tl::unexpected(
-          p.at(v, "unknown setting '" + std::string(k.str()) + "'" +
-                      (!shown.empty()   ? " in " + std::string(shown)
-                       : where.empty() ? ""
-                                       : " in [" + std::string(where) + "]")));
+      return tl::unexpected(p.at(v, "unknown setting '" + std::string(k.str()) + "'" +
+                                        (!shown.empty()  ? " in " + std::string(shown)
+                                         : where.empty() ? ""
+                                                         : " in [" + std::string(where) + "]")));
   }
   return {};
 }
@@ -344,8 +343,8 @@ result<void> load_signing_key(signing_key& k, config& c, bool* about_entry) {
   auto key = private_key::load_file(k.key_file);
   if (!key) return problem(false, key.error().detail);
   if (key->type() == key_type::rsa && key->bits() < rfc8301_min_rsa_bits)
-    return problem(false, k.key_file + ": RSA key of " + std::to_string(key->bits()) +
-                              " bits; " + std::to_string(rfc8301_min_rsa_bits) + " at least");
+    return problem(false, k.key_file + ": RSA key of " + std::to_string(key->bits()) + " bits; " +
+                              std::to_string(rfc8301_min_rsa_bits) + " at least");
   if (k.algo && key_type_of(*k.algo) != key->type())
     return problem(true, "algorithm does not match the key in " + k.key_file);
   // Sign a test digest now: a key that cannot sign is refused at start, not per message.
@@ -518,8 +517,7 @@ result<signing_key> load_key(const problems& p, const toml::node& e, config& c,
   if (table != "sign.keys")
     for (const char* name : {"not_before", "not_after"})
       if (auto v = kt->get(name))
-        return tl::unexpected(
-            p.at(*v, "unknown setting '" + std::string(name) + "' in " + where));
+        return tl::unexpected(p.at(*v, "unknown setting '" + std::string(name) + "' in " + where));
   signing_key k;
   for (auto [name, dest] : {std::pair{"domain", &k.domain}, std::pair{"selector", &k.selector},
                             std::pair{"key_file", &k.key_file}}) {
@@ -649,8 +647,9 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
       auto rule = parse_macro_rule(entry);
       if (!rule) return tl::unexpected(p.at(*m, "macros: " + rule.error().detail));
       if (!*rule)
-        return tl::unexpected(p.at(*m, "macros: '" + entry + "' lists no value (write the name "
-                                                             "alone for any value)"));
+        return tl::unexpected(p.at(*m, "macros: '" + entry +
+                                           "' lists no value (write the name "
+                                           "alone for any value)"));
       c.sign_macros.push_back(std::move(**rule));
     }
     if (auto ok = check_macro_rules(c.sign_macros); !ok)
@@ -1035,10 +1034,11 @@ void warn_about_windows(config& c, std::uint64_t now) {
   std::map<std::string, bool, std::less<>> all_expired;  // by domain
   for (const auto& k : c.keys) {
     std::string who = c.path + ": key d=" + k.domain + " s=" + k.selector + " ";
-    bool expired = k.not_after && *k.not_after <= now;
+    const key_schedule when = schedule_at(k.window(), now);  // not_before < not_after here
+    const bool expired = when == key_schedule::expired;
     if (expired)
       c.warnings.push_back(who + "expired at " + utc_time(*k.not_after) + " (not_after)");
-    if (k.not_before && now < *k.not_before)
+    if (when == key_schedule::upcoming)
       c.warnings.push_back(who + "is not valid until " + utc_time(*k.not_before) + " (not_before)");
     auto [it, fresh] = all_expired.try_emplace(k.domain, expired);
     if (!fresh) it->second = it->second && expired;
@@ -1052,7 +1052,7 @@ void warn_about_windows(config& c, std::uint64_t now) {
 }  // namespace
 
 bool valid_at(const signing_key& k, std::uint64_t now) noexcept {
-  return (!k.not_before || *k.not_before <= now) && (!k.not_after || now < *k.not_after);
+  return in_force(k.window(), now);
 }
 
 std::string utc_time(std::uint64_t unix_seconds) {

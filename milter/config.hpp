@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <dkimkit/error.hpp>
+#include <dkimkit/key_rotation.hpp>
 #include <dkimkit/replay.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/signing_table.hpp>
@@ -52,9 +53,10 @@ struct signing_key {
   // seconds; unset: no bound. not_before < not_after when both are set.
   std::optional<std::uint64_t> not_before;
   std::optional<std::uint64_t> not_after;
+  [[nodiscard]] key_window window() const { return {not_before, not_after}; }
 };
 
-// Whether `k` may sign at Unix time `now` (its not_before/not_after window holds it).
+// Whether `k` may sign at Unix time `now` (its not_before/not_after window holds it: in_force()).
 [[nodiscard]] bool valid_at(const signing_key& k, std::uint64_t now) noexcept;
 // Unix seconds as an RFC 3339 UTC time: "2027-01-15T00:00:00Z".
 [[nodiscard]] std::string utc_time(std::uint64_t unix_seconds);

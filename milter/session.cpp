@@ -10,8 +10,10 @@
 #include <ctime>
 #include <dkimkit/arc.hpp>
 #include <dkimkit/auth_results.hpp>
+#include <dkimkit/key_rotation.hpp>
 #include <dkimkit/message.hpp>
 #include <dkimkit/policy.hpp>
+#include <dkimkit/sender.hpp>
 #include <dkimkit/signature.hpp>
 #include <dkimkit/signer.hpp>
 #include <dkimkit/signing_table.hpp>
@@ -27,39 +29,14 @@ namespace {
 
 enum class direction { undecided, sign, verify, skip };
 
-constexpr std::size_t kMaxFromFields = 8;
-
-// The keys that sign mail from `domain`: those of the domain itself, else (unless
-// cfg.subdomains is false) of its nearest parent.
-std::vector<const signing_key*> keys_for(const config& cfg, const std::string& domain) {
-  std::vector<const signing_key*> best;
-  std::size_t best_len = 0;
-  for (const auto& k : cfg.keys) {
-    if (!is_same_or_subdomain(domain, k.domain)) continue;
-    if (!cfg.subdomains && !iequals(domain, k.domain)) continue;
-    if (k.domain.size() > best_len) {
-      best.clear();
-      best_len = k.domain.size();
-    }
-    if (k.domain.size() == best_len) best.push_back(&k);
-  }
-  return best;
-}
-
-// The keys the tables choose for the single mailbox of the single sender field (From, or the one
-// sender_headers chose; none when there is not exactly one: a table row is chosen by the whole
-// address), loaded: a key of the key table
-// with "%" is read now. An error (the message tempfails) when a chosen row names no key of the
-// key table or its key cannot be loaded.
-// With cfg.first_sender_mailbox, the first mailbox of the first field is looked up instead.
-result<std::vector<sign_options>> table_keys_for(const config& cfg,
-                                                 const std::vector<std::string>& from_values) {
+// The keys the tables choose for the sender's mailbox (choose_sender(): none when it has none),
+// loaded: a key of the key table with "%" is read now. An error (the message tempfails) when a
+// chosen row names no key of the key table or its key cannot be loaded.
+result<std::vector<sign_options>> table_keys_for(const config& cfg, const sender& from) {
   std::vector<sign_options> out;
-  if (from_values.empty() || (from_values.size() != 1 && !cfg.first_sender_mailbox)) return out;
-  auto list = parse_mailbox_list(from_values.front());
-  if (!list || list->empty() || (list->size() != 1 && !cfg.first_sender_mailbox)) return out;
-  auto chosen = select_keys(*cfg.signing_table, *cfg.key_table, list->front().local_part,
-                            list->front().domain, cfg.multiple_signatures);
+  if (!from.address) return out;
+  auto chosen = select_keys(*cfg.signing_table, *cfg.key_table, from.address->local_part,
+                            from.address->domain, cfg.multiple_signatures);
   if (!chosen) return tl::unexpected(chosen.error());
   for (auto& k : *chosen) {
     sign_options o;
@@ -184,20 +161,15 @@ struct session::message {
   std::shared_ptr<const environment> env;
   bool authenticated = false;
   std::optional<macro_values> macros;  // set_macros()
-  std::vector<std::string> fields;  // "Name:value" as received, value with its leading space
+  std::vector<std::string> fields;     // "Name:value" as received, value with its leading space
   std::size_t header_bytes = 0;
   bool header_overflow = false;
-  int ar_count = 0;            // Authentication-Results fields seen
-  std::vector<int> forged_ar;  // their 1-based indices that claim our authserv-id (up to the cap)
+  int ar_count = 0;              // Authentication-Results fields seen
+  std::vector<int> forged_ar;    // their 1-based indices that claim our authserv-id (up to the cap)
   std::size_t forged_count = 0;  // all of those
-  // Every From field's value (RFC 5322 address lists), past the header limit too; more than
-  // kMaxFromFields of them is an error of its own.
-  std::vector<std::string> from_values;
-  bool too_many_from = false;
-  // The values of the other sender_headers fields, by their place in that list (From's stay
-  // empty: from_values), at most kMaxFromFields each; `sender_overflow` when there were more.
-  std::vector<std::vector<std::string>> sender_values;
-  std::vector<bool> sender_overflow;
+  // The From fields and those of sender_headers (RFC 5322 address lists), past the header limit
+  // too; more than sender_fields::max_fields of one name is an error of its own.
+  sender_fields senders;
   // At end of header: every domain of every mailbox of every From field, or why there is none.
   result<std::vector<std::string>> from_domains = std::vector<std::string>{};
   direction dir = direction::undecided;
@@ -283,8 +255,8 @@ verdict session::connect(std::string_view host_name, int family, const unsigned 
     return verdict::proceed;
   }
   // OpenDKIM's mlfi_eoh: the name as given, and the address; none at all is 127.0.0.1.
-  internal_ = cfg.internal_hosts->list.matches(host_name, addr ? std::string_view(text)
-                                                               : std::string_view("127.0.0.1"));
+  internal_ = cfg.internal_hosts->list.matches(
+      host_name, addr ? std::string_view(text) : std::string_view("127.0.0.1"));
   return verdict::proceed;
 }
 
@@ -319,22 +291,20 @@ void session::start_message(bool authenticated, std::shared_ptr<const environmen
   m->env = env_;
   m->authenticated = authenticated;
   const config& cfg = *env_->cfg;
-  m->sender_values.resize(cfg.sender_headers.size());
-  m->sender_overflow.resize(cfg.sender_headers.size());
+  m->senders = sender_fields(cfg.sender_headers);
   queue_id_ = "-";
   start_ms_ = clock_.milliseconds();
   // Until the From domain is known, an error must not let through mail that may need signing
   // (nor, with daemon_names or macros, mail whose macros are not known yet).
-  signing_ = cfg.mode != mode::verify &&
-             (internal_ || (authenticated && cfg.sign_authenticated) || !cfg.daemon_names.empty() ||
-              !cfg.sign_macros.empty());
+  signing_ = cfg.mode != mode::verify && (internal_ || (authenticated && cfg.sign_authenticated) ||
+                                          !cfg.daemon_names.empty() || !cfg.sign_macros.empty());
   msg_ = std::move(m);
 }
 
 void session::set_mta_name(std::string_view j) {
   auto host_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
   };
   if (j.empty() || j.size() > 253 || !std::all_of(j.begin(), j.end(), host_char)) return;
   mta_name_ = std::string(j);
@@ -419,19 +389,7 @@ decision session::header(std::string_view name, std::string_view value) {
         }
       }
     }
-    if (iequals(name, "From")) {
-      if (m.from_values.size() < kMaxFromFields)
-        m.from_values.emplace_back(value);
-      else
-        m.too_many_from = true;
-    }
-    for (std::size_t i = 0; i < cfg.sender_headers.size(); ++i) {
-      if (iequals(cfg.sender_headers[i], "From") || !iequals(name, cfg.sender_headers[i])) continue;
-      if (m.sender_values[i].size() < kMaxFromFields)
-        m.sender_values[i].emplace_back(value);
-      else
-        m.sender_overflow[i] = true;
-    }
+    m.senders.add(name, value);
     m.header_bytes += name.size() + value.size() + 3;
     if (m.header_bytes > cfg.verify.header.max_header_bytes) {
       m.header_overflow = true;
@@ -450,42 +408,7 @@ decision session::decide_direction(message& m) {
   decision d;
   const config& cfg = *m.env->cfg;
   // The author domains, by the RFC 5322 grammar (dkimkit/policy.hpp): never guessed.
-  if (m.too_many_from) {
-    m.from_domains = fail(errc::multiple_from, "more than " + std::to_string(kMaxFromFields) +
-                                                   " From fields");
-  } else {
-    std::vector<std::string_view> views(m.from_values.begin(), m.from_values.end());
-    m.from_domains = author_domains(views);
-  }
-  // The sender: the first of sender_headers present (From by default). Signed for one domain
-  // only: all mailboxes of the sender field(s) in one domain; never without a From field.
-  const std::vector<std::string>* sender = nullptr;
-  bool sender_is_from = false, sender_too_many = false;
-  for (std::size_t i = 0; i < cfg.sender_headers.size() && !sender; ++i) {
-    if (iequals(cfg.sender_headers[i], "From")) {
-      if (!m.from_values.empty()) sender = &m.from_values, sender_is_from = true;
-    } else if (!m.sender_values[i].empty()) {
-      sender = &m.sender_values[i];
-      sender_too_many = m.sender_overflow[i];
-    }
-  }
-  std::string sign_domain;
-  if (cfg.first_sender_mailbox) {
-    // OpenDKIM's rule: the first mailbox of the first field, if the field parses (by the RFC
-    // 5322 grammar) and its domains are DNS names (author_domains keeps their order); never past
-    // the cap on fields.
-    if (sender && !(sender_is_from ? m.too_many_from : sender_too_many) && !m.from_values.empty()) {
-      const std::string_view first = sender->front();
-      auto domains = author_domains(std::span(&first, 1));
-      if (domains) sign_domain = domains->front();
-    }
-  } else if (sender_is_from) {
-    if (m.from_domains && m.from_domains->size() == 1) sign_domain = m.from_domains->front();
-  } else if (sender && !sender_too_many && !m.from_values.empty()) {
-    std::vector<std::string_view> views(sender->begin(), sender->end());
-    auto domains = author_domains(views);
-    if (domains && domains->size() == 1) sign_domain = domains->front();
-  }
+  m.from_domains = author_domains(m.senders);
   auto too_many_forged = [&] {
     // Each removal makes the MTA look the field up again (Postfix: from the top of the queue
     // file); thousands of them cost seconds and can crash its cleanup. Refuse, do not edit.
@@ -506,37 +429,47 @@ decision session::decide_direction(message& m) {
   const bool origin =
       signing_origin(cfg, internal_, m.authenticated, m.macros ? &*m.macros : nullptr);
   bool may_sign = cfg.mode != mode::verify && origin;
+  // The sender (dkimkit/sender.hpp): signed for one domain only, never without a From field. Needed
+  // to sign, and in mode sign to say why a message is not signed.
+  std::optional<sender> from;
+  if (may_sign || cfg.mode == mode::sign) {
+    auto chosen = choose_sender(m.senders, {.first_mailbox = cfg.first_sender_mailbox});
+    if (chosen) from = std::move(*chosen);
+  }
   std::vector<sign_options> opts;
-  if (may_sign && !sign_domain.empty()) {
+  if (may_sign && from) {
     if (cfg.signing_table) {
-      auto chosen = table_keys_for(cfg, *sender);
+      auto chosen = table_keys_for(cfg, *from);
       if (!chosen) return internal_error("signing table: " + chosen.error().message());
       opts = std::move(*chosen);
     } else {
-      // Key rotation: of the closest domain's keys, those whose window holds the time sign (all
-      // of them in an overlap). A domain with keys but none valid now is deferred, not passed
-      // unsigned.
+      // Key rotation (dkimkit/key_rotation.hpp): of the closest domain's keys, those in force
+      // sign. A domain with keys but none valid now is deferred, not passed unsigned.
       const std::uint64_t now = clock_.unix_time();
-      std::vector<const signing_key*> keys = keys_for(cfg, sign_domain);
-      const std::string key_domain = keys.empty() ? std::string() : keys.front()->domain;
-      std::string outside;
-      std::erase_if(keys, [&](const signing_key* k) {
-        if (valid_at(*k, now)) return false;
-        outside +=
-            " s=" + k->selector +
-            (k->not_after && *k->not_after <= now ? " expired at " + utc_time(*k->not_after)
-                                                  : " valid from " + utc_time(*k->not_before));
-        return true;
-      });
-      if (keys.empty() && !outside.empty())
-        return internal_error("no key of " + key_domain + " is valid at " + utc_time(now) + ":" +
+      std::vector<rotating_key> candidates;
+      candidates.reserve(cfg.keys.size());
+      for (const auto& k : cfg.keys) candidates.push_back({k.domain, k.window()});
+      const rotation_choice chosen =
+          choose_signing_keys(candidates, from->domain, cfg.subdomains, now);
+      if (chosen.in_force.empty() && !chosen.outside.empty()) {
+        std::string outside;
+        for (std::size_t i : chosen.outside) {
+          const signing_key& k = cfg.keys[i];
+          outside += " s=" + k.selector +
+                     (schedule_at(k.window(), now) == key_schedule::expired
+                          ? " expired at " + utc_time(*k.not_after)
+                          : " valid from " + utc_time(*k.not_before));
+        }
+        return internal_error("no key of " + chosen.domain + " is valid at " + utc_time(now) + ":" +
                               outside);
-      for (const auto* k : keys) {
+      }
+      for (std::size_t i : chosen.in_force) {
+        const signing_key& k = cfg.keys[i];
         sign_options o;
-        o.sdid = k->domain;
-        o.selector = k->selector;
-        o.key = k->key;
-        o.algo = k->algo;
+        o.sdid = k.domain;
+        o.selector = k.selector;
+        o.key = k.key;
+        o.algo = k.algo;
         opts.push_back(std::move(o));
       }
     }
@@ -572,8 +505,8 @@ decision session::decide_direction(message& m) {
     d.reply = verdict::accept;
     d.log = log_text("dir=none (not ours to sign: " +
                      (!m.from_domains ? "no author domain: " + m.from_domains.error().message()
-                      : sign_domain.empty() ? std::string("several author domains")
-                                            : sign_domain) +
+                      : !from         ? std::string("several author domains")
+                                      : from->domain) +
                      (origin ? "" : ", external client") + ")");
     return d;
   }
@@ -666,9 +599,10 @@ decision session::finish_sign(message& m) {
     h.required = true;
     d.insert.push_back(std::move(h));
   }
-  std::string what = "dir=sign" + m.signers + " result=signed" +
-                     (m.forged_ar.empty() ? std::string()
-                                          : " removed_forged_ar=" + std::to_string(m.forged_ar.size()));
+  std::string what =
+      "dir=sign" + m.signers + " result=signed" +
+      (m.forged_ar.empty() ? std::string()
+                           : " removed_forged_ar=" + std::to_string(m.forged_ar.size()));
   if (m.may_seal) {
     // The set records what this server found when the message came in: its own
     // Authentication-Results fields, as parsed (RFC 8601), never as received.
@@ -729,8 +663,8 @@ void session::seal(message& m, decision& d, const std::string& results, std::str
     h.value = lf_folded(f, h.name.size());
     d.insert.push_back(std::move(h));
   }
-  log += " arc_seal=i=" + std::to_string(chain.sets + 1) + " d=" + key.domain + " s=" + key.selector +
-         " cv=" + std::string(to_string(chain.result));
+  log += " arc_seal=i=" + std::to_string(chain.sets + 1) + " d=" + key.domain +
+         " s=" + key.selector + " cv=" + std::string(to_string(chain.result));
 }
 
 std::size_t session::count_replay(message& m, std::vector<verification>& results,
@@ -819,7 +753,8 @@ decision session::finish_verify(message& m) {
     v.sdid = m.from_domains->front();
     judged.push_back(std::move(v));
   }
-  policy_outcome o = apply_policy(override_sealer ? judged : results, m.from_domains, policy_of(cfg));
+  policy_outcome o =
+      apply_policy(override_sealer ? judged : results, m.from_domains, policy_of(cfg));
   if (o.dns_error_accepted) what += " action=accept (on_dns_error)";
   if (o.verdict == policy_verdict::tempfail) what += " action=tempfail";
   if (o.verdict == policy_verdict::reject)

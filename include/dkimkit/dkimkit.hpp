@@ -12,6 +12,7 @@
 #include <dkimkit/error.hpp>
 #include <dkimkit/key_check.hpp>
 #include <dkimkit/key_record.hpp>
+#include <dkimkit/key_rotation.hpp>
 #include <dkimkit/limits.hpp>
 #include <dkimkit/mailbox.hpp>
 #include <dkimkit/message.hpp>

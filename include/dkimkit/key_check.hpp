@@ -8,15 +8,16 @@
 // Findings, in order: DNSSEC, TXT records that are not key records, whether a key record is
 // published and usable (one record, its syntax, its size), the key's type and size, its flags
 // (t=y, t=s, an h= that allows only sha1), whether the private key matches the published key,
-// then where the key stands in its rotation window (not_before / not_after). A key that has
-// expired signs no more: what is wrong with its record is then only information. A key due to
-// start later is not yet needed in DNS: a missing record is a warning, not an error.
+// then where the key stands in its rotation window (key_window, dkimkit/key_rotation.hpp). A key
+// that has expired signs no more: what is wrong with its record is then only information. A key
+// due to start later is not yet needed in DNS: a missing record is a warning, not an error.
 //
 // A key_check owns its data.
 #pragma once
 
 #include <cstdint>
 #include <dkimkit/key_record.hpp>
+#include <dkimkit/key_rotation.hpp>
 #include <dkimkit/resolver.hpp>
 #include <dkimkit/signature.hpp>
 #include <dkimkit/signer.hpp>
@@ -51,24 +52,6 @@ enum class key_publication {
 // "published and matching", "published but not matching", "published", "published but not
 // usable", "several key records", "not published", "not fetched (temporary DNS failure)".
 [[nodiscard]] std::string_view describe(key_publication p) noexcept;
-
-// A key's rotation window: it signs from not_before (included) until not_after (excluded), Unix
-// seconds; unset: no bound.
-struct key_window {
-  std::optional<std::uint64_t> not_before;
-  std::optional<std::uint64_t> not_after;
-};
-
-// Where a key stands in its window at some time.
-enum class key_schedule {
-  unbounded,  // neither bound is set: the key always signs
-  current,    // inside its window
-  upcoming,   // not_before is later
-  expired,    // not_after has passed
-};
-// "unbounded", "current", "upcoming", "expired".
-[[nodiscard]] std::string_view to_string(key_schedule s) noexcept;
-[[nodiscard]] key_schedule schedule_at(const key_window& w, std::uint64_t now) noexcept;
 
 enum class key_verdict { good, warnings, bad, temperror };
 // "good", "good, with warnings", "bad", "temperror".

@@ -59,20 +59,6 @@ std::string_view describe(key_publication p) noexcept {
   return "?";
 }
 
-std::string_view to_string(key_schedule s) noexcept {
-  switch (s) {
-    case key_schedule::unbounded:
-      return "unbounded";
-    case key_schedule::current:
-      return "current";
-    case key_schedule::upcoming:
-      return "upcoming";
-    case key_schedule::expired:
-      return "expired";
-  }
-  return "?";
-}
-
 std::string_view to_string(key_verdict v) noexcept {
   switch (v) {
     case key_verdict::good:
@@ -85,12 +71,6 @@ std::string_view to_string(key_verdict v) noexcept {
       return "temperror";
   }
   return "?";
-}
-
-key_schedule schedule_at(const key_window& w, std::uint64_t now) noexcept {
-  if (w.not_after && *w.not_after <= now) return key_schedule::expired;
-  if (w.not_before && now < *w.not_before) return key_schedule::upcoming;
-  return w.not_before || w.not_after ? key_schedule::current : key_schedule::unbounded;
 }
 
 key_verdict worse(key_verdict a, key_verdict b) noexcept {
