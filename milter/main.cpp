@@ -251,6 +251,30 @@ void supervisor_log(bool foreground, const std::string& line) {
     syslog(LOG_ERR, "%s", line.c_str());
 }
 
+// The pid file: written as the process that will remove it (no symbolic link followed: it may be
+// root writing in a shared folder); false with why when it cannot be written.
+bool write_pid_file(const std::string& path, std::string& why) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    why = "cannot write the pid file " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  const std::string text = std::to_string(::getpid()) + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (!ok) why = "cannot write the pid file " + path + ": " + std::strerror(errno);
+  ::close(fd);
+  return ok;
+}
+
+// Removes the pid file only while it still names this process: a newer instance started while
+// this one finished its messages has written its own pid there.
+void remove_pid_file(const std::string& path) {
+  if (path.empty()) return;
+  std::ifstream f(path);
+  long pid = 0;
+  if (f >> pid && pid == static_cast<long>(::getpid())) ::unlink(path.c_str());
+}
+
 void daemonize() {
   if (pid_t p = fork(); p < 0) {
     std::perror("dkimkit-milter: fork");
@@ -383,17 +407,15 @@ int main(int argc, char** argv) {
     daemonize();
     openlog("dkimkit-milter", LOG_PID, LOG_MAIL);
   }
-  if (!cfg->pid_file.empty()) {
-    std::ofstream pf(cfg->pid_file, std::ios::trunc);
-    pf << getpid() << "\n";
-  }
-
-  // The supervisor waits for signals; every thread of both processes has them blocked.
+  // The supervisor waits for signals; every thread of both processes has them blocked, from
+  // before the pid file names this process (a SIGHUP sent as soon as it appears must not kill it).
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  if (std::string why; !cfg->pid_file.empty() && !write_pid_file(cfg->pid_file, why))
+    supervisor_log(foreground, why);
 
   // Started as root with a user to become: the child opens the socket, switches, then says so;
   // the supervisor switches after it (never before: it could no longer signal a root child).
@@ -430,7 +452,7 @@ int main(int argc, char** argv) {
       kill(child, SIGTERM);
       int st = 0;
       waitpid(child, &st, 0);
-      if (!cfg->pid_file.empty()) unlink(cfg->pid_file.c_str());
+      remove_pid_file(cfg->pid_file);
       return kExitSoftware;
     }
   }
@@ -452,7 +474,7 @@ int main(int argc, char** argv) {
       int st = 0;
       pid_t p = waitpid(child, &st, WNOHANG);
       if (p == child) {
-        if (!pid_file.empty()) unlink(pid_file.c_str());
+        remove_pid_file(pid_file);
         return WIFEXITED(st) ? WEXITSTATUS(st) : kExitSoftware;
       }
     }

@@ -432,9 +432,13 @@ decision session::decide_direction(message& m) {
   // The sender (dkimkit/sender.hpp): signed for one domain only, never without a From field. Needed
   // to sign, and in mode sign to say why a message is not signed.
   std::optional<sender> from;
+  std::string no_sender;  // why there is none
   if (may_sign || cfg.mode == mode::sign) {
     auto chosen = choose_sender(m.senders, {.first_mailbox = cfg.first_sender_mailbox});
-    if (chosen) from = std::move(*chosen);
+    if (chosen)
+      from = std::move(*chosen);
+    else
+      no_sender = chosen.error().message();
   }
   std::vector<sign_options> opts;
   if (may_sign && from) {
@@ -505,7 +509,7 @@ decision session::decide_direction(message& m) {
     d.reply = verdict::accept;
     d.log = log_text("dir=none (not ours to sign: " +
                      (!m.from_domains ? "no author domain: " + m.from_domains.error().message()
-                      : !from         ? std::string("several author domains")
+                      : !from         ? "no sender: " + no_sender
                                       : from->domain) +
                      (origin ? "" : ", external client") + ")");
     return d;

@@ -20,6 +20,7 @@
 // --rate R paces the messages: message i is due at start + i/R s (arrivals as at an MX, not a
 // closed loop that saturates the machine), a connection waits for the next message's time, and
 // a message's latency runs from the time it was due (a message started late counts its wait).
+// --latency-file F appends each message's latency in ms to F, one a line (percentiles over runs).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -68,6 +69,7 @@ struct options {
   std::string expect_header;  // a field the milter must add to every message
   long client_networks = 0;   // 0: every message from 127.0.0.1
   double rate = 0;            // messages per second; 0: each connection sends as fast as it can
+  std::string latency_file;   // each message's latency (ms) appended, one a line
 };
 
 struct message {
@@ -380,7 +382,7 @@ double cpu_seconds(const std::vector<int>& pids) {
 int usage() {
   std::cerr << "usage: milter_load --socket unix:PATH|inet:PORT@HOST --message FILE [--messages N]\n"
                "       [--connections C] [--pid PID]... [--label TEXT] [--expect-header NAME]\n"
-               "       [--client-networks N] [--rate MSGS_PER_S]\n";
+               "       [--client-networks N] [--rate MSGS_PER_S] [--latency-file F]\n";
   return 64;
 }
 
@@ -400,7 +402,12 @@ int main(int argc, char** argv) {
     else if (a == "--label") o.label = v;
     else if (a == "--expect-header") o.expect_header = v;
     else if (a == "--client-networks") o.client_networks = std::atol(v.c_str());
-    else if (a == "--rate") o.rate = std::atof(v.c_str());
+    else if (a == "--latency-file") o.latency_file = v;
+    else if (a == "--rate") {
+      char* end = nullptr;
+      o.rate = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !(o.rate > 0)) return usage();
+    }
     else return usage();
   }
   if (o.socket.empty() || o.message_file.empty() || o.messages <= 0 || o.connections <= 0 ||
@@ -437,6 +444,14 @@ int main(int argc, char** argv) {
   const double cpu = cpu_seconds(o.pids) - cpu0;
   const long done = t.done.load();
   std::vector<double>& lat = t.latencies_ms;
+  if (!o.latency_file.empty()) {
+    std::ofstream lf(o.latency_file, std::ios::app);
+    for (double l : lat) lf << l << "\n";
+    if (!lf) {
+      std::cerr << "milter_load: cannot write " << o.latency_file << "\n";
+      return 73;
+    }
+  }
   std::sort(lat.begin(), lat.end());
   auto percentile = [&lat](double p) {
     if (lat.empty()) return 0.0;

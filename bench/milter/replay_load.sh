@@ -5,7 +5,7 @@
 # through another with it off, in the same run, in ROUNDS interleaved slices (4 by default) so that
 # other load on the machine falls on both alike. Each message comes from one of 500 /24 networks
 # (milter_load --client-networks). For each: the milter's CPU per message (/proc/PID/stat, the
-# supervisor and its child) and the per-message latency, median and p99 (the mean of the slices'),
+# supervisor and its child) and the per-message latency, median and p99 (of all rounds' messages),
 # then what replay counting adds. Target (issue 17): under 0.2 ms CPU and under 2 ms p99 added
 # per message.
 # Two loads, each on and off:
@@ -59,7 +59,7 @@ run() {  # run closed|paced off|on PID
   [ "$1" = paced ] && pace=(--rate "$rate")
   "$load" --socket "unix:$RIG_DIR/$2.sock" --message signed.eml --messages "$per" \
     --connections "$conc" --pid "$3" --label "replay-$2" --expect-header Authentication-Results \
-    --client-networks 500 "${pace[@]}" >> "result-$1-$2.txt" || { rc=1; tail -1 "result-$1-$2.txt"; }
+    --client-networks 500 --latency-file "latency-$1-$2.txt" "${pace[@]}" >> "result-$1-$2.txt" || { rc=1; tail -1 "result-$1-$2.txt"; }
 }
 # A short warm-up of each (threads, key cache, Redis connections and script) that is not counted.
 for s in off on; do
@@ -80,7 +80,6 @@ for mode in ("closed", "paced"):
     r = {}
     for label in ("off", "on"):
         secs = cpu = ok = failed = 0.0
-        p50 = []; p99 = []
         try:
             lines = open("result-%s-%s.txt" % (mode, label)).readlines()
         except OSError:
@@ -90,9 +89,10 @@ for mode in ("closed", "paced"):
             if not m: continue
             secs += float(m.group(2)); ok += int(m.group(4)); failed += int(m.group(5))
             cpu += float(m.group(3)) * int(m.group(4)) / 1000
-            p50.append(float(m.group(6))); p99.append(float(m.group(7)))
         if not ok: continue
-        r[label] = (cpu * 1000 / ok, sum(p50) / len(p50), sum(p99) / len(p99))
+        lat = sorted(float(x) for x in open("latency-%s-%s.txt" % (mode, label)))
+        pct = lambda p: lat[min(len(lat) - 1, int(p * (len(lat) - 1) + 0.5))]
+        r[label] = (cpu * 1000 / ok, pct(0.5), pct(0.99))
         print("%-6s replay %-3s %6d msgs %7.2f s %8.1f msg/s  cpu %7.3f ms/msg  latency p50 %6.2f ms  p99 %6.2f ms  failed %d"
               % (mode, label, ok, secs, ok / secs, r[label][0], r[label][1], r[label][2], failed))
     if "off" in r and "on" in r:

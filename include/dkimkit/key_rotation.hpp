@@ -2,9 +2,12 @@
 // keys of the closest domain (the domain itself, else its nearest parent), and of those the ones
 // whose rotation window (not_before / not_after) holds the time. dkimkit-milter's [[sign.keys]].
 //
-//   std::vector<dkimkit::rotating_key> keys = {{"example.com", {t0, t1}}, {"example.com", {t1,
-//   {}}}}; auto c = dkimkit::choose_signing_keys(keys, "mail.example.com", true, now); for
-//   (std::size_t i : c.in_force) sign_with(i);  // none in force but some outside: defer
+// clang-format off
+//   std::vector<dkimkit::rotating_key> keys = {{"example.com", {t0, t1}},
+//                                              {"example.com", {t1, {}}}};
+//   auto c = dkimkit::choose_signing_keys(keys, "mail.example.com", true, now);
+//   for (std::size_t i : c.in_force) sign_with(i);  // none in force but some outside: defer
+// clang-format on
 //
 // Keys are named by their index in the caller's list; a rotation_choice owns its data.
 #pragma once

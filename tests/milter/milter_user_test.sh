@@ -64,9 +64,9 @@ no_root_group() {
 }
 
 # wait_log PATTERN: until milter.log has a line matching PATTERN (5 s at most).
-wait_log() {
+wait_log() {  # wait_log TEXT [LOG=milter.log]
   for _ in $(seq 50); do
-    grep -q "$1" milter.log && return 0
+    grep -q "$1" "${2:-milter.log}" && return 0
     sleep 0.1
   done
   return 1
@@ -134,7 +134,7 @@ printf 'authserv_id = "mx.test"\nmode = "verify"\nsocket = "inet:%s@127.0.0.1"\n
   "$port3" "$state" > pid.toml
 rig_spawn pid.log "$milter" --config pid.toml --foreground
 pid_sup=$RIG_PID
-if wait_port "$port3" && wait_log "listening on" && [ "$(cat piddir/m.pid 2>/dev/null)" = "$pid_sup" ] &&
+if wait_port "$port3" && wait_log "listening on" pid.log && [ "$(cat piddir/m.pid 2>/dev/null)" = "$pid_sup" ] &&
    [ "$(stat -c %U piddir/m.pid)" = root ]; then
   ok "user = \"nobody\", pid_file: written as root while running"
 else
@@ -147,6 +147,32 @@ rig_stop_pid "$pid_sup"
 [ ! -e piddir/m.pid ] && ! grep -q "FAIL\|cannot" pid.log &&
   ok "user = \"nobody\": SIGTERM removes the pid file" ||
   bad "user = \"nobody\": SIGTERM removes the pid file" "$(ls -l piddir 2>&1); $(cat pid.log)"
+
+# A newer instance wrote its own pid in the file meanwhile: the old one leaves the file alone.
+rig_spawn pid2.log "$milter" --config pid.toml --foreground
+pid_sup=$RIG_PID
+if wait_port "$port3" && wait_log "listening on" pid2.log && [ "$(cat piddir/m.pid 2>/dev/null)" = "$pid_sup" ]; then
+  echo 999999 > piddir/m.pid
+  rig_stop_pid "$pid_sup"
+  [ "$(cat piddir/m.pid 2>/dev/null)" = 999999 ] &&
+    ok "SIGTERM leaves a pid file that names another process" ||
+    bad "SIGTERM leaves a pid file that names another process" "$(ls -l piddir 2>&1); $(cat pid2.log)"
+else
+  bad "a second start with the same pid file" "$(ls -l piddir 2>&1); $(cat pid2.log)"
+  rig_stop_pid "$pid_sup"
+fi
+# A symbolic link in place of the pid file is not followed (root writes it): logged, target kept.
+rm -f piddir/m.pid
+echo keep > target.txt
+ln -s "$state/target.txt" piddir/m.pid
+rig_spawn pid3.log "$milter" --config pid.toml --foreground
+pid_sup=$RIG_PID
+wait_port "$port3" && wait_log "listening on" pid3.log
+[ "$(cat target.txt)" = keep ] && grep -q "cannot write the pid file $state/piddir/m.pid" pid3.log &&
+  ok "a symbolic link in place of the pid file is not followed; logged" ||
+  bad "a symbolic link in place of the pid file is not followed; logged" "$(cat target.txt); $(cat pid3.log)"
+rig_stop_pid "$pid_sup"
+rm -f piddir/m.pid
 
 # A unix socket, TOML user = "nobody": the socket and the folder made for it are nobody's (its
 # group: the user's), so that the MTA, in that group, can reach it once the milter runs as nobody.

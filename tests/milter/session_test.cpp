@@ -1136,6 +1136,18 @@ TEST(milter_session, requirements_see_every_author_and_fail_closed) {
   EXPECT_EQ(ours.insert[0].name, "DKIM-Signature");
 }
 
+TEST(milter_session, sender_in_two_domains_is_logged_with_the_reason) {
+  std::string msg =
+      "From: a@example.com, b@example.org\r\nTo: Bob <bob@example.org>\r\nSubject: two\r\n"
+      "Message-ID: <x@example.com>\r\n\r\nHi\r\n";
+  decision s = run(make_env(make_config(mode::sign), nullptr), msg, kInternalAddr);
+  expect_reply(s, verdict::accept);
+  EXPECT_NE(s.log.find("dir=none (not ours to sign: no sender: "), std::string::npos) << s.log;
+  EXPECT_NE(s.log.find("From: mailboxes in several domains (example.com, example.org)"),
+            std::string::npos)
+      << s.log;
+}
+
 TEST(milter_session, from_less_message) {
   static_resolver dns;
   publish_keys(dns);
