@@ -20,16 +20,21 @@
 // A failure (server down or silent, an answer of the wrong shape) drops that connection and
 // leaves the message uncounted; three such failures in a row (no message counted between) make
 // the store "down", so that one slow answer, or a server whose latency sits near the budget, does
-// not. Down, it tries again after a back-off (doubling from min_backoff to max_backoff); while
-// down, record() answers an error at once, without waiting. When it goes down again less than
+// not. A failure counts only when its request got its connection after the last counted one:
+// the requests in flight during one pause of the server are one failure, not one each. Down, it
+// tries again after a back-off (doubling from min_backoff to max_backoff); while down, record()
+// answers an error at once, without waiting. When it goes down again less than
 // 2 x max_backoff after coming up (a minute with the defaults), the back-off goes on from where
 // it was instead of starting at min_backoff again. on_state_change is called once per change
 // (up -> down, down -> up), never per message; a request that began before the last change (an
 // outage or a recovery) no longer changes the state, nor counts towards one, when it ends.
 // A budget spent before the server was asked (waiting for a free connection, or a budget of 0)
 // leaves the message uncounted and is not counted against the server; nor is a timeout when the
-// request had its connection for less than 10 ms (too little to tell a slow server from a silent
-// one: with budgets that short, a silent server costs each message its budget).
+// request had its connection for less than half its budget, or less than 10 ms (too little to
+// tell a slow server from a silent one: with budgets that short, a silent server costs each
+// message its budget). A pooled connection idle for a second or more is checked before it is
+// used: one the server has closed meanwhile (its `timeout` setting, a restart) is dropped, and
+// counts for nothing.
 // A TCP host given as a name is resolved once, by create() (getaddrinfo, which may block); when
 // that fails, hiredis resolves the name at each connect, unbounded by the budget. Prefer an
 // address or a unix socket.

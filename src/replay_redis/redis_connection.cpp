@@ -155,8 +155,10 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
       lens.push_back(a.size());
     }
     if (redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
-        REDIS_OK)
+        REDIS_OK) {
+      sent_nothing_ = false;  // the commands before it are queued: the connection is dropped
       return fail(errc::io_error, "cannot format a command: " + lower_reason(c->errstr));
+    }
   }
   // The socket is non-blocking: write what it takes at once, and wait for it to take more only
   // when it did not take all.
@@ -209,6 +211,15 @@ result<std::vector<redis_reply_ptr>> redis_connection::exchange(
     }
   }
   return replies;
+}
+
+bool redis_connection::closed_by_server() const noexcept {
+  pollfd p{ctx_->fd, POLLIN, 0};
+  int n = 0;
+  do {
+    n = poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  return n != 0;  // readable, hung up, in error, or poll itself failed
 }
 
 std::string resolve_redis_host(const std::string& host) {

@@ -55,6 +55,10 @@ class redis_connection {
   // After an exchange() error: nothing of it was written (the deadline passed first), so the
   // connection is as before and can be used again.
   [[nodiscard]] bool sent_nothing() const noexcept { return sent_nothing_; }
+  // Between exchanges: whether the server has closed the connection (or reset it), seen without
+  // waiting (poll). Between exchanges a RESP2 server without pub/sub sends nothing: anything
+  // readable is its end of the connection.
+  [[nodiscard]] bool closed_by_server() const noexcept;
 
  private:
   explicit redis_connection(redisContext* c) : ctx_(c) {}

@@ -84,17 +84,23 @@ result<std::uint64_t> number_field(std::string_view value, std::string_view key,
 
 // What marks the store down: kFailuresToDown failures in a row that are the server's (no
 // success between), so that one slow answer, or a server whose latency sits near the budget,
-// does not flip it. Any counted message starts the count again.
+// does not flip it. Any counted message starts the count again. A failure counts only when its
+// request got its connection after the last counted failure: the requests in flight during one
+// pause of the server fail together, and are one failure, not one per connection.
 constexpr unsigned kFailuresToDown = 3;
 // A timeout counts against the server only when the request had its connection for at least
-// kMinBlamedTimeout: with less (a budget of a few ms, or spent waiting for a free connection) a
-// slow answer cannot be told from none. Anything else the server did (refused, closed, an
-// answer of the wrong shape) counts.
+// half its budget, and at least kMinBlamedTimeout: with less (a budget of a few ms, or most of
+// it spent waiting for a free connection) a slow answer cannot be told from none. Anything else
+// the server did (refused, closed, an answer of the wrong shape) counts.
 constexpr milliseconds kMinBlamedTimeout{10};
 bool server_to_blame(const error& e, const redis_deadline& d, steady_clock::time_point lent) {
   if (!detail::is_timeout(e)) return true;
-  return d.at - lent >= kMinBlamedTimeout;
+  return d.at - lent >= std::max(kMinBlamedTimeout, d.budget / 2);
 }
+// A pooled connection idle this long is checked before it is lent (redis_connection::
+// closed_by_server): the server may have closed it meanwhile (its `timeout` setting, a
+// restart), and a request on it would fail, counted against the server.
+constexpr milliseconds kCheckIdleAfter{1000};
 
 result<void> check_prefix(const std::string& prefix) {
   if (prefix.empty() || prefix.size() > kMaxPrefix || !detail::is_printable_ascii(prefix))
@@ -113,11 +119,17 @@ struct redis_replay_store::impl {
 
   std::mutex mu;
   std::condition_variable freed;
-  std::vector<std::unique_ptr<redis_connection>> idle;
+  // A connection in the pool, and since when it is there.
+  struct pooled {
+    std::unique_ptr<redis_connection> conn;
+    steady_clock::time_point since;
+  };
+  std::vector<pooled> idle;
   std::size_t open = 0;  // idle and lent
   bool up = true;
   bool probing = false;  // a record() is trying the server again while down
   unsigned failures = 0;  // the server's failures in a row while up (kFailuresToDown)
+  steady_clock::time_point last_failure{};  // when the last of them was counted
   // The last back-off (0: none yet): a store that goes down again within stable_after() of
   // coming up continues from it (doubling, capped) instead of starting at min_backoff.
   milliseconds backoff{0};
@@ -154,7 +166,8 @@ struct redis_replay_store::impl {
   // The lease's request failed: the message goes on uncounted and `pushed` waits for the next
   // round trip. `blame` false (nothing was sent, or too little of the budget was left to blame
   // the server): no state change, the failure is not counted, and a connection still usable
-  // goes back to the pool. Blamed: the kFailuresToDown-th in a row marks the store down.
+  // goes back to the pool. Blamed: counted when the lease is younger than the last counted
+  // failure; the kFailuresToDown-th counted in a row marks the store down.
   void failed(lease l, std::uint64_t pushed, bool blame, const std::string& why);
   void notify(std::unique_lock<std::mutex>& lk, bool now_up, const std::string& why);
   result<std::vector<replay_counts>> round_trip(redis_connection& c, const replay_message& m,
@@ -214,9 +227,14 @@ result<redis_replay_store::impl::lease> redis_replay_store::impl::acquire(const 
   }
   l.generation = generation;
   l.lent = steady_clock::now();
-  if (!idle.empty()) {
-    l.conn = std::move(idle.back());
+  while (!idle.empty()) {
+    pooled p = std::move(idle.back());
     idle.pop_back();
+    if (l.lent - p.since >= kCheckIdleAfter && p.conn->closed_by_server()) {
+      --open;  // dead: not the server failing now, nothing counted
+      continue;
+    }
+    l.conn = std::move(p.conn);
     return l;
   }
   ++open;
@@ -238,7 +256,7 @@ void redis_replay_store::impl::failed(lease l, std::uint64_t pushed, bool blame,
   unpushed += pushed + 1;
   if (l.probe) probing = false;
   if (l.conn && l.conn->sent_nothing() && l.generation == generation) {
-    idle.push_back(std::move(l.conn));  // as it was: nothing of the request went out
+    idle.push_back({std::move(l.conn), steady_clock::now()});  // nothing of it went out
   } else {
     l.conn.reset();
     --open;
@@ -246,6 +264,9 @@ void redis_replay_store::impl::failed(lease l, std::uint64_t pushed, bool blame,
   freed.notify_one();
   if (!blame || l.generation != generation) return;  // not the server's fault, or old news
   if (up) {
+    // In flight when the last counted failure happened: the same event, not one more.
+    if (l.lent < last_failure) return;
+    last_failure = steady_clock::now();
     if (++failures < kFailuresToDown) return;
     failures = 0;
     up = false;
@@ -277,7 +298,7 @@ void redis_replay_store::impl::succeeded(lease l, std::uint64_t pushed, std::uin
   stats.suspected += suspected;
   if (l.probe) probing = false;
   if (up || l.generation == generation) {
-    idle.push_back(std::move(l.conn));
+    idle.push_back({std::move(l.conn), steady_clock::now()});
   } else {
     --open;  // an old request that ended after the store went down: not a probe, keep none
   }

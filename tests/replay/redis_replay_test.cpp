@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <dkimkit/redis_replay.hpp>
+#include <latch>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -673,6 +674,77 @@ TEST_F(redis_replay, failures_in_a_row_mark_it_down_a_success_starts_over) {
   wait_unpaused(*server_);
 }
 
+// One pause of the server, longer than the budget, while several requests are in flight: they
+// fail together, and that is one failure, not one per connection (the store stays up). Failures
+// one after the other still count, each: two more mark it down.
+TEST_F(redis_replay, one_pause_under_concurrent_requests_is_one_failure) {
+  constexpr int kThreads = 6;
+  auto o = options();
+  o.connections = kThreads;
+  auto s = store(o);
+  ASSERT_TRUE(s);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  pause_server(*server_, 800);
+  std::latch start(kThreads);
+  std::atomic<int> timeouts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      auto c = s->record(message(kNow, net(t), {}, {sig(kKeyA)}), milliseconds(200));
+      if (!c && c.error().detail.find("timeout after 200 ms") != std::string::npos) ++timeouts;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(timeouts.load(), kThreads);
+  EXPECT_TRUE(s->stats().up);
+  EXPECT_TRUE(changes().empty());
+  // Still paused: one failure after the other.
+  for (int i = 2; i <= kFailuresToDown; ++i) {
+    EXPECT_TRUE(s->stats().up) << i;
+    EXPECT_FALSE(s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50)));
+  }
+  EXPECT_FALSE(s->stats().up);
+  ASSERT_EQ(changes().size(), 1u);
+  EXPECT_FALSE(changes()[0].first);
+  wait_unpaused(*server_);
+}
+
+// A request that waited for the only connection most of its budget, and timed out soon after
+// getting it, had it for less than half its budget: not counted against the server. Here it
+// would be the kFailuresToDown-th failure in a row.
+TEST_F(redis_replay, timeout_after_waiting_for_a_connection_is_not_blamed) {
+  auto o = options();
+  o.connections = 1;
+  auto s = store(o);
+  ASSERT_TRUE(s);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  pause_server(*server_, 800);
+  for (int i = 2; i < kFailuresToDown; ++i)
+    EXPECT_FALSE(s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50)));
+  ASSERT_TRUE(s->stats().up);
+  // The holder has the connection its whole budget (counted: one short of down); the waiter
+  // comes 60 ms later with the same budget, gets the connection when the holder gives up, and
+  // has it for the last 60 ms of its 400 (half of it, 200 ms, would be blamed: a late start of
+  // up to 140 ms on a loaded machine still passes).
+  std::string waited;
+  std::thread waiter([&] {
+    std::this_thread::sleep_for(milliseconds(60));
+    auto c = s->record(message(kNow, net(2), {}, {sig(kKeyA)}), milliseconds(400));
+    waited = c ? "counted" : c.error().detail;
+  });
+  auto held = s->record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(400));
+  waiter.join();
+  ASSERT_FALSE(held);
+  EXPECT_NE(held.error().detail.find("timeout after 400 ms"), std::string::npos);
+  EXPECT_NE(waited.find("timeout after 400 ms"), std::string::npos) << waited;
+  EXPECT_TRUE(s->stats().up);
+  EXPECT_TRUE(changes().empty());
+  wait_unpaused(*server_);
+  (void)one(*s, message(kNow, net(1), {}, {sig(kKeyA)}));
+  EXPECT_TRUE(changes().empty());
+}
+
 // The back-off of an outage, read from record()'s error while down ("next try in N ms").
 long long next_try_ms(redis_replay_store& s) {
   auto c = s.record(message(kNow, net(1), {}, {sig(kKeyA)}), milliseconds(50));
@@ -778,6 +850,55 @@ TEST_F(redis_replay, refused_connection_is_down_at_start_without_delay) {
   ASSERT_EQ(changes().size(), 1u);
   EXPECT_NE(changes()[0].second.find("refused"), std::string::npos);
   EXPECT_FALSE(s->stats().up);
+}
+
+// A server that closes clients idle for more than a second (its `timeout` setting): the
+// store's pooled connections die while idle. Reused, each would fail (closed by the server),
+// counted against it; they are checked first and dropped, and every message is counted.
+class redis_replay_idle_timeout : public redis_replay {
+  std::vector<std::string> extra_args() override { return {"--timeout", "1"}; }
+};
+
+TEST_F(redis_replay_idle_timeout, dead_pooled_connections_are_not_failures) {
+  constexpr int kThreads = 4, kEach = 5;
+  auto o = options();
+  o.connections = kThreads;
+  auto s = store(o);
+  ASSERT_TRUE(s);
+  std::atomic<int> errors{0};
+  auto burst = [&] {
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        for (int i = 0; i < kEach; ++i)
+          if (!s->record(message(kNow, net(t), rcpts(i, 1), {sig(kKeyA)}), kBudget)) ++errors;
+      });
+    }
+    for (auto& t : threads) t.join();
+  };
+  burst();
+  ASSERT_EQ(errors.load(), 0);
+  auto clients = [&] {
+    const std::string list = server_->command({"CLIENT", "LIST"});
+    int n = 0;  // this command's own included
+    for (auto at = list.find(" addr="); at != std::string::npos; at = list.find(" addr=", at + 1))
+      ++n;
+    return n;
+  };
+  ASSERT_GE(clients(), 2);
+  // Until the server has closed the store's connections (idle for more than a second).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (clients() > 1 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_EQ(clients(), 1);
+  burst();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(s->stats().counted, 2u * kThreads * kEach);
+  EXPECT_EQ(s->stats().uncounted, 0u);
+  EXPECT_TRUE(s->stats().up);
+  EXPECT_TRUE(changes().empty());
 }
 
 class redis_replay_password : public redis_replay {
