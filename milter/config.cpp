@@ -96,9 +96,14 @@ result<bool> get_bool(const problems& p, const toml::node& n, std::string_view n
   return tl::unexpected(p.at(n, std::string(name) + " must be true or false"));
 }
 
+// The node's integer; nullopt for any other type (a boolean or a whole float included).
+std::optional<std::int64_t> integer_of(const toml::node& n) {
+  return n.is_integer() ? n.value<std::int64_t>() : std::nullopt;
+}
+
 result<std::int64_t> get_number(const problems& p, const toml::node& n, std::string_view name,
                                 std::int64_t lo, std::int64_t hi) {
-  auto v = n.is_integer() ? n.value<std::int64_t>() : std::nullopt;
+  auto v = integer_of(n);
   if (!v || *v < lo || *v > hi)
     return tl::unexpected(p.at(n, std::string(name) + " must be between " + std::to_string(lo) +
                                       " and " + std::to_string(hi)));
@@ -152,7 +157,7 @@ constexpr std::int64_t kMaxUnixTime = 253402300799;
 // or Unix seconds. A local date-time, date or time (no offset) is refused: which zone is meant?
 result<std::uint64_t> get_time(const problems& p, const toml::node& n, std::string_view name) {
   const std::string what(name);
-  if (auto v = n.value<std::int64_t>(); v && n.is_integer()) {
+  if (auto v = integer_of(n)) {
     if (*v < 0 || *v > kMaxUnixTime)
       return tl::unexpected(p.at(
           n, what + " must be between 0 and " + std::to_string(kMaxUnixTime) + " (Unix seconds)"));
@@ -714,7 +719,7 @@ result<void> load_sign(const problems& p, const toml::table& sign, config& c) {
     c.subdomains = *b;
   }
   if (auto m = sign.get("expire")) {
-    auto v = m->is_integer() ? m->value<std::int64_t>() : std::nullopt;
+    auto v = integer_of(*m);
     if (!v || *v < 1) return tl::unexpected(p.at(*m, "expire must be a number of seconds >= 1"));
     c.expire_after = static_cast<std::uint64_t>(*v);
   }

@@ -162,7 +162,7 @@ struct redis_replay_store::impl {
   milliseconds stable_after() const { return 2 * opts.max_backoff; }
   result<lease> acquire(const redis_deadline& d);
   result<void> fetch_fleet_key(redis_connection& c, const redis_deadline& d);
-  void succeeded(lease l, std::uint64_t pushed, std::uint64_t suspected);
+  void succeeded(lease l, std::uint64_t suspected);
   // The lease's request failed: the message goes on uncounted and `pushed` waits for the next
   // round trip. `blame` false (nothing was sent, or too little of the budget was left to blame
   // the server): no state change, the failure is not counted, and a connection still usable
@@ -291,9 +291,8 @@ void redis_replay_store::impl::failed(lease l, std::uint64_t pushed, bool blame,
   }
 }
 
-void redis_replay_store::impl::succeeded(lease l, std::uint64_t pushed, std::uint64_t suspected) {
+void redis_replay_store::impl::succeeded(lease l, std::uint64_t suspected) {
   std::unique_lock<std::mutex> lk(mu);
-  (void)pushed;  // taken from `unpushed` when the request began
   ++stats.counted;
   stats.suspected += suspected;
   if (l.probe) probing = false;
@@ -459,7 +458,7 @@ result<std::vector<replay_counts>> redis_replay_store::record(const replay_messa
     impl_->failed(std::move(*l), pushed, blame, counts.error().detail);
     return tl::unexpected(counts.error());
   }
-  impl_->succeeded(std::move(*l), pushed, suspected);
+  impl_->succeeded(std::move(*l), suspected);
   return counts;
 }
 
